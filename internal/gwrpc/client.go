@@ -70,12 +70,12 @@ func Dial(host, tlsDir string) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		target = "passthrough:///" + addr
+		target = addr
 		creds = credentials.NewTLS(cfg)
 	default:
 		return nil, fmt.Errorf("%q: %w", host, ErrBadHost)
 	}
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(creds))
+	conn, err := grpc.Dial(target, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", host, err)
 	}
