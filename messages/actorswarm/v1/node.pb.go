@@ -390,11 +390,16 @@ func (x *Heartbeat) GetSeq() uint64 {
 
 // HeartbeatAck tells the node the current managers and its role.
 type HeartbeatAck struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Managers      []*Peer                `protobuf:"bytes,1,rep,name=managers,proto3" json:"managers,omitempty"`
-	Role          NodeRole               `protobuf:"varint,2,opt,name=role,proto3,enum=actorswarm.v1.NodeRole" json:"role,omitempty"`
-	UnknownNode   bool                   `protobuf:"varint,3,opt,name=unknown_node,json=unknownNode,proto3" json:"unknown_node,omitempty"`
-	DeploymentId  uint64                 `protobuf:"varint,4,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Managers     []*Peer                `protobuf:"bytes,1,rep,name=managers,proto3" json:"managers,omitempty"`
+	Role         NodeRole               `protobuf:"varint,2,opt,name=role,proto3,enum=actorswarm.v1.NodeRole" json:"role,omitempty"`
+	UnknownNode  bool                   `protobuf:"varint,3,opt,name=unknown_node,json=unknownNode,proto3" json:"unknown_node,omitempty"`
+	DeploymentId uint64                 `protobuf:"varint,4,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// heartbeat_period_nano is the swarm's heartbeat period.
+	HeartbeatPeriodNano int64 `protobuf:"varint,5,opt,name=heartbeat_period_nano,json=heartbeatPeriodNano,proto3" json:"heartbeat_period_nano,omitempty"`
+	// authoritative is set when the answering manager leads the control
+	// shard, so that role and unknown_node reflect committed state.
+	Authoritative bool `protobuf:"varint,6,opt,name=authoritative,proto3" json:"authoritative,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -455,6 +460,20 @@ func (x *HeartbeatAck) GetDeploymentId() uint64 {
 		return x.DeploymentId
 	}
 	return 0
+}
+
+func (x *HeartbeatAck) GetHeartbeatPeriodNano() int64 {
+	if x != nil {
+		return x.HeartbeatPeriodNano
+	}
+	return 0
+}
+
+func (x *HeartbeatAck) GetAuthoritative() bool {
+	if x != nil {
+		return x.Authoritative
+	}
+	return false
 }
 
 // BecomeManager tells a promoted node to start its Raft replicas.
@@ -700,12 +719,14 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\rdeployment_id\x18\t \x01(\x04R\fdeploymentId\"6\n" +
 	"\tHeartbeat\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\xb4\x01\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\x8e\x02\n" +
 	"\fHeartbeatAck\x12/\n" +
 	"\bmanagers\x18\x01 \x03(\v2\x13.actorswarm.v1.PeerR\bmanagers\x12+\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x17.actorswarm.v1.NodeRoleR\x04role\x12!\n" +
 	"\funknown_node\x18\x03 \x01(\bR\vunknownNode\x12#\n" +
-	"\rdeployment_id\x18\x04 \x01(\x04R\fdeploymentId\"\x9f\x01\n" +
+	"\rdeployment_id\x18\x04 \x01(\x04R\fdeploymentId\x122\n" +
+	"\x15heartbeat_period_nano\x18\x05 \x01(\x03R\x13heartbeatPeriodNano\x12$\n" +
+	"\rauthoritative\x18\x06 \x01(\bR\rauthoritative\"\x9f\x01\n" +
 	"\rBecomeManager\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x01 \x01(\x04R\treplicaId\x12\x19\n" +

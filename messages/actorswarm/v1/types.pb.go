@@ -238,6 +238,9 @@ type NodeDescription struct {
 	MemoryBytes   int64                  `protobuf:"varint,5,opt,name=memory_bytes,json=memoryBytes,proto3" json:"memory_bytes,omitempty"`
 	Os            string                 `protobuf:"bytes,6,opt,name=os,proto3" json:"os,omitempty"`
 	Arch          string                 `protobuf:"bytes,7,opt,name=arch,proto3" json:"arch,omitempty"`
+	// public_key_der is the node's key (PKIX), so that managers can issue it a
+	// certificate for a new role.
+	PublicKeyDer  []byte `protobuf:"bytes,8,opt,name=public_key_der,json=publicKeyDer,proto3" json:"public_key_der,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -319,6 +322,13 @@ func (x *NodeDescription) GetArch() string {
 		return x.Arch
 	}
 	return ""
+}
+
+func (x *NodeDescription) GetPublicKeyDer() []byte {
+	if x != nil {
+		return x.PublicKeyDer
+	}
+	return nil
 }
 
 // NodeStatus is written by the managers: health and address.
@@ -447,10 +457,12 @@ type Node struct {
 	Role            NodeRole               `protobuf:"varint,7,opt,name=role,proto3,enum=actorswarm.v1.NodeRole" json:"role,omitempty"`
 	// addr is the node's advertised IP; gateway_addr is IP:port of its gateway
 	// and actor remote.
-	Addr          string       `protobuf:"bytes,8,opt,name=addr,proto3" json:"addr,omitempty"`
-	GatewayAddr   string       `protobuf:"bytes,9,opt,name=gateway_addr,json=gatewayAddr,proto3" json:"gateway_addr,omitempty"`
-	Manager       *ManagerInfo `protobuf:"bytes,10,opt,name=manager,proto3" json:"manager,omitempty"`
-	Version       uint64       `protobuf:"varint,11,opt,name=version,proto3" json:"version,omitempty"`
+	Addr        string       `protobuf:"bytes,8,opt,name=addr,proto3" json:"addr,omitempty"`
+	GatewayAddr string       `protobuf:"bytes,9,opt,name=gateway_addr,json=gatewayAddr,proto3" json:"gateway_addr,omitempty"`
+	Manager     *ManagerInfo `protobuf:"bytes,10,opt,name=manager,proto3" json:"manager,omitempty"`
+	Version     uint64       `protobuf:"varint,11,opt,name=version,proto3" json:"version,omitempty"`
+	// raft_addr is where the node serves Raft once it is a manager.
+	RaftAddr      string `protobuf:"bytes,12,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -560,6 +572,13 @@ func (x *Node) GetVersion() uint64 {
 		return x.Version
 	}
 	return 0
+}
+
+func (x *Node) GetRaftAddr() string {
+	if x != nil {
+		return x.RaftAddr
+	}
+	return ""
 }
 
 // JoinTokenSecret stores what a join token's secret is derived from and the
@@ -805,7 +824,7 @@ const file_actorswarm_v1_types_proto_rawDesc = "" +
 	"\x06labels\x18\x02 \x03(\v2#.actorswarm.v1.NodeSpec.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd4\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfa\x01\n" +
 	"\x0fNodeDescription\x12\x1a\n" +
 	"\bhostname\x18\x01 \x01(\tR\bhostname\x12%\n" +
 	"\x0eengine_version\x18\x02 \x01(\tR\rengineVersion\x12\x1a\n" +
@@ -813,7 +832,8 @@ const file_actorswarm_v1_types_proto_rawDesc = "" +
 	"\tnano_cpus\x18\x04 \x01(\x03R\bnanoCpus\x12!\n" +
 	"\fmemory_bytes\x18\x05 \x01(\x03R\vmemoryBytes\x12\x0e\n" +
 	"\x02os\x18\x06 \x01(\tR\x02os\x12\x12\n" +
-	"\x04arch\x18\a \x01(\tR\x04arch\"\x82\x01\n" +
+	"\x04arch\x18\a \x01(\tR\x04arch\x12$\n" +
+	"\x0epublic_key_der\x18\b \x01(\fR\fpublicKeyDer\"\x82\x01\n" +
 	"\n" +
 	"NodeStatus\x12.\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x18.actorswarm.v1.NodeStateR\x05state\x12\x18\n" +
@@ -822,7 +842,7 @@ const file_actorswarm_v1_types_proto_rawDesc = "" +
 	"\vManagerInfo\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x01 \x01(\x04R\treplicaId\x12\x1b\n" +
-	"\traft_addr\x18\x02 \x01(\tR\braftAddr\"\xc4\x03\n" +
+	"\traft_addr\x18\x02 \x01(\tR\braftAddr\"\xe1\x03\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12*\n" +
 	"\x11created_unix_nano\x18\x02 \x01(\x03R\x0fcreatedUnixNano\x12*\n" +
@@ -835,7 +855,8 @@ const file_actorswarm_v1_types_proto_rawDesc = "" +
 	"\fgateway_addr\x18\t \x01(\tR\vgatewayAddr\x124\n" +
 	"\amanager\x18\n" +
 	" \x01(\v2\x1a.actorswarm.v1.ManagerInfoR\amanager\x12\x18\n" +
-	"\aversion\x18\v \x01(\x04R\aversion\";\n" +
+	"\aversion\x18\v \x01(\x04R\aversion\x12\x1b\n" +
+	"\traft_addr\x18\f \x01(\tR\braftAddr\";\n" +
 	"\x0fJoinTokenSecret\x12\x14\n" +
 	"\x05nonce\x18\x01 \x01(\fR\x05nonce\x12\x12\n" +
 	"\x04hash\x18\x02 \x01(\fR\x04hash\"\xa2\x01\n" +

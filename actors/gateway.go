@@ -1,0 +1,113 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorswarm/swarm/cluster"
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// maxHops bounds how often a request is forwarded between gateways.
+const maxHops = 2
+
+// GatewayEngine is what the gateway needs of its swarmd.
+type GatewayEngine interface {
+	// NodeID is this node's ID ("" before it joins).
+	NodeID() string
+	// HandleLocal serves requests about this node itself (info, init,
+	// join, leave) and refuses cluster requests on an unjoined node; ok is
+	// false for requests it leaves to the managers.
+	HandleLocal(ctx context.Context, req *swarmv1.GatewayRequest) (resp *swarmv1.GatewayResponse, ok bool)
+	// Manager is this node's manager, nil on a worker.
+	Manager() *cluster.Manager
+	// ManagerPeers lists the swarm's managers as this node knows them.
+	ManagerPeers() []*swarmv1.Peer
+}
+
+// Gateway answers swarmctl's requests on every node: it serves them itself
+// on a manager and forwards them to a manager on a worker. It keeps no
+// state; each request is served in its own goroutine so that a slow Raft
+// commit does not hold up the others.
+type Gateway struct {
+	eng GatewayEngine
+}
+
+// NewGateway returns a gateway serving through eng.
+func NewGateway(eng GatewayEngine) *Gateway { return &Gateway{eng: eng} }
+
+// Receive implements actor.Actor.
+func (g *Gateway) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *swarmv1.GatewayRequest:
+		g.onRequest(ctx, msg)
+	}
+}
+
+func (g *Gateway) onRequest(ctx actor.Context, req *swarmv1.GatewayRequest) {
+	sender, root := ctx.Sender(), ctx.ActorSystem().Root
+	go func() {
+		resp := g.Serve(root, req)
+		if sender != nil {
+			root.Send(sender, resp)
+		}
+	}()
+}
+
+// Serve answers one request; it blocks.
+func (g *Gateway) Serve(root *actor.RootContext, req *swarmv1.GatewayRequest) *swarmv1.GatewayResponse {
+	ctx, cancel := context.WithTimeout(context.Background(), RequestTimeout-2*time.Second)
+	defer cancel()
+	if resp, ok := g.eng.HandleLocal(ctx, req); ok {
+		return resp
+	}
+	if mgr := g.eng.Manager(); mgr != nil {
+		resp := mgr.Handle(ctx, req)
+		if resp.Code != cluster.CodeForward {
+			return resp
+		}
+	}
+	return g.forward(root, req)
+}
+
+// forward hands req to the managers in turn until one answers.
+func (g *Gateway) forward(root *actor.RootContext, req *swarmv1.GatewayRequest) *swarmv1.GatewayResponse {
+	if req.Hops >= maxHops {
+		return &swarmv1.GatewayResponse{Error: "request forwarded too many times between managers"}
+	}
+	fwd := &swarmv1.GatewayRequest{Req: req.Req, Hops: req.Hops + 1}
+	self := g.eng.NodeID()
+	tried := 0
+	var lastErr error
+	for _, p := range g.eng.ManagerPeers() {
+		if p.NodeId == self {
+			continue
+		}
+		tried++
+		res, err := root.RequestFuture(actor.NewPID(p.GatewayAddr, GatewayName), fwd, RequestTimeout-4*time.Second).Result()
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		resp, ok := res.(*swarmv1.GatewayResponse)
+		if !ok {
+			lastErr = fmt.Errorf("unexpected answer %T", res)
+			continue
+		}
+		// "*" in node ls marks the node swarmctl talks to, not the manager.
+		if nl := resp.GetNodeList(); nl != nil {
+			nl.SelfId = self
+		}
+		if n := resp.GetNode(); n != nil {
+			n.SelfId = self
+		}
+		return resp
+	}
+	if tried == 0 {
+		return &swarmv1.GatewayResponse{Error: "no other manager is known to this node"}
+	}
+	return &swarmv1.GatewayResponse{Error: fmt.Sprintf("no manager of the swarm could be reached (tried %d): %v", tried, lastErr)}
+}

@@ -1,0 +1,187 @@
+package actors
+
+import (
+	"context"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorswarm/swarm/internal/clock"
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// HealthControl is what the failure detector needs of its manager.
+type HealthControl interface {
+	// IsControlLeader reports whether this manager leads the control shard:
+	// only the leader proposes verdicts.
+	IsControlLeader() bool
+	// Nodes returns the nodes as this replica knows them.
+	Nodes() []*swarmv1.Node
+	// Node returns one node as this replica knows it.
+	Node(id string) (*swarmv1.Node, bool)
+	// Peers lists the managers.
+	Peers() []*swarmv1.Peer
+	// HeartbeatPeriod is the swarm's heartbeat period.
+	HeartbeatPeriod() time.Duration
+	// DeploymentID identifies the Raft deployment this manager is part of.
+	DeploymentID() uint64
+	// ProposeStates commits verdicts; it blocks.
+	ProposeStates(ctx context.Context, changes []*swarmv1.NodeStateChange) error
+}
+
+// Grace is how long a node may stay silent before it is Down: three
+// heartbeat periods plus a margin for scheduling jitter on a loaded host.
+func Grace(period time.Duration) time.Duration {
+	return 3*period + 300*time.Millisecond
+}
+
+type (
+	healthTick    struct{}
+	verdictsDone  struct{}
+	healthStopped struct{}
+)
+
+// Health is the failure detector of one manager. Every manager records the
+// heartbeats it receives; the one leading the control shard turns silences
+// into Down verdicts and resumed heartbeats into Ready ones, and proposes
+// them in one Raft entry per tick.
+type Health struct {
+	ctl         HealthControl
+	clock       clock.Clock
+	lastSeen    map[string]time.Time
+	left        map[string]bool
+	leading     bool
+	leaderSince time.Time
+	inflight    bool
+	stop        chan struct{}
+}
+
+// NewHealth returns a failure detector reading time from clk.
+func NewHealth(ctl HealthControl, clk clock.Clock) *Health {
+	return &Health{ctl: ctl, clock: clk, lastSeen: make(map[string]time.Time), left: make(map[string]bool)}
+}
+
+// Receive implements actor.Actor.
+func (h *Health) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		h.onStarted(ctx)
+	case *actor.Stopping:
+		h.onStopping()
+	case *swarmv1.Heartbeat:
+		h.onHeartbeat(ctx, msg)
+	case *swarmv1.NodeLeft:
+		h.onNodeLeft(msg)
+	case *healthTick:
+		h.onTick(ctx)
+	case *verdictsDone:
+		h.inflight = false
+	}
+}
+
+func (h *Health) onStarted(ctx actor.Context) {
+	h.stop = make(chan struct{})
+	self, root, stop := ctx.Self(), ctx.ActorSystem().Root, h.stop
+	period := h.ctl.HeartbeatPeriod()
+	go func() {
+		t := time.NewTicker(period / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				root.Send(self, &healthTick{})
+			}
+		}
+	}()
+}
+
+func (h *Health) onStopping() {
+	if h.stop != nil {
+		close(h.stop)
+		h.stop = nil
+	}
+}
+
+func (h *Health) onHeartbeat(ctx actor.Context, hb *swarmv1.Heartbeat) {
+	h.Record(hb.GetNodeId())
+	ack := &swarmv1.HeartbeatAck{
+		Managers:            h.ctl.Peers(),
+		DeploymentId:        h.ctl.DeploymentID(),
+		HeartbeatPeriodNano: int64(h.ctl.HeartbeatPeriod()),
+		Authoritative:       h.ctl.IsControlLeader(),
+	}
+	if n, ok := h.ctl.Node(hb.GetNodeId()); ok {
+		ack.Role = n.Role
+	} else {
+		ack.UnknownNode = true
+	}
+	if ctx.Sender() != nil {
+		ctx.Respond(ack)
+	}
+}
+
+// Record notes a heartbeat from node id now.
+func (h *Health) Record(id string) {
+	h.lastSeen[id] = h.clock.Now()
+	delete(h.left, id)
+}
+
+func (h *Health) onNodeLeft(msg *swarmv1.NodeLeft) {
+	delete(h.lastSeen, msg.GetNodeId())
+	h.left[msg.GetNodeId()] = true
+}
+
+func (h *Health) onTick(ctx actor.Context) {
+	changes := h.Verdicts()
+	if len(changes) == 0 {
+		return
+	}
+	h.inflight = true
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = h.ctl.ProposeStates(c, changes)
+		root.Send(self, &verdictsDone{})
+	}()
+}
+
+// Verdicts returns the state changes to propose now, or nil when this
+// manager does not lead, a proposal is still in flight, or nothing changed.
+// A manager that just became leader gives every node a full grace period
+// from that moment, since it may have missed heartbeats before.
+func (h *Health) Verdicts() []*swarmv1.NodeStateChange {
+	now := h.clock.Now()
+	if !h.ctl.IsControlLeader() {
+		h.leading = false
+		return nil
+	}
+	if !h.leading {
+		h.leading, h.leaderSince = true, now
+	}
+	if h.inflight {
+		return nil
+	}
+	grace := Grace(h.ctl.HeartbeatPeriod())
+	var out []*swarmv1.NodeStateChange
+	const leftMsg = "node left the swarm"
+	for _, n := range h.ctl.Nodes() {
+		last, heard := h.lastSeen[n.Id]
+		recent := heard && now.Sub(last) <= grace
+		starting := now.Sub(h.leaderSince) <= grace
+		state := n.GetStatus().GetState()
+		switch {
+		case h.left[n.Id]:
+			if state != swarmv1.NodeState_NODE_STATE_DOWN || n.GetStatus().GetMessage() != leftMsg {
+				out = append(out, &swarmv1.NodeStateChange{NodeId: n.Id, State: swarmv1.NodeState_NODE_STATE_DOWN, Message: leftMsg})
+			}
+		case state != swarmv1.NodeState_NODE_STATE_DOWN && !recent && !starting:
+			out = append(out, &swarmv1.NodeStateChange{NodeId: n.Id, State: swarmv1.NodeState_NODE_STATE_DOWN, Message: "heartbeat failure"})
+		case state != swarmv1.NodeState_NODE_STATE_READY && recent:
+			out = append(out, &swarmv1.NodeStateChange{NodeId: n.Id, State: swarmv1.NodeState_NODE_STATE_READY})
+		}
+	}
+	return out
+}

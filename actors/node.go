@@ -1,0 +1,138 @@
+package actors
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// NodeEngine is what the node actor needs of its swarmd.
+type NodeEngine interface {
+	// NodeID is this node's ID ("" while unjoined: no heartbeats then).
+	NodeID() string
+	// ManagerPeers lists the managers to heartbeat to.
+	ManagerPeers() []*swarmv1.Peer
+	// OnHeartbeatAck takes a manager's view of the swarm and of this node;
+	// it may block (a demotion stops Raft).
+	OnHeartbeatAck(ack *swarmv1.HeartbeatAck)
+	// BecomeManager starts this node's Raft replicas; it blocks.
+	BecomeManager(ctx context.Context, msg *swarmv1.BecomeManager) error
+	// BecomeWorker stops them; it blocks.
+	BecomeWorker(ctx context.Context, msg *swarmv1.BecomeWorker) error
+}
+
+// heartbeatTick makes the node actor send its heartbeats. Local only.
+type heartbeatTick struct{}
+
+// Node is this host's actor: it heartbeats to every manager and carries out
+// role changes the managers order. The ticker goroutine only sends ticks;
+// acks that may block are handled in goroutines, one at a time.
+type Node struct {
+	eng    NodeEngine
+	period atomic.Int64
+	seq    uint64
+	stop   chan struct{}
+	acking atomic.Bool
+}
+
+// NewNode returns a node actor heartbeating every period.
+func NewNode(eng NodeEngine, period time.Duration) *Node {
+	n := &Node{eng: eng}
+	n.period.Store(int64(period))
+	return n
+}
+
+// Receive implements actor.Actor.
+func (n *Node) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		n.onStarted(ctx)
+	case *actor.Stopping:
+		n.onStopping()
+	case *heartbeatTick:
+		n.onTick(ctx)
+	case *swarmv1.HeartbeatAck:
+		n.onAck(msg)
+	case *swarmv1.BecomeManager:
+		n.onBecomeManager(ctx, msg)
+	case *swarmv1.BecomeWorker:
+		n.onBecomeWorker(ctx, msg)
+	}
+}
+
+func (n *Node) onStarted(ctx actor.Context) {
+	n.stop = make(chan struct{})
+	self, root, stop := ctx.Self(), ctx.ActorSystem().Root, n.stop
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(n.period.Load())):
+				root.Send(self, &heartbeatTick{})
+			}
+		}
+	}()
+}
+
+func (n *Node) onStopping() {
+	if n.stop != nil {
+		close(n.stop)
+		n.stop = nil
+	}
+}
+
+func (n *Node) onTick(ctx actor.Context) {
+	id := n.eng.NodeID()
+	if id == "" {
+		return
+	}
+	n.seq++
+	hb := &swarmv1.Heartbeat{NodeId: id, Seq: n.seq}
+	for _, p := range n.eng.ManagerPeers() {
+		ctx.Request(actor.NewPID(p.GatewayAddr, HealthName), hb)
+	}
+}
+
+func (n *Node) onAck(ack *swarmv1.HeartbeatAck) {
+	if p := ack.GetHeartbeatPeriodNano(); p > 0 {
+		n.period.Store(p)
+	}
+	// Acks come from every manager every period; one in flight is enough.
+	if !n.acking.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer n.acking.Store(false)
+		n.eng.OnHeartbeatAck(ack)
+	}()
+}
+
+func (n *Node) onBecomeManager(ctx actor.Context, msg *swarmv1.BecomeManager) {
+	sender, root := ctx.Sender(), ctx.ActorSystem().Root
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), RequestTimeout/2)
+		defer cancel()
+		root.Send(sender, roleChanged(n.eng.BecomeManager(c, msg)))
+	}()
+}
+
+func (n *Node) onBecomeWorker(ctx actor.Context, msg *swarmv1.BecomeWorker) {
+	sender, root := ctx.Sender(), ctx.ActorSystem().Root
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), RequestTimeout/2)
+		defer cancel()
+		root.Send(sender, roleChanged(n.eng.BecomeWorker(c, msg)))
+	}()
+}
+
+func roleChanged(err error) *swarmv1.RoleChanged {
+	if err != nil {
+		return &swarmv1.RoleChanged{Error: err.Error()}
+	}
+	return &swarmv1.RoleChanged{}
+}

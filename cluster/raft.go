@@ -1,0 +1,402 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/lni/dragonboat/v4"
+	"github.com/lni/dragonboat/v4/config"
+	"github.com/lni/dragonboat/v4/logger"
+	sm "github.com/lni/dragonboat/v4/statemachine"
+	"google.golang.org/protobuf/proto"
+
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// ControlShard is the Raft shard holding the swarm object and the nodes.
+const ControlShard uint64 = 1
+
+// DefaultServiceShards is how many service shards a swarm has.
+const DefaultServiceShards = 4
+
+// ErrNoQuorum is returned when a write or linearizable read cannot be served
+// because too few managers are reachable. Its text is Docker's.
+var ErrNoQuorum = errors.New("The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online.")
+
+// How long a request waits for a leader to be elected before failing, and
+// the bound on a proposal when the caller's context has no earlier deadline.
+const (
+	leaderWait      = 1500 * time.Millisecond
+	proposeDeadline = 3 * time.Second
+)
+
+// RaftConfig configures a manager's NodeHost.
+type RaftConfig struct {
+	// Dir is the NodeHost directory (Raft log and snapshots).
+	Dir string
+	// RaftAddr is this manager's IP:port for Raft traffic.
+	RaftAddr string
+	// ReplicaID is this manager's replica ID in every shard.
+	ReplicaID uint64
+	// DeploymentID separates Raft traffic of different swarms (and of a swarm
+	// forced anew from its former self).
+	DeploymentID uint64
+	// ServiceShards is how many service shards to run (default 4).
+	ServiceShards int
+	// RTT is the Raft tick (default 20ms); elections take 10 ticks.
+	RTT time.Duration
+	// CAFile, CertFile and KeyFile enable mutual TLS between managers.
+	CAFile, CertFile, KeyFile string
+	// Watch, when set, is told of every successfully applied command of
+	// this replica. It must not block.
+	Watch func(Applied)
+}
+
+func (c *RaftConfig) validate() error {
+	if c.Dir == "" || c.RaftAddr == "" || c.ReplicaID == 0 {
+		return fmt.Errorf("raft config: dir, address and replica ID are required: %w", ErrInvalid)
+	}
+	if c.ServiceShards <= 0 {
+		c.ServiceShards = DefaultServiceShards
+	}
+	if c.RTT <= 0 {
+		c.RTT = 20 * time.Millisecond
+	}
+	return nil
+}
+
+// StartMode says how StartRaft brings the shards up.
+type StartMode int
+
+// Start modes.
+const (
+	// Bootstrap creates new shards whose members are the given ones.
+	Bootstrap StartMode = iota
+	// Join starts replicas that existing members have already added.
+	Join
+	// Restart resumes replicas from their data on disk.
+	Restart
+)
+
+// Raft is a manager's NodeHost with the control shard and the service
+// shards. Its methods are safe for concurrent use.
+type Raft struct {
+	cfg    RaftConfig
+	nh     *dragonboat.NodeHost
+	shards []uint64
+	fsms   map[uint64]*fsm
+}
+
+var quietOnce sync.Once
+
+func quietDragonboat() {
+	quietOnce.Do(func() {
+		for _, name := range []string{"dragonboat", "raft", "rsm", "transport", "logdb", "raftpb", "config", "settings", "registry", "grpc", "tan", "dragonboat/internal"} {
+			logger.GetLogger(name).SetLevel(logger.ERROR)
+		}
+	})
+}
+
+// ShardIDs lists the shards of a swarm with n service shards.
+func ShardIDs(n int) []uint64 {
+	ids := []uint64{ControlShard}
+	for i := 0; i < n; i++ {
+		ids = append(ids, ControlShard+1+uint64(i))
+	}
+	return ids
+}
+
+// StartRaft starts the NodeHost and every shard. members (replica ID →
+// Raft address) is used only in Bootstrap mode.
+func StartRaft(cfg RaftConfig, mode StartMode, members map[uint64]string) (*Raft, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	quietDragonboat()
+	nhc := config.NodeHostConfig{
+		NodeHostDir:    cfg.Dir,
+		RTTMillisecond: uint64(cfg.RTT / time.Millisecond),
+		RaftAddress:    cfg.RaftAddr,
+		DeploymentID:   cfg.DeploymentID,
+		Expert:         config.ExpertConfig{LogDB: config.GetTinyMemLogDBConfig()},
+	}
+	if cfg.CAFile != "" {
+		nhc.MutualTLS = true
+		nhc.CAFile, nhc.CertFile, nhc.KeyFile = cfg.CAFile, cfg.CertFile, cfg.KeyFile
+	}
+	nh, err := dragonboat.NewNodeHost(nhc)
+	if err != nil {
+		return nil, fmt.Errorf("start raft: %w", err)
+	}
+	r := &Raft{cfg: cfg, nh: nh, shards: ShardIDs(cfg.ServiceShards), fsms: make(map[uint64]*fsm)}
+	var initial map[uint64]dragonboat.Target
+	join := false
+	switch mode {
+	case Bootstrap:
+		initial = make(map[uint64]dragonboat.Target, len(members))
+		for id, addr := range members {
+			initial[id] = addr
+		}
+	case Join:
+		join = true
+	}
+	for _, shard := range r.shards {
+		f := &fsm{shardID: shard, store: NewStore(), watch: cfg.Watch}
+		r.fsms[shard] = f
+		rc := config.Config{
+			ReplicaID:          cfg.ReplicaID,
+			ShardID:            shard,
+			ElectionRTT:        10,
+			HeartbeatRTT:       1,
+			CheckQuorum:        true,
+			PreVote:            true,
+			SnapshotEntries:    1000,
+			CompactionOverhead: 200,
+			WaitReady:          true,
+		}
+		create := func(uint64, uint64) sm.IStateMachine { return f }
+		if err := r.startReplica(initial, join, create, rc); err != nil {
+			nh.Close()
+			return nil, fmt.Errorf("start shard %d: %w", shard, err)
+		}
+	}
+	return r, nil
+}
+
+func (r *Raft) startReplica(initial map[uint64]dragonboat.Target, join bool, create sm.CreateStateMachineFunc, rc config.Config) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := r.nh.StartReplica(initial, join, create, rc)
+		if !errors.Is(err, dragonboat.ErrShardNotReady) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Shards returns the IDs of every shard.
+func (r *Raft) Shards() []uint64 { return append([]uint64(nil), r.shards...) }
+
+// ServiceShard returns the service shard that holds the object with the
+// given ID (a hash of the ID, stable for the swarm's lifetime).
+func (r *Raft) ServiceShard(id string) uint64 {
+	var h uint32 = 2166136261
+	for i := 0; i < len(id); i++ {
+		h ^= uint32(id[i])
+		h *= 16777619
+	}
+	return ControlShard + 1 + uint64(h%uint32(r.cfg.ServiceShards))
+}
+
+// ReplicaID returns this manager's replica ID.
+func (r *Raft) ReplicaID() uint64 { return r.cfg.ReplicaID }
+
+// Leader returns the replica ID of shard's leader as this replica knows it.
+func (r *Raft) Leader(shard uint64) (uint64, bool) {
+	id, _, ok, err := r.nh.GetLeaderID(shard)
+	if err != nil || !ok {
+		return 0, false
+	}
+	return id, true
+}
+
+// IsLeader reports whether this replica leads shard.
+func (r *Raft) IsLeader(shard uint64) bool {
+	id, ok := r.Leader(shard)
+	return ok && id == r.cfg.ReplicaID
+}
+
+// waitLeader waits (bounded) until shard has a leader, so that requests
+// made during an election succeed and requests made without a quorum fail
+// fast.
+func (r *Raft) waitLeader(ctx context.Context, shard uint64) error {
+	deadline := time.Now().Add(leaderWait)
+	for {
+		if _, ok := r.Leader(shard); ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return ErrNoQuorum
+		}
+		select {
+		case <-ctx.Done():
+			return ErrNoQuorum
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func boundCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < proposeDeadline {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, proposeDeadline)
+}
+
+// Propose commits cmd to shard and returns its result. A command the state
+// machine refused comes back as an error wrapping the package's sentinel;
+// ErrNoQuorum when no quorum could commit it in time.
+func (r *Raft) Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) (*swarmv1.Result, error) {
+	if cmd.NowUnixNano == 0 {
+		cmd.NowUnixNano = time.Now().UnixNano()
+	}
+	data, err := proto.Marshal(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("encode command: %w", err)
+	}
+	if err := r.waitLeader(ctx, shard); err != nil {
+		return nil, err
+	}
+	ctx, cancel := boundCtx(ctx)
+	defer cancel()
+	for {
+		res, err := r.nh.SyncPropose(ctx, r.nh.GetNoOPSession(shard), data)
+		if err == nil {
+			out := &swarmv1.Result{}
+			if err := proto.Unmarshal(res.Data, out); err != nil {
+				return nil, fmt.Errorf("decode result: %w", err)
+			}
+			if out.Error != "" {
+				return out, CodeError(out.Code, out.Error)
+			}
+			return out, nil
+		}
+		// Dropped proposals were never appended: retrying is safe.
+		if errors.Is(err, dragonboat.ErrShardNotReady) || errors.Is(err, dragonboat.ErrSystemBusy) {
+			select {
+			case <-ctx.Done():
+				return nil, ErrNoQuorum
+			case <-time.After(20 * time.Millisecond):
+				continue
+			}
+		}
+		return nil, raftError(err)
+	}
+}
+
+func raftError(err error) error {
+	switch {
+	case errors.Is(err, dragonboat.ErrTimeout), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, dragonboat.ErrShardNotReady), errors.Is(err, dragonboat.ErrSystemBusy),
+		errors.Is(err, dragonboat.ErrAborted):
+		return ErrNoQuorum
+	case errors.Is(err, dragonboat.ErrClosed), errors.Is(err, dragonboat.ErrShardClosed),
+		errors.Is(err, dragonboat.ErrShardNotFound):
+		return fmt.Errorf("this node is no longer a manager: %w", err)
+	}
+	return err
+}
+
+// Read runs fn on shard's state after a linearizable read barrier.
+func (r *Raft) Read(ctx context.Context, shard uint64, fn Reader) (any, error) {
+	if err := r.waitLeader(ctx, shard); err != nil {
+		return nil, err
+	}
+	ctx, cancel := boundCtx(ctx)
+	defer cancel()
+	for {
+		v, err := r.nh.SyncRead(ctx, shard, fn)
+		if err == nil {
+			return v, nil
+		}
+		if errors.Is(err, dragonboat.ErrShardNotReady) || errors.Is(err, dragonboat.ErrSystemBusy) {
+			select {
+			case <-ctx.Done():
+				return nil, ErrNoQuorum
+			case <-time.After(20 * time.Millisecond):
+				continue
+			}
+		}
+		return nil, raftError(err)
+	}
+}
+
+// LocalRead runs fn on this replica's state without a barrier: it may be
+// slightly behind the leader.
+func (r *Raft) LocalRead(shard uint64, fn Reader) (any, error) {
+	f, ok := r.fsms[shard]
+	if !ok {
+		return nil, fmt.Errorf("shard %d: %w", shard, ErrNotFound)
+	}
+	return f.Lookup(fn)
+}
+
+// Members returns replica ID → Raft address of shard's voting members.
+func (r *Raft) Members(ctx context.Context, shard uint64) (map[uint64]string, error) {
+	ctx, cancel := boundCtx(ctx)
+	defer cancel()
+	m, err := r.nh.SyncGetShardMembership(ctx, shard)
+	if err != nil {
+		return nil, raftError(err)
+	}
+	out := make(map[uint64]string, len(m.Nodes))
+	for id, addr := range m.Nodes {
+		out[id] = addr
+	}
+	return out, nil
+}
+
+// AddReplica adds a voting replica to every shard; a shard that already has
+// it is left alone, so a retried promotion is harmless.
+func (r *Raft) AddReplica(ctx context.Context, replicaID uint64, addr string) error {
+	for _, shard := range r.shards {
+		members, err := r.Members(ctx, shard)
+		if err != nil {
+			return err
+		}
+		if members[replicaID] == addr {
+			continue
+		}
+		cctx, cancel := boundCtx(ctx)
+		err = r.nh.SyncRequestAddReplica(cctx, shard, replicaID, addr, 0)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("add replica %d to shard %d: %w", replicaID, shard, raftError(err))
+		}
+	}
+	return nil
+}
+
+// RemoveReplica removes a replica from every shard; shards that no longer
+// have it are left alone.
+func (r *Raft) RemoveReplica(ctx context.Context, replicaID uint64) error {
+	for _, shard := range r.shards {
+		members, err := r.Members(ctx, shard)
+		if err != nil {
+			return err
+		}
+		if _, ok := members[replicaID]; !ok {
+			continue
+		}
+		cctx, cancel := boundCtx(ctx)
+		err = r.nh.SyncRequestDeleteReplica(cctx, shard, replicaID, 0)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("remove replica %d from shard %d: %w", replicaID, shard, raftError(err))
+		}
+	}
+	return nil
+}
+
+// TransferLeadership asks shard's leader to hand over to target and waits
+// until it did or ctx ends. dragonboat may drop the request, so it is
+// re-issued while waiting.
+func (r *Raft) TransferLeadership(ctx context.Context, shard, target uint64) error {
+	for {
+		if id, ok := r.Leader(shard); ok && id == target {
+			return nil
+		}
+		_ = r.nh.RequestLeaderTransfer(shard, target)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Close stops every replica and the NodeHost.
+func (r *Raft) Close() { r.nh.Close() }

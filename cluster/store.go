@@ -1,0 +1,506 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// SnapshotVersion is the encoding version written into every snapshot.
+const SnapshotVersion = 1
+
+// Errors a command can be refused with. They cross the wire as a Result code
+// (see Code) and come back as the same sentinel (see CodeError).
+var (
+	ErrInvalid    = errors.New("invalid argument")
+	ErrNotFound   = errors.New("not found")
+	ErrExists     = errors.New("already exists")
+	ErrConflict   = errors.New("conflict")
+	ErrNoCluster  = errors.New("this node is not part of a swarm")
+	ErrBadVersion = errors.New("update out of sequence")
+)
+
+// codes maps sentinels to wire codes; the index is the code.
+var codes = []error{nil, ErrInvalid, ErrNotFound, ErrExists, ErrConflict, ErrNoCluster, ErrBadVersion}
+
+// Code returns the wire code of err's sentinel, 0 when it has none.
+func Code(err error) int32 {
+	for i, s := range codes {
+		if s != nil && errors.Is(err, s) {
+			return int32(i)
+		}
+	}
+	return 0
+}
+
+// CodeError rebuilds an error from a wire code and message so that
+// errors.Is works on the receiving side.
+func CodeError(code int32, msg string) error {
+	if code > 0 && int(code) < len(codes) {
+		return &codedError{sentinel: codes[code], msg: msg}
+	}
+	return errors.New(msg)
+}
+
+type codedError struct {
+	sentinel error
+	msg      string
+}
+
+func (e *codedError) Error() string { return e.msg }
+func (e *codedError) Unwrap() error { return e.sentinel }
+
+// Store is the state of one Raft shard: the swarm object and the nodes on the
+// control shard. It is pure: Apply is deterministic, does no I/O, reads no
+// clock, and returns errors for bad commands instead of panicking.
+//
+// Store is not safe for concurrent use; the state machine wrapper serialises
+// access.
+type Store struct {
+	cluster *swarmv1.Cluster
+	nodes   map[string]*swarmv1.Node
+}
+
+// NewStore returns an empty store.
+func NewStore() *Store {
+	return &Store{nodes: make(map[string]*swarmv1.Node)}
+}
+
+// Apply executes one command. The returned error is meant for the user and
+// wraps one of the package's sentinels; the store is unchanged when it is
+// not nil.
+func (s *Store) Apply(cmd *swarmv1.Command) (*swarmv1.Result, error) {
+	if cmd == nil {
+		return nil, fmt.Errorf("empty command: %w", ErrInvalid)
+	}
+	now := cmd.GetNowUnixNano()
+	switch c := cmd.Cmd.(type) {
+	case *swarmv1.Command_InitCluster:
+		return s.applyInit(c.InitCluster, now)
+	case *swarmv1.Command_AddNode:
+		return s.applyAddNode(c.AddNode, now)
+	case *swarmv1.Command_UpdateNodeSpec:
+		return s.applyUpdateNodeSpec(c.UpdateNodeSpec, now)
+	case *swarmv1.Command_SetNodeRole:
+		return s.applySetNodeRole(c.SetNodeRole, now)
+	case *swarmv1.Command_SetNodeStates:
+		return s.applySetNodeStates(c.SetNodeStates, now)
+	case *swarmv1.Command_RemoveNode:
+		return s.applyRemoveNode(c.RemoveNode)
+	case *swarmv1.Command_RotateToken:
+		return s.applyRotateToken(c.RotateToken, now)
+	case *swarmv1.Command_RestoreState:
+		return s.applyRestore(c.RestoreState)
+	case *swarmv1.Command_UpdateClusterSettings:
+		return s.applySettings(c.UpdateClusterSettings, now)
+	default:
+		return nil, fmt.Errorf("unknown command: %w", ErrInvalid)
+	}
+}
+
+func (s *Store) applyInit(c *swarmv1.InitCluster, now int64) (*swarmv1.Result, error) {
+	if s.cluster != nil {
+		return nil, fmt.Errorf("this node is already part of a swarm: %w", ErrExists)
+	}
+	cl, n := c.GetCluster(), c.GetNode()
+	if cl.GetId() == "" || len(cl.GetCaCertDer()) == 0 || cl.GetWorkerToken() == nil || cl.GetManagerToken() == nil {
+		return nil, fmt.Errorf("init: incomplete cluster: %w", ErrInvalid)
+	}
+	if err := validNewNode(n); err != nil {
+		return nil, err
+	}
+	if n.GetRole() != swarmv1.NodeRole_NODE_ROLE_MANAGER || n.GetManager().GetReplicaId() == 0 {
+		return nil, fmt.Errorf("init: the first node must be a manager with a replica ID: %w", ErrInvalid)
+	}
+	cl = proto.Clone(cl).(*swarmv1.Cluster)
+	cl.CreatedUnixNano, cl.UpdatedUnixNano, cl.Version = now, now, 1
+	if cl.NextReplicaId <= n.GetManager().GetReplicaId() {
+		cl.NextReplicaId = n.GetManager().GetReplicaId() + 1
+	}
+	s.cluster = cl
+	node := s.insertNode(n, now)
+	return &swarmv1.Result{Node: node}, nil
+}
+
+func validNewNode(n *swarmv1.Node) error {
+	if n.GetId() == "" {
+		return fmt.Errorf("node without ID: %w", ErrInvalid)
+	}
+	switch n.GetRole() {
+	case swarmv1.NodeRole_NODE_ROLE_WORKER, swarmv1.NodeRole_NODE_ROLE_MANAGER:
+	default:
+		return fmt.Errorf("node %s: unknown role: %w", n.GetId(), ErrInvalid)
+	}
+	if n.GetAddr() == "" || n.GetGatewayAddr() == "" {
+		return fmt.Errorf("node %s: no address: %w", n.GetId(), ErrInvalid)
+	}
+	return nil
+}
+
+func (s *Store) insertNode(n *swarmv1.Node, now int64) *swarmv1.Node {
+	node := proto.Clone(n).(*swarmv1.Node)
+	node.CreatedUnixNano, node.UpdatedUnixNano, node.Version = now, now, 1
+	if node.Spec == nil {
+		node.Spec = &swarmv1.NodeSpec{}
+	}
+	if node.Spec.Availability == swarmv1.NodeAvailability_NODE_AVAILABILITY_UNSPECIFIED {
+		node.Spec.Availability = swarmv1.NodeAvailability_NODE_AVAILABILITY_ACTIVE
+	}
+	if node.Status == nil {
+		node.Status = &swarmv1.NodeStatus{State: swarmv1.NodeState_NODE_STATE_READY}
+	}
+	node.Status.UpdatedUnixNano = now
+	s.nodes[node.Id] = node
+	return proto.Clone(node).(*swarmv1.Node)
+}
+
+func (s *Store) applyAddNode(c *swarmv1.AddNode, now int64) (*swarmv1.Result, error) {
+	if s.cluster == nil {
+		return nil, ErrNoCluster
+	}
+	n := c.GetNode()
+	if err := validNewNode(n); err != nil {
+		return nil, err
+	}
+	if _, ok := s.nodes[n.GetId()]; ok {
+		return nil, fmt.Errorf("node %s: %w", n.GetId(), ErrExists)
+	}
+	n = proto.Clone(n).(*swarmv1.Node)
+	var replica uint64
+	if n.Role == swarmv1.NodeRole_NODE_ROLE_MANAGER {
+		if n.GetManager().GetRaftAddr() == "" {
+			return nil, fmt.Errorf("manager %s without raft address: %w", n.Id, ErrInvalid)
+		}
+		replica = s.allocReplica(now)
+		n.Manager.ReplicaId = replica
+	} else {
+		n.Manager = nil
+	}
+	node := s.insertNode(n, now)
+	return &swarmv1.Result{Node: node, ReplicaId: replica}, nil
+}
+
+func (s *Store) allocReplica(now int64) uint64 {
+	id := s.cluster.NextReplicaId
+	if id == 0 {
+		id = 1
+	}
+	s.cluster.NextReplicaId = id + 1
+	s.touchCluster(now)
+	return id
+}
+
+func (s *Store) touchCluster(now int64) {
+	s.cluster.UpdatedUnixNano = now
+	s.cluster.Version++
+}
+
+func (s *Store) node(id string) (*swarmv1.Node, error) {
+	if s.cluster == nil {
+		return nil, ErrNoCluster
+	}
+	n, ok := s.nodes[id]
+	if !ok {
+		return nil, fmt.Errorf("node %s not found: %w", id, ErrNotFound)
+	}
+	return n, nil
+}
+
+func (s *Store) touchNode(n *swarmv1.Node, now int64) *swarmv1.Node {
+	n.UpdatedUnixNano = now
+	n.Version++
+	return proto.Clone(n).(*swarmv1.Node)
+}
+
+func (s *Store) applyUpdateNodeSpec(c *swarmv1.UpdateNodeSpec, now int64) (*swarmv1.Result, error) {
+	n, err := s.node(c.GetNodeId())
+	if err != nil {
+		return nil, err
+	}
+	if v := c.GetExpectedVersion(); v != 0 && v != n.Version {
+		return nil, fmt.Errorf("node %s is at version %d, not %d: %w", n.Id, n.Version, v, ErrBadVersion)
+	}
+	switch c.GetAvailability() {
+	case swarmv1.NodeAvailability_NODE_AVAILABILITY_UNSPECIFIED,
+		swarmv1.NodeAvailability_NODE_AVAILABILITY_ACTIVE,
+		swarmv1.NodeAvailability_NODE_AVAILABILITY_PAUSE,
+		swarmv1.NodeAvailability_NODE_AVAILABILITY_DRAIN:
+	default:
+		return nil, fmt.Errorf("unknown availability %d: %w", c.GetAvailability(), ErrInvalid)
+	}
+	for k := range c.GetLabelAdd() {
+		if k == "" {
+			return nil, fmt.Errorf("empty label key: %w", ErrInvalid)
+		}
+	}
+	for _, k := range c.GetLabelRm() {
+		if _, ok := n.GetSpec().GetLabels()[k]; !ok {
+			if _, adding := c.GetLabelAdd()[k]; !adding {
+				return nil, fmt.Errorf("key %s doesn't exist in node's labels: %w", k, ErrNotFound)
+			}
+		}
+	}
+	if n.Spec == nil {
+		n.Spec = &swarmv1.NodeSpec{}
+	}
+	if a := c.GetAvailability(); a != swarmv1.NodeAvailability_NODE_AVAILABILITY_UNSPECIFIED {
+		n.Spec.Availability = a
+	}
+	for _, k := range c.GetLabelRm() {
+		delete(n.Spec.Labels, k)
+	}
+	if len(c.GetLabelAdd()) > 0 && n.Spec.Labels == nil {
+		n.Spec.Labels = make(map[string]string)
+	}
+	for k, v := range c.GetLabelAdd() {
+		n.Spec.Labels[k] = v
+	}
+	return &swarmv1.Result{Node: s.touchNode(n, now)}, nil
+}
+
+func (s *Store) applySetNodeRole(c *swarmv1.SetNodeRole, now int64) (*swarmv1.Result, error) {
+	n, err := s.node(c.GetNodeId())
+	if err != nil {
+		return nil, err
+	}
+	switch c.GetRole() {
+	case swarmv1.NodeRole_NODE_ROLE_MANAGER:
+		if n.Role == swarmv1.NodeRole_NODE_ROLE_MANAGER {
+			return &swarmv1.Result{Node: proto.Clone(n).(*swarmv1.Node), ReplicaId: n.GetManager().GetReplicaId()}, nil
+		}
+		if c.GetRaftAddr() == "" {
+			return nil, fmt.Errorf("promote %s: no raft address: %w", n.Id, ErrInvalid)
+		}
+		id := s.allocReplica(now)
+		n.Role = swarmv1.NodeRole_NODE_ROLE_MANAGER
+		n.Manager = &swarmv1.ManagerInfo{ReplicaId: id, RaftAddr: c.GetRaftAddr()}
+		return &swarmv1.Result{Node: s.touchNode(n, now), ReplicaId: id}, nil
+	case swarmv1.NodeRole_NODE_ROLE_WORKER:
+		if n.Role == swarmv1.NodeRole_NODE_ROLE_WORKER {
+			return &swarmv1.Result{Node: proto.Clone(n).(*swarmv1.Node)}, nil
+		}
+		if s.managerCount() <= 1 {
+			return nil, fmt.Errorf("attempting to demote the last manager of the swarm: %w", ErrConflict)
+		}
+		old := n.GetManager().GetReplicaId()
+		n.Role = swarmv1.NodeRole_NODE_ROLE_WORKER
+		n.Manager = nil
+		return &swarmv1.Result{Node: s.touchNode(n, now), ReplicaId: old}, nil
+	default:
+		return nil, fmt.Errorf("unknown role %d: %w", c.GetRole(), ErrInvalid)
+	}
+}
+
+func (s *Store) managerCount() int {
+	count := 0
+	for _, n := range s.nodes {
+		if n.Role == swarmv1.NodeRole_NODE_ROLE_MANAGER {
+			count++
+		}
+	}
+	return count
+}
+
+func (s *Store) applySetNodeStates(c *swarmv1.SetNodeStates, now int64) (*swarmv1.Result, error) {
+	if s.cluster == nil {
+		return nil, ErrNoCluster
+	}
+	for _, ch := range c.GetChanges() {
+		switch ch.GetState() {
+		case swarmv1.NodeState_NODE_STATE_READY, swarmv1.NodeState_NODE_STATE_DOWN:
+		default:
+			return nil, fmt.Errorf("node %s: unknown state %d: %w", ch.GetNodeId(), ch.GetState(), ErrInvalid)
+		}
+	}
+	for _, ch := range c.GetChanges() {
+		// A verdict about a node removed meanwhile is moot.
+		n, ok := s.nodes[ch.GetNodeId()]
+		if !ok {
+			continue
+		}
+		if n.Status == nil {
+			n.Status = &swarmv1.NodeStatus{}
+		}
+		if n.Status.State == ch.GetState() && n.Status.Message == ch.GetMessage() {
+			continue
+		}
+		n.Status.State = ch.GetState()
+		n.Status.Message = ch.GetMessage()
+		n.Status.UpdatedUnixNano = now
+		s.touchNode(n, now)
+	}
+	return &swarmv1.Result{}, nil
+}
+
+func (s *Store) applyRemoveNode(c *swarmv1.RemoveNode) (*swarmv1.Result, error) {
+	n, err := s.node(c.GetNodeId())
+	if err != nil {
+		return nil, err
+	}
+	if n.Role == swarmv1.NodeRole_NODE_ROLE_MANAGER {
+		return nil, fmt.Errorf("node %s is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal: %w", n.Id, ErrConflict)
+	}
+	delete(s.nodes, n.Id)
+	return &swarmv1.Result{Node: n}, nil
+}
+
+func (s *Store) applyRotateToken(c *swarmv1.RotateToken, now int64) (*swarmv1.Result, error) {
+	if s.cluster == nil {
+		return nil, ErrNoCluster
+	}
+	sec := c.GetSecret()
+	if len(sec.GetNonce()) == 0 || len(sec.GetHash()) == 0 {
+		return nil, fmt.Errorf("rotate token: empty secret: %w", ErrInvalid)
+	}
+	switch c.GetRole() {
+	case swarmv1.NodeRole_NODE_ROLE_WORKER:
+		s.cluster.WorkerToken = proto.Clone(sec).(*swarmv1.JoinTokenSecret)
+	case swarmv1.NodeRole_NODE_ROLE_MANAGER:
+		s.cluster.ManagerToken = proto.Clone(sec).(*swarmv1.JoinTokenSecret)
+	default:
+		return nil, fmt.Errorf("rotate token: unknown role %d: %w", c.GetRole(), ErrInvalid)
+	}
+	s.touchCluster(now)
+	return &swarmv1.Result{}, nil
+}
+
+func (s *Store) applyRestore(c *swarmv1.RestoreState) (*swarmv1.Result, error) {
+	next := NewStore()
+	if err := next.restore(c.GetSnapshot()); err != nil {
+		return nil, err
+	}
+	*s = *next
+	return &swarmv1.Result{}, nil
+}
+
+func (s *Store) applySettings(c *swarmv1.UpdateClusterSettings, now int64) (*swarmv1.Result, error) {
+	if s.cluster == nil {
+		return nil, ErrNoCluster
+	}
+	set := c.GetSettings()
+	if set == nil {
+		return nil, fmt.Errorf("no settings: %w", ErrInvalid)
+	}
+	if set.GetHeartbeatPeriodNano() < 0 {
+		return nil, fmt.Errorf("heartbeat period must not be negative: %w", ErrInvalid)
+	}
+	s.cluster.Settings = proto.Clone(set).(*swarmv1.ClusterSettings)
+	s.touchCluster(now)
+	return &swarmv1.Result{}, nil
+}
+
+// Snapshot returns a deep copy of the whole state.
+func (s *Store) Snapshot() *swarmv1.Snapshot {
+	snap := &swarmv1.Snapshot{Version: SnapshotVersion}
+	if s.cluster != nil {
+		snap.Cluster = proto.Clone(s.cluster).(*swarmv1.Cluster)
+	}
+	snap.Nodes = s.Nodes()
+	return snap
+}
+
+// Restore replaces the state with snap after validating it.
+func (s *Store) Restore(snap *swarmv1.Snapshot) error {
+	next := NewStore()
+	if err := next.restore(snap); err != nil {
+		return err
+	}
+	*s = *next
+	return nil
+}
+
+func (s *Store) restore(snap *swarmv1.Snapshot) error {
+	if snap == nil {
+		return fmt.Errorf("empty snapshot: %w", ErrInvalid)
+	}
+	if snap.GetVersion() != SnapshotVersion {
+		return fmt.Errorf("snapshot version %d, want %d: %w", snap.GetVersion(), SnapshotVersion, ErrInvalid)
+	}
+	if snap.Cluster != nil {
+		s.cluster = proto.Clone(snap.Cluster).(*swarmv1.Cluster)
+	}
+	for _, n := range snap.GetNodes() {
+		if n.GetId() == "" {
+			return fmt.Errorf("snapshot holds a node without ID: %w", ErrInvalid)
+		}
+		if _, dup := s.nodes[n.Id]; dup {
+			return fmt.Errorf("snapshot holds node %s twice: %w", n.Id, ErrInvalid)
+		}
+		s.nodes[n.Id] = proto.Clone(n).(*swarmv1.Node)
+	}
+	return nil
+}
+
+// Cluster returns a copy of the swarm object, nil before init.
+func (s *Store) Cluster() *swarmv1.Cluster {
+	if s.cluster == nil {
+		return nil
+	}
+	return proto.Clone(s.cluster).(*swarmv1.Cluster)
+}
+
+// Nodes returns copies of every node, sorted by ID.
+func (s *Store) Nodes() []*swarmv1.Node {
+	out := make([]*swarmv1.Node, 0, len(s.nodes))
+	for _, n := range s.nodes {
+		out = append(out, proto.Clone(n).(*swarmv1.Node))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Id < out[j].Id })
+	return out
+}
+
+// Node returns a copy of one node.
+func (s *Store) Node(id string) (*swarmv1.Node, bool) {
+	n, ok := s.nodes[id]
+	if !ok {
+		return nil, false
+	}
+	return proto.Clone(n).(*swarmv1.Node), true
+}
+
+// FindNode resolves a user's reference to a node the way docker does: an
+// exact ID, then an exact hostname, then a unique ID prefix.
+func (s *Store) FindNode(ref string) (*swarmv1.Node, error) {
+	if ref == "" {
+		return nil, fmt.Errorf("node reference is empty: %w", ErrInvalid)
+	}
+	if n, ok := s.nodes[ref]; ok {
+		return proto.Clone(n).(*swarmv1.Node), nil
+	}
+	var byName, byPrefix []*swarmv1.Node
+	for _, n := range s.nodes {
+		if n.GetDescription().GetHostname() == ref {
+			byName = append(byName, n)
+		}
+		if strings.HasPrefix(n.Id, ref) {
+			byPrefix = append(byPrefix, n)
+		}
+	}
+	for _, set := range [][]*swarmv1.Node{byName, byPrefix} {
+		switch len(set) {
+		case 0:
+			continue
+		case 1:
+			return proto.Clone(set[0]).(*swarmv1.Node), nil
+		default:
+			return nil, fmt.Errorf("node %s is ambiguous (%d matches found): %w", ref, len(set), ErrConflict)
+		}
+	}
+	return nil, fmt.Errorf("node %s not found: %w", ref, ErrNotFound)
+}
+
+// Managers returns copies of the manager nodes, sorted by ID.
+func (s *Store) Managers() []*swarmv1.Node {
+	var out []*swarmv1.Node
+	for _, n := range s.Nodes() {
+		if n.Role == swarmv1.NodeRole_NODE_ROLE_MANAGER {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -1,0 +1,383 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
+
+	"github.com/actorswarm/swarm/actors"
+	"github.com/actorswarm/swarm/cluster"
+	"github.com/actorswarm/swarm/internal/clock"
+	"github.com/actorswarm/swarm/internal/gwrpc"
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// Daemon is one running swarmd.
+type Daemon struct {
+	cfg   Config
+	log   *slog.Logger
+	paths paths
+	lock  *os.File
+	creds *creds
+
+	system     *actor.ActorSystem
+	remote     *remote.Remote
+	unixSrv    *grpc.Server
+	gatewayPID *actor.PID
+	nodePID    *actor.PID
+
+	// mu guards the fields below; lifecycle operations hold it throughout.
+	mu        sync.RWMutex
+	id        *identity
+	raft      *cluster.Raft
+	mgr       *cluster.Manager
+	healthPID *actor.PID
+}
+
+// New locks the data directory and loads this node's identity; it starts
+// nothing.
+func New(cfg Config) (*Daemon, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := paths{dir: cfg.DataDir}
+	lock, err := lockDir(p)
+	if err != nil {
+		return nil, err
+	}
+	id, err := loadIdentity(p)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	c, err := newCreds()
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return &Daemon{cfg: cfg, log: cfg.Logger, paths: p, lock: lock, creds: c, id: id}, nil
+}
+
+// Start brings the node up: the actor system and its remote on
+// --addr:--port, the admin socket, and, for a node that was part of a swarm
+// before, its Raft replicas and heartbeats.
+func (d *Daemon) Start() error {
+	ln, err := net.Listen("tcp", d.cfg.GatewayAddr())
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", d.cfg.GatewayAddr(), err)
+	}
+	ln.Close()
+
+	libLog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	d.system = actor.NewActorSystemWithConfig(actor.Configure(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return libLog }),
+		actor.WithDeadLetterThrottleCount(1),
+		actor.WithDeadLetterThrottleInterval(time.Minute),
+	))
+	rcfg := remote.Configure(d.cfg.Addr, d.cfg.Port,
+		remote.WithServerOptions(
+			grpc.Creds(credentials.NewTLS(d.creds.serverTLS())),
+			grpc.UnknownServiceHandler(d.serveRPC(false)),
+			grpc.StreamInterceptor(authStream),
+			grpc.UnaryInterceptor(authUnary),
+		),
+		remote.WithDialOptions(grpc.WithTransportCredentials(credentials.NewTLS(d.creds.clientTLS()))),
+	)
+	d.remote = remote.NewRemote(d.system, rcfg)
+	d.remote.Start()
+
+	d.gatewayPID, err = d.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return actors.NewGateway(d) }), actors.GatewayName)
+	if err != nil {
+		return fmt.Errorf("spawn gateway: %w", err)
+	}
+	d.nodePID, err = d.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return actors.NewNode(d, d.cfg.Heartbeat) }), actors.NodeName)
+	if err != nil {
+		return fmt.Errorf("spawn node: %w", err)
+	}
+
+	if err := d.resume(); err != nil {
+		return err
+	}
+	return d.serveSocket()
+}
+
+func (d *Daemon) serveSocket() error {
+	path := d.paths.socket()
+	// The data-dir lock is ours, so a socket left here is stale.
+	_ = os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return fmt.Errorf("admin socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return fmt.Errorf("admin socket: %w", err)
+	}
+	d.unixSrv = grpc.NewServer(grpc.UnknownServiceHandler(d.serveRPC(true)))
+	go func() { _ = d.unixSrv.Serve(ln) }()
+	d.log.Info("swarmd started", "addr", d.cfg.GatewayAddr(), "socket", path, "data_dir", d.cfg.DataDir, "version", d.cfg.Version)
+	return nil
+}
+
+// resume restarts what a node that was part of a swarm ran before.
+func (d *Daemon) resume() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.id == nil {
+		return nil
+	}
+	caDER, certDER, key, err := loadCerts(d.paths)
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	if err := d.creds.set(caDER, certDER, key); err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	if d.id.Manager {
+		r, err := cluster.StartRaft(d.raftConfig(d.id.ReplicaID, d.id.DeploymentID, d.id.RaftDir), cluster.Restart, nil)
+		if err != nil {
+			return fmt.Errorf("resume raft: %w", err)
+		}
+		d.startManagerLocked(r)
+	}
+	d.log.Info("resumed swarm membership", "node_id", d.id.NodeID, "manager", d.id.Manager)
+	return nil
+}
+
+func (d *Daemon) raftConfig(replica, deployment uint64, dir string) cluster.RaftConfig {
+	return cluster.RaftConfig{
+		Dir:           d.paths.raft(dir),
+		RaftAddr:      d.cfg.RaftAddr(),
+		ReplicaID:     replica,
+		DeploymentID:  deployment,
+		ServiceShards: d.cfg.ServiceShards,
+		CAFile:        d.paths.caPEM(),
+		CertFile:      d.paths.certPEM(),
+		KeyFile:       d.paths.keyPEM(),
+	}
+}
+
+// startManagerLocked makes this node serve as a manager through r.
+func (d *Daemon) startManagerLocked(r *cluster.Raft) {
+	d.raft = r
+	d.mgr = cluster.NewManager(r, d.id.NodeID, d.id.DeploymentID, notifier{root: d.system.Root})
+	ctl := &healthControl{d: d, raft: r, deployment: d.id.DeploymentID}
+	pid, err := d.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return actors.NewHealth(ctl, clock.Real{}) }), actors.HealthName)
+	if err != nil {
+		d.log.Error("spawn health actor", "err", err)
+		return
+	}
+	d.healthPID = pid
+}
+
+// stopManagerLocked stops the health actor and Raft.
+func (d *Daemon) stopManagerLocked() {
+	if d.healthPID != nil {
+		_ = d.system.Root.StopFuture(d.healthPID).Wait()
+		d.healthPID = nil
+	}
+	if d.raft != nil {
+		d.raft.Close()
+		d.raft = nil
+	}
+	d.mgr = nil
+}
+
+// Close stops everything Start started and releases the data directory.
+func (d *Daemon) Close() {
+	d.mu.Lock()
+	d.stopManagerLocked()
+	d.mu.Unlock()
+	if d.unixSrv != nil {
+		d.unixSrv.Stop()
+	}
+	_ = os.Remove(d.paths.socket())
+	if d.remote != nil {
+		d.remote.Shutdown(false)
+	}
+	if d.system != nil {
+		d.system.Shutdown()
+	}
+	d.lock.Close()
+	d.log.Info("swarmd stopped")
+}
+
+// serveRPC routes the gateway methods of one listener. Over TCP, Call needs
+// the admin certificate and Join needs nothing (the token is checked); the
+// admin socket serves Call only.
+func (d *Daemon) serveRPC(local bool) grpc.StreamHandler {
+	return func(_ any, stream grpc.ServerStream) error {
+		method, _ := grpc.MethodFromServerStream(stream)
+		switch {
+		case method == gwrpc.MethodCall:
+			if !local && peerRole(stream.Context()) != cluster.OUAdmin {
+				return status.Error(codes.PermissionDenied, "the gateway over TCP needs the admin client certificate that swarm init writes to DATA_DIR/admin (swarmctl --tls-dir)")
+			}
+			req := &swarmv1.GatewayRequest{}
+			if err := stream.RecvMsg(req); err != nil {
+				return err
+			}
+			return stream.SendMsg(d.call(req))
+		case method == gwrpc.MethodJoin && !local:
+			req := &swarmv1.JoinRequest{}
+			if err := stream.RecvMsg(req); err != nil {
+				return err
+			}
+			return stream.SendMsg(d.admit(stream.Context(), req))
+		default:
+			return status.Errorf(codes.Unimplemented, "unknown method %s", method)
+		}
+	}
+}
+
+// authStream lets the gateway methods through (they check per call) and
+// requires a node certificate of the swarm for the actor remote.
+func authStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if strings.HasPrefix(info.FullMethod, "/actorswarm.v1.Gateway/") {
+		return handler(srv, ss)
+	}
+	if !isNodeRole(peerRole(ss.Context())) {
+		return status.Error(codes.PermissionDenied, "actor remote needs a node certificate of this swarm")
+	}
+	return handler(srv, ss)
+}
+
+func authUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if !isNodeRole(peerRole(ctx)) {
+		return nil, status.Error(codes.PermissionDenied, "actor remote needs a node certificate of this swarm")
+	}
+	return handler(ctx, req)
+}
+
+func isNodeRole(ou string) bool { return ou == cluster.OUWorker || ou == cluster.OUManager }
+
+// call hands a request to the gateway actor and waits for its answer.
+func (d *Daemon) call(req *swarmv1.GatewayRequest) *swarmv1.GatewayResponse {
+	res, err := d.system.Root.RequestFuture(d.gatewayPID, req, actors.RequestTimeout).Result()
+	if err != nil {
+		return &swarmv1.GatewayResponse{Error: "gateway: " + err.Error()}
+	}
+	resp, ok := res.(*swarmv1.GatewayResponse)
+	if !ok {
+		return &swarmv1.GatewayResponse{Error: fmt.Sprintf("gateway: unexpected answer %T", res)}
+	}
+	return resp
+}
+
+// admit serves a join request when this node is a manager.
+func (d *Daemon) admit(ctx context.Context, req *swarmv1.JoinRequest) *swarmv1.JoinResponse {
+	mgr := d.Manager()
+	if mgr == nil {
+		return &swarmv1.JoinResponse{Error: "this node is not a manager of the swarm"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, actors.RequestTimeout)
+	defer cancel()
+	resp, err := mgr.Admit(ctx, req)
+	if err != nil {
+		d.log.Warn("join refused", "hostname", req.GetHostname(), "addr", req.GetAddr(), "err", err)
+		return &swarmv1.JoinResponse{Error: cluster.ErrorResponse(err).Error}
+	}
+	d.log.Info("node joined", "node_id", resp.NodeId, "hostname", req.Hostname, "role", resp.Role.String())
+	return resp
+}
+
+// notifier reaches other nodes' node actors for the manager.
+type notifier struct{ root *actor.RootContext }
+
+func (n notifier) BecomeManager(ctx context.Context, node *swarmv1.Node, msg *swarmv1.BecomeManager) error {
+	return n.ask(ctx, node, msg)
+}
+
+func (n notifier) BecomeWorker(ctx context.Context, node *swarmv1.Node, msg *swarmv1.BecomeWorker) error {
+	return n.ask(ctx, node, msg)
+}
+
+func (n notifier) ask(ctx context.Context, node *swarmv1.Node, msg any) error {
+	timeout := actors.RequestTimeout / 2
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	res, err := n.root.RequestFuture(actor.NewPID(node.GatewayAddr, actors.NodeName), msg, timeout).Result()
+	if err != nil {
+		return fmt.Errorf("node %s did not answer: %w", node.Id, err)
+	}
+	rc, ok := res.(*swarmv1.RoleChanged)
+	if !ok {
+		return fmt.Errorf("node %s: unexpected answer %T", node.Id, res)
+	}
+	if rc.Error != "" {
+		return errors.New(rc.Error)
+	}
+	return nil
+}
+
+// healthControl is the failure detector's view of its manager.
+type healthControl struct {
+	d          *Daemon
+	raft       *cluster.Raft
+	deployment uint64
+}
+
+func (h *healthControl) IsControlLeader() bool { return h.raft.IsLeader(cluster.ControlShard) }
+
+func (h *healthControl) Nodes() []*swarmv1.Node {
+	v, err := h.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any { return s.Nodes() })
+	if err != nil {
+		return nil
+	}
+	return v.([]*swarmv1.Node)
+}
+
+func (h *healthControl) Node(id string) (*swarmv1.Node, bool) {
+	v, err := h.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
+		n, _ := s.Node(id)
+		return n
+	})
+	if err != nil || v.(*swarmv1.Node) == nil {
+		return nil, false
+	}
+	return v.(*swarmv1.Node), true
+}
+
+func (h *healthControl) Peers() []*swarmv1.Peer {
+	v, err := h.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any { return cluster.PeersOf(s.Managers()) })
+	if err != nil {
+		return nil
+	}
+	return v.([]*swarmv1.Peer)
+}
+
+func (h *healthControl) HeartbeatPeriod() time.Duration {
+	v, err := h.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
+		if c := s.Cluster(); c != nil {
+			return time.Duration(c.GetSettings().GetHeartbeatPeriodNano())
+		}
+		return time.Duration(0)
+	})
+	if err == nil && v.(time.Duration) > 0 {
+		return v.(time.Duration)
+	}
+	return h.d.cfg.Heartbeat
+}
+
+func (h *healthControl) DeploymentID() uint64 { return h.deployment }
+
+func (h *healthControl) ProposeStates(ctx context.Context, changes []*swarmv1.NodeStateChange) error {
+	_, err := h.raft.Propose(ctx, cluster.ControlShard, &swarmv1.Command{
+		Cmd: &swarmv1.Command_SetNodeStates{SetNodeStates: &swarmv1.SetNodeStates{Changes: changes}},
+	})
+	return err
+}
