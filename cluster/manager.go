@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 	"github.com/actorswarm/swarm/internal/ident"
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
 // ErrForward marks a request this manager must not serve itself (demoting

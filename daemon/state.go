@@ -21,7 +21,7 @@ type identity struct {
 	DeploymentID uint64 `json:"deployment_id,omitempty"`
 	// RaftDir is the NodeHost directory name under the data dir; a cluster
 	// forced anew gets a fresh one.
-	RaftDir  string `json:"raft_dir,omitempty"`
+	RaftDir  string       `json:"raft_dir,omitempty"`
 	Managers []managerRef `json:"managers"`
 }
 
