@@ -170,7 +170,13 @@ func (h *Health) Verdicts() []*swarmv1.NodeStateChange {
 	for _, n := range h.ctl.Nodes() {
 		last, heard := h.lastSeen[n.Id]
 		recent := heard && now.Sub(last) <= grace
-		starting := now.Sub(h.leaderSince) <= grace
+		// A node gets a full grace period from when this manager started
+		// leading and from its last state change (e.g. it just joined).
+		since := h.leaderSince
+		if changed := time.Unix(0, n.GetStatus().GetUpdatedUnixNano()); changed.After(since) {
+			since = changed
+		}
+		starting := now.Sub(since) <= grace
 		state := n.GetStatus().GetState()
 		switch {
 		case h.left[n.Id]:

@@ -157,6 +157,8 @@ func (m *Manager) Handle(ctx context.Context, req *swarmv1.GatewayRequest) *swar
 		resp, err = m.nodeRemove(ctx, r.NodeRemove)
 	case *swarmv1.GatewayRequest_SwarmUpdate:
 		resp, err = m.swarmUpdate(ctx, r.SwarmUpdate)
+	case *swarmv1.GatewayRequest_ReplicaReady:
+		resp, err = m.replicaReady(ctx, r.ReplicaReady)
 	default:
 		err = fmt.Errorf("unsupported request %T: %w", req.Req, ErrInvalid)
 	}
@@ -311,16 +313,20 @@ func (m *Manager) promote(ctx context.Context, n *swarmv1.Node) (*swarmv1.Node, 
 		}}})
 		return fmt.Errorf("promote %s: %w", n.Id, cause)
 	}
-	if err := m.raft.AddReplica(ctx, replica, raftAddr); err != nil {
-		return nil, undo(err)
-	}
 	cert, err := m.issue(cl, n, OUManager)
 	if err != nil {
 		return nil, undo(err)
 	}
-	// Until the node starts its replicas the shards may lack a quorum: read
-	// the managers locally.
-	msg := &swarmv1.BecomeManager{ReplicaId: replica, CertDer: cert, Managers: m.Peers(), DeploymentId: m.deploymentID}
+	// The node starts its replicas, then has them added through this
+	// manager (ReplicaReadyRequest), before it answers.
+	peers := m.Peers()
+	via := ""
+	for _, p := range peers {
+		if p.NodeId == m.selfID {
+			via = p.GatewayAddr
+		}
+	}
+	msg := &swarmv1.BecomeManager{ReplicaId: replica, CertDer: cert, Managers: peers, DeploymentId: m.deploymentID, Via: via}
 	if err := m.notify.BecomeManager(ctx, res.Node, msg); err != nil {
 		return nil, undo(err)
 	}
@@ -450,7 +456,8 @@ func (m *Manager) swarmUpdate(ctx context.Context, r *swarmv1.SwarmUpdateRequest
 }
 
 // Admit checks a join request's token and adds the node: a worker, or a
-// manager whose replicas are added before it starts them.
+// manager with a replica ID whose replicas are added once it has started
+// them (see replicaReady).
 func (m *Manager) Admit(ctx context.Context, req *swarmv1.JoinRequest) (*swarmv1.JoinResponse, error) {
 	digest, secret, err := ParseToken(req.GetToken())
 	if err != nil {
@@ -504,27 +511,37 @@ func (m *Manager) Admit(ctx context.Context, req *swarmv1.JoinRequest) (*swarmv1
 			return nil, err
 		}
 		replica = res.ReplicaId
-		if err := m.raft.AddReplica(ctx, replica, req.RaftAddr); err != nil {
-			err = fmt.Errorf("add manager replica: %w", err)
-			uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = m.raft.RemoveReplica(uctx, replica)
-			_, _ = m.propose(uctx, &swarmv1.Command{Cmd: &swarmv1.Command_SetNodeRole{SetNodeRole: &swarmv1.SetNodeRole{NodeId: node.Id, Role: swarmv1.NodeRole_NODE_ROLE_WORKER}}})
-			_, _ = m.propose(uctx, &swarmv1.Command{Cmd: &swarmv1.Command_RemoveNode{RemoveNode: &swarmv1.RemoveNode{NodeId: node.Id}}})
-			return nil, err
-		}
 		ou = OUManager
 	}
 	cert, err := m.issue(cl, node, ou)
 	if err != nil {
 		return nil, err
 	}
-	// A joining manager's replicas are members already but not started:
-	// the shards may lack a quorum until it starts them, so read locally.
+	// A joining manager starts its replicas, then asks for them to be added
+	// (ReplicaReadyRequest).
 	return &swarmv1.JoinResponse{
 		NodeId: node.Id, Role: role, ClusterId: cl.Id, CertDer: cert, CaCertDer: cl.CaCertDer,
 		ReplicaId: replica, Managers: m.Peers(), DeploymentId: m.deploymentID,
 	}, nil
+}
+
+// replicaReady adds the started replicas of a node admitted as a manager.
+func (m *Manager) replicaReady(ctx context.Context, r *swarmv1.ReplicaReadyRequest) (*swarmv1.GatewayResponse, error) {
+	n, err := m.find(ctx, r.GetNodeId())
+	if err != nil {
+		return nil, err
+	}
+	if n.Id != r.GetNodeId() || n.Role != swarmv1.NodeRole_NODE_ROLE_MANAGER || n.GetManager().GetReplicaId() == 0 {
+		return nil, fmt.Errorf("node %s is not a manager awaiting its replicas: %w", r.GetNodeId(), ErrConflict)
+	}
+	add := m.raft.AddNonVoting
+	if r.GetVoting() {
+		add = m.raft.AddReplica
+	}
+	if err := add(ctx, n.Manager.ReplicaId, n.Manager.RaftAddr); err != nil {
+		return nil, fmt.Errorf("add manager replica: %w", err)
+	}
+	return m.nodeResponse(n), nil
 }
 
 func validJoin(req *swarmv1.JoinRequest) error {

@@ -75,7 +75,8 @@ type StartMode int
 const (
 	// Bootstrap creates new shards whose members are the given ones.
 	Bootstrap StartMode = iota
-	// Join starts replicas that existing members have already added.
+	// Join starts non-voting replicas that the existing members then add,
+	// first as non-voting and, once caught up, as voting members.
 	Join
 	// Restart resumes replicas from their data on disk.
 	Restart
@@ -156,6 +157,7 @@ func StartRaft(cfg RaftConfig, mode StartMode, members map[uint64]string) (*Raft
 			SnapshotEntries:    1000,
 			CompactionOverhead: 200,
 			WaitReady:          true,
+			IsNonVoting:        mode == Join,
 		}
 		create := func(uint64, uint64) sm.IStateMachine { return f }
 		if err := r.startReplica(initial, join, create, rc); err != nil {
@@ -324,30 +326,61 @@ func (r *Raft) LocalRead(shard uint64, fn Reader) (any, error) {
 	return f.Lookup(fn)
 }
 
-// Members returns replica ID → Raft address of shard's voting members.
-func (r *Raft) Members(ctx context.Context, shard uint64) (map[uint64]string, error) {
+// Membership is a shard's members: voting and non-voting, ID → address.
+type Membership struct {
+	Voting, NonVoting map[uint64]string
+}
+
+// Members returns shard's membership after a linearizable barrier.
+func (r *Raft) Members(ctx context.Context, shard uint64) (Membership, error) {
 	ctx, cancel := boundCtx(ctx)
 	defer cancel()
 	m, err := r.nh.SyncGetShardMembership(ctx, shard)
 	if err != nil {
-		return nil, raftError(err)
+		return Membership{}, raftError(err)
 	}
-	out := make(map[uint64]string, len(m.Nodes))
+	out := Membership{Voting: make(map[uint64]string), NonVoting: make(map[uint64]string)}
 	for id, addr := range m.Nodes {
-		out[id] = addr
+		out.Voting[id] = addr
+	}
+	for id, addr := range m.NonVotings {
+		out.NonVoting[id] = addr
 	}
 	return out, nil
 }
 
-// AddReplica adds a voting replica to every shard; a shard that already has
-// it is left alone, so a retried promotion is harmless.
-func (r *Raft) AddReplica(ctx context.Context, replicaID uint64, addr string) error {
+// AddNonVoting adds a non-voting replica to every shard that has not got it
+// in any form. A new manager joins this way first: it catches up without
+// counting toward the quorum, so a slow start cannot stall the shards.
+func (r *Raft) AddNonVoting(ctx context.Context, replicaID uint64, addr string) error {
 	for _, shard := range r.shards {
-		members, err := r.Members(ctx, shard)
+		m, err := r.Members(ctx, shard)
 		if err != nil {
 			return err
 		}
-		if members[replicaID] == addr {
+		if m.Voting[replicaID] == addr || m.NonVoting[replicaID] == addr {
+			continue
+		}
+		cctx, cancel := boundCtx(ctx)
+		err = r.nh.SyncRequestAddNonVoting(cctx, shard, replicaID, addr, 0)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("add non-voting replica %d to shard %d: %w", replicaID, shard, raftError(err))
+		}
+	}
+	return nil
+}
+
+// AddReplica makes replicaID a voting member of every shard (promoting it
+// when it is non-voting); shards where it votes already are left alone, so
+// a retried promotion is harmless.
+func (r *Raft) AddReplica(ctx context.Context, replicaID uint64, addr string) error {
+	for _, shard := range r.shards {
+		m, err := r.Members(ctx, shard)
+		if err != nil {
+			return err
+		}
+		if m.Voting[replicaID] == addr {
 			continue
 		}
 		cctx, cancel := boundCtx(ctx)
@@ -364,11 +397,13 @@ func (r *Raft) AddReplica(ctx context.Context, replicaID uint64, addr string) er
 // have it are left alone.
 func (r *Raft) RemoveReplica(ctx context.Context, replicaID uint64) error {
 	for _, shard := range r.shards {
-		members, err := r.Members(ctx, shard)
+		m, err := r.Members(ctx, shard)
 		if err != nil {
 			return err
 		}
-		if _, ok := members[replicaID]; !ok {
+		_, voting := m.Voting[replicaID]
+		_, nonVoting := m.NonVoting[replicaID]
+		if !voting && !nonVoting {
 			continue
 		}
 		cctx, cancel := boundCtx(ctx)
@@ -376,6 +411,24 @@ func (r *Raft) RemoveReplica(ctx context.Context, replicaID uint64) error {
 		cancel()
 		if err != nil {
 			return fmt.Errorf("remove replica %d from shard %d: %w", replicaID, shard, raftError(err))
+		}
+	}
+	return nil
+}
+
+// WaitLeaders waits until this replica knows a leader in every shard: for a
+// joining replica, that the leader has reached it.
+func (r *Raft) WaitLeaders(ctx context.Context) error {
+	for _, shard := range r.shards {
+		for {
+			if _, ok := r.Leader(shard); ok {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("shard %d: no leader reached this replica: %w", shard, ErrNoQuorum)
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
 	}
 	return nil

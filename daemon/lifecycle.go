@@ -361,7 +361,7 @@ func (d *Daemon) swarmJoin(ctx context.Context, r *swarmv1.SwarmJoinRequest) *sw
 	if resp.Error != "" {
 		return errResp("%s", resp.Error)
 	}
-	if err := d.joinedLocked(resp, key); err != nil {
+	if err := d.joinedLocked(remoteAddr, resp, key); err != nil {
 		d.wipeLocked()
 		return errResp("join: %v", err)
 	}
@@ -385,7 +385,7 @@ func callJoin(ctx context.Context, addr, digest string, req *swarmv1.JoinRequest
 	return resp, nil
 }
 
-func (d *Daemon) joinedLocked(resp *swarmv1.JoinResponse, key *ecdsa.PrivateKey) error {
+func (d *Daemon) joinedLocked(via string, resp *swarmv1.JoinResponse, key *ecdsa.PrivateKey) error {
 	if err := writeCerts(d.paths, resp.CaCertDer, resp.CertDer, key); err != nil {
 		return err
 	}
@@ -404,12 +404,43 @@ func (d *Daemon) joinedLocked(resp *swarmv1.JoinResponse, key *ecdsa.PrivateKey)
 		}
 		d.id = id
 		d.startManagerLocked(r)
+		if err := d.addOwnReplicas(via, id.NodeID, r); err != nil {
+			return err
+		}
 	}
 	d.id = id
 	if err := saveIdentity(d.paths, id); err != nil {
 		return err
 	}
 	d.log.Info("joined swarm", "node_id", id.NodeID, "manager", id.Manager)
+	return nil
+}
+
+// addOwnReplicas has the manager at addr add this node's started replicas:
+// as non-voting members, then, once every shard's leader has reached them,
+// as voting ones.
+func (d *Daemon) addOwnReplicas(addr, nodeID string, r *cluster.Raft) error {
+	if err := d.replicaReady(addr, nodeID, false); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.WaitLeaders(ctx); err != nil {
+		return err
+	}
+	return d.replicaReady(addr, nodeID, true)
+}
+
+// replicaReady asks the manager at addr to add this node's replicas.
+func (d *Daemon) replicaReady(addr, nodeID string, voting bool) error {
+	req := &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_ReplicaReady{ReplicaReady: &swarmv1.ReplicaReadyRequest{NodeId: nodeID, Voting: voting}}}
+	res, err := d.system.Root.RequestFuture(actor.NewPID(addr, actors.GatewayName), req, actors.RequestTimeout).Result()
+	if err != nil {
+		return fmt.Errorf("manager %s did not add this node's replicas: %w", addr, err)
+	}
+	if resp, ok := res.(*swarmv1.GatewayResponse); !ok || resp.Error != "" {
+		return fmt.Errorf("manager %s did not add this node's replicas: %v", addr, resp.GetError())
+	}
 	return nil
 }
 
@@ -482,6 +513,11 @@ func (d *Daemon) BecomeManager(_ context.Context, msg *swarmv1.BecomeManager) er
 	dir := newRaftDir()
 	r, err := cluster.StartRaft(d.raftConfig(msg.ReplicaId, msg.DeploymentId, dir), cluster.Join, nil)
 	if err != nil {
+		return err
+	}
+	if err := d.addOwnReplicas(msg.Via, d.id.NodeID, r); err != nil {
+		r.Close()
+		_ = os.RemoveAll(d.paths.raft(dir))
 		return err
 	}
 	d.id.Manager, d.id.ReplicaID, d.id.DeploymentID, d.id.RaftDir = true, msg.ReplicaId, msg.DeploymentId, dir

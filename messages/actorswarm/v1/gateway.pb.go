@@ -39,6 +39,7 @@ type GatewayRequest struct {
 	//	*GatewayRequest_NodeDemote
 	//	*GatewayRequest_NodeRemove
 	//	*GatewayRequest_SwarmUpdate
+	//	*GatewayRequest_ReplicaReady
 	Req isGatewayRequest_Req `protobuf_oneof:"req"`
 	// hops counts forwards, so that a request cannot bounce forever.
 	Hops          uint32 `protobuf:"varint,100,opt,name=hops,proto3" json:"hops,omitempty"`
@@ -191,6 +192,15 @@ func (x *GatewayRequest) GetSwarmUpdate() *SwarmUpdateRequest {
 	return nil
 }
 
+func (x *GatewayRequest) GetReplicaReady() *ReplicaReadyRequest {
+	if x != nil {
+		if x, ok := x.Req.(*GatewayRequest_ReplicaReady); ok {
+			return x.ReplicaReady
+		}
+	}
+	return nil
+}
+
 func (x *GatewayRequest) GetHops() uint32 {
 	if x != nil {
 		return x.Hops
@@ -250,6 +260,10 @@ type GatewayRequest_SwarmUpdate struct {
 	SwarmUpdate *SwarmUpdateRequest `protobuf:"bytes,12,opt,name=swarm_update,json=swarmUpdate,proto3,oneof"`
 }
 
+type GatewayRequest_ReplicaReady struct {
+	ReplicaReady *ReplicaReadyRequest `protobuf:"bytes,13,opt,name=replica_ready,json=replicaReady,proto3,oneof"`
+}
+
 func (*GatewayRequest_Info) isGatewayRequest_Req() {}
 
 func (*GatewayRequest_SwarmInit) isGatewayRequest_Req() {}
@@ -273,6 +287,8 @@ func (*GatewayRequest_NodeDemote) isGatewayRequest_Req() {}
 func (*GatewayRequest_NodeRemove) isGatewayRequest_Req() {}
 
 func (*GatewayRequest_SwarmUpdate) isGatewayRequest_Req() {}
+
+func (*GatewayRequest_ReplicaReady) isGatewayRequest_Req() {}
 
 // GatewayResponse answers a GatewayRequest: error is a one-line message for
 // the user when the command failed.
@@ -1450,6 +1466,65 @@ func (x *NodeRemoveRequest) GetForce() bool {
 	return false
 }
 
+// ReplicaReadyRequest is sent by a node becoming a manager (joined with a
+// manager token or promoted) once its replicas are started, so that the
+// managers add them to every shard: first as non-voting members, then as
+// voting ones once they caught up (adding voters that do not answer yet
+// would stall the shards).
+type ReplicaReadyRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	NodeId string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// voting is false for the first step (add as non-voting members) and
+	// true once the replicas have heard from their leaders.
+	Voting        bool `protobuf:"varint,2,opt,name=voting,proto3" json:"voting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplicaReadyRequest) Reset() {
+	*x = ReplicaReadyRequest{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicaReadyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicaReadyRequest) ProtoMessage() {}
+
+func (x *ReplicaReadyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicaReadyRequest.ProtoReflect.Descriptor instead.
+func (*ReplicaReadyRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ReplicaReadyRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *ReplicaReadyRequest) GetVoting() bool {
+	if x != nil {
+		return x.Voting
+	}
+	return false
+}
+
 // EmptyResponse acknowledges a command with nothing to return.
 type EmptyResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1459,7 +1534,7 @@ type EmptyResponse struct {
 
 func (x *EmptyResponse) Reset() {
 	*x = EmptyResponse{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[20]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1471,7 +1546,7 @@ func (x *EmptyResponse) String() string {
 func (*EmptyResponse) ProtoMessage() {}
 
 func (x *EmptyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[20]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1484,14 +1559,14 @@ func (x *EmptyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmptyResponse.ProtoReflect.Descriptor instead.
 func (*EmptyResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{20}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{21}
 }
 
 var File_actorswarm_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"\n" +
-	"\x1bactorswarm/v1/gateway.proto\x12\ractorswarm.v1\x1a\x19actorswarm/v1/types.proto\"\xce\x06\n" +
+	"\x1bactorswarm/v1/gateway.proto\x12\ractorswarm.v1\x1a\x19actorswarm/v1/types.proto\"\x99\a\n" +
 	"\x0eGatewayRequest\x120\n" +
 	"\x04info\x18\x01 \x01(\v2\x1a.actorswarm.v1.InfoRequestH\x00R\x04info\x12@\n" +
 	"\n" +
@@ -1512,7 +1587,8 @@ const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"nodeDemote\x12C\n" +
 	"\vnode_remove\x18\v \x01(\v2 .actorswarm.v1.NodeRemoveRequestH\x00R\n" +
 	"nodeRemove\x12F\n" +
-	"\fswarm_update\x18\f \x01(\v2!.actorswarm.v1.SwarmUpdateRequestH\x00R\vswarmUpdate\x12\x12\n" +
+	"\fswarm_update\x18\f \x01(\v2!.actorswarm.v1.SwarmUpdateRequestH\x00R\vswarmUpdate\x12I\n" +
+	"\rreplica_ready\x18\r \x01(\v2\".actorswarm.v1.ReplicaReadyRequestH\x00R\freplicaReady\x12\x12\n" +
 	"\x04hops\x18d \x01(\rR\x04hopsB\x05\n" +
 	"\x03req\"\xe8\x03\n" +
 	"\x0fGatewayResponse\x12\x14\n" +
@@ -1592,7 +1668,10 @@ const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\";\n" +
 	"\x11NodeRemoveRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x14\n" +
-	"\x05force\x18\x02 \x01(\bR\x05force\"\x0f\n" +
+	"\x05force\x18\x02 \x01(\bR\x05force\"F\n" +
+	"\x13ReplicaReadyRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x16\n" +
+	"\x06voting\x18\x02 \x01(\bR\x06voting\"\x0f\n" +
 	"\rEmptyResponseB<Z:github.com/actorswarm/swarm/messages/actorswarm/v1;swarmv1b\x06proto3"
 
 var (
@@ -1607,33 +1686,34 @@ func file_actorswarm_v1_gateway_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_gateway_proto_rawDescData
 }
 
-var file_actorswarm_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_actorswarm_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_actorswarm_v1_gateway_proto_goTypes = []any{
-	(*GatewayRequest)(nil),     // 0: actorswarm.v1.GatewayRequest
-	(*GatewayResponse)(nil),    // 1: actorswarm.v1.GatewayResponse
-	(*InfoRequest)(nil),        // 2: actorswarm.v1.InfoRequest
-	(*InfoResponse)(nil),       // 3: actorswarm.v1.InfoResponse
-	(*SwarmInitRequest)(nil),   // 4: actorswarm.v1.SwarmInitRequest
-	(*SwarmInitResponse)(nil),  // 5: actorswarm.v1.SwarmInitResponse
-	(*SwarmJoinRequest)(nil),   // 6: actorswarm.v1.SwarmJoinRequest
-	(*SwarmJoinResponse)(nil),  // 7: actorswarm.v1.SwarmJoinResponse
-	(*SwarmLeaveRequest)(nil),  // 8: actorswarm.v1.SwarmLeaveRequest
-	(*SwarmUpdateRequest)(nil), // 9: actorswarm.v1.SwarmUpdateRequest
-	(*JoinTokenRequest)(nil),   // 10: actorswarm.v1.JoinTokenRequest
-	(*JoinTokenResponse)(nil),  // 11: actorswarm.v1.JoinTokenResponse
-	(*NodeListRequest)(nil),    // 12: actorswarm.v1.NodeListRequest
-	(*NodeListResponse)(nil),   // 13: actorswarm.v1.NodeListResponse
-	(*NodeInspectRequest)(nil), // 14: actorswarm.v1.NodeInspectRequest
-	(*NodeResponse)(nil),       // 15: actorswarm.v1.NodeResponse
-	(*NodeUpdateRequest)(nil),  // 16: actorswarm.v1.NodeUpdateRequest
-	(*NodePromoteRequest)(nil), // 17: actorswarm.v1.NodePromoteRequest
-	(*NodeDemoteRequest)(nil),  // 18: actorswarm.v1.NodeDemoteRequest
-	(*NodeRemoveRequest)(nil),  // 19: actorswarm.v1.NodeRemoveRequest
-	(*EmptyResponse)(nil),      // 20: actorswarm.v1.EmptyResponse
-	nil,                        // 21: actorswarm.v1.NodeUpdateRequest.LabelAddEntry
-	(NodeRole)(0),              // 22: actorswarm.v1.NodeRole
-	(*Node)(nil),               // 23: actorswarm.v1.Node
-	(NodeAvailability)(0),      // 24: actorswarm.v1.NodeAvailability
+	(*GatewayRequest)(nil),      // 0: actorswarm.v1.GatewayRequest
+	(*GatewayResponse)(nil),     // 1: actorswarm.v1.GatewayResponse
+	(*InfoRequest)(nil),         // 2: actorswarm.v1.InfoRequest
+	(*InfoResponse)(nil),        // 3: actorswarm.v1.InfoResponse
+	(*SwarmInitRequest)(nil),    // 4: actorswarm.v1.SwarmInitRequest
+	(*SwarmInitResponse)(nil),   // 5: actorswarm.v1.SwarmInitResponse
+	(*SwarmJoinRequest)(nil),    // 6: actorswarm.v1.SwarmJoinRequest
+	(*SwarmJoinResponse)(nil),   // 7: actorswarm.v1.SwarmJoinResponse
+	(*SwarmLeaveRequest)(nil),   // 8: actorswarm.v1.SwarmLeaveRequest
+	(*SwarmUpdateRequest)(nil),  // 9: actorswarm.v1.SwarmUpdateRequest
+	(*JoinTokenRequest)(nil),    // 10: actorswarm.v1.JoinTokenRequest
+	(*JoinTokenResponse)(nil),   // 11: actorswarm.v1.JoinTokenResponse
+	(*NodeListRequest)(nil),     // 12: actorswarm.v1.NodeListRequest
+	(*NodeListResponse)(nil),    // 13: actorswarm.v1.NodeListResponse
+	(*NodeInspectRequest)(nil),  // 14: actorswarm.v1.NodeInspectRequest
+	(*NodeResponse)(nil),        // 15: actorswarm.v1.NodeResponse
+	(*NodeUpdateRequest)(nil),   // 16: actorswarm.v1.NodeUpdateRequest
+	(*NodePromoteRequest)(nil),  // 17: actorswarm.v1.NodePromoteRequest
+	(*NodeDemoteRequest)(nil),   // 18: actorswarm.v1.NodeDemoteRequest
+	(*NodeRemoveRequest)(nil),   // 19: actorswarm.v1.NodeRemoveRequest
+	(*ReplicaReadyRequest)(nil), // 20: actorswarm.v1.ReplicaReadyRequest
+	(*EmptyResponse)(nil),       // 21: actorswarm.v1.EmptyResponse
+	nil,                         // 22: actorswarm.v1.NodeUpdateRequest.LabelAddEntry
+	(NodeRole)(0),               // 23: actorswarm.v1.NodeRole
+	(*Node)(nil),                // 24: actorswarm.v1.Node
+	(NodeAvailability)(0),       // 25: actorswarm.v1.NodeAvailability
 }
 var file_actorswarm_v1_gateway_proto_depIdxs = []int32{
 	2,  // 0: actorswarm.v1.GatewayRequest.info:type_name -> actorswarm.v1.InfoRequest
@@ -1648,25 +1728,26 @@ var file_actorswarm_v1_gateway_proto_depIdxs = []int32{
 	18, // 9: actorswarm.v1.GatewayRequest.node_demote:type_name -> actorswarm.v1.NodeDemoteRequest
 	19, // 10: actorswarm.v1.GatewayRequest.node_remove:type_name -> actorswarm.v1.NodeRemoveRequest
 	9,  // 11: actorswarm.v1.GatewayRequest.swarm_update:type_name -> actorswarm.v1.SwarmUpdateRequest
-	3,  // 12: actorswarm.v1.GatewayResponse.info:type_name -> actorswarm.v1.InfoResponse
-	5,  // 13: actorswarm.v1.GatewayResponse.swarm_init:type_name -> actorswarm.v1.SwarmInitResponse
-	7,  // 14: actorswarm.v1.GatewayResponse.swarm_join:type_name -> actorswarm.v1.SwarmJoinResponse
-	11, // 15: actorswarm.v1.GatewayResponse.join_token:type_name -> actorswarm.v1.JoinTokenResponse
-	13, // 16: actorswarm.v1.GatewayResponse.node_list:type_name -> actorswarm.v1.NodeListResponse
-	15, // 17: actorswarm.v1.GatewayResponse.node:type_name -> actorswarm.v1.NodeResponse
-	20, // 18: actorswarm.v1.GatewayResponse.empty:type_name -> actorswarm.v1.EmptyResponse
-	22, // 19: actorswarm.v1.InfoResponse.role:type_name -> actorswarm.v1.NodeRole
-	22, // 20: actorswarm.v1.SwarmJoinResponse.role:type_name -> actorswarm.v1.NodeRole
-	22, // 21: actorswarm.v1.JoinTokenRequest.role:type_name -> actorswarm.v1.NodeRole
-	23, // 22: actorswarm.v1.NodeListResponse.nodes:type_name -> actorswarm.v1.Node
-	23, // 23: actorswarm.v1.NodeResponse.node:type_name -> actorswarm.v1.Node
-	24, // 24: actorswarm.v1.NodeUpdateRequest.availability:type_name -> actorswarm.v1.NodeAvailability
-	21, // 25: actorswarm.v1.NodeUpdateRequest.label_add:type_name -> actorswarm.v1.NodeUpdateRequest.LabelAddEntry
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	20, // 12: actorswarm.v1.GatewayRequest.replica_ready:type_name -> actorswarm.v1.ReplicaReadyRequest
+	3,  // 13: actorswarm.v1.GatewayResponse.info:type_name -> actorswarm.v1.InfoResponse
+	5,  // 14: actorswarm.v1.GatewayResponse.swarm_init:type_name -> actorswarm.v1.SwarmInitResponse
+	7,  // 15: actorswarm.v1.GatewayResponse.swarm_join:type_name -> actorswarm.v1.SwarmJoinResponse
+	11, // 16: actorswarm.v1.GatewayResponse.join_token:type_name -> actorswarm.v1.JoinTokenResponse
+	13, // 17: actorswarm.v1.GatewayResponse.node_list:type_name -> actorswarm.v1.NodeListResponse
+	15, // 18: actorswarm.v1.GatewayResponse.node:type_name -> actorswarm.v1.NodeResponse
+	21, // 19: actorswarm.v1.GatewayResponse.empty:type_name -> actorswarm.v1.EmptyResponse
+	23, // 20: actorswarm.v1.InfoResponse.role:type_name -> actorswarm.v1.NodeRole
+	23, // 21: actorswarm.v1.SwarmJoinResponse.role:type_name -> actorswarm.v1.NodeRole
+	23, // 22: actorswarm.v1.JoinTokenRequest.role:type_name -> actorswarm.v1.NodeRole
+	24, // 23: actorswarm.v1.NodeListResponse.nodes:type_name -> actorswarm.v1.Node
+	24, // 24: actorswarm.v1.NodeResponse.node:type_name -> actorswarm.v1.Node
+	25, // 25: actorswarm.v1.NodeUpdateRequest.availability:type_name -> actorswarm.v1.NodeAvailability
+	22, // 26: actorswarm.v1.NodeUpdateRequest.label_add:type_name -> actorswarm.v1.NodeUpdateRequest.LabelAddEntry
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_gateway_proto_init() }
@@ -1688,6 +1769,7 @@ func file_actorswarm_v1_gateway_proto_init() {
 		(*GatewayRequest_NodeDemote)(nil),
 		(*GatewayRequest_NodeRemove)(nil),
 		(*GatewayRequest_SwarmUpdate)(nil),
+		(*GatewayRequest_ReplicaReady)(nil),
 	}
 	file_actorswarm_v1_gateway_proto_msgTypes[1].OneofWrappers = []any{
 		(*GatewayResponse_Info)(nil),
@@ -1704,7 +1786,7 @@ func file_actorswarm_v1_gateway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_gateway_proto_rawDesc), len(file_actorswarm_v1_gateway_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -478,11 +478,13 @@ func (x *HeartbeatAck) GetAuthoritative() bool {
 
 // BecomeManager tells a promoted node to start its Raft replicas.
 type BecomeManager struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ReplicaId     uint64                 `protobuf:"varint,1,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
-	CertDer       []byte                 `protobuf:"bytes,2,opt,name=cert_der,json=certDer,proto3" json:"cert_der,omitempty"`
-	Managers      []*Peer                `protobuf:"bytes,3,rep,name=managers,proto3" json:"managers,omitempty"`
-	DeploymentId  uint64                 `protobuf:"varint,4,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ReplicaId    uint64                 `protobuf:"varint,1,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
+	CertDer      []byte                 `protobuf:"bytes,2,opt,name=cert_der,json=certDer,proto3" json:"cert_der,omitempty"`
+	Managers     []*Peer                `protobuf:"bytes,3,rep,name=managers,proto3" json:"managers,omitempty"`
+	DeploymentId uint64                 `protobuf:"varint,4,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// via is the gateway address of the manager to send ReplicaReady to.
+	Via           string `protobuf:"bytes,5,opt,name=via,proto3" json:"via,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -543,6 +545,13 @@ func (x *BecomeManager) GetDeploymentId() uint64 {
 		return x.DeploymentId
 	}
 	return 0
+}
+
+func (x *BecomeManager) GetVia() string {
+	if x != nil {
+		return x.Via
+	}
+	return ""
 }
 
 // BecomeWorker tells a demoted node to stop its Raft replicas.
@@ -726,13 +735,14 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\funknown_node\x18\x03 \x01(\bR\vunknownNode\x12#\n" +
 	"\rdeployment_id\x18\x04 \x01(\x04R\fdeploymentId\x122\n" +
 	"\x15heartbeat_period_nano\x18\x05 \x01(\x03R\x13heartbeatPeriodNano\x12$\n" +
-	"\rauthoritative\x18\x06 \x01(\bR\rauthoritative\"\x9f\x01\n" +
+	"\rauthoritative\x18\x06 \x01(\bR\rauthoritative\"\xb1\x01\n" +
 	"\rBecomeManager\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x01 \x01(\x04R\treplicaId\x12\x19\n" +
 	"\bcert_der\x18\x02 \x01(\fR\acertDer\x12/\n" +
 	"\bmanagers\x18\x03 \x03(\v2\x13.actorswarm.v1.PeerR\bmanagers\x12#\n" +
-	"\rdeployment_id\x18\x04 \x01(\x04R\fdeploymentId\")\n" +
+	"\rdeployment_id\x18\x04 \x01(\x04R\fdeploymentId\x12\x10\n" +
+	"\x03via\x18\x05 \x01(\tR\x03via\")\n" +
 	"\fBecomeWorker\x12\x19\n" +
 	"\bcert_der\x18\x01 \x01(\fR\acertDer\"#\n" +
 	"\vRoleChanged\x12\x14\n" +

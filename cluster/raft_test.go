@@ -1,0 +1,295 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// leaderDeadline bounds every wait for an election in these tests; with the
+// default 20 ms tick an election takes well under a second.
+const leaderDeadline = 10 * time.Second
+
+// freeRaftAddrs returns n distinct loopback addresses that were free a
+// moment ago: all listeners are open at once so no port repeats.
+func freeRaftAddrs(tb testing.TB, n int) []string {
+	tb.Helper()
+	ls := make([]net.Listener, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatalf("pick a free port: %v", err)
+		}
+		ls = append(ls, l)
+	}
+	addrs := make([]string, 0, n)
+	for _, l := range ls {
+		addrs = append(addrs, l.Addr().String())
+		l.Close()
+	}
+	return addrs
+}
+
+// appliedLog records what a replica's Watch was told.
+type appliedLog struct {
+	mu      sync.Mutex
+	applied []Applied
+}
+
+func (l *appliedLog) add(a Applied) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.applied = append(l.applied, a)
+}
+
+func (l *appliedLog) get() []Applied {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Applied(nil), l.applied...)
+}
+
+// raftGroup is a swarm's managers in one process: replica i+1 is rafts[i].
+// Its methods are called from the test goroutine only.
+type raftGroup struct {
+	addrs []string
+	rafts []*Raft
+	alive []bool
+	logs  []*appliedLog
+}
+
+// startRaftGroup bootstraps n replicas of the control shard and one service
+// shard on loopback, without TLS, and closes them when the test ends.
+func startRaftGroup(tb testing.TB, n int) *raftGroup {
+	tb.Helper()
+	g := &raftGroup{addrs: freeRaftAddrs(tb, n)}
+	// The directories are made before the cleanup is registered so that
+	// they are removed after the NodeHosts are closed.
+	dirs := make([]string, n)
+	for i := range dirs {
+		dirs[i] = tb.TempDir()
+	}
+	tb.Cleanup(g.closeAll)
+	members := make(map[uint64]string, n)
+	for i, addr := range g.addrs {
+		members[uint64(i+1)] = addr
+	}
+	for i := range n {
+		log := &appliedLog{}
+		r, err := StartRaft(RaftConfig{
+			Dir:           dirs[i],
+			RaftAddr:      g.addrs[i],
+			ReplicaID:     uint64(i + 1),
+			ServiceShards: 1,
+			Watch:         log.add,
+		}, Bootstrap, members)
+		if err != nil {
+			tb.Fatalf("StartRaft replica %d: %v", i+1, err)
+		}
+		g.rafts = append(g.rafts, r)
+		g.alive = append(g.alive, true)
+		g.logs = append(g.logs, log)
+	}
+	return g
+}
+
+func (g *raftGroup) stop(i int) {
+	if g.alive[i] {
+		g.alive[i] = false
+		g.rafts[i].Close()
+	}
+}
+
+func (g *raftGroup) closeAll() {
+	for i := range g.rafts {
+		g.stop(i)
+	}
+}
+
+// live returns the indexes of the running replicas.
+func (g *raftGroup) live() []int {
+	var out []int
+	for i, ok := range g.alive {
+		if ok {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// agreedLeader returns the index of shard's leader when every running
+// replica names the same running one and it is not replica not.
+func (g *raftGroup) agreedLeader(shard, not uint64) (int, bool) {
+	var leader uint64
+	for _, i := range g.live() {
+		id, ok := g.rafts[i].Leader(shard)
+		if !ok || id == not || (leader != 0 && id != leader) {
+			return 0, false
+		}
+		leader = id
+	}
+	if leader == 0 || leader > uint64(len(g.rafts)) || !g.alive[leader-1] {
+		return 0, false
+	}
+	return int(leader - 1), true
+}
+
+// waitLeader polls until the running replicas agree on a leader of shard
+// other than replica not (0 for any) and returns its index.
+func (g *raftGroup) waitLeader(tb testing.TB, shard, not uint64) int {
+	tb.Helper()
+	deadline := time.Now().Add(leaderDeadline)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if i, ok := g.agreedLeader(shard, not); ok {
+			return i
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("replicas %v agreed on no leader of shard %d (not %d) within %v", g.live(), shard, not, leaderDeadline)
+		}
+		<-tick.C
+	}
+}
+
+// raftInitCommands returns the InitCluster that makes replica 1 the first
+// manager and an AddNode of worker w1.
+func raftInitCommands(g *raftGroup) []*swarmv1.Command {
+	return []*swarmv1.Command{
+		cmdInitCluster(0, storeCluster(), storeManager("m1", "alpha", g.addrs[0], 1)),
+		cmdAddNode(0, storeWorker("w1", "gamma")),
+	}
+}
+
+func readSnapshot(s *Store) any { return s.Snapshot() }
+
+// mustRead reads the control shard linearizably through replica i.
+func mustRead(t *testing.T, g *raftGroup, i int) *swarmv1.Snapshot {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	v, err := g.rafts[i].Read(ctx, ControlShard, readSnapshot)
+	if err != nil {
+		t.Fatalf("Read through replica %d: %v", i+1, err)
+	}
+	return v.(*swarmv1.Snapshot)
+}
+
+func mustPropose(t *testing.T, g *raftGroup, i int, cmd *swarmv1.Command) *swarmv1.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	res, err := g.rafts[i].Propose(ctx, ControlShard, cmd)
+	if err != nil {
+		t.Fatalf("Propose through replica %d: %v", i+1, err)
+	}
+	return res
+}
+
+// otherThan returns a running replica index not in skip.
+func (g *raftGroup) otherThan(skip ...int) int {
+	for _, i := range g.live() {
+		if !slices.Contains(skip, i) {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestRaftReplicasAndQuorumLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three Raft NodeHosts")
+	}
+	g := startRaftGroup(t, 3)
+	leader := g.waitLeader(t, ControlShard, 0)
+	follower := g.otherThan(leader)
+	third := g.otherThan(leader, follower)
+	t.Logf("replica %d leads; proposing through %d, reading through %d", leader+1, follower+1, third+1)
+
+	// Writes through a follower are forwarded to the leader.
+	for _, cmd := range raftInitCommands(g) {
+		res := mustPropose(t, g, follower, cmd)
+		if cmd.NowUnixNano == 0 {
+			t.Error("Propose did not stamp the command's time")
+		}
+		if res.GetNode().GetVersion() != 1 {
+			t.Errorf("result node %v, want a new node at version 1", res.GetNode())
+		}
+	}
+	// A refused command comes back as its sentinel and changes nothing.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	_, err := g.rafts[leader].Propose(ctx, ControlShard, raftInitCommands(g)[0])
+	cancel()
+	if !errors.Is(err, ErrExists) {
+		t.Errorf("second InitCluster error = %v, want ErrExists", err)
+	}
+
+	snap := mustRead(t, g, third)
+	if snap.GetCluster().GetId() != "c1" || len(snap.Nodes) != 2 || snap.Nodes[0].Id != "m1" || snap.Nodes[1].Id != "w1" {
+		t.Fatalf("read through replica %d: %v, want cluster c1 with m1 and w1", third+1, snap)
+	}
+	// Every replica applied the same entries to the same state, and told
+	// its watcher of the two accepted commands only.
+	for _, i := range g.live() {
+		if got := mustRead(t, g, i); !proto.Equal(got, snap) {
+			t.Errorf("replica %d state:\n%v\nreplica %d state:\n%v", i+1, got, third+1, snap)
+		}
+		applied := g.logs[i].get()
+		if len(applied) != 2 || applied[0].Command.GetInitCluster() == nil || applied[1].Command.GetAddNode() == nil {
+			t.Errorf("replica %d watched %d applies %v, want InitCluster then AddNode", i+1, len(applied), applied)
+			continue
+		}
+		for _, a := range applied {
+			if a.ShardID != ControlShard || a.Result.GetError() != "" {
+				t.Errorf("replica %d watched %+v, want a successful apply on the control shard", i+1, a)
+			}
+		}
+	}
+
+	// Losing the leader elects another; the two left still commit.
+	old := uint64(leader + 1)
+	g.stop(leader)
+	leader = g.waitLeader(t, ControlShard, old)
+	survivor := g.otherThan(leader)
+	t.Logf("replica %d closed, replica %d leads", old, leader+1)
+	mustPropose(t, g, survivor, cmdSetStates(0, stateChange("w1", swarmv1.NodeState_NODE_STATE_DOWN, "heartbeat failure")))
+	snap = mustRead(t, g, leader)
+	if w1 := snap.Nodes[1]; w1.GetStatus().GetState() != swarmv1.NodeState_NODE_STATE_DOWN {
+		t.Errorf("w1 after SetNodeStates through replica %d: %v, want DOWN", survivor+1, w1)
+	}
+
+	// Losing a second manager loses the quorum: writes and linearizable
+	// reads fail fast with ErrNoQuorum, local reads still serve.
+	g.stop(leader)
+	last := g.live()[0]
+	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = g.rafts[last].Propose(ctx, ControlShard, cmdSetStates(0, stateChange("w1", swarmv1.NodeState_NODE_STATE_READY, "")))
+	if took := time.Since(start); !errors.Is(err, ErrNoQuorum) || took > 6*time.Second {
+		t.Errorf("Propose without quorum = %v after %v, want ErrNoQuorum within 6s", err, took.Round(time.Millisecond))
+	} else {
+		t.Logf("Propose without quorum failed after %v", took.Round(time.Millisecond))
+	}
+	start = time.Now()
+	_, err = g.rafts[last].Read(ctx, ControlShard, readSnapshot)
+	if took := time.Since(start); !errors.Is(err, ErrNoQuorum) || took > 6*time.Second {
+		t.Errorf("Read without quorum = %v after %v, want ErrNoQuorum within 6s", err, took.Round(time.Millisecond))
+	} else {
+		t.Logf("Read without quorum failed after %v", took.Round(time.Millisecond))
+	}
+	v, err := g.rafts[last].LocalRead(ControlShard, readSnapshot)
+	if err != nil {
+		t.Fatalf("LocalRead without quorum: %v", err)
+	}
+	if !proto.Equal(v.(*swarmv1.Snapshot), snap) {
+		t.Errorf("LocalRead on replica %d:\n%v\nwant the last committed\n%v", last+1, v, snap)
+	}
+}
