@@ -14,6 +14,10 @@ import (
 // maxHops bounds how often a request is forwarded between gateways.
 const maxHops = 2
 
+// forwardTryTimeout bounds one forwarding attempt when other managers are
+// left to try.
+const forwardTryTimeout = 5 * time.Second
+
 // GatewayEngine is what the gateway needs of its swarmd.
 type GatewayEngine interface {
 	// NodeID is this node's ID ("" before it joins).
@@ -80,14 +84,23 @@ func (g *Gateway) forward(root *actor.RootContext, req *swarmv1.GatewayRequest) 
 	}
 	fwd := &swarmv1.GatewayRequest{Req: req.Req, Hops: req.Hops + 1}
 	self := g.eng.NodeID()
+	var peers []*swarmv1.Peer
+	for _, p := range g.eng.ManagerPeers() {
+		if p.NodeId != self {
+			peers = append(peers, p)
+		}
+	}
 	tried := 0
 	var lastErr error
-	for _, p := range g.eng.ManagerPeers() {
-		if p.NodeId == self {
-			continue
-		}
+	for i, p := range peers {
 		tried++
-		res, err := root.RequestFuture(actor.NewPID(p.GatewayAddr, GatewayName), fwd, RequestTimeout-4*time.Second).Result()
+		// A manager that died since its last heartbeat answer must not
+		// hold the request up for long while others remain to be tried.
+		timeout := RequestTimeout - 4*time.Second
+		if i < len(peers)-1 {
+			timeout = forwardTryTimeout
+		}
+		res, err := root.RequestFuture(actor.NewPID(p.GatewayAddr, GatewayName), fwd, timeout).Result()
 		if err != nil {
 			lastErr = err
 			continue

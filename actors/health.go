@@ -25,6 +25,8 @@ type HealthControl interface {
 	HeartbeatPeriod() time.Duration
 	// DeploymentID identifies the Raft deployment this manager is part of.
 	DeploymentID() uint64
+	// SelfID is this manager's node ID.
+	SelfID() string
 	// ProposeStates commits verdicts; it blocks.
 	ProposeStates(ctx context.Context, changes []*swarmv1.NodeStateChange) error
 }
@@ -111,6 +113,7 @@ func (h *Health) onHeartbeat(ctx actor.Context, hb *swarmv1.Heartbeat) {
 		DeploymentId:        h.ctl.DeploymentID(),
 		HeartbeatPeriodNano: int64(h.ctl.HeartbeatPeriod()),
 		Authoritative:       h.ctl.IsControlLeader(),
+		ManagerId:           h.ctl.SelfID(),
 	}
 	if n, ok := h.ctl.Node(hb.GetNodeId()); ok {
 		ack.Role = n.Role

@@ -16,6 +16,8 @@ type NodeEngine interface {
 	NodeID() string
 	// ManagerPeers lists the managers to heartbeat to.
 	ManagerPeers() []*swarmv1.Peer
+	// NoteAck records that a manager answered; it must not block.
+	NoteAck(managerID string)
 	// OnHeartbeatAck takes a manager's view of the swarm and of this node;
 	// it may block (a demotion stops Raft).
 	OnHeartbeatAck(ack *swarmv1.HeartbeatAck)
@@ -101,6 +103,10 @@ func (n *Node) onTick(ctx actor.Context) {
 func (n *Node) onAck(ack *swarmv1.HeartbeatAck) {
 	if p := ack.GetHeartbeatPeriodNano(); p > 0 {
 		n.period.Store(p)
+	}
+	n.eng.NoteAck(ack.GetManagerId())
+	if !ack.GetAuthoritative() {
+		return
 	}
 	// Acks come from every manager every period; one in flight is enough.
 	if !n.acking.CompareAndSwap(false, true) {

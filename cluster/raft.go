@@ -13,6 +13,7 @@ import (
 	sm "github.com/lni/dragonboat/v4/statemachine"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/actorswarm/swarm/internal/ident"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -30,7 +31,7 @@ var ErrNoQuorum = errors.New("The swarm does not have a leader. It's possible th
 // the bound on a proposal when the caller's context has no earlier deadline.
 const (
 	leaderWait      = 1500 * time.Millisecond
-	proposeDeadline = 3 * time.Second
+	proposeDeadline = 5 * time.Second
 )
 
 // RaftConfig configures a manager's NodeHost.
@@ -238,6 +239,45 @@ func boundCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, proposeDeadline)
 }
 
+// attempt bounds one try of a proposal or read: a request sent to a leader
+// that just died is lost, and is retried once another is elected.
+const attempt = time.Second
+
+// retryable reports whether err means the request may not have been
+// served and can be sent again. Proposals carry a request ID that the
+// state machine deduplicates, so a retry never applies a command twice.
+func retryable(err error) bool {
+	return errors.Is(err, dragonboat.ErrTimeout) || errors.Is(err, dragonboat.ErrShardNotReady) ||
+		errors.Is(err, dragonboat.ErrSystemBusy) || errors.Is(err, dragonboat.ErrAborted) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
+// try runs op in attempts bounded by attempt, within ctx bounded by
+// proposeDeadline, waiting for a leader before each.
+func (r *Raft) try(ctx context.Context, shard uint64, op func(context.Context) error) error {
+	ctx, cancel := boundCtx(ctx)
+	defer cancel()
+	for {
+		if err := r.waitLeader(ctx, shard); err != nil {
+			return err
+		}
+		actx, acancel := context.WithTimeout(ctx, attempt)
+		err := op(actx)
+		acancel()
+		if err == nil {
+			return nil
+		}
+		if !retryable(err) {
+			return raftError(err)
+		}
+		select {
+		case <-ctx.Done():
+			return ErrNoQuorum
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // Propose commits cmd to shard and returns its result. A command the state
 // machine refused comes back as an error wrapping the package's sentinel;
 // ErrNoQuorum when no quorum could commit it in time.
@@ -245,45 +285,35 @@ func (r *Raft) Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) 
 	if cmd.NowUnixNano == 0 {
 		cmd.NowUnixNano = time.Now().UnixNano()
 	}
+	if cmd.RequestId == "" {
+		cmd.RequestId = ident.New()
+	}
 	data, err := proto.Marshal(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("encode command: %w", err)
 	}
-	if err := r.waitLeader(ctx, shard); err != nil {
+	var res sm.Result
+	err = r.try(ctx, shard, func(c context.Context) error {
+		var err error
+		res, err = r.nh.SyncPropose(c, r.nh.GetNoOPSession(shard), data)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := boundCtx(ctx)
-	defer cancel()
-	for {
-		res, err := r.nh.SyncPropose(ctx, r.nh.GetNoOPSession(shard), data)
-		if err == nil {
-			out := &swarmv1.Result{}
-			if err := proto.Unmarshal(res.Data, out); err != nil {
-				return nil, fmt.Errorf("decode result: %w", err)
-			}
-			if out.Error != "" {
-				return out, CodeError(out.Code, out.Error)
-			}
-			return out, nil
-		}
-		// Dropped proposals were never appended: retrying is safe.
-		if errors.Is(err, dragonboat.ErrShardNotReady) || errors.Is(err, dragonboat.ErrSystemBusy) {
-			select {
-			case <-ctx.Done():
-				return nil, ErrNoQuorum
-			case <-time.After(20 * time.Millisecond):
-				continue
-			}
-		}
-		return nil, raftError(err)
+	out := &swarmv1.Result{}
+	if err := proto.Unmarshal(res.Data, out); err != nil {
+		return nil, fmt.Errorf("decode result: %w", err)
 	}
+	if out.Error != "" {
+		return out, CodeError(out.Code, out.Error)
+	}
+	return out, nil
 }
 
 func raftError(err error) error {
 	switch {
-	case errors.Is(err, dragonboat.ErrTimeout), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, dragonboat.ErrShardNotReady), errors.Is(err, dragonboat.ErrSystemBusy),
-		errors.Is(err, dragonboat.ErrAborted):
+	case retryable(err):
 		return ErrNoQuorum
 	case errors.Is(err, dragonboat.ErrClosed), errors.Is(err, dragonboat.ErrShardClosed),
 		errors.Is(err, dragonboat.ErrShardNotFound):
@@ -294,26 +324,13 @@ func raftError(err error) error {
 
 // Read runs fn on shard's state after a linearizable read barrier.
 func (r *Raft) Read(ctx context.Context, shard uint64, fn Reader) (any, error) {
-	if err := r.waitLeader(ctx, shard); err != nil {
-		return nil, err
-	}
-	ctx, cancel := boundCtx(ctx)
-	defer cancel()
-	for {
-		v, err := r.nh.SyncRead(ctx, shard, fn)
-		if err == nil {
-			return v, nil
-		}
-		if errors.Is(err, dragonboat.ErrShardNotReady) || errors.Is(err, dragonboat.ErrSystemBusy) {
-			select {
-			case <-ctx.Done():
-				return nil, ErrNoQuorum
-			case <-time.After(20 * time.Millisecond):
-				continue
-			}
-		}
-		return nil, raftError(err)
-	}
+	var v any
+	err := r.try(ctx, shard, func(c context.Context) error {
+		var err error
+		v, err = r.nh.SyncRead(c, shard, fn)
+		return err
+	})
+	return v, err
 }
 
 // LocalRead runs fn on this replica's state without a barrier: it may be

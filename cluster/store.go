@@ -64,20 +64,60 @@ func (e *codedError) Unwrap() error { return e.sentinel }
 type Store struct {
 	cluster *swarmv1.Cluster
 	nodes   map[string]*swarmv1.Node
+	// recent remembers the results of the last proposals by request ID,
+	// oldest first, so that a retried proposal is not applied twice.
+	recent      map[string]*swarmv1.Result
+	recentOrder []string
 }
+
+// recentLimit is how many proposal results a store remembers.
+const recentLimit = 1024
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{nodes: make(map[string]*swarmv1.Node)}
+	return &Store{nodes: make(map[string]*swarmv1.Node), recent: make(map[string]*swarmv1.Result)}
 }
 
 // Apply executes one command. The returned error is meant for the user and
 // wraps one of the package's sentinels; the store is unchanged when it is
-// not nil.
+// not nil. A command whose request ID was applied already returns the first
+// result again and changes nothing.
 func (s *Store) Apply(cmd *swarmv1.Command) (*swarmv1.Result, error) {
 	if cmd == nil {
 		return nil, fmt.Errorf("empty command: %w", ErrInvalid)
 	}
+	id := cmd.GetRequestId()
+	if id == "" {
+		return s.apply(cmd)
+	}
+	if res, ok := s.recent[id]; ok {
+		res = proto.Clone(res).(*swarmv1.Result)
+		if res.Error != "" {
+			return nil, CodeError(res.Code, res.Error)
+		}
+		return res, nil
+	}
+	res, err := s.apply(cmd)
+	remembered := res
+	if err != nil {
+		remembered = &swarmv1.Result{Error: err.Error(), Code: Code(err)}
+	}
+	if _, restored := cmd.Cmd.(*swarmv1.Command_RestoreState); !restored {
+		s.remember(id, remembered)
+	}
+	return res, err
+}
+
+func (s *Store) remember(id string, res *swarmv1.Result) {
+	s.recent[id] = proto.Clone(res).(*swarmv1.Result)
+	s.recentOrder = append(s.recentOrder, id)
+	if len(s.recentOrder) > recentLimit {
+		delete(s.recent, s.recentOrder[0])
+		s.recentOrder = s.recentOrder[1:]
+	}
+}
+
+func (s *Store) apply(cmd *swarmv1.Command) (*swarmv1.Result, error) {
 	now := cmd.GetNowUnixNano()
 	switch c := cmd.Cmd.(type) {
 	case *swarmv1.Command_InitCluster:
@@ -401,6 +441,9 @@ func (s *Store) Snapshot() *swarmv1.Snapshot {
 		snap.Cluster = proto.Clone(s.cluster).(*swarmv1.Cluster)
 	}
 	snap.Nodes = s.Nodes()
+	for _, id := range s.recentOrder {
+		snap.Recent = append(snap.Recent, &swarmv1.RecentResult{RequestId: id, Result: proto.Clone(s.recent[id]).(*swarmv1.Result)})
+	}
 	return snap
 }
 
@@ -432,6 +475,15 @@ func (s *Store) restore(snap *swarmv1.Snapshot) error {
 			return fmt.Errorf("snapshot holds node %s twice: %w", n.Id, ErrInvalid)
 		}
 		s.nodes[n.Id] = proto.Clone(n).(*swarmv1.Node)
+	}
+	for _, r := range snap.GetRecent() {
+		if r.GetRequestId() == "" || r.GetResult() == nil {
+			return fmt.Errorf("snapshot holds a malformed request record: %w", ErrInvalid)
+		}
+		if _, dup := s.recent[r.RequestId]; dup {
+			continue
+		}
+		s.remember(r.RequestId, r.Result)
 	}
 	return nil
 }

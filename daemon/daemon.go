@@ -45,6 +45,10 @@ type Daemon struct {
 	raft      *cluster.Raft
 	mgr       *cluster.Manager
 	healthPID *actor.PID
+
+	// ackMu guards acks: when each manager last answered a heartbeat.
+	ackMu sync.Mutex
+	acks  map[string]time.Time
 }
 
 // New locks the data directory and loads this node's identity; it starts
@@ -68,7 +72,7 @@ func New(cfg Config) (*Daemon, error) {
 		lock.Close()
 		return nil, err
 	}
-	return &Daemon{cfg: cfg, log: cfg.Logger, paths: p, lock: lock, creds: c, id: id}, nil
+	return &Daemon{cfg: cfg, log: cfg.Logger, paths: p, lock: lock, creds: c, id: id, acks: make(map[string]time.Time)}, nil
 }
 
 // Start brings the node up: the actor system and its remote on
@@ -174,7 +178,7 @@ func (d *Daemon) raftConfig(replica, deployment uint64, dir string) cluster.Raft
 func (d *Daemon) startManagerLocked(r *cluster.Raft) {
 	d.raft = r
 	d.mgr = cluster.NewManager(r, d.id.NodeID, d.id.DeploymentID, notifier{root: d.system.Root})
-	ctl := &healthControl{d: d, raft: r, deployment: d.id.DeploymentID}
+	ctl := &healthControl{d: d, raft: r, deployment: d.id.DeploymentID, self: d.id.NodeID}
 	pid, err := d.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return actors.NewHealth(ctl, clock.Real{}) }), actors.HealthName)
 	if err != nil {
 		d.log.Error("spawn health actor", "err", err)
@@ -329,6 +333,7 @@ type healthControl struct {
 	d          *Daemon
 	raft       *cluster.Raft
 	deployment uint64
+	self       string
 }
 
 func (h *healthControl) IsControlLeader() bool { return h.raft.IsLeader(cluster.ControlShard) }
@@ -374,6 +379,8 @@ func (h *healthControl) HeartbeatPeriod() time.Duration {
 }
 
 func (h *healthControl) DeploymentID() uint64 { return h.deployment }
+
+func (h *healthControl) SelfID() string { return h.self }
 
 func (h *healthControl) ProposeStates(ctx context.Context, changes []*swarmv1.NodeStateChange) error {
 	_, err := h.raft.Propose(ctx, cluster.ControlShard, &swarmv1.Command{

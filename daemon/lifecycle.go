@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -59,19 +60,32 @@ func (d *Daemon) Manager() *cluster.Manager {
 
 // ManagerPeers implements actors.GatewayEngine and actors.NodeEngine: the
 // managers as the local replica knows them on a manager, else as the last
-// heartbeat acknowledgement said.
+// heartbeat acknowledgement said; those that answered a heartbeat lately
+// come first, so that forwarding skips dead managers.
 func (d *Daemon) ManagerPeers() []*swarmv1.Peer {
 	d.mu.RLock()
-	defer d.mu.RUnlock()
+	var ps []*swarmv1.Peer
 	if d.mgr != nil {
-		if ps := d.mgr.Peers(); len(ps) > 0 {
-			return ps
-		}
+		ps = d.mgr.Peers()
 	}
-	if d.id == nil {
-		return nil
+	if len(ps) == 0 && d.id != nil {
+		ps = d.id.peers()
 	}
-	return d.id.peers()
+	d.mu.RUnlock()
+	d.ackMu.Lock()
+	defer d.ackMu.Unlock()
+	fresh := func(p *swarmv1.Peer) bool {
+		return time.Since(d.acks[p.NodeId]) < actors.Grace(d.cfg.Heartbeat)
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return fresh(ps[i]) && !fresh(ps[j]) })
+	return ps
+}
+
+// NoteAck implements actors.NodeEngine.
+func (d *Daemon) NoteAck(managerID string) {
+	d.ackMu.Lock()
+	d.acks[managerID] = time.Now()
+	d.ackMu.Unlock()
 }
 
 // HandleLocal implements actors.GatewayEngine.
@@ -571,9 +585,6 @@ func (d *Daemon) becomeWorkerLocked(certDER []byte) error {
 // and they tell a node that was removed or demoted while it could not be
 // told.
 func (d *Daemon) OnHeartbeatAck(ack *swarmv1.HeartbeatAck) {
-	if !ack.GetAuthoritative() {
-		return
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.id == nil {

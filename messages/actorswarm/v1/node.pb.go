@@ -400,6 +400,8 @@ type HeartbeatAck struct {
 	// authoritative is set when the answering manager leads the control
 	// shard, so that role and unknown_node reflect committed state.
 	Authoritative bool `protobuf:"varint,6,opt,name=authoritative,proto3" json:"authoritative,omitempty"`
+	// manager_id is the answering manager.
+	ManagerId     string `protobuf:"bytes,7,opt,name=manager_id,json=managerId,proto3" json:"manager_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -474,6 +476,13 @@ func (x *HeartbeatAck) GetAuthoritative() bool {
 		return x.Authoritative
 	}
 	return false
+}
+
+func (x *HeartbeatAck) GetManagerId() string {
+	if x != nil {
+		return x.ManagerId
+	}
+	return ""
 }
 
 // BecomeManager tells a promoted node to start its Raft replicas.
@@ -728,14 +737,16 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\rdeployment_id\x18\t \x01(\x04R\fdeploymentId\"6\n" +
 	"\tHeartbeat\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\x8e\x02\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\xad\x02\n" +
 	"\fHeartbeatAck\x12/\n" +
 	"\bmanagers\x18\x01 \x03(\v2\x13.actorswarm.v1.PeerR\bmanagers\x12+\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x17.actorswarm.v1.NodeRoleR\x04role\x12!\n" +
 	"\funknown_node\x18\x03 \x01(\bR\vunknownNode\x12#\n" +
 	"\rdeployment_id\x18\x04 \x01(\x04R\fdeploymentId\x122\n" +
 	"\x15heartbeat_period_nano\x18\x05 \x01(\x03R\x13heartbeatPeriodNano\x12$\n" +
-	"\rauthoritative\x18\x06 \x01(\bR\rauthoritative\"\xb1\x01\n" +
+	"\rauthoritative\x18\x06 \x01(\bR\rauthoritative\x12\x1d\n" +
+	"\n" +
+	"manager_id\x18\a \x01(\tR\tmanagerId\"\xb1\x01\n" +
 	"\rBecomeManager\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x01 \x01(\x04R\treplicaId\x12\x19\n" +

@@ -38,7 +38,10 @@ type Command struct {
 	//	*Command_RotateToken
 	//	*Command_RestoreState
 	//	*Command_UpdateClusterSettings
-	Cmd           isCommand_Cmd `protobuf_oneof:"cmd"`
+	Cmd isCommand_Cmd `protobuf_oneof:"cmd"`
+	// request_id identifies the proposal: a command retried after a leader
+	// change is applied once and answered with the first result.
+	RequestId     string `protobuf:"bytes,20,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -166,6 +169,13 @@ func (x *Command) GetUpdateClusterSettings() *UpdateClusterSettings {
 		}
 	}
 	return nil
+}
+
+func (x *Command) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type isCommand_Cmd interface {
@@ -1042,10 +1052,13 @@ func (x *QueryResult) GetNodes() []*Node {
 
 // Snapshot is a whole shard state. version is the encoding version.
 type Snapshot struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
-	Cluster       *Cluster               `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
-	Nodes         []*Node                `protobuf:"bytes,3,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Version uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	Cluster *Cluster               `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Nodes   []*Node                `protobuf:"bytes,3,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	// recent are the last applied request IDs with their results, oldest
+	// first, for deduplication.
+	Recent        []*RecentResult `protobuf:"bytes,4,rep,name=recent,proto3" json:"recent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1101,11 +1114,71 @@ func (x *Snapshot) GetNodes() []*Node {
 	return nil
 }
 
+func (x *Snapshot) GetRecent() []*RecentResult {
+	if x != nil {
+		return x.Recent
+	}
+	return nil
+}
+
+// RecentResult is one remembered proposal result.
+type RecentResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Result        *Result                `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecentResult) Reset() {
+	*x = RecentResult{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecentResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecentResult) ProtoMessage() {}
+
+func (x *RecentResult) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecentResult.ProtoReflect.Descriptor instead.
+func (*RecentResult) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RecentResult) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecentResult) GetResult() *Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
 var File_actorswarm_v1_raft_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\n" +
-	"\x18actorswarm/v1/raft.proto\x12\ractorswarm.v1\x1a\x19actorswarm/v1/types.proto\"\xa2\x05\n" +
+	"\x18actorswarm/v1/raft.proto\x12\ractorswarm.v1\x1a\x19actorswarm/v1/types.proto\"\xc1\x05\n" +
 	"\aCommand\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12?\n" +
 	"\finit_cluster\x18\x02 \x01(\v2\x1a.actorswarm.v1.InitClusterH\x00R\vinitCluster\x123\n" +
@@ -1118,7 +1191,9 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\frotate_token\x18\b \x01(\v2\x1a.actorswarm.v1.RotateTokenH\x00R\vrotateToken\x12B\n" +
 	"\rrestore_state\x18\t \x01(\v2\x1b.actorswarm.v1.RestoreStateH\x00R\frestoreState\x12^\n" +
 	"\x17update_cluster_settings\x18\n" +
-	" \x01(\v2$.actorswarm.v1.UpdateClusterSettingsH\x00R\x15updateClusterSettingsB\x05\n" +
+	" \x01(\v2$.actorswarm.v1.UpdateClusterSettingsH\x00R\x15updateClusterSettings\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x14 \x01(\tR\trequestIdB\x05\n" +
 	"\x03cmd\"h\n" +
 	"\vInitCluster\x120\n" +
 	"\acluster\x18\x01 \x01(\v2\x16.actorswarm.v1.ClusterR\acluster\x12'\n" +
@@ -1171,11 +1246,16 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\tListNodes\"j\n" +
 	"\vQueryResult\x120\n" +
 	"\acluster\x18\x01 \x01(\v2\x16.actorswarm.v1.ClusterR\acluster\x12)\n" +
-	"\x05nodes\x18\x02 \x03(\v2\x13.actorswarm.v1.NodeR\x05nodes\"\x81\x01\n" +
+	"\x05nodes\x18\x02 \x03(\v2\x13.actorswarm.v1.NodeR\x05nodes\"\xb6\x01\n" +
 	"\bSnapshot\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x120\n" +
 	"\acluster\x18\x02 \x01(\v2\x16.actorswarm.v1.ClusterR\acluster\x12)\n" +
-	"\x05nodes\x18\x03 \x03(\v2\x13.actorswarm.v1.NodeR\x05nodesB<Z:github.com/actorswarm/swarm/messages/actorswarm/v1;swarmv1b\x06proto3"
+	"\x05nodes\x18\x03 \x03(\v2\x13.actorswarm.v1.NodeR\x05nodes\x123\n" +
+	"\x06recent\x18\x04 \x03(\v2\x1b.actorswarm.v1.RecentResultR\x06recent\"\\\n" +
+	"\fRecentResult\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12-\n" +
+	"\x06result\x18\x02 \x01(\v2\x15.actorswarm.v1.ResultR\x06resultB<Z:github.com/actorswarm/swarm/messages/actorswarm/v1;swarmv1b\x06proto3"
 
 var (
 	file_actorswarm_v1_raft_proto_rawDescOnce sync.Once
@@ -1189,7 +1269,7 @@ func file_actorswarm_v1_raft_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_raft_proto_rawDescData
 }
 
-var file_actorswarm_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_actorswarm_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_actorswarm_v1_raft_proto_goTypes = []any{
 	(*Command)(nil),               // 0: actorswarm.v1.Command
 	(*InitCluster)(nil),           // 1: actorswarm.v1.InitCluster
@@ -1208,14 +1288,15 @@ var file_actorswarm_v1_raft_proto_goTypes = []any{
 	(*ListNodes)(nil),             // 14: actorswarm.v1.ListNodes
 	(*QueryResult)(nil),           // 15: actorswarm.v1.QueryResult
 	(*Snapshot)(nil),              // 16: actorswarm.v1.Snapshot
-	nil,                           // 17: actorswarm.v1.UpdateNodeSpec.LabelAddEntry
-	(*Cluster)(nil),               // 18: actorswarm.v1.Cluster
-	(*Node)(nil),                  // 19: actorswarm.v1.Node
-	(NodeAvailability)(0),         // 20: actorswarm.v1.NodeAvailability
-	(NodeRole)(0),                 // 21: actorswarm.v1.NodeRole
-	(NodeState)(0),                // 22: actorswarm.v1.NodeState
-	(*JoinTokenSecret)(nil),       // 23: actorswarm.v1.JoinTokenSecret
-	(*ClusterSettings)(nil),       // 24: actorswarm.v1.ClusterSettings
+	(*RecentResult)(nil),          // 17: actorswarm.v1.RecentResult
+	nil,                           // 18: actorswarm.v1.UpdateNodeSpec.LabelAddEntry
+	(*Cluster)(nil),               // 19: actorswarm.v1.Cluster
+	(*Node)(nil),                  // 20: actorswarm.v1.Node
+	(NodeAvailability)(0),         // 21: actorswarm.v1.NodeAvailability
+	(NodeRole)(0),                 // 22: actorswarm.v1.NodeRole
+	(NodeState)(0),                // 23: actorswarm.v1.NodeState
+	(*JoinTokenSecret)(nil),       // 24: actorswarm.v1.JoinTokenSecret
+	(*ClusterSettings)(nil),       // 25: actorswarm.v1.ClusterSettings
 }
 var file_actorswarm_v1_raft_proto_depIdxs = []int32{
 	1,  // 0: actorswarm.v1.Command.init_cluster:type_name -> actorswarm.v1.InitCluster
@@ -1227,30 +1308,32 @@ var file_actorswarm_v1_raft_proto_depIdxs = []int32{
 	8,  // 6: actorswarm.v1.Command.rotate_token:type_name -> actorswarm.v1.RotateToken
 	9,  // 7: actorswarm.v1.Command.restore_state:type_name -> actorswarm.v1.RestoreState
 	10, // 8: actorswarm.v1.Command.update_cluster_settings:type_name -> actorswarm.v1.UpdateClusterSettings
-	18, // 9: actorswarm.v1.InitCluster.cluster:type_name -> actorswarm.v1.Cluster
-	19, // 10: actorswarm.v1.InitCluster.node:type_name -> actorswarm.v1.Node
-	19, // 11: actorswarm.v1.AddNode.node:type_name -> actorswarm.v1.Node
-	20, // 12: actorswarm.v1.UpdateNodeSpec.availability:type_name -> actorswarm.v1.NodeAvailability
-	17, // 13: actorswarm.v1.UpdateNodeSpec.label_add:type_name -> actorswarm.v1.UpdateNodeSpec.LabelAddEntry
-	21, // 14: actorswarm.v1.SetNodeRole.role:type_name -> actorswarm.v1.NodeRole
-	22, // 15: actorswarm.v1.NodeStateChange.state:type_name -> actorswarm.v1.NodeState
+	19, // 9: actorswarm.v1.InitCluster.cluster:type_name -> actorswarm.v1.Cluster
+	20, // 10: actorswarm.v1.InitCluster.node:type_name -> actorswarm.v1.Node
+	20, // 11: actorswarm.v1.AddNode.node:type_name -> actorswarm.v1.Node
+	21, // 12: actorswarm.v1.UpdateNodeSpec.availability:type_name -> actorswarm.v1.NodeAvailability
+	18, // 13: actorswarm.v1.UpdateNodeSpec.label_add:type_name -> actorswarm.v1.UpdateNodeSpec.LabelAddEntry
+	22, // 14: actorswarm.v1.SetNodeRole.role:type_name -> actorswarm.v1.NodeRole
+	23, // 15: actorswarm.v1.NodeStateChange.state:type_name -> actorswarm.v1.NodeState
 	5,  // 16: actorswarm.v1.SetNodeStates.changes:type_name -> actorswarm.v1.NodeStateChange
-	21, // 17: actorswarm.v1.RotateToken.role:type_name -> actorswarm.v1.NodeRole
-	23, // 18: actorswarm.v1.RotateToken.secret:type_name -> actorswarm.v1.JoinTokenSecret
+	22, // 17: actorswarm.v1.RotateToken.role:type_name -> actorswarm.v1.NodeRole
+	24, // 18: actorswarm.v1.RotateToken.secret:type_name -> actorswarm.v1.JoinTokenSecret
 	16, // 19: actorswarm.v1.RestoreState.snapshot:type_name -> actorswarm.v1.Snapshot
-	24, // 20: actorswarm.v1.UpdateClusterSettings.settings:type_name -> actorswarm.v1.ClusterSettings
-	19, // 21: actorswarm.v1.Result.node:type_name -> actorswarm.v1.Node
+	25, // 20: actorswarm.v1.UpdateClusterSettings.settings:type_name -> actorswarm.v1.ClusterSettings
+	20, // 21: actorswarm.v1.Result.node:type_name -> actorswarm.v1.Node
 	13, // 22: actorswarm.v1.Query.get_cluster:type_name -> actorswarm.v1.GetCluster
 	14, // 23: actorswarm.v1.Query.list_nodes:type_name -> actorswarm.v1.ListNodes
-	18, // 24: actorswarm.v1.QueryResult.cluster:type_name -> actorswarm.v1.Cluster
-	19, // 25: actorswarm.v1.QueryResult.nodes:type_name -> actorswarm.v1.Node
-	18, // 26: actorswarm.v1.Snapshot.cluster:type_name -> actorswarm.v1.Cluster
-	19, // 27: actorswarm.v1.Snapshot.nodes:type_name -> actorswarm.v1.Node
-	28, // [28:28] is the sub-list for method output_type
-	28, // [28:28] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	19, // 24: actorswarm.v1.QueryResult.cluster:type_name -> actorswarm.v1.Cluster
+	20, // 25: actorswarm.v1.QueryResult.nodes:type_name -> actorswarm.v1.Node
+	19, // 26: actorswarm.v1.Snapshot.cluster:type_name -> actorswarm.v1.Cluster
+	20, // 27: actorswarm.v1.Snapshot.nodes:type_name -> actorswarm.v1.Node
+	17, // 28: actorswarm.v1.Snapshot.recent:type_name -> actorswarm.v1.RecentResult
+	11, // 29: actorswarm.v1.RecentResult.result:type_name -> actorswarm.v1.Result
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_raft_proto_init() }
@@ -1280,7 +1363,7 @@ func file_actorswarm_v1_raft_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_raft_proto_rawDesc), len(file_actorswarm_v1_raft_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
