@@ -54,6 +54,10 @@ type RaftConfig struct {
 	// Watch, when set, is told of every successfully applied command of
 	// this replica. It must not block.
 	Watch func(Applied)
+	// NonVoting restarts replicas that joined as non-voting members and
+	// whose promotion was not yet settled (see SettleVoting): their log
+	// still starts with their addition as non-voting members.
+	NonVoting bool
 }
 
 func (c *RaftConfig) validate() error {
@@ -158,7 +162,7 @@ func StartRaft(cfg RaftConfig, mode StartMode, members map[uint64]string) (*Raft
 			SnapshotEntries:    1000,
 			CompactionOverhead: 200,
 			WaitReady:          true,
-			IsNonVoting:        mode == Join,
+			IsNonVoting:        mode == Join || cfg.NonVoting,
 		}
 		create := func(uint64, uint64) sm.IStateMachine { return f }
 		if err := r.startReplica(initial, join, create, rc); err != nil {
@@ -431,6 +435,38 @@ func (r *Raft) RemoveReplica(ctx context.Context, replicaID uint64) error {
 		}
 	}
 	return nil
+}
+
+// SettleVoting waits until this replica votes in every shard, then takes a
+// local snapshot of each, so that a restart replays no entry from before
+// the promotion (the replica then restarts as a voting member).
+func (r *Raft) SettleVoting(ctx context.Context) error {
+	for _, shard := range r.shards {
+		for !r.votes(shard) {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("shard %d: replica not promoted to voting member: %w", shard, ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		cctx, cancel := boundCtx(ctx)
+		_, err := r.nh.SyncRequestSnapshot(cctx, shard, dragonboat.SnapshotOption{})
+		cancel()
+		if err != nil && !errors.Is(err, dragonboat.ErrRejected) {
+			return fmt.Errorf("shard %d: snapshot after promotion: %w", shard, err)
+		}
+	}
+	return nil
+}
+
+func (r *Raft) votes(shard uint64) bool {
+	info := r.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true})
+	for _, si := range info.ShardInfoList {
+		if si.ShardID == shard {
+			return !si.Pending && !si.IsNonVoting
+		}
+	}
+	return false
 }
 
 // WaitLeaders waits until this replica knows a leader in every shard: for a

@@ -151,11 +151,16 @@ func (d *Daemon) resume() error {
 		return fmt.Errorf("resume: %w", err)
 	}
 	if d.id.Manager {
-		r, err := cluster.StartRaft(d.raftConfig(d.id.ReplicaID, d.id.DeploymentID, d.id.RaftDir), cluster.Restart, nil)
+		rc := d.raftConfig(d.id.ReplicaID, d.id.DeploymentID, d.id.RaftDir)
+		rc.NonVoting = !d.id.Settled
+		r, err := cluster.StartRaft(rc, cluster.Restart, nil)
 		if err != nil {
 			return fmt.Errorf("resume raft: %w", err)
 		}
 		d.startManagerLocked(r)
+		if !d.id.Settled {
+			go d.settle(r)
+		}
 	}
 	d.log.Info("resumed swarm membership", "node_id", d.id.NodeID, "manager", d.id.Manager)
 	return nil
@@ -185,6 +190,24 @@ func (d *Daemon) startManagerLocked(r *cluster.Raft) {
 		return
 	}
 	d.healthPID = pid
+}
+
+// settle makes a restarted, not yet settled manager's promotion durable.
+func (d *Daemon) settle(r *cluster.Raft) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := r.SettleVoting(ctx); err != nil {
+		d.log.Warn("settle raft replicas", "err", err)
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.raft == r && d.id != nil {
+		d.id.Settled = true
+		if err := saveIdentity(d.paths, d.id); err != nil {
+			d.log.Error("save identity", "err", err)
+		}
+	}
 }
 
 // stopManagerLocked stops the health actor and Raft.

@@ -230,7 +230,7 @@ func (d *Daemon) initLocked(ctx context.Context) (*swarmv1.GatewayResponse, erro
 	if err != nil {
 		return nil, err
 	}
-	id := &identity{NodeID: nodeID, ClusterID: clusterID, Manager: true, ReplicaID: 1, DeploymentID: randUint64(), RaftDir: newRaftDir()}
+	id := &identity{NodeID: nodeID, ClusterID: clusterID, Manager: true, ReplicaID: 1, DeploymentID: randUint64(), RaftDir: newRaftDir(), Settled: true}
 	r, err := cluster.StartRaft(d.raftConfig(1, id.DeploymentID, id.RaftDir), cluster.Bootstrap, map[uint64]string{1: d.cfg.RaftAddr()})
 	if err != nil {
 		return nil, err
@@ -312,7 +312,7 @@ func (d *Daemon) forceNewClusterLocked(ctx context.Context) (*swarmv1.GatewayRes
 			return nil, err
 		}
 	}
-	d.id.ReplicaID, d.id.DeploymentID, d.id.RaftDir = replica, deployment, dir
+	d.id.ReplicaID, d.id.DeploymentID, d.id.RaftDir, d.id.Settled = replica, deployment, dir, true
 	var self *swarmv1.Node
 	for _, n := range ctl.Nodes {
 		if n.Id == d.id.NodeID {
@@ -411,7 +411,7 @@ func (d *Daemon) joinedLocked(via string, resp *swarmv1.JoinResponse, key *ecdsa
 		return err
 	}
 	if resp.Role == swarmv1.NodeRole_NODE_ROLE_MANAGER {
-		id.Manager, id.ReplicaID, id.RaftDir = true, resp.ReplicaId, newRaftDir()
+		id.Manager, id.ReplicaID, id.RaftDir, id.Settled = true, resp.ReplicaId, newRaftDir(), true
 		r, err := cluster.StartRaft(d.raftConfig(id.ReplicaID, id.DeploymentID, id.RaftDir), cluster.Join, nil)
 		if err != nil {
 			return err
@@ -442,7 +442,10 @@ func (d *Daemon) addOwnReplicas(addr, nodeID string, r *cluster.Raft) error {
 	if err := r.WaitLeaders(ctx); err != nil {
 		return err
 	}
-	return d.replicaReady(addr, nodeID, true)
+	if err := d.replicaReady(addr, nodeID, true); err != nil {
+		return err
+	}
+	return r.SettleVoting(ctx)
 }
 
 // replicaReady asks the manager at addr to add this node's replicas.
@@ -534,7 +537,7 @@ func (d *Daemon) BecomeManager(_ context.Context, msg *swarmv1.BecomeManager) er
 		_ = os.RemoveAll(d.paths.raft(dir))
 		return err
 	}
-	d.id.Manager, d.id.ReplicaID, d.id.DeploymentID, d.id.RaftDir = true, msg.ReplicaId, msg.DeploymentId, dir
+	d.id.Manager, d.id.ReplicaID, d.id.DeploymentID, d.id.RaftDir, d.id.Settled = true, msg.ReplicaId, msg.DeploymentId, dir, true
 	d.id.Managers = peersFrom(msg.Managers)
 	if err := saveIdentity(d.paths, d.id); err != nil {
 		r.Close()
@@ -572,7 +575,7 @@ func (d *Daemon) becomeWorkerLocked(certDER []byte) error {
 			}
 		}
 	}
-	d.id.Manager, d.id.ReplicaID, d.id.RaftDir = false, 0, ""
+	d.id.Manager, d.id.ReplicaID, d.id.RaftDir, d.id.Settled = false, 0, "", false
 	if err := saveIdentity(d.paths, d.id); err != nil {
 		return err
 	}

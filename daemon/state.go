@@ -21,7 +21,10 @@ type identity struct {
 	DeploymentID uint64 `json:"deployment_id,omitempty"`
 	// RaftDir is the NodeHost directory name under the data dir; a cluster
 	// forced anew gets a fresh one.
-	RaftDir  string       `json:"raft_dir,omitempty"`
+	RaftDir string `json:"raft_dir,omitempty"`
+	// Settled is false while replicas that joined as non-voting members
+	// have not yet been snapshotted as voting ones (cluster.SettleVoting).
+	Settled  bool         `json:"settled,omitempty"`
 	Managers []managerRef `json:"managers"`
 }
 
