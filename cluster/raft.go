@@ -103,6 +103,9 @@ func quietDragonboat() {
 		for _, name := range []string{"dragonboat", "raft", "rsm", "transport", "logdb", "raftpb", "config", "settings", "registry", "grpc", "tan", "dragonboat/internal"} {
 			logger.GetLogger(name).SetLevel(logger.ERROR)
 		}
+		// Failed dials to a dead peer are expected and retried; they would
+		// flood the log at ERROR.
+		logger.GetLogger("transport").SetLevel(logger.CRITICAL)
 	})
 }
 
@@ -222,7 +225,11 @@ func (r *Raft) IsLeader(shard uint64) bool {
 func (r *Raft) waitLeader(ctx context.Context, shard uint64) error {
 	deadline := time.Now().Add(leaderWait)
 	for {
-		if _, ok := r.Leader(shard); ok {
+		_, _, ok, err := r.nh.GetLeaderID(shard)
+		if errors.Is(err, dragonboat.ErrShardNotFound) || errors.Is(err, dragonboat.ErrClosed) {
+			return raftError(err)
+		}
+		if err == nil && ok {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -265,6 +272,9 @@ func (r *Raft) try(ctx context.Context, shard uint64, op func(context.Context) e
 		if err := r.waitLeader(ctx, shard); err != nil {
 			return err
 		}
+		if d, _ := ctx.Deadline(); time.Until(d) < 2*r.cfg.RTT {
+			return ErrNoQuorum
+		}
 		actx, acancel := context.WithTimeout(ctx, attempt)
 		err := op(actx)
 		acancel()
@@ -285,7 +295,11 @@ func (r *Raft) try(ctx context.Context, shard uint64, op func(context.Context) e
 // Propose commits cmd to shard and returns its result. A command the state
 // machine refused comes back as an error wrapping the package's sentinel;
 // ErrNoQuorum when no quorum could commit it in time.
+//
+// cmd is not modified: a copy is stamped with the time and, unless cmd
+// carries one, a fresh request ID.
 func (r *Raft) Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) (*swarmv1.Result, error) {
+	cmd = proto.Clone(cmd).(*swarmv1.Command)
 	if cmd.NowUnixNano == 0 {
 		cmd.NowUnixNano = time.Now().UnixNano()
 	}
@@ -317,7 +331,7 @@ func (r *Raft) Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) 
 
 func raftError(err error) error {
 	switch {
-	case retryable(err):
+	case retryable(err), errors.Is(err, dragonboat.ErrTimeoutTooSmall), errors.Is(err, dragonboat.ErrInvalidDeadline):
 		return ErrNoQuorum
 	case errors.Is(err, dragonboat.ErrClosed), errors.Is(err, dragonboat.ErrShardClosed),
 		errors.Is(err, dragonboat.ErrShardNotFound):

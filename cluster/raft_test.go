@@ -216,11 +216,9 @@ func TestRaftReplicasAndQuorumLoss(t *testing.T) {
 	// Writes through a follower are forwarded to the leader.
 	for _, cmd := range raftInitCommands(g) {
 		res := mustPropose(t, g, follower, cmd)
-		if cmd.NowUnixNano == 0 {
-			t.Error("Propose did not stamp the command's time")
-		}
-		if res.GetNode().GetVersion() != 1 {
-			t.Errorf("result node %v, want a new node at version 1", res.GetNode())
+		// The proposer stamps the time the replicas apply.
+		if n := res.GetNode(); n.GetVersion() != 1 || n.GetCreatedUnixNano() == 0 {
+			t.Errorf("result node %v, want a new node at version 1 with a creation time", n)
 		}
 	}
 	// A refused command comes back as its sentinel and changes nothing.

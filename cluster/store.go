@@ -79,8 +79,9 @@ func NewStore() *Store {
 }
 
 // Apply executes one command. The returned error is meant for the user and
-// wraps one of the package's sentinels; the store is unchanged when it is
-// not nil. A command whose request ID was applied already returns the first
+// wraps one of the package's sentinels; when it is not nil the objects are
+// unchanged (only the refusal is remembered under the command's request
+// ID). A command whose request ID was applied already returns the first
 // result again and changes nothing.
 func (s *Store) Apply(cmd *swarmv1.Command) (*swarmv1.Result, error) {
 	if cmd == nil {
@@ -102,9 +103,7 @@ func (s *Store) Apply(cmd *swarmv1.Command) (*swarmv1.Result, error) {
 	if err != nil {
 		remembered = &swarmv1.Result{Error: err.Error(), Code: Code(err)}
 	}
-	if _, restored := cmd.Cmd.(*swarmv1.Command_RestoreState); !restored {
-		s.remember(id, remembered)
-	}
+	s.remember(id, remembered)
 	return res, err
 }
 
@@ -464,6 +463,9 @@ func (s *Store) restore(snap *swarmv1.Snapshot) error {
 	if snap.GetVersion() != SnapshotVersion {
 		return fmt.Errorf("snapshot version %d, want %d: %w", snap.GetVersion(), SnapshotVersion, ErrInvalid)
 	}
+	if snap.Cluster == nil && len(snap.GetNodes()) > 0 {
+		return fmt.Errorf("snapshot holds nodes but no swarm: %w", ErrInvalid)
+	}
 	if snap.Cluster != nil {
 		s.cluster = proto.Clone(snap.Cluster).(*swarmv1.Cluster)
 	}
@@ -475,6 +477,10 @@ func (s *Store) restore(snap *swarmv1.Snapshot) error {
 			return fmt.Errorf("snapshot holds node %s twice: %w", n.Id, ErrInvalid)
 		}
 		s.nodes[n.Id] = proto.Clone(n).(*swarmv1.Node)
+		// Replica IDs are never reused, whatever the snapshot says.
+		if id := n.GetManager().GetReplicaId(); id >= s.cluster.NextReplicaId {
+			s.cluster.NextReplicaId = id + 1
+		}
 	}
 	for _, r := range snap.GetRecent() {
 		if r.GetRequestId() == "" || r.GetResult() == nil {

@@ -753,9 +753,11 @@ func TestStoreApplyRejects(t *testing.T) {
 }
 
 // storeHistory is a sequence touching every command kind, for the snapshot
-// tests.
+// tests. The commands after the fixture carry request IDs, so snapshots
+// hold remembered results too.
 func storeHistory() []*swarmv1.Command {
-	return append(storeFixture(),
+	fixture := storeFixture()
+	hist := append(fixture,
 		cmdUpdateSpec(storeT0+10, &swarmv1.UpdateNodeSpec{NodeId: fixW1, Availability: swarmv1.NodeAvailability_NODE_AVAILABILITY_DRAIN, LabelAdd: map[string]string{"rack": "r1"}, LabelRm: []string{"disk"}}),
 		cmdSetRole(storeT0+11, fixW2, swarmv1.NodeRole_NODE_ROLE_MANAGER, "10.0.0.6:4242"),
 		cmdSetRole(storeT0+12, fixM2, swarmv1.NodeRole_NODE_ROLE_WORKER, ""),
@@ -765,6 +767,10 @@ func storeHistory() []*swarmv1.Command {
 		cmdRotateToken(storeT0+16, swarmv1.NodeRole_NODE_ROLE_WORKER, &swarmv1.JoinTokenSecret{Nonce: []byte("n2"), Hash: []byte("h2")}),
 		cmdSettings(storeT0+17, &swarmv1.ClusterSettings{HeartbeatPeriodNano: int64(5 * time.Second), TaskHistoryLimit: 5}),
 	)
+	for i, c := range hist[len(fixture):] {
+		c.RequestId = fmt.Sprintf("h%d", i)
+	}
+	return hist
 }
 
 func TestStoreSnapshotRoundTrip(t *testing.T) {
@@ -816,6 +822,8 @@ func TestStoreRestoreRejects(t *testing.T) {
 		{Version: SnapshotVersion + 1, Cluster: storeCluster()},
 		{Version: SnapshotVersion, Nodes: []*swarmv1.Node{{Id: "a"}, {Id: "a"}}},
 		{Version: SnapshotVersion, Nodes: []*swarmv1.Node{{Id: "a"}, {}}},
+		{Version: SnapshotVersion, Recent: []*swarmv1.RecentResult{{Result: &swarmv1.Result{}}}},
+		{Version: SnapshotVersion, Recent: []*swarmv1.RecentResult{{RequestId: "r1"}}},
 	} {
 		if err := s.Restore(snap); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Restore(%v) error = %v, want ErrInvalid", snap, err)
@@ -823,6 +831,99 @@ func TestStoreRestoreRejects(t *testing.T) {
 	}
 	if after := s.Snapshot(); !proto.Equal(before, after) {
 		t.Errorf("failed Restore changed the state:\n%v\nto\n%v", before, after)
+	}
+}
+
+func withRequestID(id string, c *swarmv1.Command) *swarmv1.Command {
+	c.RequestId = id
+	return c
+}
+
+// withoutRecent returns snap without its deduplication memory.
+func withoutRecent(snap *swarmv1.Snapshot) *swarmv1.Snapshot {
+	snap = proto.Clone(snap).(*swarmv1.Snapshot)
+	snap.Recent = nil
+	return snap
+}
+
+func TestStoreRequestDedup(t *testing.T) {
+	s := storeAfter(t, storeFixture()...)
+
+	// A retried proposal is answered with the first result and changes
+	// nothing: the manager is not given a second replica ID.
+	add := withRequestID("r1", cmdAddNode(storeLater, storeManager("e7g8", "delta", "10.0.0.7:4242", 0)))
+	first := mustApply(t, s, add)
+	after := s.Snapshot()
+	if len(after.Recent) != 1 || after.Recent[0].RequestId != "r1" || !proto.Equal(after.Recent[0].Result, first) {
+		t.Errorf("remembered %v, want r1 with %v", after.Recent, first)
+	}
+	retry := proto.Clone(add).(*swarmv1.Command)
+	retry.NowUnixNano = storeLater + 1
+	if again := mustApply(t, s, retry); !proto.Equal(again, first) {
+		t.Errorf("retry result %v, want the first %v", again, first)
+	}
+	if got := s.Snapshot(); !proto.Equal(got, after) {
+		t.Errorf("retry changed the state:\n%v\nto\n%v", after, got)
+	}
+
+	// The same body under a new request ID is a new command.
+	if _, err := s.Apply(withRequestID("r2", proto.Clone(add).(*swarmv1.Command))); !errors.Is(err, ErrExists) {
+		t.Errorf("same AddNode under a new request ID: error %v, want ErrExists", err)
+	}
+
+	// A refusal is remembered too: only the memory changes, and a retry
+	// gets the same refusal even once the command would succeed.
+	before := s.Snapshot()
+	rm := withRequestID("r3", cmdRemoveNode(storeLater+2, "ghost"))
+	if _, err := s.Apply(rm); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("remove ghost: error %v, want ErrNotFound", err)
+	}
+	got := s.Snapshot()
+	if !proto.Equal(withoutRecent(got), withoutRecent(before)) || len(got.Recent) != len(before.Recent)+1 {
+		t.Errorf("refused command changed more than the memory:\n%v\nto\n%v", before, got)
+	}
+	mustApply(t, s, cmdAddNode(storeLater+3, storeWorker("ghost", "phantom")))
+	if res, err := s.Apply(rm); !errors.Is(err, ErrNotFound) || res != nil {
+		t.Errorf("retried refusal = %v, %v, want ErrNotFound again", res, err)
+	}
+	if _, ok := s.Node("ghost"); !ok {
+		t.Error("a retried refusal removed the node")
+	}
+
+	// Replicas that restore from a snapshot deduplicate alike.
+	data, err := proto.Marshal(s.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := DecodeSnapshot(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored := NewStore()
+	if err := restored.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if again := mustApply(t, restored, retry); !proto.Equal(again, first) {
+		t.Errorf("retry on a restored replica: %v, want the first %v", again, first)
+	}
+	if a, b := s.Snapshot(), restored.Snapshot(); !proto.Equal(a, b) {
+		t.Errorf("restored replica diverged:\n%v\nand\n%v", a, b)
+	}
+
+	// The memory is bounded: after recentLimit newer requests the first is
+	// forgotten and a retry is applied anew.
+	for i := range recentLimit {
+		state := swarmv1.NodeState_NODE_STATE_DOWN
+		if i%2 == 1 {
+			state = swarmv1.NodeState_NODE_STATE_READY
+		}
+		mustApply(t, s, withRequestID(fmt.Sprintf("f%d", i), cmdSetStates(storeLater+10+int64(i), stateChange(fixW1, state, ""))))
+	}
+	if n := len(s.Snapshot().Recent); n != recentLimit {
+		t.Errorf("remembers %d results, want %d", n, recentLimit)
+	}
+	if _, err := s.Apply(retry); !errors.Is(err, ErrExists) {
+		t.Errorf("retry of a forgotten request: error %v, want ErrExists", err)
 	}
 }
 
@@ -990,6 +1091,20 @@ func TestStoreReturnsCopies(t *testing.T) {
 	}
 	if ms := s.Managers(); len(ms) != 2 || ms[0].Id != fixM1 || ms[1].Id != fixM2 {
 		t.Errorf("Managers() = %v, want %s and %s", ms, fixM1, fixM2)
+	}
+
+	for _, c := range []*swarmv1.Command{
+		cmdAddNode(storeLater+1, storeManager("e7g8", "delta", "10.0.0.7:4242", 0)),
+		cmdSetRole(storeLater+2, fixW1, swarmv1.NodeRole_NODE_ROLE_MANAGER, "10.0.0.5:4242"),
+		cmdSetRole(storeLater+3, fixW1, swarmv1.NodeRole_NODE_ROLE_MANAGER, "10.0.0.5:4242"),
+	} {
+		res := mustApply(t, s, c)
+		stored := mustNode(t, s, res.Node.Id)
+		res.Node.Addr = "mutated"
+		res.Node.Manager.RaftAddr = "mutated"
+		if again := mustNode(t, s, stored.Id); !proto.Equal(again, stored) {
+			t.Errorf("changing the result of %s changed the store:\n%v\nwant\n%v", prototext.Format(c), again, stored)
+		}
 	}
 }
 
