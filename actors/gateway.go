@@ -16,7 +16,7 @@ const maxHops = 2
 
 // forwardTryTimeout bounds one forwarding attempt when other managers are
 // left to try.
-const forwardTryTimeout = 5 * time.Second
+const forwardTryTimeout = 2 * time.Second
 
 // GatewayEngine is what the gateway needs of its swarmd.
 type GatewayEngine interface {
@@ -30,6 +30,9 @@ type GatewayEngine interface {
 	Manager() *cluster.Manager
 	// ManagerPeers lists the swarm's managers as this node knows them.
 	ManagerPeers() []*swarmv1.Peer
+	// LostSince reports whether the connection to the node at addr was
+	// lost after t (the actor remote saw it break).
+	LostSince(addr string, t time.Time) bool
 }
 
 // Gateway answers swarmctl's requests on every node: it serves them itself
@@ -77,6 +80,38 @@ func (g *Gateway) Serve(root *actor.RootContext, req *swarmv1.GatewayRequest) *s
 	return g.forward(root, req)
 }
 
+// errConnectionLost ends a forwarding attempt to a manager whose connection
+// broke meanwhile.
+var errConnectionLost = fmt.Errorf("connection to the manager was lost")
+
+// ask sends req to the gateway at addr and waits for its answer, giving up
+// early when the connection to that node is lost.
+func (g *Gateway) ask(root *actor.RootContext, addr string, req *swarmv1.GatewayRequest, timeout time.Duration) (any, error) {
+	start := time.Now()
+	f := root.RequestFuture(actor.NewPID(addr, GatewayName), req, timeout)
+	type answer struct {
+		res any
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		res, err := f.Result()
+		ch <- answer{res, err}
+	}()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case a := <-ch:
+			return a.res, a.err
+		case <-tick.C:
+			if g.eng.LostSince(addr, start) {
+				return nil, errConnectionLost
+			}
+		}
+	}
+}
+
 // forward hands req to the managers in turn until one answers.
 func (g *Gateway) forward(root *actor.RootContext, req *swarmv1.GatewayRequest) *swarmv1.GatewayResponse {
 	if req.Hops >= maxHops {
@@ -100,7 +135,7 @@ func (g *Gateway) forward(root *actor.RootContext, req *swarmv1.GatewayRequest) 
 		if i < len(peers)-1 {
 			timeout = forwardTryTimeout
 		}
-		res, err := root.RequestFuture(actor.NewPID(p.GatewayAddr, GatewayName), fwd, timeout).Result()
+		res, err := g.ask(root, p.GatewayAddr, fwd, timeout)
 		if err != nil {
 			lastErr = err
 			continue

@@ -276,7 +276,9 @@ func (r *Raft) try(ctx context.Context, shard uint64, op func(context.Context) e
 			return ErrNoQuorum
 		}
 		actx, acancel := context.WithTimeout(ctx, attempt)
+		stop := r.cancelOnLeaderChange(actx, shard, acancel)
 		err := op(actx)
+		stop()
 		acancel()
 		if err == nil {
 			return nil
@@ -290,6 +292,33 @@ func (r *Raft) try(ctx context.Context, shard uint64, op func(context.Context) e
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// cancelOnLeaderChange cancels an attempt as soon as shard's leader changes:
+// a request sent to a leader that died is lost, and waiting out the attempt
+// would only delay the retry to its successor. The returned func stops the
+// watch.
+func (r *Raft) cancelOnLeaderChange(ctx context.Context, shard uint64, cancel context.CancelFunc) func() {
+	first, _ := r.Leader(shard)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(r.cfg.RTT)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if id, ok := r.Leader(shard); ok && id != first {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // Propose commits cmd to shard and returns its result. A command the state
@@ -368,11 +397,19 @@ type Membership struct {
 
 // Members returns shard's membership after a linearizable barrier.
 func (r *Raft) Members(ctx context.Context, shard uint64) (Membership, error) {
-	ctx, cancel := boundCtx(ctx)
-	defer cancel()
+	var out Membership
+	err := r.try(ctx, shard, func(c context.Context) error {
+		var err error
+		out, err = r.members(c, shard)
+		return err
+	})
+	return out, err
+}
+
+func (r *Raft) members(ctx context.Context, shard uint64) (Membership, error) {
 	m, err := r.nh.SyncGetShardMembership(ctx, shard)
 	if err != nil {
-		return Membership{}, raftError(err)
+		return Membership{}, err
 	}
 	out := Membership{Voting: make(map[uint64]string), NonVoting: make(map[uint64]string)}
 	for id, addr := range m.Nodes {
@@ -384,71 +421,68 @@ func (r *Raft) Members(ctx context.Context, shard uint64) (Membership, error) {
 	return out, nil
 }
 
+// changeMembers runs one membership change on every shard: skip says
+// whether a shard is already as wanted, change makes it so. Each shard's
+// change is retried (membership read again first) across leader changes
+// and while another change is pending.
+func (r *Raft) changeMembers(ctx context.Context, what string, skip func(Membership) bool, change func(c context.Context, shard uint64) error) error {
+	for _, shard := range r.shards {
+		err := r.try(ctx, shard, func(c context.Context) error {
+			m, err := r.members(c, shard)
+			if err != nil {
+				return err
+			}
+			if skip(m) {
+				return nil
+			}
+			err = change(c, shard)
+			if errors.Is(err, dragonboat.ErrRejected) {
+				// Another membership change is pending: try again.
+				return dragonboat.ErrSystemBusy
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("%s on shard %d: %w", what, shard, err)
+		}
+	}
+	return nil
+}
+
 // AddNonVoting adds a non-voting replica to every shard that has not got it
 // in any form. A new manager joins this way first: it catches up without
 // counting toward the quorum, so a slow start cannot stall the shards.
 func (r *Raft) AddNonVoting(ctx context.Context, replicaID uint64, addr string) error {
-	for _, shard := range r.shards {
-		m, err := r.Members(ctx, shard)
-		if err != nil {
-			return err
-		}
-		if m.Voting[replicaID] == addr || m.NonVoting[replicaID] == addr {
-			continue
-		}
-		cctx, cancel := boundCtx(ctx)
-		err = r.nh.SyncRequestAddNonVoting(cctx, shard, replicaID, addr, 0)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("add non-voting replica %d to shard %d: %w", replicaID, shard, raftError(err))
-		}
-	}
-	return nil
+	return r.changeMembers(ctx, fmt.Sprintf("add non-voting replica %d", replicaID),
+		func(m Membership) bool { return m.Voting[replicaID] == addr || m.NonVoting[replicaID] == addr },
+		func(c context.Context, shard uint64) error {
+			return r.nh.SyncRequestAddNonVoting(c, shard, replicaID, addr, 0)
+		})
 }
 
 // AddReplica makes replicaID a voting member of every shard (promoting it
 // when it is non-voting); shards where it votes already are left alone, so
 // a retried promotion is harmless.
 func (r *Raft) AddReplica(ctx context.Context, replicaID uint64, addr string) error {
-	for _, shard := range r.shards {
-		m, err := r.Members(ctx, shard)
-		if err != nil {
-			return err
-		}
-		if m.Voting[replicaID] == addr {
-			continue
-		}
-		cctx, cancel := boundCtx(ctx)
-		err = r.nh.SyncRequestAddReplica(cctx, shard, replicaID, addr, 0)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("add replica %d to shard %d: %w", replicaID, shard, raftError(err))
-		}
-	}
-	return nil
+	return r.changeMembers(ctx, fmt.Sprintf("add replica %d", replicaID),
+		func(m Membership) bool { return m.Voting[replicaID] == addr },
+		func(c context.Context, shard uint64) error {
+			return r.nh.SyncRequestAddReplica(c, shard, replicaID, addr, 0)
+		})
 }
 
 // RemoveReplica removes a replica from every shard; shards that no longer
 // have it are left alone.
 func (r *Raft) RemoveReplica(ctx context.Context, replicaID uint64) error {
-	for _, shard := range r.shards {
-		m, err := r.Members(ctx, shard)
-		if err != nil {
-			return err
-		}
-		_, voting := m.Voting[replicaID]
-		_, nonVoting := m.NonVoting[replicaID]
-		if !voting && !nonVoting {
-			continue
-		}
-		cctx, cancel := boundCtx(ctx)
-		err = r.nh.SyncRequestDeleteReplica(cctx, shard, replicaID, 0)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("remove replica %d from shard %d: %w", replicaID, shard, raftError(err))
-		}
-	}
-	return nil
+	return r.changeMembers(ctx, fmt.Sprintf("remove replica %d", replicaID),
+		func(m Membership) bool {
+			_, voting := m.Voting[replicaID]
+			_, nonVoting := m.NonVoting[replicaID]
+			return !voting && !nonVoting
+		},
+		func(c context.Context, shard uint64) error {
+			return r.nh.SyncRequestDeleteReplica(c, shard, replicaID, 0)
+		})
 }
 
 // SettleVoting waits until this replica votes in every shard, then takes a

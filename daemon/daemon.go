@@ -46,9 +46,12 @@ type Daemon struct {
 	mgr       *cluster.Manager
 	healthPID *actor.PID
 
-	// ackMu guards acks: when each manager last answered a heartbeat.
+	// ackMu guards acks (when each manager last answered a heartbeat, by
+	// node ID) and lost (when the remote last saw the connection to a node
+	// break, by address).
 	ackMu sync.Mutex
 	acks  map[string]time.Time
+	lost  map[string]time.Time
 }
 
 // New locks the data directory and loads this node's identity; it starts
@@ -72,7 +75,7 @@ func New(cfg Config) (*Daemon, error) {
 		lock.Close()
 		return nil, err
 	}
-	return &Daemon{cfg: cfg, log: cfg.Logger, paths: p, lock: lock, creds: c, id: id, acks: make(map[string]time.Time)}, nil
+	return &Daemon{cfg: cfg, log: cfg.Logger, paths: p, lock: lock, creds: c, id: id, acks: make(map[string]time.Time), lost: make(map[string]time.Time)}, nil
 }
 
 // Start brings the node up: the actor system and its remote on
@@ -102,6 +105,13 @@ func (d *Daemon) Start() error {
 	)
 	d.remote = remote.NewRemote(d.system, rcfg)
 	d.remote.Start()
+	d.system.EventStream.Subscribe(func(evt any) {
+		if t, ok := evt.(*remote.EndpointTerminatedEvent); ok {
+			d.ackMu.Lock()
+			d.lost[t.Address] = time.Now()
+			d.ackMu.Unlock()
+		}
+	})
 
 	d.gatewayPID, err = d.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return actors.NewGateway(d) }), actors.GatewayName)
 	if err != nil {

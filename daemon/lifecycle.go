@@ -75,10 +75,18 @@ func (d *Daemon) ManagerPeers() []*swarmv1.Peer {
 	d.ackMu.Lock()
 	defer d.ackMu.Unlock()
 	fresh := func(p *swarmv1.Peer) bool {
-		return time.Since(d.acks[p.NodeId]) < actors.Grace(d.cfg.Heartbeat)
+		acked := d.acks[p.NodeId]
+		return time.Since(acked) < actors.Grace(d.cfg.Heartbeat) && !d.lost[p.GatewayAddr].After(acked)
 	}
 	sort.SliceStable(ps, func(i, j int) bool { return fresh(ps[i]) && !fresh(ps[j]) })
 	return ps
+}
+
+// LostSince implements actors.GatewayEngine.
+func (d *Daemon) LostSince(addr string, t time.Time) bool {
+	d.ackMu.Lock()
+	defer d.ackMu.Unlock()
+	return d.lost[addr].After(t)
 }
 
 // NoteAck implements actors.NodeEngine.
