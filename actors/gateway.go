@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/actorswarm/swarm/cluster"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
@@ -80,6 +81,39 @@ func (g *Gateway) Serve(root *actor.RootContext, req *swarmv1.GatewayRequest) *s
 	return g.forward(root, req)
 }
 
+// resolveSelf returns req with a node reference "self" replaced by this
+// node's ID: the manager it is forwarded to would read it as itself.
+func resolveSelf(req *swarmv1.GatewayRequest, self string) *swarmv1.GatewayRequest {
+	out := proto.Clone(req).(*swarmv1.GatewayRequest)
+	var ref *string
+	switch r := out.Req.(type) {
+	case *swarmv1.GatewayRequest_NodeInspect:
+		if r.NodeInspect != nil {
+			ref = &r.NodeInspect.Ref
+		}
+	case *swarmv1.GatewayRequest_NodeUpdate:
+		if r.NodeUpdate != nil {
+			ref = &r.NodeUpdate.Ref
+		}
+	case *swarmv1.GatewayRequest_NodePromote:
+		if r.NodePromote != nil {
+			ref = &r.NodePromote.Ref
+		}
+	case *swarmv1.GatewayRequest_NodeDemote:
+		if r.NodeDemote != nil {
+			ref = &r.NodeDemote.Ref
+		}
+	case *swarmv1.GatewayRequest_NodeRemove:
+		if r.NodeRemove != nil {
+			ref = &r.NodeRemove.Ref
+		}
+	}
+	if ref != nil && *ref == "self" {
+		*ref = self
+	}
+	return out
+}
+
 // errConnectionLost ends a forwarding attempt to a manager whose connection
 // broke meanwhile.
 var errConnectionLost = fmt.Errorf("connection to the manager was lost")
@@ -117,8 +151,8 @@ func (g *Gateway) forward(root *actor.RootContext, req *swarmv1.GatewayRequest) 
 	if req.Hops >= maxHops {
 		return &swarmv1.GatewayResponse{Error: "request forwarded too many times between managers"}
 	}
-	fwd := &swarmv1.GatewayRequest{Req: req.Req, Hops: req.Hops + 1}
 	self := g.eng.NodeID()
+	fwd := &swarmv1.GatewayRequest{Req: resolveSelf(req, self).Req, Hops: req.Hops + 1}
 	var peers []*swarmv1.Peer
 	for _, p := range g.eng.ManagerPeers() {
 		if p.NodeId != self {

@@ -361,15 +361,16 @@ func (m *Manager) nodeDemote(ctx context.Context, r *swarmv1.NodeDemoteRequest) 
 	if n.Role != swarmv1.NodeRole_NODE_ROLE_MANAGER {
 		return m.nodeResponse(n), nil
 	}
-	if n.Id == m.selfID {
-		return nil, ErrForward
-	}
 	_, nodes, err := m.read(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkDemoteQuorum(nodes, n.Id); err != nil {
 		return nil, err
+	}
+	// A manager does not remove its own replicas: another one does.
+	if n.Id == m.selfID {
+		return nil, ErrForward
 	}
 	cl, _, err := m.read(ctx)
 	if err != nil {

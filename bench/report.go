@@ -1,0 +1,239 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Target is what the records measure. The same scenarios may one day run
+// against Docker Swarm (DESIGN.md §10); its records will name that target.
+const Target = "actorswarm"
+
+// Names of the report files written into the output directory.
+const (
+	JSONFile     = "results.json"
+	MarkdownFile = "results.md"
+)
+
+// Record is the outcome of one scenario measurement: its samples and what
+// is needed to compare it with another run (parameters, machine, revision).
+// A scenario fills Scenario, Parameters, Started, Unit and Samples; the
+// runner stamps the rest (Stamp).
+type Record struct {
+	// Scenario names what was measured: the scenario, and after a slash
+	// which of its measurements ("node-down/ready").
+	Scenario string `json:"scenario"`
+	Target   string `json:"target"`
+	// Parameters are the scenario's sizes and settings, as strings so that
+	// they read back exactly as written.
+	Parameters  map[string]string `json:"parameters"`
+	Machine     Machine           `json:"machine"`
+	GitRevision string            `json:"git_revision"`
+	Started     time.Time         `json:"started"`
+	Unit        string            `json:"unit"`
+	Samples     []float64         `json:"samples"`
+	Summary     Summary           `json:"summary"`
+}
+
+// Stamp sets the target, the machine, the revision and the summary, and
+// puts the start time in UTC.
+func (r *Record) Stamp(m Machine, rev string) {
+	r.Target = Target
+	if r.Parameters == nil {
+		r.Parameters = map[string]string{}
+	}
+	r.Started = r.Started.UTC()
+	r.Machine = m
+	r.GitRevision = rev
+	r.Summary = Summarize(r.Samples)
+}
+
+// Check reports what makes r unfit for a report: no samples, a sample that
+// is not a finite number, a summary that does not match the samples, or a
+// missing name, unit, target, revision or start time.
+func (r *Record) Check() error {
+	var errs []error
+	for _, f := range []struct{ name, value string }{
+		{"scenario", r.Scenario}, {"target", r.Target}, {"unit", r.Unit}, {"git_revision", r.GitRevision},
+	} {
+		if f.value == "" {
+			errs = append(errs, fmt.Errorf("no %s", f.name))
+		}
+	}
+	if r.Started.IsZero() {
+		errs = append(errs, errors.New("no start time"))
+	}
+	if len(r.Samples) == 0 {
+		errs = append(errs, errors.New("no samples"))
+	}
+	for i, s := range r.Samples {
+		if math.IsNaN(s) || math.IsInf(s, 0) {
+			errs = append(errs, fmt.Errorf("sample %d is %v", i, s))
+		}
+	}
+	s := r.Summary
+	if want := Summarize(r.Samples); s != want {
+		errs = append(errs, fmt.Errorf("summary %+v does not match the samples (%+v)", s, want))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("record %q: %w", r.Scenario, errors.Join(errs...))
+	}
+	return nil
+}
+
+// WriteJSON writes recs as JSON lines: one record per line.
+func WriteJSON(w io.Writer, recs []Record) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	for i := range recs {
+		if err := enc.Encode(&recs[i]); err != nil {
+			return fmt.Errorf("encode record %q: %w", recs[i].Scenario, err)
+		}
+	}
+	return bw.Flush()
+}
+
+// ReadJSON reads records written by WriteJSON.
+func ReadJSON(r io.Reader) ([]Record, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var recs []Record
+	for {
+		var rec Record
+		err := dec.Decode(&rec)
+		if errors.Is(err, io.EOF) {
+			return recs, nil
+		}
+		if err != nil {
+			return recs, fmt.Errorf("record %d: %w", len(recs)+1, err)
+		}
+		recs = append(recs, rec)
+	}
+}
+
+var markdownHeader = []string{"scenario", "target", "n", "unit", "min", "median", "p99", "max"}
+
+// WriteMarkdown writes recs as a Markdown table, one row per record in the
+// order given, followed by each record's parameters and the machines and
+// revisions measured. Columns are padded so the table reads as well in a
+// terminal as rendered.
+func WriteMarkdown(w io.Writer, recs []Record) error {
+	rows := [][]string{markdownHeader}
+	for _, r := range recs {
+		s := r.Summary
+		rows = append(rows, []string{r.Scenario, r.Target, strconv.Itoa(s.N), r.Unit,
+			FormatFigure(s.Min), FormatFigure(s.Median), FormatFigure(s.P99), FormatFigure(s.Max)})
+	}
+	width := make([]int, len(markdownHeader))
+	for _, row := range rows {
+		for i, cell := range row {
+			width[i] = max(width[i], len(cell), 3)
+		}
+	}
+	// Text columns are left-aligned, numbers right-aligned.
+	numeric := func(col int) bool { return col == 2 || col >= 4 }
+	var b strings.Builder
+	line := func(cells []string) {
+		for i, cell := range cells {
+			pad := strings.Repeat(" ", width[i]-len(cell))
+			if numeric(i) {
+				fmt.Fprintf(&b, "| %s%s ", pad, cell)
+			} else {
+				fmt.Fprintf(&b, "| %s%s ", cell, pad)
+			}
+		}
+		b.WriteString("|\n")
+	}
+	line(rows[0])
+	rule := make([]string, len(width))
+	for i, n := range width {
+		if numeric(i) {
+			rule[i] = strings.Repeat("-", n-1) + ":"
+		} else {
+			rule[i] = strings.Repeat("-", n)
+		}
+	}
+	line(rule)
+	for _, row := range rows[1:] {
+		line(row)
+	}
+	if len(recs) > 0 {
+		b.WriteString("\nParameters:\n\n")
+		for _, r := range recs {
+			fmt.Fprintf(&b, "- %s: %s\n", r.Scenario, formatParameters(r.Parameters))
+		}
+		b.WriteString("\nMeasured on:\n\n")
+		var seen []string
+		for _, r := range recs {
+			m := r.Machine
+			on := fmt.Sprintf("- %s, %d CPUs, %s, %s, revision %s", m.Hostname, m.CPUs, m.Kernel, m.GoVersion, r.GitRevision)
+			if !slices.Contains(seen, on) {
+				seen = append(seen, on)
+				b.WriteString(on + "\n")
+			}
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func formatParameters(p map[string]string) string {
+	if len(p) == 0 {
+		return "none"
+	}
+	parts := make([]string, 0, len(p))
+	for _, k := range slices.Sorted(maps.Keys(p)) {
+		parts = append(parts, k+"="+p[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// FormatFigure prints a figure with three significant digits, or as a
+// whole number from 100 up: enough to compare runs, not more than the
+// measurement holds.
+func FormatFigure(v float64) string {
+	if math.Abs(v) >= 100 {
+		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+// WriteReports writes recs into dir (created if needed) as JSONFile and
+// MarkdownFile, replacing earlier reports there.
+func WriteReports(dir string, recs []Record) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("report directory: %w", err)
+	}
+	for name, write := range map[string]func(io.Writer, []Record) error{JSONFile: WriteJSON, MarkdownFile: WriteMarkdown} {
+		if err := writeFile(filepath.Join(dir, name), recs, write); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFile(path string, recs []Record, write func(io.Writer, []Record) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := write(f, recs); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

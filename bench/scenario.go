@@ -1,0 +1,179 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Default repetitions of each scenario.
+const (
+	DefaultRepeat = 10
+	QuickRepeat   = 3
+)
+
+// ErrUnknownScenario is returned for a scenario name that Scenarios lacks.
+var ErrUnknownScenario = errors.New("unknown scenario")
+
+// Options are what a scenario is told about its run.
+type Options struct {
+	// Repeat is how many times the scenario measures (at least 1).
+	Repeat int
+	// Quick selects the scenario's small sizes: the run checks that the
+	// scenario works, its figures mean little.
+	Quick bool
+	// BinDir holds the swarmd and swarmctl binaries of loopback clusters.
+	BinDir string
+	// Log receives progress lines and, when a cluster fails, its nodes' log
+	// tails. Nil discards them.
+	Log io.Writer
+}
+
+// progress prints "scenario: run i/N: text".
+func (o Options) progress(scenario string, run int, format string, args ...any) {
+	o.logf("%s: run %d/%d: %s\n", scenario, run, o.Repeat, fmt.Sprintf(format, args...))
+}
+
+func (o Options) logf(format string, args ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, format, args...)
+	}
+}
+
+// Scenario is a named measurement. Run starts what it measures, repeats
+// the measurement opts.Repeat times, tears everything down (on error too)
+// and returns its records, unstamped (see Record.Stamp).
+type Scenario struct {
+	Name        string
+	Description string
+	Run         func(ctx context.Context, opts Options) ([]Record, error)
+}
+
+// Scenarios returns every scenario, in the order they are listed.
+func Scenarios() []Scenario {
+	return []Scenario{
+		{
+			Name:        "raft-propose",
+			Description: "3 Raft replicas in this process: latency of sequential proposals, commands/s with 1 and 64 proposers",
+			Run:         runRaftPropose,
+		},
+		{
+			Name:        "leader-crash",
+			Description: "5 loopback swarmd (3 managers): SIGKILL the leader, time until a write through a worker succeeds",
+			Run:         runLeaderCrash,
+		},
+		{
+			Name:        "node-down",
+			Description: "5 loopback swarmd (3 managers): SIGKILL a worker, time until it shows Down; restart it, time until Ready",
+			Run:         runNodeDown,
+		},
+	}
+}
+
+// Lookup returns the scenarios with the given names, in that order. An
+// unknown name is an error wrapping ErrUnknownScenario that lists the
+// known ones.
+func Lookup(names []string) ([]Scenario, error) {
+	all := Scenarios()
+	var out []Scenario
+	for _, name := range names {
+		i := slices.IndexFunc(all, func(s Scenario) bool { return s.Name == name })
+		if i < 0 {
+			known := make([]string, len(all))
+			for k, s := range all {
+				known[k] = s.Name
+			}
+			return nil, fmt.Errorf("%w %q: known scenarios are %s", ErrUnknownScenario, name, strings.Join(known, ", "))
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+// List writes the scenarios and their descriptions as a table.
+func List(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tDESCRIPTION")
+	for _, s := range Scenarios() {
+		fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Description)
+	}
+	return tw.Flush()
+}
+
+// RunConfig is a swarmbench run.
+type RunConfig struct {
+	// Scenarios are the names of the scenarios to run, in order.
+	Scenarios []string
+	// Options are passed to every scenario; Repeat 0 means DefaultRepeat,
+	// or QuickRepeat with Quick.
+	Options
+	// OutDir receives JSONFile and MarkdownFile.
+	OutDir string
+}
+
+// Run runs the scenarios one after the other, stamps and checks their
+// records and writes the reports of those that completed into OutDir (if
+// any did). A
+// scenario that fails does not stop the next ones unless ctx is done; the
+// error then names every failure. Unknown names fail before anything runs.
+func Run(ctx context.Context, cfg RunConfig) ([]Record, error) {
+	if len(cfg.Scenarios) == 0 {
+		return nil, errors.New("no scenario given: run `swarmbench list` to see them")
+	}
+	scenarios, err := Lookup(cfg.Scenarios)
+	if err != nil {
+		return nil, err
+	}
+	opts := cfg.Options
+	switch {
+	case opts.Repeat < 0:
+		return nil, fmt.Errorf("repeat %d: want at least 1", opts.Repeat)
+	case opts.Repeat == 0 && opts.Quick:
+		opts.Repeat = QuickRepeat
+	case opts.Repeat == 0:
+		opts.Repeat = DefaultRepeat
+	}
+	machine, rev := ThisMachine(ctx), GitRevision(ctx)
+	var (
+		recs []Record
+		errs []error
+	)
+	for _, s := range scenarios {
+		if ctx.Err() != nil {
+			errs = append(errs, fmt.Errorf("%s: not run: %w", s.Name, context.Cause(ctx)))
+			continue
+		}
+		start := time.Now()
+		got, err := s.Run(ctx, opts)
+		if err == nil {
+			for i := range got {
+				got[i].Stamp(machine, rev)
+				if cerr := got[i].Check(); cerr != nil {
+					err = errors.Join(err, cerr)
+				}
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.Name, err))
+			opts.logf("%s: failed after %s: %v\n", s.Name, time.Since(start).Round(time.Millisecond), err)
+			continue
+		}
+		opts.logf("%s: done in %s\n", s.Name, time.Since(start).Round(time.Millisecond))
+		recs = append(recs, got...)
+	}
+	// With nothing to report, earlier reports in OutDir are left alone.
+	if len(recs) > 0 {
+		if err := WriteReports(cfg.OutDir, recs); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return recs, errors.Join(errs...)
+}
+
+// ms is d in milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,107 @@
+// Command swarmbench runs ActorSwarm's benchmark scenarios against
+// clusters it starts itself on loopback addresses (no root) and writes
+// their figures as JSON lines and a Markdown table. See package bench.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/actorswarm/swarm/bench"
+)
+
+func main() {
+	// The first SIGINT or SIGTERM cancels the run, which tears its cluster
+	// down; a second one kills swarmbench at once (its swarmd go with it on
+	// Linux, see bench.Loopback).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCommand(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "swarmbench:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "swarmbench",
+		Short:         "Benchmark ActorSwarm on clusters it starts itself",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newListCommand(stdout), newRunCommand(stdout, stderr))
+	return root
+}
+
+func newListCommand(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the scenarios",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return bench.List(stdout)
+		},
+	}
+}
+
+func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
+	var cfg bench.RunConfig
+	cmd := &cobra.Command{
+		Use:   "run [--quick] [--repeat N] [--out DIR] [--bin DIR] SCENARIO...",
+		Short: "Run scenarios; progress goes to stderr, the Markdown table to stdout",
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("repeat") && cfg.Repeat < 1 {
+				return fmt.Errorf("--repeat %d: want at least 1", cfg.Repeat)
+			}
+			cfg.Scenarios = args
+			cfg.Log = stderr
+			if cfg.BinDir == "" {
+				dir, err := executableDir()
+				if err != nil {
+					return fmt.Errorf("find swarmd next to swarmbench: %w (pass --bin DIR)", err)
+				}
+				cfg.BinDir = dir
+			}
+			recs, err := bench.Run(cmd.Context(), cfg)
+			if len(recs) > 0 {
+				fmt.Fprintln(stdout)
+				if werr := bench.WriteMarkdown(stdout, recs); werr != nil && err == nil {
+					err = werr
+				}
+				fmt.Fprintf(stderr, "reports: %s, %s\n", filepath.Join(cfg.OutDir, bench.JSONFile), filepath.Join(cfg.OutDir, bench.MarkdownFile))
+			}
+			return err
+		},
+	}
+	flags := cmd.Flags()
+	flags.BoolVar(&cfg.Quick, "quick", false, fmt.Sprintf("small sizes and %d repetitions unless --repeat is given: checks that the scenarios work", bench.QuickRepeat))
+	flags.IntVar(&cfg.Repeat, "repeat", 0, fmt.Sprintf("repetitions of each scenario (default %d)", bench.DefaultRepeat))
+	flags.StringVar(&cfg.OutDir, "out", "bench-results", "directory for "+bench.JSONFile+" and "+bench.MarkdownFile)
+	flags.StringVar(&cfg.BinDir, "bin", "", "directory holding swarmd and swarmctl (default: swarmbench's own directory)")
+	return cmd
+}
+
+// executableDir is the directory of the running swarmbench, symlinks
+// resolved.
+func executableDir() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	exe, err = filepath.EvalSymlinks(exe)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Dir(exe), nil
+}
