@@ -91,6 +91,9 @@ func netPrefix(t *testing.T) string {
 // is about to use: another swarmd, most likely, started outside this test.
 func (c *Cluster) checkFree(n *Node) {
 	c.t.Helper()
+	if n.Netns != "" {
+		return // the namespace is new: nothing else listens there
+	}
 	for _, port := range []string{"2377", "2378"} {
 		addr := net.JoinHostPort(n.IP, port)
 		ln, err := net.Listen("tcp", addr)
@@ -119,6 +122,9 @@ type Cluster struct {
 	net   string // first three octets of the nodes' IPs
 	block int
 	dir   string
+	// netns, when set, names the namespaces of netns hosts: node i runs in
+	// netns+i with the address 10.199.0.(10+i).
+	netns string
 
 	mu      sync.Mutex
 	nodes   map[int]*Node
@@ -133,6 +139,9 @@ type Node struct {
 	Hostname string
 	DataDir  string
 	LogPath  string
+	// Netns, when set, is the network namespace the node runs in (see
+	// NewNetnsCluster).
+	Netns string
 
 	args   []string
 	starts int
@@ -209,6 +218,10 @@ func (c *Cluster) Node(i int) *Node {
 		Hostname: fmt.Sprintf("node-%d", i),
 		DataDir:  filepath.Join(c.dir, fmt.Sprintf("node-%d", i)),
 		LogPath:  filepath.Join(c.dir, fmt.Sprintf("node-%d.log", i)),
+	}
+	if c.netns != "" {
+		n.IP = fmt.Sprintf("10.199.0.%d", 10+i)
+		n.Netns = fmt.Sprintf("%s%d", c.netns, i)
 	}
 	n.args = []string{"--data-dir", n.DataDir, "--addr", n.IP, "--hostname", n.Hostname, "--heartbeat", heartbeat}
 	c.nodes[i] = n
@@ -346,6 +359,10 @@ func (c *Cluster) launch(n *Node) {
 	defer logf.Close() // the child holds its own descriptor
 	fmt.Fprintf(logf, "=== e2e %s: start #%d: swarmd %s\n", time.Now().Format("15:04:05.000"), starts, strings.Join(n.args, " "))
 	cmd := exec.Command(c.bin.swarmd, n.args...)
+	if n.Netns != "" {
+		// ip netns exec execs swarmd: the pid stays swarmd's.
+		cmd = exec.Command("ip", append([]string{"netns", "exec", n.Netns, c.bin.swarmd}, n.args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = cleanEnv()
 	// Should the test binary die without its cleanups, take swarmd along.
