@@ -40,6 +40,15 @@ type GatewayRequest struct {
 	//	*GatewayRequest_NodeRemove
 	//	*GatewayRequest_SwarmUpdate
 	//	*GatewayRequest_ReplicaReady
+	//	*GatewayRequest_ServiceCreate
+	//	*GatewayRequest_ServiceList
+	//	*GatewayRequest_ServiceInspect
+	//	*GatewayRequest_ServiceUpdate
+	//	*GatewayRequest_ServiceScale
+	//	*GatewayRequest_ServiceRollback
+	//	*GatewayRequest_ServiceRemove
+	//	*GatewayRequest_TaskList
+	//	*GatewayRequest_ServiceLogs
 	Req isGatewayRequest_Req `protobuf_oneof:"req"`
 	// hops counts forwards, so that a request cannot bounce forever.
 	Hops          uint32 `protobuf:"varint,100,opt,name=hops,proto3" json:"hops,omitempty"`
@@ -201,6 +210,87 @@ func (x *GatewayRequest) GetReplicaReady() *ReplicaReadyRequest {
 	return nil
 }
 
+func (x *GatewayRequest) GetServiceCreate() *ServiceCreateRequest {
+	if x != nil {
+		if x, ok := x.Req.(*GatewayRequest_ServiceCreate); ok {
+			return x.ServiceCreate
+		}
+	}
+	return nil
+}
+
+func (x *GatewayRequest) GetServiceList() *ServiceListRequest {
+	if x != nil {
+		if x, ok := x.Req.(*GatewayRequest_ServiceList); ok {
+			return x.ServiceList
+		}
+	}
+	return nil
+}
+
+func (x *GatewayRequest) GetServiceInspect() *ServiceInspectRequest {
+	if x != nil {
+		if x, ok := x.Req.(*GatewayRequest_ServiceInspect); ok {
+			return x.ServiceInspect
+		}
+	}
+	return nil
+}
+
+func (x *GatewayRequest) GetServiceUpdate() *ServiceUpdateRequest {
+	if x != nil {
+		if x, ok := x.Req.(*GatewayRequest_ServiceUpdate); ok {
+			return x.ServiceUpdate
+		}
+	}
+	return nil
+}
+
+func (x *GatewayRequest) GetServiceScale() *ServiceScaleRequest {
+	if x != nil {
+		if x, ok := x.Req.(*GatewayRequest_ServiceScale); ok {
+			return x.ServiceScale
+		}
+	}
+	return nil
+}
+
+func (x *GatewayRequest) GetServiceRollback() *ServiceRollbackRequest {
+	if x != nil {
+		if x, ok := x.Req.(*GatewayRequest_ServiceRollback); ok {
+			return x.ServiceRollback
+		}
+	}
+	return nil
+}
+
+func (x *GatewayRequest) GetServiceRemove() *ServiceRemoveRequest {
+	if x != nil {
+		if x, ok := x.Req.(*GatewayRequest_ServiceRemove); ok {
+			return x.ServiceRemove
+		}
+	}
+	return nil
+}
+
+func (x *GatewayRequest) GetTaskList() *TaskListRequest {
+	if x != nil {
+		if x, ok := x.Req.(*GatewayRequest_TaskList); ok {
+			return x.TaskList
+		}
+	}
+	return nil
+}
+
+func (x *GatewayRequest) GetServiceLogs() *ServiceLogsRequest {
+	if x != nil {
+		if x, ok := x.Req.(*GatewayRequest_ServiceLogs); ok {
+			return x.ServiceLogs
+		}
+	}
+	return nil
+}
+
 func (x *GatewayRequest) GetHops() uint32 {
 	if x != nil {
 		return x.Hops
@@ -264,6 +354,42 @@ type GatewayRequest_ReplicaReady struct {
 	ReplicaReady *ReplicaReadyRequest `protobuf:"bytes,13,opt,name=replica_ready,json=replicaReady,proto3,oneof"`
 }
 
+type GatewayRequest_ServiceCreate struct {
+	ServiceCreate *ServiceCreateRequest `protobuf:"bytes,14,opt,name=service_create,json=serviceCreate,proto3,oneof"`
+}
+
+type GatewayRequest_ServiceList struct {
+	ServiceList *ServiceListRequest `protobuf:"bytes,15,opt,name=service_list,json=serviceList,proto3,oneof"`
+}
+
+type GatewayRequest_ServiceInspect struct {
+	ServiceInspect *ServiceInspectRequest `protobuf:"bytes,16,opt,name=service_inspect,json=serviceInspect,proto3,oneof"`
+}
+
+type GatewayRequest_ServiceUpdate struct {
+	ServiceUpdate *ServiceUpdateRequest `protobuf:"bytes,17,opt,name=service_update,json=serviceUpdate,proto3,oneof"`
+}
+
+type GatewayRequest_ServiceScale struct {
+	ServiceScale *ServiceScaleRequest `protobuf:"bytes,18,opt,name=service_scale,json=serviceScale,proto3,oneof"`
+}
+
+type GatewayRequest_ServiceRollback struct {
+	ServiceRollback *ServiceRollbackRequest `protobuf:"bytes,19,opt,name=service_rollback,json=serviceRollback,proto3,oneof"`
+}
+
+type GatewayRequest_ServiceRemove struct {
+	ServiceRemove *ServiceRemoveRequest `protobuf:"bytes,20,opt,name=service_remove,json=serviceRemove,proto3,oneof"`
+}
+
+type GatewayRequest_TaskList struct {
+	TaskList *TaskListRequest `protobuf:"bytes,21,opt,name=task_list,json=taskList,proto3,oneof"`
+}
+
+type GatewayRequest_ServiceLogs struct {
+	ServiceLogs *ServiceLogsRequest `protobuf:"bytes,22,opt,name=service_logs,json=serviceLogs,proto3,oneof"`
+}
+
 func (*GatewayRequest_Info) isGatewayRequest_Req() {}
 
 func (*GatewayRequest_SwarmInit) isGatewayRequest_Req() {}
@@ -290,6 +416,24 @@ func (*GatewayRequest_SwarmUpdate) isGatewayRequest_Req() {}
 
 func (*GatewayRequest_ReplicaReady) isGatewayRequest_Req() {}
 
+func (*GatewayRequest_ServiceCreate) isGatewayRequest_Req() {}
+
+func (*GatewayRequest_ServiceList) isGatewayRequest_Req() {}
+
+func (*GatewayRequest_ServiceInspect) isGatewayRequest_Req() {}
+
+func (*GatewayRequest_ServiceUpdate) isGatewayRequest_Req() {}
+
+func (*GatewayRequest_ServiceScale) isGatewayRequest_Req() {}
+
+func (*GatewayRequest_ServiceRollback) isGatewayRequest_Req() {}
+
+func (*GatewayRequest_ServiceRemove) isGatewayRequest_Req() {}
+
+func (*GatewayRequest_TaskList) isGatewayRequest_Req() {}
+
+func (*GatewayRequest_ServiceLogs) isGatewayRequest_Req() {}
+
 // GatewayResponse answers a GatewayRequest: error is a one-line message for
 // the user when the command failed.
 type GatewayResponse struct {
@@ -305,6 +449,10 @@ type GatewayResponse struct {
 	//	*GatewayResponse_NodeList
 	//	*GatewayResponse_Node
 	//	*GatewayResponse_Empty
+	//	*GatewayResponse_Service
+	//	*GatewayResponse_ServiceList
+	//	*GatewayResponse_TaskList
+	//	*GatewayResponse_ServiceLogs
 	Resp          isGatewayResponse_Resp `protobuf_oneof:"resp"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -424,6 +572,42 @@ func (x *GatewayResponse) GetEmpty() *EmptyResponse {
 	return nil
 }
 
+func (x *GatewayResponse) GetService() *ServiceResponse {
+	if x != nil {
+		if x, ok := x.Resp.(*GatewayResponse_Service); ok {
+			return x.Service
+		}
+	}
+	return nil
+}
+
+func (x *GatewayResponse) GetServiceList() *ServiceListResponse {
+	if x != nil {
+		if x, ok := x.Resp.(*GatewayResponse_ServiceList); ok {
+			return x.ServiceList
+		}
+	}
+	return nil
+}
+
+func (x *GatewayResponse) GetTaskList() *TaskListResponse {
+	if x != nil {
+		if x, ok := x.Resp.(*GatewayResponse_TaskList); ok {
+			return x.TaskList
+		}
+	}
+	return nil
+}
+
+func (x *GatewayResponse) GetServiceLogs() *ServiceLogsResponse {
+	if x != nil {
+		if x, ok := x.Resp.(*GatewayResponse_ServiceLogs); ok {
+			return x.ServiceLogs
+		}
+	}
+	return nil
+}
+
 type isGatewayResponse_Resp interface {
 	isGatewayResponse_Resp()
 }
@@ -456,6 +640,22 @@ type GatewayResponse_Empty struct {
 	Empty *EmptyResponse `protobuf:"bytes,9,opt,name=empty,proto3,oneof"`
 }
 
+type GatewayResponse_Service struct {
+	Service *ServiceResponse `protobuf:"bytes,10,opt,name=service,proto3,oneof"`
+}
+
+type GatewayResponse_ServiceList struct {
+	ServiceList *ServiceListResponse `protobuf:"bytes,11,opt,name=service_list,json=serviceList,proto3,oneof"`
+}
+
+type GatewayResponse_TaskList struct {
+	TaskList *TaskListResponse `protobuf:"bytes,12,opt,name=task_list,json=taskList,proto3,oneof"`
+}
+
+type GatewayResponse_ServiceLogs struct {
+	ServiceLogs *ServiceLogsResponse `protobuf:"bytes,13,opt,name=service_logs,json=serviceLogs,proto3,oneof"`
+}
+
 func (*GatewayResponse_Info) isGatewayResponse_Resp() {}
 
 func (*GatewayResponse_SwarmInit) isGatewayResponse_Resp() {}
@@ -469,6 +669,14 @@ func (*GatewayResponse_NodeList) isGatewayResponse_Resp() {}
 func (*GatewayResponse_Node) isGatewayResponse_Resp() {}
 
 func (*GatewayResponse_Empty) isGatewayResponse_Resp() {}
+
+func (*GatewayResponse_Service) isGatewayResponse_Resp() {}
+
+func (*GatewayResponse_ServiceList) isGatewayResponse_Resp() {}
+
+func (*GatewayResponse_TaskList) isGatewayResponse_Resp() {}
+
+func (*GatewayResponse_ServiceLogs) isGatewayResponse_Resp() {}
 
 // InfoRequest asks a node what it is.
 type InfoRequest struct {
@@ -1562,11 +1770,822 @@ func (*EmptyResponse) Descriptor() ([]byte, []int) {
 	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{21}
 }
 
+// ServiceCreateRequest creates a service.
+type ServiceCreateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Spec          *ServiceSpec           `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceCreateRequest) Reset() {
+	*x = ServiceCreateRequest{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceCreateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceCreateRequest) ProtoMessage() {}
+
+func (x *ServiceCreateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceCreateRequest.ProtoReflect.Descriptor instead.
+func (*ServiceCreateRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ServiceCreateRequest) GetSpec() *ServiceSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+// ServiceResponse carries one service.
+type ServiceResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Service *Service               `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	// warnings are shown to the user (e.g. no node offers the runtime).
+	Warnings      []string `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceResponse) Reset() {
+	*x = ServiceResponse{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceResponse) ProtoMessage() {}
+
+func (x *ServiceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceResponse.ProtoReflect.Descriptor instead.
+func (*ServiceResponse) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ServiceResponse) GetService() *Service {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+func (x *ServiceResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+// ServiceListRequest lists every service.
+type ServiceListRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceListRequest) Reset() {
+	*x = ServiceListRequest{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceListRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceListRequest) ProtoMessage() {}
+
+func (x *ServiceListRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceListRequest.ProtoReflect.Descriptor instead.
+func (*ServiceListRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{24}
+}
+
+// ServiceSummary is one row of `service ls`.
+type ServiceSummary struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Service       *Service               `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	Running       uint64                 `protobuf:"varint,2,opt,name=running,proto3" json:"running,omitempty"`
+	Desired       uint64                 `protobuf:"varint,3,opt,name=desired,proto3" json:"desired,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceSummary) Reset() {
+	*x = ServiceSummary{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceSummary) ProtoMessage() {}
+
+func (x *ServiceSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceSummary.ProtoReflect.Descriptor instead.
+func (*ServiceSummary) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ServiceSummary) GetService() *Service {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+func (x *ServiceSummary) GetRunning() uint64 {
+	if x != nil {
+		return x.Running
+	}
+	return 0
+}
+
+func (x *ServiceSummary) GetDesired() uint64 {
+	if x != nil {
+		return x.Desired
+	}
+	return 0
+}
+
+// ServiceListResponse lists services.
+type ServiceListResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Services      []*ServiceSummary      `protobuf:"bytes,1,rep,name=services,proto3" json:"services,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceListResponse) Reset() {
+	*x = ServiceListResponse{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceListResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceListResponse) ProtoMessage() {}
+
+func (x *ServiceListResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceListResponse.ProtoReflect.Descriptor instead.
+func (*ServiceListResponse) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ServiceListResponse) GetServices() []*ServiceSummary {
+	if x != nil {
+		return x.Services
+	}
+	return nil
+}
+
+// ServiceInspectRequest names a service by ID, ID prefix or name.
+type ServiceInspectRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ref           string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceInspectRequest) Reset() {
+	*x = ServiceInspectRequest{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceInspectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceInspectRequest) ProtoMessage() {}
+
+func (x *ServiceInspectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceInspectRequest.ProtoReflect.Descriptor instead.
+func (*ServiceInspectRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ServiceInspectRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+// ServiceUpdateRequest replaces a service's spec (the client merges the
+// flags into the spec it read); version must be the one it read.
+type ServiceUpdateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ref           string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	Version       uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	Spec          *ServiceSpec           `protobuf:"bytes,3,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceUpdateRequest) Reset() {
+	*x = ServiceUpdateRequest{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceUpdateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceUpdateRequest) ProtoMessage() {}
+
+func (x *ServiceUpdateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceUpdateRequest.ProtoReflect.Descriptor instead.
+func (*ServiceUpdateRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ServiceUpdateRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *ServiceUpdateRequest) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ServiceUpdateRequest) GetSpec() *ServiceSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+// ServiceScaleRequest sets a replicated service's replica count.
+type ServiceScaleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ref           string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	Replicas      uint64                 `protobuf:"varint,2,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceScaleRequest) Reset() {
+	*x = ServiceScaleRequest{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceScaleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceScaleRequest) ProtoMessage() {}
+
+func (x *ServiceScaleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceScaleRequest.ProtoReflect.Descriptor instead.
+func (*ServiceScaleRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ServiceScaleRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *ServiceScaleRequest) GetReplicas() uint64 {
+	if x != nil {
+		return x.Replicas
+	}
+	return 0
+}
+
+// ServiceRollbackRequest goes back to a service's previous spec.
+type ServiceRollbackRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ref           string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceRollbackRequest) Reset() {
+	*x = ServiceRollbackRequest{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceRollbackRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceRollbackRequest) ProtoMessage() {}
+
+func (x *ServiceRollbackRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceRollbackRequest.ProtoReflect.Descriptor instead.
+func (*ServiceRollbackRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ServiceRollbackRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+// ServiceRemoveRequest removes a service.
+type ServiceRemoveRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ref           string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceRemoveRequest) Reset() {
+	*x = ServiceRemoveRequest{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceRemoveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceRemoveRequest) ProtoMessage() {}
+
+func (x *ServiceRemoveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceRemoveRequest.ProtoReflect.Descriptor instead.
+func (*ServiceRemoveRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ServiceRemoveRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+// TaskListRequest lists the tasks of services or of nodes (`service ps`,
+// `node ps`); empty lists mean every task.
+type TaskListRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ServiceRefs   []string               `protobuf:"bytes,1,rep,name=service_refs,json=serviceRefs,proto3" json:"service_refs,omitempty"`
+	NodeRefs      []string               `protobuf:"bytes,2,rep,name=node_refs,json=nodeRefs,proto3" json:"node_refs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskListRequest) Reset() {
+	*x = TaskListRequest{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskListRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskListRequest) ProtoMessage() {}
+
+func (x *TaskListRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskListRequest.ProtoReflect.Descriptor instead.
+func (*TaskListRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *TaskListRequest) GetServiceRefs() []string {
+	if x != nil {
+		return x.ServiceRefs
+	}
+	return nil
+}
+
+func (x *TaskListRequest) GetNodeRefs() []string {
+	if x != nil {
+		return x.NodeRefs
+	}
+	return nil
+}
+
+// TaskListResponse lists tasks with what the table needs around them.
+type TaskListResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Tasks []*Task                `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// node_names maps node IDs to hostnames.
+	NodeNames map[string]string `protobuf:"bytes,2,rep,name=node_names,json=nodeNames,proto3" json:"node_names,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// service_names maps service IDs to names.
+	ServiceNames  map[string]string `protobuf:"bytes,3,rep,name=service_names,json=serviceNames,proto3" json:"service_names,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskListResponse) Reset() {
+	*x = TaskListResponse{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskListResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskListResponse) ProtoMessage() {}
+
+func (x *TaskListResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskListResponse.ProtoReflect.Descriptor instead.
+func (*TaskListResponse) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *TaskListResponse) GetTasks() []*Task {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+func (x *TaskListResponse) GetNodeNames() map[string]string {
+	if x != nil {
+		return x.NodeNames
+	}
+	return nil
+}
+
+func (x *TaskListResponse) GetServiceNames() map[string]string {
+	if x != nil {
+		return x.ServiceNames
+	}
+	return nil
+}
+
+// ServiceLogsRequest reads the output of a service's tasks.
+type ServiceLogsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Ref   string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// tail 0 means everything kept.
+	Tail uint32 `protobuf:"varint,2,opt,name=tail,proto3" json:"tail,omitempty"`
+	// since_unix_nano skips older lines (for following).
+	SinceUnixNano int64 `protobuf:"varint,3,opt,name=since_unix_nano,json=sinceUnixNano,proto3" json:"since_unix_nano,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceLogsRequest) Reset() {
+	*x = ServiceLogsRequest{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceLogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceLogsRequest) ProtoMessage() {}
+
+func (x *ServiceLogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceLogsRequest.ProtoReflect.Descriptor instead.
+func (*ServiceLogsRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ServiceLogsRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *ServiceLogsRequest) GetTail() uint32 {
+	if x != nil {
+		return x.Tail
+	}
+	return 0
+}
+
+func (x *ServiceLogsRequest) GetSinceUnixNano() int64 {
+	if x != nil {
+		return x.SinceUnixNano
+	}
+	return 0
+}
+
+// LogLine is one line of a task's output.
+type LogLine struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	TaskId            string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	TimestampUnixNano int64                  `protobuf:"varint,2,opt,name=timestamp_unix_nano,json=timestampUnixNano,proto3" json:"timestamp_unix_nano,omitempty"`
+	// stream is "stdout" or "stderr".
+	Stream        string `protobuf:"bytes,3,opt,name=stream,proto3" json:"stream,omitempty"`
+	Line          string `protobuf:"bytes,4,opt,name=line,proto3" json:"line,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogLine) Reset() {
+	*x = LogLine{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogLine) ProtoMessage() {}
+
+func (x *LogLine) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogLine.ProtoReflect.Descriptor instead.
+func (*LogLine) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *LogLine) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *LogLine) GetTimestampUnixNano() int64 {
+	if x != nil {
+		return x.TimestampUnixNano
+	}
+	return 0
+}
+
+func (x *LogLine) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *LogLine) GetLine() string {
+	if x != nil {
+		return x.Line
+	}
+	return ""
+}
+
+// ServiceLogsResponse carries log lines with what the prefixes need.
+type ServiceLogsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Lines         []*LogLine             `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	Tasks         []*Task                `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	NodeNames     map[string]string      `protobuf:"bytes,3,rep,name=node_names,json=nodeNames,proto3" json:"node_names,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	ServiceName   string                 `protobuf:"bytes,4,opt,name=service_name,json=serviceName,proto3" json:"service_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceLogsResponse) Reset() {
+	*x = ServiceLogsResponse{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceLogsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceLogsResponse) ProtoMessage() {}
+
+func (x *ServiceLogsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceLogsResponse.ProtoReflect.Descriptor instead.
+func (*ServiceLogsResponse) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ServiceLogsResponse) GetLines() []*LogLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *ServiceLogsResponse) GetTasks() []*Task {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+func (x *ServiceLogsResponse) GetNodeNames() map[string]string {
+	if x != nil {
+		return x.NodeNames
+	}
+	return nil
+}
+
+func (x *ServiceLogsResponse) GetServiceName() string {
+	if x != nil {
+		return x.ServiceName
+	}
+	return ""
+}
+
 var File_actorswarm_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"\n" +
-	"\x1bactorswarm/v1/gateway.proto\x12\ractorswarm.v1\x1a\x19actorswarm/v1/types.proto\"\x99\a\n" +
+	"\x1bactorswarm/v1/gateway.proto\x12\ractorswarm.v1\x1a\x1bactorswarm/v1/service.proto\x1a\x19actorswarm/v1/types.proto\"\xc2\f\n" +
 	"\x0eGatewayRequest\x120\n" +
 	"\x04info\x18\x01 \x01(\v2\x1a.actorswarm.v1.InfoRequestH\x00R\x04info\x12@\n" +
 	"\n" +
@@ -1588,9 +2607,18 @@ const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"\vnode_remove\x18\v \x01(\v2 .actorswarm.v1.NodeRemoveRequestH\x00R\n" +
 	"nodeRemove\x12F\n" +
 	"\fswarm_update\x18\f \x01(\v2!.actorswarm.v1.SwarmUpdateRequestH\x00R\vswarmUpdate\x12I\n" +
-	"\rreplica_ready\x18\r \x01(\v2\".actorswarm.v1.ReplicaReadyRequestH\x00R\freplicaReady\x12\x12\n" +
+	"\rreplica_ready\x18\r \x01(\v2\".actorswarm.v1.ReplicaReadyRequestH\x00R\freplicaReady\x12L\n" +
+	"\x0eservice_create\x18\x0e \x01(\v2#.actorswarm.v1.ServiceCreateRequestH\x00R\rserviceCreate\x12F\n" +
+	"\fservice_list\x18\x0f \x01(\v2!.actorswarm.v1.ServiceListRequestH\x00R\vserviceList\x12O\n" +
+	"\x0fservice_inspect\x18\x10 \x01(\v2$.actorswarm.v1.ServiceInspectRequestH\x00R\x0eserviceInspect\x12L\n" +
+	"\x0eservice_update\x18\x11 \x01(\v2#.actorswarm.v1.ServiceUpdateRequestH\x00R\rserviceUpdate\x12I\n" +
+	"\rservice_scale\x18\x12 \x01(\v2\".actorswarm.v1.ServiceScaleRequestH\x00R\fserviceScale\x12R\n" +
+	"\x10service_rollback\x18\x13 \x01(\v2%.actorswarm.v1.ServiceRollbackRequestH\x00R\x0fserviceRollback\x12L\n" +
+	"\x0eservice_remove\x18\x14 \x01(\v2#.actorswarm.v1.ServiceRemoveRequestH\x00R\rserviceRemove\x12=\n" +
+	"\ttask_list\x18\x15 \x01(\v2\x1e.actorswarm.v1.TaskListRequestH\x00R\btaskList\x12F\n" +
+	"\fservice_logs\x18\x16 \x01(\v2!.actorswarm.v1.ServiceLogsRequestH\x00R\vserviceLogs\x12\x12\n" +
 	"\x04hops\x18d \x01(\rR\x04hopsB\x05\n" +
-	"\x03req\"\xe8\x03\n" +
+	"\x03req\"\xf6\x05\n" +
 	"\x0fGatewayResponse\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\x05R\x04code\x121\n" +
@@ -1603,7 +2631,12 @@ const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"join_token\x18\x06 \x01(\v2 .actorswarm.v1.JoinTokenResponseH\x00R\tjoinToken\x12>\n" +
 	"\tnode_list\x18\a \x01(\v2\x1f.actorswarm.v1.NodeListResponseH\x00R\bnodeList\x121\n" +
 	"\x04node\x18\b \x01(\v2\x1b.actorswarm.v1.NodeResponseH\x00R\x04node\x124\n" +
-	"\x05empty\x18\t \x01(\v2\x1c.actorswarm.v1.EmptyResponseH\x00R\x05emptyB\x06\n" +
+	"\x05empty\x18\t \x01(\v2\x1c.actorswarm.v1.EmptyResponseH\x00R\x05empty\x12:\n" +
+	"\aservice\x18\n" +
+	" \x01(\v2\x1e.actorswarm.v1.ServiceResponseH\x00R\aservice\x12G\n" +
+	"\fservice_list\x18\v \x01(\v2\".actorswarm.v1.ServiceListResponseH\x00R\vserviceList\x12>\n" +
+	"\ttask_list\x18\f \x01(\v2\x1f.actorswarm.v1.TaskListResponseH\x00R\btaskList\x12G\n" +
+	"\fservice_logs\x18\r \x01(\v2\".actorswarm.v1.ServiceLogsResponseH\x00R\vserviceLogsB\x06\n" +
 	"\x04resp\"\r\n" +
 	"\vInfoRequest\"\x81\x02\n" +
 	"\fInfoResponse\x12\x17\n" +
@@ -1672,7 +2705,64 @@ const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"\x13ReplicaReadyRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x16\n" +
 	"\x06voting\x18\x02 \x01(\bR\x06voting\"\x0f\n" +
-	"\rEmptyResponseB<Z:github.com/actorswarm/swarm/messages/actorswarm/v1;swarmv1b\x06proto3"
+	"\rEmptyResponse\"F\n" +
+	"\x14ServiceCreateRequest\x12.\n" +
+	"\x04spec\x18\x01 \x01(\v2\x1a.actorswarm.v1.ServiceSpecR\x04spec\"_\n" +
+	"\x0fServiceResponse\x120\n" +
+	"\aservice\x18\x01 \x01(\v2\x16.actorswarm.v1.ServiceR\aservice\x12\x1a\n" +
+	"\bwarnings\x18\x02 \x03(\tR\bwarnings\"\x14\n" +
+	"\x12ServiceListRequest\"v\n" +
+	"\x0eServiceSummary\x120\n" +
+	"\aservice\x18\x01 \x01(\v2\x16.actorswarm.v1.ServiceR\aservice\x12\x18\n" +
+	"\arunning\x18\x02 \x01(\x04R\arunning\x12\x18\n" +
+	"\adesired\x18\x03 \x01(\x04R\adesired\"P\n" +
+	"\x13ServiceListResponse\x129\n" +
+	"\bservices\x18\x01 \x03(\v2\x1d.actorswarm.v1.ServiceSummaryR\bservices\")\n" +
+	"\x15ServiceInspectRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\"r\n" +
+	"\x14ServiceUpdateRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\x12.\n" +
+	"\x04spec\x18\x03 \x01(\v2\x1a.actorswarm.v1.ServiceSpecR\x04spec\"C\n" +
+	"\x13ServiceScaleRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
+	"\breplicas\x18\x02 \x01(\x04R\breplicas\"*\n" +
+	"\x16ServiceRollbackRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\"(\n" +
+	"\x14ServiceRemoveRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\"Q\n" +
+	"\x0fTaskListRequest\x12!\n" +
+	"\fservice_refs\x18\x01 \x03(\tR\vserviceRefs\x12\x1b\n" +
+	"\tnode_refs\x18\x02 \x03(\tR\bnodeRefs\"\xe3\x02\n" +
+	"\x10TaskListResponse\x12)\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x13.actorswarm.v1.TaskR\x05tasks\x12M\n" +
+	"\n" +
+	"node_names\x18\x02 \x03(\v2..actorswarm.v1.TaskListResponse.NodeNamesEntryR\tnodeNames\x12V\n" +
+	"\rservice_names\x18\x03 \x03(\v21.actorswarm.v1.TaskListResponse.ServiceNamesEntryR\fserviceNames\x1a<\n" +
+	"\x0eNodeNamesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +
+	"\x11ServiceNamesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"b\n" +
+	"\x12ServiceLogsRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x12\n" +
+	"\x04tail\x18\x02 \x01(\rR\x04tail\x12&\n" +
+	"\x0fsince_unix_nano\x18\x03 \x01(\x03R\rsinceUnixNano\"~\n" +
+	"\aLogLine\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12.\n" +
+	"\x13timestamp_unix_nano\x18\x02 \x01(\x03R\x11timestampUnixNano\x12\x16\n" +
+	"\x06stream\x18\x03 \x01(\tR\x06stream\x12\x12\n" +
+	"\x04line\x18\x04 \x01(\tR\x04line\"\xa1\x02\n" +
+	"\x13ServiceLogsResponse\x12,\n" +
+	"\x05lines\x18\x01 \x03(\v2\x16.actorswarm.v1.LogLineR\x05lines\x12)\n" +
+	"\x05tasks\x18\x02 \x03(\v2\x13.actorswarm.v1.TaskR\x05tasks\x12P\n" +
+	"\n" +
+	"node_names\x18\x03 \x03(\v21.actorswarm.v1.ServiceLogsResponse.NodeNamesEntryR\tnodeNames\x12!\n" +
+	"\fservice_name\x18\x04 \x01(\tR\vserviceName\x1a<\n" +
+	"\x0eNodeNamesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B<Z:github.com/actorswarm/swarm/messages/actorswarm/v1;swarmv1b\x06proto3"
 
 var (
 	file_actorswarm_v1_gateway_proto_rawDescOnce sync.Once
@@ -1686,34 +2776,55 @@ func file_actorswarm_v1_gateway_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_gateway_proto_rawDescData
 }
 
-var file_actorswarm_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_actorswarm_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_actorswarm_v1_gateway_proto_goTypes = []any{
-	(*GatewayRequest)(nil),      // 0: actorswarm.v1.GatewayRequest
-	(*GatewayResponse)(nil),     // 1: actorswarm.v1.GatewayResponse
-	(*InfoRequest)(nil),         // 2: actorswarm.v1.InfoRequest
-	(*InfoResponse)(nil),        // 3: actorswarm.v1.InfoResponse
-	(*SwarmInitRequest)(nil),    // 4: actorswarm.v1.SwarmInitRequest
-	(*SwarmInitResponse)(nil),   // 5: actorswarm.v1.SwarmInitResponse
-	(*SwarmJoinRequest)(nil),    // 6: actorswarm.v1.SwarmJoinRequest
-	(*SwarmJoinResponse)(nil),   // 7: actorswarm.v1.SwarmJoinResponse
-	(*SwarmLeaveRequest)(nil),   // 8: actorswarm.v1.SwarmLeaveRequest
-	(*SwarmUpdateRequest)(nil),  // 9: actorswarm.v1.SwarmUpdateRequest
-	(*JoinTokenRequest)(nil),    // 10: actorswarm.v1.JoinTokenRequest
-	(*JoinTokenResponse)(nil),   // 11: actorswarm.v1.JoinTokenResponse
-	(*NodeListRequest)(nil),     // 12: actorswarm.v1.NodeListRequest
-	(*NodeListResponse)(nil),    // 13: actorswarm.v1.NodeListResponse
-	(*NodeInspectRequest)(nil),  // 14: actorswarm.v1.NodeInspectRequest
-	(*NodeResponse)(nil),        // 15: actorswarm.v1.NodeResponse
-	(*NodeUpdateRequest)(nil),   // 16: actorswarm.v1.NodeUpdateRequest
-	(*NodePromoteRequest)(nil),  // 17: actorswarm.v1.NodePromoteRequest
-	(*NodeDemoteRequest)(nil),   // 18: actorswarm.v1.NodeDemoteRequest
-	(*NodeRemoveRequest)(nil),   // 19: actorswarm.v1.NodeRemoveRequest
-	(*ReplicaReadyRequest)(nil), // 20: actorswarm.v1.ReplicaReadyRequest
-	(*EmptyResponse)(nil),       // 21: actorswarm.v1.EmptyResponse
-	nil,                         // 22: actorswarm.v1.NodeUpdateRequest.LabelAddEntry
-	(NodeRole)(0),               // 23: actorswarm.v1.NodeRole
-	(*Node)(nil),                // 24: actorswarm.v1.Node
-	(NodeAvailability)(0),       // 25: actorswarm.v1.NodeAvailability
+	(*GatewayRequest)(nil),         // 0: actorswarm.v1.GatewayRequest
+	(*GatewayResponse)(nil),        // 1: actorswarm.v1.GatewayResponse
+	(*InfoRequest)(nil),            // 2: actorswarm.v1.InfoRequest
+	(*InfoResponse)(nil),           // 3: actorswarm.v1.InfoResponse
+	(*SwarmInitRequest)(nil),       // 4: actorswarm.v1.SwarmInitRequest
+	(*SwarmInitResponse)(nil),      // 5: actorswarm.v1.SwarmInitResponse
+	(*SwarmJoinRequest)(nil),       // 6: actorswarm.v1.SwarmJoinRequest
+	(*SwarmJoinResponse)(nil),      // 7: actorswarm.v1.SwarmJoinResponse
+	(*SwarmLeaveRequest)(nil),      // 8: actorswarm.v1.SwarmLeaveRequest
+	(*SwarmUpdateRequest)(nil),     // 9: actorswarm.v1.SwarmUpdateRequest
+	(*JoinTokenRequest)(nil),       // 10: actorswarm.v1.JoinTokenRequest
+	(*JoinTokenResponse)(nil),      // 11: actorswarm.v1.JoinTokenResponse
+	(*NodeListRequest)(nil),        // 12: actorswarm.v1.NodeListRequest
+	(*NodeListResponse)(nil),       // 13: actorswarm.v1.NodeListResponse
+	(*NodeInspectRequest)(nil),     // 14: actorswarm.v1.NodeInspectRequest
+	(*NodeResponse)(nil),           // 15: actorswarm.v1.NodeResponse
+	(*NodeUpdateRequest)(nil),      // 16: actorswarm.v1.NodeUpdateRequest
+	(*NodePromoteRequest)(nil),     // 17: actorswarm.v1.NodePromoteRequest
+	(*NodeDemoteRequest)(nil),      // 18: actorswarm.v1.NodeDemoteRequest
+	(*NodeRemoveRequest)(nil),      // 19: actorswarm.v1.NodeRemoveRequest
+	(*ReplicaReadyRequest)(nil),    // 20: actorswarm.v1.ReplicaReadyRequest
+	(*EmptyResponse)(nil),          // 21: actorswarm.v1.EmptyResponse
+	(*ServiceCreateRequest)(nil),   // 22: actorswarm.v1.ServiceCreateRequest
+	(*ServiceResponse)(nil),        // 23: actorswarm.v1.ServiceResponse
+	(*ServiceListRequest)(nil),     // 24: actorswarm.v1.ServiceListRequest
+	(*ServiceSummary)(nil),         // 25: actorswarm.v1.ServiceSummary
+	(*ServiceListResponse)(nil),    // 26: actorswarm.v1.ServiceListResponse
+	(*ServiceInspectRequest)(nil),  // 27: actorswarm.v1.ServiceInspectRequest
+	(*ServiceUpdateRequest)(nil),   // 28: actorswarm.v1.ServiceUpdateRequest
+	(*ServiceScaleRequest)(nil),    // 29: actorswarm.v1.ServiceScaleRequest
+	(*ServiceRollbackRequest)(nil), // 30: actorswarm.v1.ServiceRollbackRequest
+	(*ServiceRemoveRequest)(nil),   // 31: actorswarm.v1.ServiceRemoveRequest
+	(*TaskListRequest)(nil),        // 32: actorswarm.v1.TaskListRequest
+	(*TaskListResponse)(nil),       // 33: actorswarm.v1.TaskListResponse
+	(*ServiceLogsRequest)(nil),     // 34: actorswarm.v1.ServiceLogsRequest
+	(*LogLine)(nil),                // 35: actorswarm.v1.LogLine
+	(*ServiceLogsResponse)(nil),    // 36: actorswarm.v1.ServiceLogsResponse
+	nil,                            // 37: actorswarm.v1.NodeUpdateRequest.LabelAddEntry
+	nil,                            // 38: actorswarm.v1.TaskListResponse.NodeNamesEntry
+	nil,                            // 39: actorswarm.v1.TaskListResponse.ServiceNamesEntry
+	nil,                            // 40: actorswarm.v1.ServiceLogsResponse.NodeNamesEntry
+	(NodeRole)(0),                  // 41: actorswarm.v1.NodeRole
+	(*Node)(nil),                   // 42: actorswarm.v1.Node
+	(NodeAvailability)(0),          // 43: actorswarm.v1.NodeAvailability
+	(*ServiceSpec)(nil),            // 44: actorswarm.v1.ServiceSpec
+	(*Service)(nil),                // 45: actorswarm.v1.Service
+	(*Task)(nil),                   // 46: actorswarm.v1.Task
 }
 var file_actorswarm_v1_gateway_proto_depIdxs = []int32{
 	2,  // 0: actorswarm.v1.GatewayRequest.info:type_name -> actorswarm.v1.InfoRequest
@@ -1729,25 +2840,49 @@ var file_actorswarm_v1_gateway_proto_depIdxs = []int32{
 	19, // 10: actorswarm.v1.GatewayRequest.node_remove:type_name -> actorswarm.v1.NodeRemoveRequest
 	9,  // 11: actorswarm.v1.GatewayRequest.swarm_update:type_name -> actorswarm.v1.SwarmUpdateRequest
 	20, // 12: actorswarm.v1.GatewayRequest.replica_ready:type_name -> actorswarm.v1.ReplicaReadyRequest
-	3,  // 13: actorswarm.v1.GatewayResponse.info:type_name -> actorswarm.v1.InfoResponse
-	5,  // 14: actorswarm.v1.GatewayResponse.swarm_init:type_name -> actorswarm.v1.SwarmInitResponse
-	7,  // 15: actorswarm.v1.GatewayResponse.swarm_join:type_name -> actorswarm.v1.SwarmJoinResponse
-	11, // 16: actorswarm.v1.GatewayResponse.join_token:type_name -> actorswarm.v1.JoinTokenResponse
-	13, // 17: actorswarm.v1.GatewayResponse.node_list:type_name -> actorswarm.v1.NodeListResponse
-	15, // 18: actorswarm.v1.GatewayResponse.node:type_name -> actorswarm.v1.NodeResponse
-	21, // 19: actorswarm.v1.GatewayResponse.empty:type_name -> actorswarm.v1.EmptyResponse
-	23, // 20: actorswarm.v1.InfoResponse.role:type_name -> actorswarm.v1.NodeRole
-	23, // 21: actorswarm.v1.SwarmJoinResponse.role:type_name -> actorswarm.v1.NodeRole
-	23, // 22: actorswarm.v1.JoinTokenRequest.role:type_name -> actorswarm.v1.NodeRole
-	24, // 23: actorswarm.v1.NodeListResponse.nodes:type_name -> actorswarm.v1.Node
-	24, // 24: actorswarm.v1.NodeResponse.node:type_name -> actorswarm.v1.Node
-	25, // 25: actorswarm.v1.NodeUpdateRequest.availability:type_name -> actorswarm.v1.NodeAvailability
-	22, // 26: actorswarm.v1.NodeUpdateRequest.label_add:type_name -> actorswarm.v1.NodeUpdateRequest.LabelAddEntry
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	22, // 13: actorswarm.v1.GatewayRequest.service_create:type_name -> actorswarm.v1.ServiceCreateRequest
+	24, // 14: actorswarm.v1.GatewayRequest.service_list:type_name -> actorswarm.v1.ServiceListRequest
+	27, // 15: actorswarm.v1.GatewayRequest.service_inspect:type_name -> actorswarm.v1.ServiceInspectRequest
+	28, // 16: actorswarm.v1.GatewayRequest.service_update:type_name -> actorswarm.v1.ServiceUpdateRequest
+	29, // 17: actorswarm.v1.GatewayRequest.service_scale:type_name -> actorswarm.v1.ServiceScaleRequest
+	30, // 18: actorswarm.v1.GatewayRequest.service_rollback:type_name -> actorswarm.v1.ServiceRollbackRequest
+	31, // 19: actorswarm.v1.GatewayRequest.service_remove:type_name -> actorswarm.v1.ServiceRemoveRequest
+	32, // 20: actorswarm.v1.GatewayRequest.task_list:type_name -> actorswarm.v1.TaskListRequest
+	34, // 21: actorswarm.v1.GatewayRequest.service_logs:type_name -> actorswarm.v1.ServiceLogsRequest
+	3,  // 22: actorswarm.v1.GatewayResponse.info:type_name -> actorswarm.v1.InfoResponse
+	5,  // 23: actorswarm.v1.GatewayResponse.swarm_init:type_name -> actorswarm.v1.SwarmInitResponse
+	7,  // 24: actorswarm.v1.GatewayResponse.swarm_join:type_name -> actorswarm.v1.SwarmJoinResponse
+	11, // 25: actorswarm.v1.GatewayResponse.join_token:type_name -> actorswarm.v1.JoinTokenResponse
+	13, // 26: actorswarm.v1.GatewayResponse.node_list:type_name -> actorswarm.v1.NodeListResponse
+	15, // 27: actorswarm.v1.GatewayResponse.node:type_name -> actorswarm.v1.NodeResponse
+	21, // 28: actorswarm.v1.GatewayResponse.empty:type_name -> actorswarm.v1.EmptyResponse
+	23, // 29: actorswarm.v1.GatewayResponse.service:type_name -> actorswarm.v1.ServiceResponse
+	26, // 30: actorswarm.v1.GatewayResponse.service_list:type_name -> actorswarm.v1.ServiceListResponse
+	33, // 31: actorswarm.v1.GatewayResponse.task_list:type_name -> actorswarm.v1.TaskListResponse
+	36, // 32: actorswarm.v1.GatewayResponse.service_logs:type_name -> actorswarm.v1.ServiceLogsResponse
+	41, // 33: actorswarm.v1.InfoResponse.role:type_name -> actorswarm.v1.NodeRole
+	41, // 34: actorswarm.v1.SwarmJoinResponse.role:type_name -> actorswarm.v1.NodeRole
+	41, // 35: actorswarm.v1.JoinTokenRequest.role:type_name -> actorswarm.v1.NodeRole
+	42, // 36: actorswarm.v1.NodeListResponse.nodes:type_name -> actorswarm.v1.Node
+	42, // 37: actorswarm.v1.NodeResponse.node:type_name -> actorswarm.v1.Node
+	43, // 38: actorswarm.v1.NodeUpdateRequest.availability:type_name -> actorswarm.v1.NodeAvailability
+	37, // 39: actorswarm.v1.NodeUpdateRequest.label_add:type_name -> actorswarm.v1.NodeUpdateRequest.LabelAddEntry
+	44, // 40: actorswarm.v1.ServiceCreateRequest.spec:type_name -> actorswarm.v1.ServiceSpec
+	45, // 41: actorswarm.v1.ServiceResponse.service:type_name -> actorswarm.v1.Service
+	45, // 42: actorswarm.v1.ServiceSummary.service:type_name -> actorswarm.v1.Service
+	25, // 43: actorswarm.v1.ServiceListResponse.services:type_name -> actorswarm.v1.ServiceSummary
+	44, // 44: actorswarm.v1.ServiceUpdateRequest.spec:type_name -> actorswarm.v1.ServiceSpec
+	46, // 45: actorswarm.v1.TaskListResponse.tasks:type_name -> actorswarm.v1.Task
+	38, // 46: actorswarm.v1.TaskListResponse.node_names:type_name -> actorswarm.v1.TaskListResponse.NodeNamesEntry
+	39, // 47: actorswarm.v1.TaskListResponse.service_names:type_name -> actorswarm.v1.TaskListResponse.ServiceNamesEntry
+	35, // 48: actorswarm.v1.ServiceLogsResponse.lines:type_name -> actorswarm.v1.LogLine
+	46, // 49: actorswarm.v1.ServiceLogsResponse.tasks:type_name -> actorswarm.v1.Task
+	40, // 50: actorswarm.v1.ServiceLogsResponse.node_names:type_name -> actorswarm.v1.ServiceLogsResponse.NodeNamesEntry
+	51, // [51:51] is the sub-list for method output_type
+	51, // [51:51] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_gateway_proto_init() }
@@ -1755,6 +2890,7 @@ func file_actorswarm_v1_gateway_proto_init() {
 	if File_actorswarm_v1_gateway_proto != nil {
 		return
 	}
+	file_actorswarm_v1_service_proto_init()
 	file_actorswarm_v1_types_proto_init()
 	file_actorswarm_v1_gateway_proto_msgTypes[0].OneofWrappers = []any{
 		(*GatewayRequest_Info)(nil),
@@ -1770,6 +2906,15 @@ func file_actorswarm_v1_gateway_proto_init() {
 		(*GatewayRequest_NodeRemove)(nil),
 		(*GatewayRequest_SwarmUpdate)(nil),
 		(*GatewayRequest_ReplicaReady)(nil),
+		(*GatewayRequest_ServiceCreate)(nil),
+		(*GatewayRequest_ServiceList)(nil),
+		(*GatewayRequest_ServiceInspect)(nil),
+		(*GatewayRequest_ServiceUpdate)(nil),
+		(*GatewayRequest_ServiceScale)(nil),
+		(*GatewayRequest_ServiceRollback)(nil),
+		(*GatewayRequest_ServiceRemove)(nil),
+		(*GatewayRequest_TaskList)(nil),
+		(*GatewayRequest_ServiceLogs)(nil),
 	}
 	file_actorswarm_v1_gateway_proto_msgTypes[1].OneofWrappers = []any{
 		(*GatewayResponse_Info)(nil),
@@ -1779,6 +2924,10 @@ func file_actorswarm_v1_gateway_proto_init() {
 		(*GatewayResponse_NodeList)(nil),
 		(*GatewayResponse_Node)(nil),
 		(*GatewayResponse_Empty)(nil),
+		(*GatewayResponse_Service)(nil),
+		(*GatewayResponse_ServiceList)(nil),
+		(*GatewayResponse_TaskList)(nil),
+		(*GatewayResponse_ServiceLogs)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1786,7 +2935,7 @@ func file_actorswarm_v1_gateway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_gateway_proto_rawDesc), len(file_actorswarm_v1_gateway_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

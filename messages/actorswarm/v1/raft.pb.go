@@ -38,6 +38,12 @@ type Command struct {
 	//	*Command_RotateToken
 	//	*Command_RestoreState
 	//	*Command_UpdateClusterSettings
+	//	*Command_ReserveService
+	//	*Command_ReleaseService
+	//	*Command_CreateService
+	//	*Command_UpdateService
+	//	*Command_RemoveService
+	//	*Command_TaskBatch
 	Cmd isCommand_Cmd `protobuf_oneof:"cmd"`
 	// request_id identifies the proposal: a command retried after a leader
 	// change is applied once and answered with the first result.
@@ -171,6 +177,60 @@ func (x *Command) GetUpdateClusterSettings() *UpdateClusterSettings {
 	return nil
 }
 
+func (x *Command) GetReserveService() *ReserveService {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_ReserveService); ok {
+			return x.ReserveService
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetReleaseService() *ReleaseService {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_ReleaseService); ok {
+			return x.ReleaseService
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCreateService() *CreateService {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_CreateService); ok {
+			return x.CreateService
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateService() *UpdateService {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_UpdateService); ok {
+			return x.UpdateService
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetRemoveService() *RemoveService {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_RemoveService); ok {
+			return x.RemoveService
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetTaskBatch() *TaskBatch {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_TaskBatch); ok {
+			return x.TaskBatch
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
@@ -218,6 +278,30 @@ type Command_UpdateClusterSettings struct {
 	UpdateClusterSettings *UpdateClusterSettings `protobuf:"bytes,10,opt,name=update_cluster_settings,json=updateClusterSettings,proto3,oneof"`
 }
 
+type Command_ReserveService struct {
+	ReserveService *ReserveService `protobuf:"bytes,11,opt,name=reserve_service,json=reserveService,proto3,oneof"`
+}
+
+type Command_ReleaseService struct {
+	ReleaseService *ReleaseService `protobuf:"bytes,12,opt,name=release_service,json=releaseService,proto3,oneof"`
+}
+
+type Command_CreateService struct {
+	CreateService *CreateService `protobuf:"bytes,13,opt,name=create_service,json=createService,proto3,oneof"`
+}
+
+type Command_UpdateService struct {
+	UpdateService *UpdateService `protobuf:"bytes,14,opt,name=update_service,json=updateService,proto3,oneof"`
+}
+
+type Command_RemoveService struct {
+	RemoveService *RemoveService `protobuf:"bytes,15,opt,name=remove_service,json=removeService,proto3,oneof"`
+}
+
+type Command_TaskBatch struct {
+	TaskBatch *TaskBatch `protobuf:"bytes,16,opt,name=task_batch,json=taskBatch,proto3,oneof"`
+}
+
 func (*Command_InitCluster) isCommand_Cmd() {}
 
 func (*Command_AddNode) isCommand_Cmd() {}
@@ -235,6 +319,18 @@ func (*Command_RotateToken) isCommand_Cmd() {}
 func (*Command_RestoreState) isCommand_Cmd() {}
 
 func (*Command_UpdateClusterSettings) isCommand_Cmd() {}
+
+func (*Command_ReserveService) isCommand_Cmd() {}
+
+func (*Command_ReleaseService) isCommand_Cmd() {}
+
+func (*Command_CreateService) isCommand_Cmd() {}
+
+func (*Command_UpdateService) isCommand_Cmd() {}
+
+func (*Command_RemoveService) isCommand_Cmd() {}
+
+func (*Command_TaskBatch) isCommand_Cmd() {}
 
 // InitCluster creates the swarm with its first node, a manager.
 type InitCluster struct {
@@ -769,22 +865,551 @@ func (x *UpdateClusterSettings) GetSettings() *ClusterSettings {
 	return nil
 }
 
+// ReserveService reserves a service's name and allocates its published
+// ports, cluster-wide, on the control shard. Ports asked as 0 get a free
+// one from 30000-32767. Reserving again for the same service replaces its
+// ports (service update).
+type ReserveService struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ServiceId     string                 `protobuf:"bytes,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Ports         []*PortConfig          `protobuf:"bytes,3,rep,name=ports,proto3" json:"ports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReserveService) Reset() {
+	*x = ReserveService{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReserveService) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReserveService) ProtoMessage() {}
+
+func (x *ReserveService) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReserveService.ProtoReflect.Descriptor instead.
+func (*ReserveService) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ReserveService) GetServiceId() string {
+	if x != nil {
+		return x.ServiceId
+	}
+	return ""
+}
+
+func (x *ReserveService) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ReserveService) GetPorts() []*PortConfig {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
+// ReleaseService frees a service's name and ports on the control shard.
+type ReleaseService struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ServiceId     string                 `protobuf:"bytes,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseService) Reset() {
+	*x = ReleaseService{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseService) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseService) ProtoMessage() {}
+
+func (x *ReleaseService) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseService.ProtoReflect.Descriptor instead.
+func (*ReleaseService) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ReleaseService) GetServiceId() string {
+	if x != nil {
+		return x.ServiceId
+	}
+	return ""
+}
+
+// CreateService adds a service to its service shard.
+type CreateService struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Service       *Service               `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateService) Reset() {
+	*x = CreateService{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateService) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateService) ProtoMessage() {}
+
+func (x *CreateService) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateService.ProtoReflect.Descriptor instead.
+func (*CreateService) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CreateService) GetService() *Service {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+// UpdateService replaces a service's spec (the old one becomes
+// previous_spec unless keep_previous) or its update status.
+type UpdateService struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ServiceId string                 `protobuf:"bytes,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	// expected_version, when not zero, must equal the service's version.
+	ExpectedVersion uint64 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	// spec, when set, replaces the spec and bumps spec_version.
+	Spec *ServiceSpec `protobuf:"bytes,3,opt,name=spec,proto3" json:"spec,omitempty"`
+	// rollback swaps spec and previous_spec.
+	Rollback      bool          `protobuf:"varint,4,opt,name=rollback,proto3" json:"rollback,omitempty"`
+	Ports         []*PortConfig `protobuf:"bytes,5,rep,name=ports,proto3" json:"ports,omitempty"`
+	UpdateStatus  *UpdateStatus `protobuf:"bytes,6,opt,name=update_status,json=updateStatus,proto3" json:"update_status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateService) Reset() {
+	*x = UpdateService{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateService) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateService) ProtoMessage() {}
+
+func (x *UpdateService) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateService.ProtoReflect.Descriptor instead.
+func (*UpdateService) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *UpdateService) GetServiceId() string {
+	if x != nil {
+		return x.ServiceId
+	}
+	return ""
+}
+
+func (x *UpdateService) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *UpdateService) GetSpec() *ServiceSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *UpdateService) GetRollback() bool {
+	if x != nil {
+		return x.Rollback
+	}
+	return false
+}
+
+func (x *UpdateService) GetPorts() []*PortConfig {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
+func (x *UpdateService) GetUpdateStatus() *UpdateStatus {
+	if x != nil {
+		return x.UpdateStatus
+	}
+	return nil
+}
+
+// RemoveService deletes a service; its tasks are told to shut down and are
+// deleted once they did.
+type RemoveService struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ServiceId     string                 `protobuf:"bytes,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveService) Reset() {
+	*x = RemoveService{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveService) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveService) ProtoMessage() {}
+
+func (x *RemoveService) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveService.ProtoReflect.Descriptor instead.
+func (*RemoveService) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RemoveService) GetServiceId() string {
+	if x != nil {
+		return x.ServiceId
+	}
+	return ""
+}
+
+// TaskAssignment places a pending task on a node.
+type TaskAssignment struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskId        string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	NodeId        string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskAssignment) Reset() {
+	*x = TaskAssignment{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskAssignment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskAssignment) ProtoMessage() {}
+
+func (x *TaskAssignment) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskAssignment.ProtoReflect.Descriptor instead.
+func (*TaskAssignment) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *TaskAssignment) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *TaskAssignment) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+// TaskDesire changes what a task should be doing.
+type TaskDesire struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskId        string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	DesiredState  TaskState              `protobuf:"varint,2,opt,name=desired_state,json=desiredState,proto3,enum=actorswarm.v1.TaskState" json:"desired_state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskDesire) Reset() {
+	*x = TaskDesire{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskDesire) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskDesire) ProtoMessage() {}
+
+func (x *TaskDesire) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskDesire.ProtoReflect.Descriptor instead.
+func (*TaskDesire) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *TaskDesire) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *TaskDesire) GetDesiredState() TaskState {
+	if x != nil {
+		return x.DesiredState
+	}
+	return TaskState_TASK_STATE_UNSPECIFIED
+}
+
+// TaskStatusUpdate is a state change reported for a task; a report that
+// would move the task backwards is ignored.
+type TaskStatusUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskId        string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Status        *TaskStatus            `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskStatusUpdate) Reset() {
+	*x = TaskStatusUpdate{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskStatusUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskStatusUpdate) ProtoMessage() {}
+
+func (x *TaskStatusUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskStatusUpdate.ProtoReflect.Descriptor instead.
+func (*TaskStatusUpdate) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *TaskStatusUpdate) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *TaskStatusUpdate) GetStatus() *TaskStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// TaskBatch is many task changes in one Raft entry: supervisors create,
+// place and retire tasks; nodes report states.
+type TaskBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Create        []*Task                `protobuf:"bytes,1,rep,name=create,proto3" json:"create,omitempty"`
+	Assign        []*TaskAssignment      `protobuf:"bytes,2,rep,name=assign,proto3" json:"assign,omitempty"`
+	Desire        []*TaskDesire          `protobuf:"bytes,3,rep,name=desire,proto3" json:"desire,omitempty"`
+	Status        []*TaskStatusUpdate    `protobuf:"bytes,4,rep,name=status,proto3" json:"status,omitempty"`
+	Delete        []string               `protobuf:"bytes,5,rep,name=delete,proto3" json:"delete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskBatch) Reset() {
+	*x = TaskBatch{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskBatch) ProtoMessage() {}
+
+func (x *TaskBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskBatch.ProtoReflect.Descriptor instead.
+func (*TaskBatch) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *TaskBatch) GetCreate() []*Task {
+	if x != nil {
+		return x.Create
+	}
+	return nil
+}
+
+func (x *TaskBatch) GetAssign() []*TaskAssignment {
+	if x != nil {
+		return x.Assign
+	}
+	return nil
+}
+
+func (x *TaskBatch) GetDesire() []*TaskDesire {
+	if x != nil {
+		return x.Desire
+	}
+	return nil
+}
+
+func (x *TaskBatch) GetStatus() []*TaskStatusUpdate {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *TaskBatch) GetDelete() []string {
+	if x != nil {
+		return x.Delete
+	}
+	return nil
+}
+
 // Result is what applying a command produced: an error meant for the user,
 // or the objects it touched.
 type Result struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Error string                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
 	// code classifies error (see cluster.ErrorCode).
-	Code          int32  `protobuf:"varint,2,opt,name=code,proto3" json:"code,omitempty"`
-	Node          *Node  `protobuf:"bytes,3,opt,name=node,proto3" json:"node,omitempty"`
-	ReplicaId     uint64 `protobuf:"varint,4,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
+	Code          int32         `protobuf:"varint,2,opt,name=code,proto3" json:"code,omitempty"`
+	Node          *Node         `protobuf:"bytes,3,opt,name=node,proto3" json:"node,omitempty"`
+	ReplicaId     uint64        `protobuf:"varint,4,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
+	Service       *Service      `protobuf:"bytes,5,opt,name=service,proto3" json:"service,omitempty"`
+	Ports         []*PortConfig `protobuf:"bytes,6,rep,name=ports,proto3" json:"ports,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -796,7 +1421,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -809,7 +1434,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{11}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Result) GetError() string {
@@ -840,6 +1465,20 @@ func (x *Result) GetReplicaId() uint64 {
 	return 0
 }
 
+func (x *Result) GetService() *Service {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+func (x *Result) GetPorts() []*PortConfig {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
 // Query is a read of one shard's state.
 type Query struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -854,7 +1493,7 @@ type Query struct {
 
 func (x *Query) Reset() {
 	*x = Query{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -866,7 +1505,7 @@ func (x *Query) String() string {
 func (*Query) ProtoMessage() {}
 
 func (x *Query) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -879,7 +1518,7 @@ func (x *Query) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Query.ProtoReflect.Descriptor instead.
 func (*Query) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{12}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Query) GetQuery() isQuery_Query {
@@ -932,7 +1571,7 @@ type GetCluster struct {
 
 func (x *GetCluster) Reset() {
 	*x = GetCluster{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -944,7 +1583,7 @@ func (x *GetCluster) String() string {
 func (*GetCluster) ProtoMessage() {}
 
 func (x *GetCluster) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -957,7 +1596,7 @@ func (x *GetCluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCluster.ProtoReflect.Descriptor instead.
 func (*GetCluster) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{13}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{22}
 }
 
 // ListNodes asks for every node.
@@ -969,7 +1608,7 @@ type ListNodes struct {
 
 func (x *ListNodes) Reset() {
 	*x = ListNodes{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1620,7 @@ func (x *ListNodes) String() string {
 func (*ListNodes) ProtoMessage() {}
 
 func (x *ListNodes) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1633,7 @@ func (x *ListNodes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodes.ProtoReflect.Descriptor instead.
 func (*ListNodes) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{14}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{23}
 }
 
 // QueryResult answers a Query.
@@ -1008,7 +1647,7 @@ type QueryResult struct {
 
 func (x *QueryResult) Reset() {
 	*x = QueryResult{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +1659,7 @@ func (x *QueryResult) String() string {
 func (*QueryResult) ProtoMessage() {}
 
 func (x *QueryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,7 +1672,7 @@ func (x *QueryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryResult.ProtoReflect.Descriptor instead.
 func (*QueryResult) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{15}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *QueryResult) GetCluster() *Cluster {
@@ -1056,6 +1695,11 @@ type Snapshot struct {
 	Version uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
 	Cluster *Cluster               `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
 	Nodes   []*Node                `protobuf:"bytes,3,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	// reservations are the services' names and published ports (control
+	// shard).
+	Reservations []*ServiceReservation `protobuf:"bytes,5,rep,name=reservations,proto3" json:"reservations,omitempty"`
+	Services     []*Service            `protobuf:"bytes,6,rep,name=services,proto3" json:"services,omitempty"`
+	Tasks        []*Task               `protobuf:"bytes,7,rep,name=tasks,proto3" json:"tasks,omitempty"`
 	// recent are the last applied request IDs with their results, oldest
 	// first, for deduplication.
 	Recent        []*RecentResult `protobuf:"bytes,4,rep,name=recent,proto3" json:"recent,omitempty"`
@@ -1065,7 +1709,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1721,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1734,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{16}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Snapshot) GetVersion() uint32 {
@@ -1114,9 +1758,91 @@ func (x *Snapshot) GetNodes() []*Node {
 	return nil
 }
 
+func (x *Snapshot) GetReservations() []*ServiceReservation {
+	if x != nil {
+		return x.Reservations
+	}
+	return nil
+}
+
+func (x *Snapshot) GetServices() []*Service {
+	if x != nil {
+		return x.Services
+	}
+	return nil
+}
+
+func (x *Snapshot) GetTasks() []*Task {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
 func (x *Snapshot) GetRecent() []*RecentResult {
 	if x != nil {
 		return x.Recent
+	}
+	return nil
+}
+
+// ServiceReservation is one service's name and published ports.
+type ServiceReservation struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ServiceId     string                 `protobuf:"bytes,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Ports         []*PortConfig          `protobuf:"bytes,3,rep,name=ports,proto3" json:"ports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceReservation) Reset() {
+	*x = ServiceReservation{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceReservation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceReservation) ProtoMessage() {}
+
+func (x *ServiceReservation) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceReservation.ProtoReflect.Descriptor instead.
+func (*ServiceReservation) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ServiceReservation) GetServiceId() string {
+	if x != nil {
+		return x.ServiceId
+	}
+	return ""
+}
+
+func (x *ServiceReservation) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ServiceReservation) GetPorts() []*PortConfig {
+	if x != nil {
+		return x.Ports
 	}
 	return nil
 }
@@ -1132,7 +1858,7 @@ type RecentResult struct {
 
 func (x *RecentResult) Reset() {
 	*x = RecentResult{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1144,7 +1870,7 @@ func (x *RecentResult) String() string {
 func (*RecentResult) ProtoMessage() {}
 
 func (x *RecentResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1157,7 +1883,7 @@ func (x *RecentResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecentResult.ProtoReflect.Descriptor instead.
 func (*RecentResult) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{17}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RecentResult) GetRequestId() string {
@@ -1178,7 +1904,7 @@ var File_actorswarm_v1_raft_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\n" +
-	"\x18actorswarm/v1/raft.proto\x12\ractorswarm.v1\x1a\x19actorswarm/v1/types.proto\"\xc1\x05\n" +
+	"\x18actorswarm/v1/raft.proto\x12\ractorswarm.v1\x1a\x1bactorswarm/v1/service.proto\x1a\x19actorswarm/v1/types.proto\"\xe5\b\n" +
 	"\aCommand\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12?\n" +
 	"\finit_cluster\x18\x02 \x01(\v2\x1a.actorswarm.v1.InitClusterH\x00R\vinitCluster\x123\n" +
@@ -1191,7 +1917,14 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\frotate_token\x18\b \x01(\v2\x1a.actorswarm.v1.RotateTokenH\x00R\vrotateToken\x12B\n" +
 	"\rrestore_state\x18\t \x01(\v2\x1b.actorswarm.v1.RestoreStateH\x00R\frestoreState\x12^\n" +
 	"\x17update_cluster_settings\x18\n" +
-	" \x01(\v2$.actorswarm.v1.UpdateClusterSettingsH\x00R\x15updateClusterSettings\x12\x1d\n" +
+	" \x01(\v2$.actorswarm.v1.UpdateClusterSettingsH\x00R\x15updateClusterSettings\x12H\n" +
+	"\x0freserve_service\x18\v \x01(\v2\x1d.actorswarm.v1.ReserveServiceH\x00R\x0ereserveService\x12H\n" +
+	"\x0frelease_service\x18\f \x01(\v2\x1d.actorswarm.v1.ReleaseServiceH\x00R\x0ereleaseService\x12E\n" +
+	"\x0ecreate_service\x18\r \x01(\v2\x1c.actorswarm.v1.CreateServiceH\x00R\rcreateService\x12E\n" +
+	"\x0eupdate_service\x18\x0e \x01(\v2\x1c.actorswarm.v1.UpdateServiceH\x00R\rupdateService\x12E\n" +
+	"\x0eremove_service\x18\x0f \x01(\v2\x1c.actorswarm.v1.RemoveServiceH\x00R\rremoveService\x129\n" +
+	"\n" +
+	"task_batch\x18\x10 \x01(\v2\x18.actorswarm.v1.TaskBatchH\x00R\ttaskBatch\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x14 \x01(\tR\trequestIdB\x05\n" +
 	"\x03cmd\"h\n" +
@@ -1228,13 +1961,52 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\fRestoreState\x123\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x17.actorswarm.v1.SnapshotR\bsnapshot\"S\n" +
 	"\x15UpdateClusterSettings\x12:\n" +
-	"\bsettings\x18\x01 \x01(\v2\x1e.actorswarm.v1.ClusterSettingsR\bsettings\"z\n" +
+	"\bsettings\x18\x01 \x01(\v2\x1e.actorswarm.v1.ClusterSettingsR\bsettings\"t\n" +
+	"\x0eReserveService\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x01 \x01(\tR\tserviceId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
+	"\x05ports\x18\x03 \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\"/\n" +
+	"\x0eReleaseService\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x01 \x01(\tR\tserviceId\"A\n" +
+	"\rCreateService\x120\n" +
+	"\aservice\x18\x01 \x01(\v2\x16.actorswarm.v1.ServiceR\aservice\"\x98\x02\n" +
+	"\rUpdateService\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x01 \x01(\tR\tserviceId\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\x12.\n" +
+	"\x04spec\x18\x03 \x01(\v2\x1a.actorswarm.v1.ServiceSpecR\x04spec\x12\x1a\n" +
+	"\brollback\x18\x04 \x01(\bR\brollback\x12/\n" +
+	"\x05ports\x18\x05 \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\x12@\n" +
+	"\rupdate_status\x18\x06 \x01(\v2\x1b.actorswarm.v1.UpdateStatusR\fupdateStatus\".\n" +
+	"\rRemoveService\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x01 \x01(\tR\tserviceId\"B\n" +
+	"\x0eTaskAssignment\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\"d\n" +
+	"\n" +
+	"TaskDesire\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12=\n" +
+	"\rdesired_state\x18\x02 \x01(\x0e2\x18.actorswarm.v1.TaskStateR\fdesiredState\"^\n" +
+	"\x10TaskStatusUpdate\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x121\n" +
+	"\x06status\x18\x02 \x01(\v2\x19.actorswarm.v1.TaskStatusR\x06status\"\xf3\x01\n" +
+	"\tTaskBatch\x12+\n" +
+	"\x06create\x18\x01 \x03(\v2\x13.actorswarm.v1.TaskR\x06create\x125\n" +
+	"\x06assign\x18\x02 \x03(\v2\x1d.actorswarm.v1.TaskAssignmentR\x06assign\x121\n" +
+	"\x06desire\x18\x03 \x03(\v2\x19.actorswarm.v1.TaskDesireR\x06desire\x127\n" +
+	"\x06status\x18\x04 \x03(\v2\x1f.actorswarm.v1.TaskStatusUpdateR\x06status\x12\x16\n" +
+	"\x06delete\x18\x05 \x03(\tR\x06delete\"\xdd\x01\n" +
 	"\x06Result\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\x05R\x04code\x12'\n" +
 	"\x04node\x18\x03 \x01(\v2\x13.actorswarm.v1.NodeR\x04node\x12\x1d\n" +
 	"\n" +
-	"replica_id\x18\x04 \x01(\x04R\treplicaId\"\x89\x01\n" +
+	"replica_id\x18\x04 \x01(\x04R\treplicaId\x120\n" +
+	"\aservice\x18\x05 \x01(\v2\x16.actorswarm.v1.ServiceR\aservice\x12/\n" +
+	"\x05ports\x18\x06 \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\"\x89\x01\n" +
 	"\x05Query\x12<\n" +
 	"\vget_cluster\x18\x01 \x01(\v2\x19.actorswarm.v1.GetClusterH\x00R\n" +
 	"getCluster\x129\n" +
@@ -1246,12 +2018,20 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\tListNodes\"j\n" +
 	"\vQueryResult\x120\n" +
 	"\acluster\x18\x01 \x01(\v2\x16.actorswarm.v1.ClusterR\acluster\x12)\n" +
-	"\x05nodes\x18\x02 \x03(\v2\x13.actorswarm.v1.NodeR\x05nodes\"\xb6\x01\n" +
+	"\x05nodes\x18\x02 \x03(\v2\x13.actorswarm.v1.NodeR\x05nodes\"\xdc\x02\n" +
 	"\bSnapshot\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x120\n" +
 	"\acluster\x18\x02 \x01(\v2\x16.actorswarm.v1.ClusterR\acluster\x12)\n" +
-	"\x05nodes\x18\x03 \x03(\v2\x13.actorswarm.v1.NodeR\x05nodes\x123\n" +
-	"\x06recent\x18\x04 \x03(\v2\x1b.actorswarm.v1.RecentResultR\x06recent\"\\\n" +
+	"\x05nodes\x18\x03 \x03(\v2\x13.actorswarm.v1.NodeR\x05nodes\x12E\n" +
+	"\freservations\x18\x05 \x03(\v2!.actorswarm.v1.ServiceReservationR\freservations\x122\n" +
+	"\bservices\x18\x06 \x03(\v2\x16.actorswarm.v1.ServiceR\bservices\x12)\n" +
+	"\x05tasks\x18\a \x03(\v2\x13.actorswarm.v1.TaskR\x05tasks\x123\n" +
+	"\x06recent\x18\x04 \x03(\v2\x1b.actorswarm.v1.RecentResultR\x06recent\"x\n" +
+	"\x12ServiceReservation\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x01 \x01(\tR\tserviceId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
+	"\x05ports\x18\x03 \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\"\\\n" +
 	"\fRecentResult\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12-\n" +
@@ -1269,7 +2049,7 @@ func file_actorswarm_v1_raft_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_raft_proto_rawDescData
 }
 
-var file_actorswarm_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_actorswarm_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_actorswarm_v1_raft_proto_goTypes = []any{
 	(*Command)(nil),               // 0: actorswarm.v1.Command
 	(*InitCluster)(nil),           // 1: actorswarm.v1.InitCluster
@@ -1282,21 +2062,38 @@ var file_actorswarm_v1_raft_proto_goTypes = []any{
 	(*RotateToken)(nil),           // 8: actorswarm.v1.RotateToken
 	(*RestoreState)(nil),          // 9: actorswarm.v1.RestoreState
 	(*UpdateClusterSettings)(nil), // 10: actorswarm.v1.UpdateClusterSettings
-	(*Result)(nil),                // 11: actorswarm.v1.Result
-	(*Query)(nil),                 // 12: actorswarm.v1.Query
-	(*GetCluster)(nil),            // 13: actorswarm.v1.GetCluster
-	(*ListNodes)(nil),             // 14: actorswarm.v1.ListNodes
-	(*QueryResult)(nil),           // 15: actorswarm.v1.QueryResult
-	(*Snapshot)(nil),              // 16: actorswarm.v1.Snapshot
-	(*RecentResult)(nil),          // 17: actorswarm.v1.RecentResult
-	nil,                           // 18: actorswarm.v1.UpdateNodeSpec.LabelAddEntry
-	(*Cluster)(nil),               // 19: actorswarm.v1.Cluster
-	(*Node)(nil),                  // 20: actorswarm.v1.Node
-	(NodeAvailability)(0),         // 21: actorswarm.v1.NodeAvailability
-	(NodeRole)(0),                 // 22: actorswarm.v1.NodeRole
-	(NodeState)(0),                // 23: actorswarm.v1.NodeState
-	(*JoinTokenSecret)(nil),       // 24: actorswarm.v1.JoinTokenSecret
-	(*ClusterSettings)(nil),       // 25: actorswarm.v1.ClusterSettings
+	(*ReserveService)(nil),        // 11: actorswarm.v1.ReserveService
+	(*ReleaseService)(nil),        // 12: actorswarm.v1.ReleaseService
+	(*CreateService)(nil),         // 13: actorswarm.v1.CreateService
+	(*UpdateService)(nil),         // 14: actorswarm.v1.UpdateService
+	(*RemoveService)(nil),         // 15: actorswarm.v1.RemoveService
+	(*TaskAssignment)(nil),        // 16: actorswarm.v1.TaskAssignment
+	(*TaskDesire)(nil),            // 17: actorswarm.v1.TaskDesire
+	(*TaskStatusUpdate)(nil),      // 18: actorswarm.v1.TaskStatusUpdate
+	(*TaskBatch)(nil),             // 19: actorswarm.v1.TaskBatch
+	(*Result)(nil),                // 20: actorswarm.v1.Result
+	(*Query)(nil),                 // 21: actorswarm.v1.Query
+	(*GetCluster)(nil),            // 22: actorswarm.v1.GetCluster
+	(*ListNodes)(nil),             // 23: actorswarm.v1.ListNodes
+	(*QueryResult)(nil),           // 24: actorswarm.v1.QueryResult
+	(*Snapshot)(nil),              // 25: actorswarm.v1.Snapshot
+	(*ServiceReservation)(nil),    // 26: actorswarm.v1.ServiceReservation
+	(*RecentResult)(nil),          // 27: actorswarm.v1.RecentResult
+	nil,                           // 28: actorswarm.v1.UpdateNodeSpec.LabelAddEntry
+	(*Cluster)(nil),               // 29: actorswarm.v1.Cluster
+	(*Node)(nil),                  // 30: actorswarm.v1.Node
+	(NodeAvailability)(0),         // 31: actorswarm.v1.NodeAvailability
+	(NodeRole)(0),                 // 32: actorswarm.v1.NodeRole
+	(NodeState)(0),                // 33: actorswarm.v1.NodeState
+	(*JoinTokenSecret)(nil),       // 34: actorswarm.v1.JoinTokenSecret
+	(*ClusterSettings)(nil),       // 35: actorswarm.v1.ClusterSettings
+	(*PortConfig)(nil),            // 36: actorswarm.v1.PortConfig
+	(*Service)(nil),               // 37: actorswarm.v1.Service
+	(*ServiceSpec)(nil),           // 38: actorswarm.v1.ServiceSpec
+	(*UpdateStatus)(nil),          // 39: actorswarm.v1.UpdateStatus
+	(TaskState)(0),                // 40: actorswarm.v1.TaskState
+	(*TaskStatus)(nil),            // 41: actorswarm.v1.TaskStatus
+	(*Task)(nil),                  // 42: actorswarm.v1.Task
 }
 var file_actorswarm_v1_raft_proto_depIdxs = []int32{
 	1,  // 0: actorswarm.v1.Command.init_cluster:type_name -> actorswarm.v1.InitCluster
@@ -1308,32 +2105,55 @@ var file_actorswarm_v1_raft_proto_depIdxs = []int32{
 	8,  // 6: actorswarm.v1.Command.rotate_token:type_name -> actorswarm.v1.RotateToken
 	9,  // 7: actorswarm.v1.Command.restore_state:type_name -> actorswarm.v1.RestoreState
 	10, // 8: actorswarm.v1.Command.update_cluster_settings:type_name -> actorswarm.v1.UpdateClusterSettings
-	19, // 9: actorswarm.v1.InitCluster.cluster:type_name -> actorswarm.v1.Cluster
-	20, // 10: actorswarm.v1.InitCluster.node:type_name -> actorswarm.v1.Node
-	20, // 11: actorswarm.v1.AddNode.node:type_name -> actorswarm.v1.Node
-	21, // 12: actorswarm.v1.UpdateNodeSpec.availability:type_name -> actorswarm.v1.NodeAvailability
-	18, // 13: actorswarm.v1.UpdateNodeSpec.label_add:type_name -> actorswarm.v1.UpdateNodeSpec.LabelAddEntry
-	22, // 14: actorswarm.v1.SetNodeRole.role:type_name -> actorswarm.v1.NodeRole
-	23, // 15: actorswarm.v1.NodeStateChange.state:type_name -> actorswarm.v1.NodeState
-	5,  // 16: actorswarm.v1.SetNodeStates.changes:type_name -> actorswarm.v1.NodeStateChange
-	22, // 17: actorswarm.v1.RotateToken.role:type_name -> actorswarm.v1.NodeRole
-	24, // 18: actorswarm.v1.RotateToken.secret:type_name -> actorswarm.v1.JoinTokenSecret
-	16, // 19: actorswarm.v1.RestoreState.snapshot:type_name -> actorswarm.v1.Snapshot
-	25, // 20: actorswarm.v1.UpdateClusterSettings.settings:type_name -> actorswarm.v1.ClusterSettings
-	20, // 21: actorswarm.v1.Result.node:type_name -> actorswarm.v1.Node
-	13, // 22: actorswarm.v1.Query.get_cluster:type_name -> actorswarm.v1.GetCluster
-	14, // 23: actorswarm.v1.Query.list_nodes:type_name -> actorswarm.v1.ListNodes
-	19, // 24: actorswarm.v1.QueryResult.cluster:type_name -> actorswarm.v1.Cluster
-	20, // 25: actorswarm.v1.QueryResult.nodes:type_name -> actorswarm.v1.Node
-	19, // 26: actorswarm.v1.Snapshot.cluster:type_name -> actorswarm.v1.Cluster
-	20, // 27: actorswarm.v1.Snapshot.nodes:type_name -> actorswarm.v1.Node
-	17, // 28: actorswarm.v1.Snapshot.recent:type_name -> actorswarm.v1.RecentResult
-	11, // 29: actorswarm.v1.RecentResult.result:type_name -> actorswarm.v1.Result
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	11, // 9: actorswarm.v1.Command.reserve_service:type_name -> actorswarm.v1.ReserveService
+	12, // 10: actorswarm.v1.Command.release_service:type_name -> actorswarm.v1.ReleaseService
+	13, // 11: actorswarm.v1.Command.create_service:type_name -> actorswarm.v1.CreateService
+	14, // 12: actorswarm.v1.Command.update_service:type_name -> actorswarm.v1.UpdateService
+	15, // 13: actorswarm.v1.Command.remove_service:type_name -> actorswarm.v1.RemoveService
+	19, // 14: actorswarm.v1.Command.task_batch:type_name -> actorswarm.v1.TaskBatch
+	29, // 15: actorswarm.v1.InitCluster.cluster:type_name -> actorswarm.v1.Cluster
+	30, // 16: actorswarm.v1.InitCluster.node:type_name -> actorswarm.v1.Node
+	30, // 17: actorswarm.v1.AddNode.node:type_name -> actorswarm.v1.Node
+	31, // 18: actorswarm.v1.UpdateNodeSpec.availability:type_name -> actorswarm.v1.NodeAvailability
+	28, // 19: actorswarm.v1.UpdateNodeSpec.label_add:type_name -> actorswarm.v1.UpdateNodeSpec.LabelAddEntry
+	32, // 20: actorswarm.v1.SetNodeRole.role:type_name -> actorswarm.v1.NodeRole
+	33, // 21: actorswarm.v1.NodeStateChange.state:type_name -> actorswarm.v1.NodeState
+	5,  // 22: actorswarm.v1.SetNodeStates.changes:type_name -> actorswarm.v1.NodeStateChange
+	32, // 23: actorswarm.v1.RotateToken.role:type_name -> actorswarm.v1.NodeRole
+	34, // 24: actorswarm.v1.RotateToken.secret:type_name -> actorswarm.v1.JoinTokenSecret
+	25, // 25: actorswarm.v1.RestoreState.snapshot:type_name -> actorswarm.v1.Snapshot
+	35, // 26: actorswarm.v1.UpdateClusterSettings.settings:type_name -> actorswarm.v1.ClusterSettings
+	36, // 27: actorswarm.v1.ReserveService.ports:type_name -> actorswarm.v1.PortConfig
+	37, // 28: actorswarm.v1.CreateService.service:type_name -> actorswarm.v1.Service
+	38, // 29: actorswarm.v1.UpdateService.spec:type_name -> actorswarm.v1.ServiceSpec
+	36, // 30: actorswarm.v1.UpdateService.ports:type_name -> actorswarm.v1.PortConfig
+	39, // 31: actorswarm.v1.UpdateService.update_status:type_name -> actorswarm.v1.UpdateStatus
+	40, // 32: actorswarm.v1.TaskDesire.desired_state:type_name -> actorswarm.v1.TaskState
+	41, // 33: actorswarm.v1.TaskStatusUpdate.status:type_name -> actorswarm.v1.TaskStatus
+	42, // 34: actorswarm.v1.TaskBatch.create:type_name -> actorswarm.v1.Task
+	16, // 35: actorswarm.v1.TaskBatch.assign:type_name -> actorswarm.v1.TaskAssignment
+	17, // 36: actorswarm.v1.TaskBatch.desire:type_name -> actorswarm.v1.TaskDesire
+	18, // 37: actorswarm.v1.TaskBatch.status:type_name -> actorswarm.v1.TaskStatusUpdate
+	30, // 38: actorswarm.v1.Result.node:type_name -> actorswarm.v1.Node
+	37, // 39: actorswarm.v1.Result.service:type_name -> actorswarm.v1.Service
+	36, // 40: actorswarm.v1.Result.ports:type_name -> actorswarm.v1.PortConfig
+	22, // 41: actorswarm.v1.Query.get_cluster:type_name -> actorswarm.v1.GetCluster
+	23, // 42: actorswarm.v1.Query.list_nodes:type_name -> actorswarm.v1.ListNodes
+	29, // 43: actorswarm.v1.QueryResult.cluster:type_name -> actorswarm.v1.Cluster
+	30, // 44: actorswarm.v1.QueryResult.nodes:type_name -> actorswarm.v1.Node
+	29, // 45: actorswarm.v1.Snapshot.cluster:type_name -> actorswarm.v1.Cluster
+	30, // 46: actorswarm.v1.Snapshot.nodes:type_name -> actorswarm.v1.Node
+	26, // 47: actorswarm.v1.Snapshot.reservations:type_name -> actorswarm.v1.ServiceReservation
+	37, // 48: actorswarm.v1.Snapshot.services:type_name -> actorswarm.v1.Service
+	42, // 49: actorswarm.v1.Snapshot.tasks:type_name -> actorswarm.v1.Task
+	27, // 50: actorswarm.v1.Snapshot.recent:type_name -> actorswarm.v1.RecentResult
+	36, // 51: actorswarm.v1.ServiceReservation.ports:type_name -> actorswarm.v1.PortConfig
+	20, // 52: actorswarm.v1.RecentResult.result:type_name -> actorswarm.v1.Result
+	53, // [53:53] is the sub-list for method output_type
+	53, // [53:53] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_raft_proto_init() }
@@ -1341,6 +2161,7 @@ func file_actorswarm_v1_raft_proto_init() {
 	if File_actorswarm_v1_raft_proto != nil {
 		return
 	}
+	file_actorswarm_v1_service_proto_init()
 	file_actorswarm_v1_types_proto_init()
 	file_actorswarm_v1_raft_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_InitCluster)(nil),
@@ -1352,8 +2173,14 @@ func file_actorswarm_v1_raft_proto_init() {
 		(*Command_RotateToken)(nil),
 		(*Command_RestoreState)(nil),
 		(*Command_UpdateClusterSettings)(nil),
+		(*Command_ReserveService)(nil),
+		(*Command_ReleaseService)(nil),
+		(*Command_CreateService)(nil),
+		(*Command_UpdateService)(nil),
+		(*Command_RemoveService)(nil),
+		(*Command_TaskBatch)(nil),
 	}
-	file_actorswarm_v1_raft_proto_msgTypes[12].OneofWrappers = []any{
+	file_actorswarm_v1_raft_proto_msgTypes[21].OneofWrappers = []any{
 		(*Query_GetCluster)(nil),
 		(*Query_ListNodes)(nil),
 	}
@@ -1363,7 +2190,7 @@ func file_actorswarm_v1_raft_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_raft_proto_rawDesc), len(file_actorswarm_v1_raft_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,82 @@
+package task
+
+import (
+	"context"
+	"time"
+
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// Spec is what a runtime needs to start one task.
+type Spec struct {
+	TaskID      string
+	ServiceID   string
+	ServiceName string
+	Slot        uint64
+	NodeID      string
+	// Name is the task's name as docker shows it: service.slot.taskid
+	// (global tasks: service.nodeid.taskid).
+	Name     string
+	Image    string
+	Args     []string
+	Env      []string
+	Hostname string
+	Labels   map[string]string
+	// Port is the host port a process task must listen on ($PORT); 0 when
+	// the task has no published port.
+	Port   uint32
+	Limits *swarmv1.Resources
+}
+
+// ShortID is the 12-character container-style ID of a task ID: what the
+// process runtime puts in $HOSTNAME.
+func ShortID(taskID string) string {
+	if len(taskID) > 12 {
+		return taskID[:12]
+	}
+	return taskID
+}
+
+// Runtime starts tasks. Implementations live in package runtime.
+type Runtime interface {
+	// Start launches the task and returns once it runs, or the error that
+	// kept it from starting (bad image, program not found, …).
+	Start(ctx context.Context, s Spec) (Instance, error)
+}
+
+// Adopter is a Runtime that can find, after a swarmd restart, the tasks a
+// previous swarmd started and that still run (docker does; processes die
+// with their node).
+type Adopter interface {
+	Adopt(ctx context.Context, s Spec) (Instance, bool, error)
+}
+
+// Instance is one started task.
+type Instance interface {
+	// ID is the runtime's handle: a pid or a container ID.
+	ID() string
+	// Done is closed once the task exited.
+	Done() <-chan struct{}
+	// ExitCode is the task's exit status once Done is closed; err says why
+	// it ended when it was not a plain exit (killed, lost).
+	ExitCode() (code int, err error)
+	// Stop asks the task to end (SIGTERM), kills it after grace, and
+	// returns once it exited.
+	Stop(grace time.Duration) error
+	// Logs returns the task's kept output lines: the last tail (0: all)
+	// with a timestamp after since.
+	Logs(since time.Time, tail int) []LogLine
+}
+
+// Execer is an Instance that can run a command in the task's environment
+// (health checks).
+type Execer interface {
+	Exec(ctx context.Context, cmd []string) (exitCode int, err error)
+}
+
+// LogLine is one line a task wrote.
+type LogLine struct {
+	Time   time.Time
+	Stream string // "stdout" or "stderr"
+	Line   string
+}
