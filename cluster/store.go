@@ -64,6 +64,13 @@ func (e *codedError) Unwrap() error { return e.sentinel }
 type Store struct {
 	cluster *swarmv1.Cluster
 	nodes   map[string]*swarmv1.Node
+	// Control shard: service names and published ports, cluster-wide.
+	reservations map[string]*swarmv1.ServiceReservation
+	// Service shards: services and their tasks, with indexes.
+	services       map[string]*swarmv1.Service
+	tasks          map[string]*swarmv1.Task
+	tasksByService map[string]map[string]struct{}
+	tasksByNode    map[string]map[string]struct{}
 	// recent remembers the results of the last proposals by request ID,
 	// oldest first, so that a retried proposal is not applied twice.
 	recent      map[string]*swarmv1.Result
@@ -75,7 +82,15 @@ const recentLimit = 1024
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{nodes: make(map[string]*swarmv1.Node), recent: make(map[string]*swarmv1.Result)}
+	return &Store{
+		nodes:          make(map[string]*swarmv1.Node),
+		recent:         make(map[string]*swarmv1.Result),
+		reservations:   make(map[string]*swarmv1.ServiceReservation),
+		services:       make(map[string]*swarmv1.Service),
+		tasks:          make(map[string]*swarmv1.Task),
+		tasksByService: make(map[string]map[string]struct{}),
+		tasksByNode:    make(map[string]map[string]struct{}),
+	}
 }
 
 // Apply executes one command. The returned error is meant for the user and
@@ -137,6 +152,18 @@ func (s *Store) apply(cmd *swarmv1.Command) (*swarmv1.Result, error) {
 		return s.applyRestore(c.RestoreState)
 	case *swarmv1.Command_UpdateClusterSettings:
 		return s.applySettings(c.UpdateClusterSettings, now)
+	case *swarmv1.Command_ReserveService:
+		return s.applyReserve(c.ReserveService)
+	case *swarmv1.Command_ReleaseService:
+		return s.applyRelease(c.ReleaseService)
+	case *swarmv1.Command_CreateService:
+		return s.applyCreateService(c.CreateService, now)
+	case *swarmv1.Command_UpdateService:
+		return s.applyUpdateService(c.UpdateService, now)
+	case *swarmv1.Command_RemoveService:
+		return s.applyRemoveService(c.RemoveService)
+	case *swarmv1.Command_TaskBatch:
+		return s.applyTaskBatch(c.TaskBatch, now)
 	default:
 		return nil, fmt.Errorf("unknown command: %w", ErrInvalid)
 	}
@@ -440,6 +467,7 @@ func (s *Store) Snapshot() *swarmv1.Snapshot {
 		snap.Cluster = proto.Clone(s.cluster).(*swarmv1.Cluster)
 	}
 	snap.Nodes = s.Nodes()
+	s.snapshotServices(snap)
 	for _, id := range s.recentOrder {
 		snap.Recent = append(snap.Recent, &swarmv1.RecentResult{RequestId: id, Result: proto.Clone(s.recent[id]).(*swarmv1.Result)})
 	}
@@ -481,6 +509,9 @@ func (s *Store) restore(snap *swarmv1.Snapshot) error {
 		if id := n.GetManager().GetReplicaId(); id >= s.cluster.NextReplicaId {
 			s.cluster.NextReplicaId = id + 1
 		}
+	}
+	if err := s.restoreServices(snap); err != nil {
+		return err
 	}
 	for _, r := range snap.GetRecent() {
 		if r.GetRequestId() == "" || r.GetResult() == nil {

@@ -1317,12 +1317,15 @@ func (x *TaskStatusUpdate) GetStatus() *TaskStatus {
 // TaskBatch is many task changes in one Raft entry: supervisors create,
 // place and retire tasks; nodes report states.
 type TaskBatch struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Create        []*Task                `protobuf:"bytes,1,rep,name=create,proto3" json:"create,omitempty"`
-	Assign        []*TaskAssignment      `protobuf:"bytes,2,rep,name=assign,proto3" json:"assign,omitempty"`
-	Desire        []*TaskDesire          `protobuf:"bytes,3,rep,name=desire,proto3" json:"desire,omitempty"`
-	Status        []*TaskStatusUpdate    `protobuf:"bytes,4,rep,name=status,proto3" json:"status,omitempty"`
-	Delete        []string               `protobuf:"bytes,5,rep,name=delete,proto3" json:"delete,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Create []*Task                `protobuf:"bytes,1,rep,name=create,proto3" json:"create,omitempty"`
+	Assign []*TaskAssignment      `protobuf:"bytes,2,rep,name=assign,proto3" json:"assign,omitempty"`
+	Desire []*TaskDesire          `protobuf:"bytes,3,rep,name=desire,proto3" json:"desire,omitempty"`
+	Status []*TaskStatusUpdate    `protobuf:"bytes,4,rep,name=status,proto3" json:"status,omitempty"`
+	Delete []string               `protobuf:"bytes,5,rep,name=delete,proto3" json:"delete,omitempty"`
+	// service_ids lists the services whose tasks the batch touches, so that
+	// watchers know whom to wake without looking tasks up.
+	ServiceIds    []string `protobuf:"bytes,6,rep,name=service_ids,json=serviceIds,proto3" json:"service_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1388,6 +1391,13 @@ func (x *TaskBatch) GetStatus() []*TaskStatusUpdate {
 func (x *TaskBatch) GetDelete() []string {
 	if x != nil {
 		return x.Delete
+	}
+	return nil
+}
+
+func (x *TaskBatch) GetServiceIds() []string {
+	if x != nil {
+		return x.ServiceIds
 	}
 	return nil
 }
@@ -1992,13 +2002,15 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\rdesired_state\x18\x02 \x01(\x0e2\x18.actorswarm.v1.TaskStateR\fdesiredState\"^\n" +
 	"\x10TaskStatusUpdate\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x121\n" +
-	"\x06status\x18\x02 \x01(\v2\x19.actorswarm.v1.TaskStatusR\x06status\"\xf3\x01\n" +
+	"\x06status\x18\x02 \x01(\v2\x19.actorswarm.v1.TaskStatusR\x06status\"\x94\x02\n" +
 	"\tTaskBatch\x12+\n" +
 	"\x06create\x18\x01 \x03(\v2\x13.actorswarm.v1.TaskR\x06create\x125\n" +
 	"\x06assign\x18\x02 \x03(\v2\x1d.actorswarm.v1.TaskAssignmentR\x06assign\x121\n" +
 	"\x06desire\x18\x03 \x03(\v2\x19.actorswarm.v1.TaskDesireR\x06desire\x127\n" +
 	"\x06status\x18\x04 \x03(\v2\x1f.actorswarm.v1.TaskStatusUpdateR\x06status\x12\x16\n" +
-	"\x06delete\x18\x05 \x03(\tR\x06delete\"\xdd\x01\n" +
+	"\x06delete\x18\x05 \x03(\tR\x06delete\x12\x1f\n" +
+	"\vservice_ids\x18\x06 \x03(\tR\n" +
+	"serviceIds\"\xdd\x01\n" +
 	"\x06Result\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\x05R\x04code\x12'\n" +

@@ -1,0 +1,432 @@
+package cluster
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// Published ports asked as 0 are allocated from this range, as Swarm does.
+const (
+	DynamicPortStart = 30000
+	DynamicPortEnd   = 32767
+)
+
+// validServiceName is Docker's rule for object names.
+var validServiceName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
+
+// Terminal reports whether a task in state st has ended for good.
+func Terminal(st swarmv1.TaskState) bool {
+	return st >= swarmv1.TaskState_TASK_STATE_COMPLETE
+}
+
+func portKey(p *swarmv1.PortConfig) string {
+	proto := "tcp"
+	if p.GetProtocol() == swarmv1.Protocol_PROTOCOL_UDP {
+		proto = "udp"
+	}
+	return fmt.Sprintf("%d/%s", p.GetPublishedPort(), proto)
+}
+
+func ingress(p *swarmv1.PortConfig) bool {
+	return p.GetMode() != swarmv1.PublishMode_PUBLISH_MODE_HOST
+}
+
+// applyReserve reserves a service's name and ingress ports on the control
+// shard; a port asked as 0 gets the lowest free one of the dynamic range.
+func (s *Store) applyReserve(c *swarmv1.ReserveService) (*swarmv1.Result, error) {
+	id, name := c.GetServiceId(), c.GetName()
+	if id == "" {
+		return nil, fmt.Errorf("reserve: no service ID: %w", ErrInvalid)
+	}
+	if !validServiceName.MatchString(name) {
+		return nil, fmt.Errorf("invalid service name %q: names are 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit: %w", name, ErrInvalid)
+	}
+	used := make(map[string]string)
+	for otherID, r := range s.reservations {
+		if otherID == id {
+			continue
+		}
+		if r.Name == name {
+			return nil, fmt.Errorf("service %s already exists: %w", name, ErrExists)
+		}
+		for _, p := range r.Ports {
+			used[portKey(p)] = r.Name
+		}
+	}
+	ports := make([]*swarmv1.PortConfig, 0, len(c.GetPorts()))
+	for _, p := range c.GetPorts() {
+		p = proto.Clone(p).(*swarmv1.PortConfig)
+		if p.GetTargetPort() == 0 || p.GetTargetPort() > 65535 || p.GetPublishedPort() > 65535 {
+			return nil, fmt.Errorf("invalid port %d:%d: ports are 1-65535: %w", p.GetPublishedPort(), p.GetTargetPort(), ErrInvalid)
+		}
+		if !ingress(p) {
+			if p.PublishedPort == 0 {
+				p.PublishedPort = p.TargetPort
+			}
+			ports = append(ports, p)
+			continue
+		}
+		if p.PublishedPort == 0 {
+			for port := uint32(DynamicPortStart); port <= DynamicPortEnd; port++ {
+				p.PublishedPort = port
+				if _, taken := used[portKey(p)]; !taken {
+					break
+				}
+				p.PublishedPort = 0
+			}
+			if p.PublishedPort == 0 {
+				return nil, fmt.Errorf("no free port left in %d-%d: %w", DynamicPortStart, DynamicPortEnd, ErrConflict)
+			}
+		} else if owner, taken := used[portKey(p)]; taken {
+			return nil, fmt.Errorf("port '%d' is already in use by service '%s' as an ingress port: %w", p.PublishedPort, owner, ErrConflict)
+		}
+		used[portKey(p)] = name
+		ports = append(ports, p)
+	}
+	s.reservations[id] = &swarmv1.ServiceReservation{ServiceId: id, Name: name, Ports: ports}
+	return &swarmv1.Result{Ports: clonePorts(ports)}, nil
+}
+
+func clonePorts(ps []*swarmv1.PortConfig) []*swarmv1.PortConfig {
+	out := make([]*swarmv1.PortConfig, len(ps))
+	for i, p := range ps {
+		out[i] = proto.Clone(p).(*swarmv1.PortConfig)
+	}
+	return out
+}
+
+func (s *Store) applyRelease(c *swarmv1.ReleaseService) (*swarmv1.Result, error) {
+	delete(s.reservations, c.GetServiceId())
+	return &swarmv1.Result{}, nil
+}
+
+func (s *Store) applyCreateService(c *swarmv1.CreateService, now int64) (*swarmv1.Result, error) {
+	svc := c.GetService()
+	if svc.GetId() == "" || svc.GetSpec() == nil || svc.GetSpec().GetName() == "" || svc.GetSpec().GetTask() == nil {
+		return nil, fmt.Errorf("create service: incomplete service: %w", ErrInvalid)
+	}
+	if _, ok := s.services[svc.Id]; ok {
+		return nil, fmt.Errorf("service %s: %w", svc.Id, ErrExists)
+	}
+	svc = proto.Clone(svc).(*swarmv1.Service)
+	svc.CreatedUnixNano, svc.UpdatedUnixNano, svc.Version, svc.SpecVersion = now, now, 1, 1
+	s.services[svc.Id] = svc
+	return &swarmv1.Result{Service: proto.Clone(svc).(*swarmv1.Service)}, nil
+}
+
+func (s *Store) service(id string) (*swarmv1.Service, error) {
+	svc, ok := s.services[id]
+	if !ok {
+		return nil, fmt.Errorf("no such service: %s: %w", id, ErrNotFound)
+	}
+	return svc, nil
+}
+
+func (s *Store) applyUpdateService(c *swarmv1.UpdateService, now int64) (*swarmv1.Result, error) {
+	svc, err := s.service(c.GetServiceId())
+	if err != nil {
+		return nil, err
+	}
+	if v := c.GetExpectedVersion(); v != 0 && v != svc.Version {
+		return nil, fmt.Errorf("update out of sequence: service %s is at version %d, not %d: %w", svc.Spec.GetName(), svc.Version, v, ErrBadVersion)
+	}
+	if c.GetSpec() != nil && c.GetRollback() {
+		return nil, fmt.Errorf("update service: a spec and a rollback at once: %w", ErrInvalid)
+	}
+	if spec := c.GetSpec(); spec != nil {
+		if spec.GetName() != svc.Spec.GetName() {
+			return nil, fmt.Errorf("renaming services is not supported: %w", ErrInvalid)
+		}
+		if spec.GetTask() == nil {
+			return nil, fmt.Errorf("update service: spec without a task: %w", ErrInvalid)
+		}
+		svc.PreviousSpec = svc.Spec
+		svc.Spec = proto.Clone(spec).(*swarmv1.ServiceSpec)
+		svc.SpecVersion++
+	}
+	if c.GetRollback() {
+		if svc.PreviousSpec == nil {
+			return nil, fmt.Errorf("service %s has no previous spec to roll back to: %w", svc.Spec.GetName(), ErrConflict)
+		}
+		svc.Spec, svc.PreviousSpec = svc.PreviousSpec, svc.Spec
+		svc.SpecVersion++
+	}
+	if c.GetPorts() != nil {
+		svc.Ports = clonePorts(c.GetPorts())
+	}
+	if us := c.GetUpdateStatus(); us != nil {
+		svc.UpdateStatus = proto.Clone(us).(*swarmv1.UpdateStatus)
+	}
+	svc.UpdatedUnixNano = now
+	svc.Version++
+	return &swarmv1.Result{Service: proto.Clone(svc).(*swarmv1.Service)}, nil
+}
+
+// applyRemoveService deletes a service and its tasks: nodes stop the tasks
+// that are no longer theirs when they next sync.
+func (s *Store) applyRemoveService(c *swarmv1.RemoveService) (*swarmv1.Result, error) {
+	svc, err := s.service(c.GetServiceId())
+	if err != nil {
+		return nil, err
+	}
+	for id := range s.tasksByService[svc.Id] {
+		s.deleteTask(id)
+	}
+	delete(s.services, svc.Id)
+	delete(s.tasksByService, svc.Id)
+	return &swarmv1.Result{Service: svc}, nil
+}
+
+func index(m map[string]map[string]struct{}, key, id string) {
+	if key == "" {
+		return
+	}
+	set, ok := m[key]
+	if !ok {
+		set = make(map[string]struct{})
+		m[key] = set
+	}
+	set[id] = struct{}{}
+}
+
+func unindex(m map[string]map[string]struct{}, key, id string) {
+	if set, ok := m[key]; ok {
+		delete(set, id)
+		if len(set) == 0 {
+			delete(m, key)
+		}
+	}
+}
+
+func (s *Store) putTask(t *swarmv1.Task) {
+	s.tasks[t.Id] = t
+	index(s.tasksByService, t.ServiceId, t.Id)
+	index(s.tasksByNode, t.NodeId, t.Id)
+}
+
+func (s *Store) deleteTask(id string) {
+	t, ok := s.tasks[id]
+	if !ok {
+		return
+	}
+	unindex(s.tasksByService, t.ServiceId, id)
+	unindex(s.tasksByNode, t.NodeId, id)
+	delete(s.tasks, id)
+}
+
+// applyTaskBatch applies task changes in order: creations, assignments,
+// desired states, reported states, deletions. The whole batch is checked
+// first, so a bad batch changes nothing; changes that became moot (a
+// report for a task deleted meanwhile, a state going backwards) are
+// skipped, not refused, since nodes and supervisors race by design.
+func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result, error) {
+	seen := make(map[string]bool)
+	for _, t := range c.GetCreate() {
+		if t.GetId() == "" || t.GetServiceId() == "" || t.GetSpec() == nil {
+			return nil, fmt.Errorf("create task: incomplete task: %w", ErrInvalid)
+		}
+		if _, ok := s.tasks[t.Id]; ok || seen[t.Id] {
+			return nil, fmt.Errorf("task %s: %w", t.Id, ErrExists)
+		}
+		if _, ok := s.services[t.ServiceId]; !ok {
+			return nil, fmt.Errorf("task %s of unknown service %s: %w", t.Id, t.ServiceId, ErrNotFound)
+		}
+		seen[t.Id] = true
+	}
+	for _, d := range c.GetDesire() {
+		if d.GetDesiredState() == swarmv1.TaskState_TASK_STATE_UNSPECIFIED {
+			return nil, fmt.Errorf("task %s: no desired state: %w", d.GetTaskId(), ErrInvalid)
+		}
+	}
+	for _, u := range c.GetStatus() {
+		if u.GetStatus().GetState() == swarmv1.TaskState_TASK_STATE_UNSPECIFIED {
+			return nil, fmt.Errorf("task %s: no state: %w", u.GetTaskId(), ErrInvalid)
+		}
+	}
+	for _, t := range c.GetCreate() {
+		t = proto.Clone(t).(*swarmv1.Task)
+		t.CreatedUnixNano, t.UpdatedUnixNano, t.Version = now, now, 1
+		if t.Status == nil {
+			t.Status = &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_NEW}
+		}
+		if t.Status.TimestampUnixNano == 0 {
+			t.Status.TimestampUnixNano = now
+		}
+		s.putTask(t)
+	}
+	for _, a := range c.GetAssign() {
+		t, ok := s.tasks[a.GetTaskId()]
+		if !ok || t.NodeId != "" || t.Status.GetState() > swarmv1.TaskState_TASK_STATE_PENDING || a.GetNodeId() == "" {
+			continue
+		}
+		t.NodeId = a.NodeId
+		index(s.tasksByNode, t.NodeId, t.Id)
+		t.Status = &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED, TimestampUnixNano: now, Message: "scheduler assigned task to node"}
+		touchTask(t, now)
+	}
+	for _, d := range c.GetDesire() {
+		t, ok := s.tasks[d.GetTaskId()]
+		if !ok || d.DesiredState <= t.DesiredState {
+			continue
+		}
+		t.DesiredState = d.DesiredState
+		touchTask(t, now)
+	}
+	for _, u := range c.GetStatus() {
+		t, ok := s.tasks[u.GetTaskId()]
+		if !ok || Terminal(t.Status.GetState()) || u.Status.State < t.Status.GetState() {
+			continue
+		}
+		if u.Status.State == t.Status.GetState() && proto.Equal(u.Status, t.Status) {
+			continue
+		}
+		st := proto.Clone(u.Status).(*swarmv1.TaskStatus)
+		if st.TimestampUnixNano == 0 {
+			st.TimestampUnixNano = now
+		}
+		t.Status = st
+		touchTask(t, now)
+	}
+	for _, id := range c.GetDelete() {
+		s.deleteTask(id)
+	}
+	return &swarmv1.Result{}, nil
+}
+
+func touchTask(t *swarmv1.Task, now int64) {
+	t.UpdatedUnixNano = now
+	t.Version++
+}
+
+func (s *Store) snapshotServices(snap *swarmv1.Snapshot) {
+	for _, id := range sortedKeys(s.reservations) {
+		snap.Reservations = append(snap.Reservations, proto.Clone(s.reservations[id]).(*swarmv1.ServiceReservation))
+	}
+	snap.Services = s.Services()
+	for _, id := range sortedKeys(s.tasks) {
+		snap.Tasks = append(snap.Tasks, proto.Clone(s.tasks[id]).(*swarmv1.Task))
+	}
+}
+
+func (s *Store) restoreServices(snap *swarmv1.Snapshot) error {
+	for _, r := range snap.GetReservations() {
+		if r.GetServiceId() == "" {
+			return fmt.Errorf("snapshot holds a reservation without service ID: %w", ErrInvalid)
+		}
+		s.reservations[r.ServiceId] = proto.Clone(r).(*swarmv1.ServiceReservation)
+	}
+	for _, svc := range snap.GetServices() {
+		if svc.GetId() == "" {
+			return fmt.Errorf("snapshot holds a service without ID: %w", ErrInvalid)
+		}
+		s.services[svc.Id] = proto.Clone(svc).(*swarmv1.Service)
+	}
+	for _, t := range snap.GetTasks() {
+		if t.GetId() == "" {
+			return fmt.Errorf("snapshot holds a task without ID: %w", ErrInvalid)
+		}
+		if _, dup := s.tasks[t.Id]; dup {
+			return fmt.Errorf("snapshot holds task %s twice: %w", t.Id, ErrInvalid)
+		}
+		s.putTask(proto.Clone(t).(*swarmv1.Task))
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Services returns copies of every service, sorted by ID.
+func (s *Store) Services() []*swarmv1.Service {
+	out := make([]*swarmv1.Service, 0, len(s.services))
+	for _, id := range sortedKeys(s.services) {
+		out = append(out, proto.Clone(s.services[id]).(*swarmv1.Service))
+	}
+	return out
+}
+
+// Service returns a copy of one service.
+func (s *Store) Service(id string) (*swarmv1.Service, bool) {
+	svc, ok := s.services[id]
+	if !ok {
+		return nil, false
+	}
+	return proto.Clone(svc).(*swarmv1.Service), true
+}
+
+// TasksOfService returns copies of a service's tasks, sorted by ID.
+func (s *Store) TasksOfService(id string) []*swarmv1.Task {
+	return s.tasksIn(s.tasksByService[id])
+}
+
+// TasksOfNode returns copies of the tasks assigned to a node, sorted by ID.
+func (s *Store) TasksOfNode(id string) []*swarmv1.Task {
+	return s.tasksIn(s.tasksByNode[id])
+}
+
+// Tasks returns copies of every task, sorted by ID.
+func (s *Store) Tasks() []*swarmv1.Task {
+	out := make([]*swarmv1.Task, 0, len(s.tasks))
+	for _, id := range sortedKeys(s.tasks) {
+		out = append(out, proto.Clone(s.tasks[id]).(*swarmv1.Task))
+	}
+	return out
+}
+
+func (s *Store) tasksIn(set map[string]struct{}) []*swarmv1.Task {
+	out := make([]*swarmv1.Task, 0, len(set))
+	for id := range set {
+		out = append(out, proto.Clone(s.tasks[id]).(*swarmv1.Task))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Id < out[j].Id })
+	return out
+}
+
+// Reservations returns copies of every service reservation (control shard).
+func (s *Store) Reservations() []*swarmv1.ServiceReservation {
+	out := make([]*swarmv1.ServiceReservation, 0, len(s.reservations))
+	for _, id := range sortedKeys(s.reservations) {
+		out = append(out, proto.Clone(s.reservations[id]).(*swarmv1.ServiceReservation))
+	}
+	return out
+}
+
+// FindReservation resolves a user's reference to a service the way docker
+// does: exact ID, exact name, unique ID prefix.
+func (s *Store) FindReservation(ref string) (*swarmv1.ServiceReservation, error) {
+	if ref == "" {
+		return nil, fmt.Errorf("service reference is empty: %w", ErrInvalid)
+	}
+	if r, ok := s.reservations[ref]; ok {
+		return proto.Clone(r).(*swarmv1.ServiceReservation), nil
+	}
+	var prefix []*swarmv1.ServiceReservation
+	for _, r := range s.reservations {
+		if r.Name == ref {
+			return proto.Clone(r).(*swarmv1.ServiceReservation), nil
+		}
+		if strings.HasPrefix(r.ServiceId, ref) {
+			prefix = append(prefix, r)
+		}
+	}
+	switch len(prefix) {
+	case 1:
+		return proto.Clone(prefix[0]).(*swarmv1.ServiceReservation), nil
+	case 0:
+		return nil, fmt.Errorf("no such service: %s: %w", ref, ErrNotFound)
+	default:
+		return nil, fmt.Errorf("service %s is ambiguous (%d matches found): %w", ref, len(prefix), ErrConflict)
+	}
+}
