@@ -7,6 +7,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorswarm/swarm/actors/task"
+
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -25,6 +27,11 @@ type NodeEngine interface {
 	BecomeManager(ctx context.Context, msg *swarmv1.BecomeManager) error
 	// BecomeWorker stops them; it blocks.
 	BecomeWorker(ctx context.Context, msg *swarmv1.BecomeWorker) error
+	// Runtime returns the runtime of that name, nil when this node does not
+	// offer it.
+	Runtime(name string) task.Runtime
+	// FreePort returns a free host port for a task's $PORT.
+	FreePort() (uint32, error)
 }
 
 // heartbeatTick makes the node actor send its heartbeats. Local only.
@@ -39,11 +46,13 @@ type Node struct {
 	seq    uint64
 	stop   chan struct{}
 	acking atomic.Bool
+	tasks  nodeTasks
+	ended  []string
 }
 
 // NewNode returns a node actor heartbeating every period.
 func NewNode(eng NodeEngine, period time.Duration) *Node {
-	n := &Node{eng: eng}
+	n := &Node{eng: eng, tasks: newNodeTasks()}
 	n.period.Store(int64(period))
 	return n
 }
@@ -63,6 +72,12 @@ func (n *Node) Receive(ctx actor.Context) {
 		n.onBecomeManager(ctx, msg)
 	case *swarmv1.BecomeWorker:
 		n.onBecomeWorker(ctx, msg)
+	case *swarmv1.TasksChanged:
+		n.onTasksChanged(ctx)
+	case *task.Report:
+		n.onReport(ctx, msg)
+	case *swarmv1.TaskLogsRequest:
+		n.onLogs(ctx, msg)
 	}
 }
 
@@ -98,6 +113,7 @@ func (n *Node) onTick(ctx actor.Context) {
 	for _, p := range n.eng.ManagerPeers() {
 		ctx.Request(actor.NewPID(p.GatewayAddr, HealthName), hb)
 	}
+	n.onTaskTick(ctx)
 }
 
 func (n *Node) onAck(ack *swarmv1.HeartbeatAck) {

@@ -25,6 +25,7 @@ var ErrForward = errors.New("forward to another manager")
 type Notifier interface {
 	BecomeManager(ctx context.Context, node *swarmv1.Node, msg *swarmv1.BecomeManager) error
 	BecomeWorker(ctx context.Context, node *swarmv1.Node, msg *swarmv1.BecomeWorker) error
+	Logs(ctx context.Context, node *swarmv1.Node, req *swarmv1.TaskLogsRequest) (*swarmv1.TaskLogsResponse, error)
 }
 
 // Manager serves cluster commands on a manager: node listing and updates,
@@ -159,6 +160,24 @@ func (m *Manager) Handle(ctx context.Context, req *swarmv1.GatewayRequest) *swar
 		resp, err = m.swarmUpdate(ctx, r.SwarmUpdate)
 	case *swarmv1.GatewayRequest_ReplicaReady:
 		resp, err = m.replicaReady(ctx, r.ReplicaReady)
+	case *swarmv1.GatewayRequest_ServiceCreate:
+		resp, err = m.serviceCreate(ctx, r.ServiceCreate)
+	case *swarmv1.GatewayRequest_ServiceList:
+		resp, err = m.serviceList(ctx)
+	case *swarmv1.GatewayRequest_ServiceInspect:
+		resp, err = m.serviceInspect(ctx, r.ServiceInspect)
+	case *swarmv1.GatewayRequest_ServiceUpdate:
+		resp, err = m.serviceUpdate(ctx, r.ServiceUpdate)
+	case *swarmv1.GatewayRequest_ServiceScale:
+		resp, err = m.serviceScale(ctx, r.ServiceScale)
+	case *swarmv1.GatewayRequest_ServiceRollback:
+		resp, err = m.serviceRollback(ctx, r.ServiceRollback)
+	case *swarmv1.GatewayRequest_ServiceRemove:
+		resp, err = m.serviceRemove(ctx, r.ServiceRemove)
+	case *swarmv1.GatewayRequest_TaskList:
+		resp, err = m.taskList(ctx, r.TaskList)
+	case *swarmv1.GatewayRequest_ServiceLogs:
+		resp, err = m.serviceLogs(ctx, r.ServiceLogs)
 	default:
 		err = fmt.Errorf("unsupported request %T: %w", req.Req, ErrInvalid)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/actorswarm/swarm/actors"
+	"github.com/actorswarm/swarm/actors/task"
 	"github.com/actorswarm/swarm/cluster"
 	"github.com/actorswarm/swarm/internal/clock"
 	"github.com/actorswarm/swarm/internal/gwrpc"
@@ -40,11 +42,15 @@ type Daemon struct {
 	nodePID    *actor.PID
 
 	// mu guards the fields below; lifecycle operations hold it throughout.
-	mu        sync.RWMutex
-	id        *identity
-	raft      *cluster.Raft
-	mgr       *cluster.Manager
-	healthPID *actor.PID
+	mu            sync.RWMutex
+	id            *identity
+	raft          *cluster.Raft
+	mgr           *cluster.Manager
+	healthPID     *actor.PID
+	dispatcherPID *actor.PID
+	// servicesPID is read by Raft's apply hook without the lock.
+	servicesPID atomic.Pointer[actor.PID]
+	runtimes    map[string]task.Runtime
 
 	// ackMu guards acks (when each manager last answered a heartbeat, by
 	// node ID) and lost (when the remote last saw the connection to a node
@@ -75,7 +81,12 @@ func New(cfg Config) (*Daemon, error) {
 		lock.Close()
 		return nil, err
 	}
-	return &Daemon{cfg: cfg, log: cfg.Logger, paths: p, lock: lock, creds: c, id: id, acks: make(map[string]time.Time), lost: make(map[string]time.Time)}, nil
+	rts, err := newRuntimes(cfg, p)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return &Daemon{runtimes: rts, cfg: cfg, log: cfg.Logger, paths: p, lock: lock, creds: c, id: id, acks: make(map[string]time.Time), lost: make(map[string]time.Time)}, nil
 }
 
 // Start brings the node up: the actor system and its remote on
@@ -186,6 +197,7 @@ func (d *Daemon) raftConfig(replica, deployment uint64, dir string) cluster.Raft
 		CAFile:        d.paths.caPEM(),
 		CertFile:      d.paths.certPEM(),
 		KeyFile:       d.paths.keyPEM(),
+		Watch:         d.watch,
 	}
 }
 
@@ -200,6 +212,7 @@ func (d *Daemon) startManagerLocked(r *cluster.Raft) {
 		return
 	}
 	d.healthPID = pid
+	d.startOrchestrationLocked(r)
 }
 
 // settle makes a restarted, not yet settled manager's promotion durable.
@@ -222,6 +235,7 @@ func (d *Daemon) settle(r *cluster.Raft) {
 
 // stopManagerLocked stops the health actor and Raft.
 func (d *Daemon) stopManagerLocked() {
+	d.stopOrchestrationLocked()
 	if d.healthPID != nil {
 		_ = d.system.Root.StopFuture(d.healthPID).Wait()
 		d.healthPID = nil
@@ -340,6 +354,22 @@ func (n notifier) BecomeManager(ctx context.Context, node *swarmv1.Node, msg *sw
 
 func (n notifier) BecomeWorker(ctx context.Context, node *swarmv1.Node, msg *swarmv1.BecomeWorker) error {
 	return n.ask(ctx, node, msg)
+}
+
+func (n notifier) Logs(ctx context.Context, node *swarmv1.Node, req *swarmv1.TaskLogsRequest) (*swarmv1.TaskLogsResponse, error) {
+	timeout := 3 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	res, err := n.root.RequestFuture(actor.NewPID(node.GatewayAddr, actors.NodeName), req, timeout).Result()
+	if err != nil {
+		return nil, err
+	}
+	resp, ok := res.(*swarmv1.TaskLogsResponse)
+	if !ok {
+		return nil, fmt.Errorf("node %s: unexpected answer %T", node.Id, res)
+	}
+	return resp, nil
 }
 
 func (n notifier) ask(ctx context.Context, node *swarmv1.Node, msg any) error {

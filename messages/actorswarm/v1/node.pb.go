@@ -698,11 +698,273 @@ func (x *NodeLeft) GetNodeId() string {
 	return ""
 }
 
+// TaskSyncRequest is sent by a node to a manager's dispatcher: the state
+// changes of its tasks since the last sync, and a request for the tasks it
+// must run.
+type TaskSyncRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	NodeId  string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Reports []*TaskStatusUpdate    `protobuf:"bytes,2,rep,name=reports,proto3" json:"reports,omitempty"`
+	// report_services maps each reported task to its service, for routing
+	// the report to the right shard.
+	ReportServices map[string]string `protobuf:"bytes,3,rep,name=report_services,json=reportServices,proto3" json:"report_services,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *TaskSyncRequest) Reset() {
+	*x = TaskSyncRequest{}
+	mi := &file_actorswarm_v1_node_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskSyncRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskSyncRequest) ProtoMessage() {}
+
+func (x *TaskSyncRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_node_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskSyncRequest.ProtoReflect.Descriptor instead.
+func (*TaskSyncRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *TaskSyncRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *TaskSyncRequest) GetReports() []*TaskStatusUpdate {
+	if x != nil {
+		return x.Reports
+	}
+	return nil
+}
+
+func (x *TaskSyncRequest) GetReportServices() map[string]string {
+	if x != nil {
+		return x.ReportServices
+	}
+	return nil
+}
+
+// TaskSyncResponse lists the tasks assigned to the node that it must run
+// or stop; its reports are committed when error is empty.
+type TaskSyncResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         string                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Tasks         []*Task                `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskSyncResponse) Reset() {
+	*x = TaskSyncResponse{}
+	mi := &file_actorswarm_v1_node_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskSyncResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskSyncResponse) ProtoMessage() {}
+
+func (x *TaskSyncResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_node_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskSyncResponse.ProtoReflect.Descriptor instead.
+func (*TaskSyncResponse) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *TaskSyncResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *TaskSyncResponse) GetTasks() []*Task {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+// TasksChanged tells a node that its assignments changed: sync now.
+type TasksChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TasksChanged) Reset() {
+	*x = TasksChanged{}
+	mi := &file_actorswarm_v1_node_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TasksChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TasksChanged) ProtoMessage() {}
+
+func (x *TasksChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_node_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TasksChanged.ProtoReflect.Descriptor instead.
+func (*TasksChanged) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{11}
+}
+
+// TaskLogsRequest asks a node for the kept output of some of its tasks.
+type TaskLogsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskIds       []string               `protobuf:"bytes,1,rep,name=task_ids,json=taskIds,proto3" json:"task_ids,omitempty"`
+	Tail          uint32                 `protobuf:"varint,2,opt,name=tail,proto3" json:"tail,omitempty"`
+	SinceUnixNano int64                  `protobuf:"varint,3,opt,name=since_unix_nano,json=sinceUnixNano,proto3" json:"since_unix_nano,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskLogsRequest) Reset() {
+	*x = TaskLogsRequest{}
+	mi := &file_actorswarm_v1_node_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskLogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskLogsRequest) ProtoMessage() {}
+
+func (x *TaskLogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_node_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskLogsRequest.ProtoReflect.Descriptor instead.
+func (*TaskLogsRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TaskLogsRequest) GetTaskIds() []string {
+	if x != nil {
+		return x.TaskIds
+	}
+	return nil
+}
+
+func (x *TaskLogsRequest) GetTail() uint32 {
+	if x != nil {
+		return x.Tail
+	}
+	return 0
+}
+
+func (x *TaskLogsRequest) GetSinceUnixNano() int64 {
+	if x != nil {
+		return x.SinceUnixNano
+	}
+	return 0
+}
+
+// TaskLogsResponse carries the lines, oldest first.
+type TaskLogsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Lines         []*LogLine             `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskLogsResponse) Reset() {
+	*x = TaskLogsResponse{}
+	mi := &file_actorswarm_v1_node_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskLogsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskLogsResponse) ProtoMessage() {}
+
+func (x *TaskLogsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_node_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskLogsResponse.ProtoReflect.Descriptor instead.
+func (*TaskLogsResponse) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *TaskLogsResponse) GetLines() []*LogLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
 var File_actorswarm_v1_node_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\n" +
-	"\x18actorswarm/v1/node.proto\x12\ractorswarm.v1\x1a\x19actorswarm/v1/types.proto\"~\n" +
+	"\x18actorswarm/v1/node.proto\x12\ractorswarm.v1\x1a\x1bactorswarm/v1/gateway.proto\x1a\x18actorswarm/v1/raft.proto\x1a\x1bactorswarm/v1/service.proto\x1a\x19actorswarm/v1/types.proto\"~\n" +
 	"\x04Peer\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12!\n" +
 	"\fgateway_addr\x18\x02 \x01(\tR\vgatewayAddr\x12\x1b\n" +
@@ -759,7 +1021,24 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\vRoleChanged\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"#\n" +
 	"\bNodeLeft\x12\x17\n" +
-	"\anode_id\x18\x01 \x01(\tR\x06nodeIdB<Z:github.com/actorswarm/swarm/messages/actorswarm/v1;swarmv1b\x06proto3"
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\x85\x02\n" +
+	"\x0fTaskSyncRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x129\n" +
+	"\areports\x18\x02 \x03(\v2\x1f.actorswarm.v1.TaskStatusUpdateR\areports\x12[\n" +
+	"\x0freport_services\x18\x03 \x03(\v22.actorswarm.v1.TaskSyncRequest.ReportServicesEntryR\x0ereportServices\x1aA\n" +
+	"\x13ReportServicesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"S\n" +
+	"\x10TaskSyncResponse\x12\x14\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\x12)\n" +
+	"\x05tasks\x18\x02 \x03(\v2\x13.actorswarm.v1.TaskR\x05tasks\"\x0e\n" +
+	"\fTasksChanged\"h\n" +
+	"\x0fTaskLogsRequest\x12\x19\n" +
+	"\btask_ids\x18\x01 \x03(\tR\ataskIds\x12\x12\n" +
+	"\x04tail\x18\x02 \x01(\rR\x04tail\x12&\n" +
+	"\x0fsince_unix_nano\x18\x03 \x01(\x03R\rsinceUnixNano\"@\n" +
+	"\x10TaskLogsResponse\x12,\n" +
+	"\x05lines\x18\x01 \x03(\v2\x16.actorswarm.v1.LogLineR\x05linesB<Z:github.com/actorswarm/swarm/messages/actorswarm/v1;swarmv1b\x06proto3"
 
 var (
 	file_actorswarm_v1_node_proto_rawDescOnce sync.Once
@@ -773,30 +1052,43 @@ func file_actorswarm_v1_node_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_node_proto_rawDescData
 }
 
-var file_actorswarm_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_actorswarm_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_actorswarm_v1_node_proto_goTypes = []any{
-	(*Peer)(nil),          // 0: actorswarm.v1.Peer
-	(*JoinRequest)(nil),   // 1: actorswarm.v1.JoinRequest
-	(*JoinResponse)(nil),  // 2: actorswarm.v1.JoinResponse
-	(*Heartbeat)(nil),     // 3: actorswarm.v1.Heartbeat
-	(*HeartbeatAck)(nil),  // 4: actorswarm.v1.HeartbeatAck
-	(*BecomeManager)(nil), // 5: actorswarm.v1.BecomeManager
-	(*BecomeWorker)(nil),  // 6: actorswarm.v1.BecomeWorker
-	(*RoleChanged)(nil),   // 7: actorswarm.v1.RoleChanged
-	(*NodeLeft)(nil),      // 8: actorswarm.v1.NodeLeft
-	(NodeRole)(0),         // 9: actorswarm.v1.NodeRole
+	(*Peer)(nil),             // 0: actorswarm.v1.Peer
+	(*JoinRequest)(nil),      // 1: actorswarm.v1.JoinRequest
+	(*JoinResponse)(nil),     // 2: actorswarm.v1.JoinResponse
+	(*Heartbeat)(nil),        // 3: actorswarm.v1.Heartbeat
+	(*HeartbeatAck)(nil),     // 4: actorswarm.v1.HeartbeatAck
+	(*BecomeManager)(nil),    // 5: actorswarm.v1.BecomeManager
+	(*BecomeWorker)(nil),     // 6: actorswarm.v1.BecomeWorker
+	(*RoleChanged)(nil),      // 7: actorswarm.v1.RoleChanged
+	(*NodeLeft)(nil),         // 8: actorswarm.v1.NodeLeft
+	(*TaskSyncRequest)(nil),  // 9: actorswarm.v1.TaskSyncRequest
+	(*TaskSyncResponse)(nil), // 10: actorswarm.v1.TaskSyncResponse
+	(*TasksChanged)(nil),     // 11: actorswarm.v1.TasksChanged
+	(*TaskLogsRequest)(nil),  // 12: actorswarm.v1.TaskLogsRequest
+	(*TaskLogsResponse)(nil), // 13: actorswarm.v1.TaskLogsResponse
+	nil,                      // 14: actorswarm.v1.TaskSyncRequest.ReportServicesEntry
+	(NodeRole)(0),            // 15: actorswarm.v1.NodeRole
+	(*TaskStatusUpdate)(nil), // 16: actorswarm.v1.TaskStatusUpdate
+	(*Task)(nil),             // 17: actorswarm.v1.Task
+	(*LogLine)(nil),          // 18: actorswarm.v1.LogLine
 }
 var file_actorswarm_v1_node_proto_depIdxs = []int32{
-	9, // 0: actorswarm.v1.JoinResponse.role:type_name -> actorswarm.v1.NodeRole
-	0, // 1: actorswarm.v1.JoinResponse.managers:type_name -> actorswarm.v1.Peer
-	0, // 2: actorswarm.v1.HeartbeatAck.managers:type_name -> actorswarm.v1.Peer
-	9, // 3: actorswarm.v1.HeartbeatAck.role:type_name -> actorswarm.v1.NodeRole
-	0, // 4: actorswarm.v1.BecomeManager.managers:type_name -> actorswarm.v1.Peer
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	15, // 0: actorswarm.v1.JoinResponse.role:type_name -> actorswarm.v1.NodeRole
+	0,  // 1: actorswarm.v1.JoinResponse.managers:type_name -> actorswarm.v1.Peer
+	0,  // 2: actorswarm.v1.HeartbeatAck.managers:type_name -> actorswarm.v1.Peer
+	15, // 3: actorswarm.v1.HeartbeatAck.role:type_name -> actorswarm.v1.NodeRole
+	0,  // 4: actorswarm.v1.BecomeManager.managers:type_name -> actorswarm.v1.Peer
+	16, // 5: actorswarm.v1.TaskSyncRequest.reports:type_name -> actorswarm.v1.TaskStatusUpdate
+	14, // 6: actorswarm.v1.TaskSyncRequest.report_services:type_name -> actorswarm.v1.TaskSyncRequest.ReportServicesEntry
+	17, // 7: actorswarm.v1.TaskSyncResponse.tasks:type_name -> actorswarm.v1.Task
+	18, // 8: actorswarm.v1.TaskLogsResponse.lines:type_name -> actorswarm.v1.LogLine
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_node_proto_init() }
@@ -804,6 +1096,9 @@ func file_actorswarm_v1_node_proto_init() {
 	if File_actorswarm_v1_node_proto != nil {
 		return
 	}
+	file_actorswarm_v1_gateway_proto_init()
+	file_actorswarm_v1_raft_proto_init()
+	file_actorswarm_v1_service_proto_init()
 	file_actorswarm_v1_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -811,7 +1106,7 @@ func file_actorswarm_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_node_proto_rawDesc), len(file_actorswarm_v1_node_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

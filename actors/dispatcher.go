@@ -1,0 +1,94 @@
+package actors
+
+import (
+	"context"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// DispatcherName is the dispatcher's name on every manager.
+const DispatcherName = "dispatcher"
+
+// DispatchControl is what the dispatcher needs of its manager.
+type DispatchControl interface {
+	// ShardOf returns the service shard of a service.
+	ShardOf(serviceID string) uint64
+	// Propose commits cmd to shard; it blocks.
+	Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) error
+	// TasksOfNode returns the tasks assigned to a node, from every shard.
+	TasksOfNode(nodeID string) []*swarmv1.Task
+}
+
+// Dispatcher serves nodes' task syncs on a manager: it commits the state
+// changes they report (one entry per shard) and answers the tasks they
+// must run or stop. It keeps no state; each sync is served in a goroutine.
+type Dispatcher struct {
+	ctl DispatchControl
+}
+
+// NewDispatcher returns a dispatcher.
+func NewDispatcher(ctl DispatchControl) *Dispatcher { return &Dispatcher{ctl: ctl} }
+
+// Receive implements actor.Actor.
+func (d *Dispatcher) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *swarmv1.TaskSyncRequest:
+		d.onSync(ctx, msg)
+	}
+}
+
+func (d *Dispatcher) onSync(ctx actor.Context, req *swarmv1.TaskSyncRequest) {
+	sender, root := ctx.Sender(), ctx.ActorSystem().Root
+	if sender == nil {
+		return
+	}
+	go func() {
+		root.Send(sender, d.Sync(req))
+	}()
+}
+
+// Sync commits a node's reports and lists its tasks; it blocks.
+func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncResponse {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	byShard := make(map[uint64]*swarmv1.TaskBatch)
+	for _, r := range req.GetReports() {
+		svc := req.GetReportServices()[r.GetTaskId()]
+		if svc == "" || r.GetStatus() == nil {
+			continue
+		}
+		shard := d.ctl.ShardOf(svc)
+		b, ok := byShard[shard]
+		if !ok {
+			b = &swarmv1.TaskBatch{}
+			byShard[shard] = b
+		}
+		b.Status = append(b.Status, r)
+		b.ServiceIds = appendOnce(b.ServiceIds, svc)
+	}
+	for shard, b := range byShard {
+		if err := d.ctl.Propose(ctx, shard, &swarmv1.Command{Cmd: &swarmv1.Command_TaskBatch{TaskBatch: b}}); err != nil {
+			return &swarmv1.TaskSyncResponse{Error: err.Error()}
+		}
+	}
+	var out []*swarmv1.Task
+	for _, t := range d.ctl.TasksOfNode(req.GetNodeId()) {
+		ended := t.GetStatus().GetState() >= swarmv1.TaskState_TASK_STATE_COMPLETE
+		if t.DesiredState <= swarmv1.TaskState_TASK_STATE_RUNNING || !ended {
+			out = append(out, t)
+		}
+	}
+	return &swarmv1.TaskSyncResponse{Tasks: out}
+}
+
+func appendOnce(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}

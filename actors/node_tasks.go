@@ -1,0 +1,249 @@
+package actors
+
+import (
+	"sort"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorswarm/swarm/actors/task"
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// keptEnded is how many ended tasks a node keeps the output of, for
+// `service logs`.
+const keptEnded = 200
+
+// syncEvery is how many heartbeat ticks may pass without a task sync: the
+// safety net when a TasksChanged poke was lost.
+const syncEvery = 10
+
+// runnerRef is what the node actor knows of one of its task runners.
+type runnerRef struct {
+	pid     *actor.PID
+	service string
+	inst    task.Instance
+	state   swarmv1.TaskState
+	// gone is set when the task is no longer assigned here: the runner is
+	// stopped once its task ended.
+	gone bool
+}
+
+// nodeTasks is the task side of the node actor: runners, unsent reports,
+// and the sync with a manager's dispatcher. Its fields belong to the node
+// actor's Receive.
+type nodeTasks struct {
+	runners   map[string]*runnerRef
+	known     map[string]bool
+	reports   map[string]*swarmv1.TaskStatusUpdate
+	reportSvc map[string]string
+	logs      map[string]task.Instance
+	syncing   bool
+	dirty     bool
+	ticks     int
+}
+
+func newNodeTasks() nodeTasks {
+	return nodeTasks{
+		runners:   make(map[string]*runnerRef),
+		known:     make(map[string]bool),
+		reports:   make(map[string]*swarmv1.TaskStatusUpdate),
+		reportSvc: make(map[string]string),
+		logs:      make(map[string]task.Instance),
+	}
+}
+
+func terminalState(st swarmv1.TaskState) bool { return st >= swarmv1.TaskState_TASK_STATE_COMPLETE }
+
+// onTaskTick runs with every heartbeat tick: sync when there is something
+// to say or it has been a while.
+func (n *Node) onTaskTick(ctx actor.Context) {
+	n.tasks.ticks++
+	if len(n.tasks.reports) > 0 || n.tasks.dirty || n.tasks.ticks%syncEvery == 0 {
+		n.sync(ctx)
+	}
+}
+
+func (n *Node) onTasksChanged(ctx actor.Context) { n.sync(ctx) }
+
+// onReport records a runner's state change and sends it on.
+func (n *Node) onReport(ctx actor.Context, r *task.Report) {
+	id := r.Update.GetTaskId()
+	ref, ok := n.tasks.runners[id]
+	if !ok {
+		return
+	}
+	ref.state = r.Update.GetStatus().GetState()
+	if r.Instance != nil {
+		ref.inst = r.Instance
+		n.tasks.logs[id] = r.Instance
+	}
+	n.tasks.reports[id] = r.Update
+	n.tasks.reportSvc[id] = ref.service
+	if terminalState(ref.state) {
+		n.ended = append(n.ended, id)
+		n.forgetOld()
+		if ref.gone {
+			ctx.Stop(ref.pid)
+			delete(n.tasks.runners, id)
+		}
+	}
+	n.sync(ctx)
+}
+
+// forgetOld drops the output of the oldest ended tasks beyond keptEnded.
+func (n *Node) forgetOld() {
+	for len(n.ended) > keptEnded {
+		delete(n.tasks.logs, n.ended[0])
+		n.ended = n.ended[1:]
+	}
+}
+
+// sync sends the unsent reports to a manager's dispatcher and applies the
+// assignments it answers. One sync is in flight at a time; what happens
+// meanwhile waits for the next.
+func (n *Node) sync(ctx actor.Context) {
+	if n.tasks.syncing {
+		n.tasks.dirty = true
+		return
+	}
+	id := n.eng.NodeID()
+	peers := n.eng.ManagerPeers()
+	if id == "" || len(peers) == 0 {
+		return
+	}
+	n.tasks.dirty = false
+	req := &swarmv1.TaskSyncRequest{NodeId: id, ReportServices: make(map[string]string)}
+	sent := make(map[string]*swarmv1.TaskStatusUpdate, len(n.tasks.reports))
+	for tid, r := range n.tasks.reports {
+		req.Reports = append(req.Reports, r)
+		req.ReportServices[tid] = n.tasks.reportSvc[tid]
+		sent[tid] = r
+	}
+	n.tasks.syncing = true
+	f := ctx.RequestFuture(actor.NewPID(peers[0].GatewayAddr, DispatcherName), req, 5*time.Second)
+	ctx.ReenterAfter(f, func(res any, err error) {
+		n.tasks.syncing = false
+		resp, ok := res.(*swarmv1.TaskSyncResponse)
+		if err != nil || !ok || resp.Error != "" {
+			// Kept for the next sync.
+			return
+		}
+		for tid, r := range sent {
+			if n.tasks.reports[tid] == r {
+				delete(n.tasks.reports, tid)
+				delete(n.tasks.reportSvc, tid)
+			}
+		}
+		n.apply(ctx, resp.Tasks)
+		if n.tasks.dirty || len(n.tasks.reports) > 0 {
+			n.sync(ctx)
+		}
+	})
+}
+
+// apply carries out the manager's view of this node's tasks: start new
+// ones, stop those told to stop, stop those no longer assigned here, and
+// report tasks this node should run but lost (it restarted since).
+func (n *Node) apply(ctx actor.Context, tasks []*swarmv1.Task) {
+	sort.Slice(tasks, func(i, j int) bool { return tasks[i].Id < tasks[j].Id })
+	assigned := make(map[string]bool, len(tasks))
+	for _, t := range tasks {
+		assigned[t.Id] = true
+		ref, running := n.tasks.runners[t.Id]
+		state := t.GetStatus().GetState()
+		switch {
+		case t.DesiredState <= swarmv1.TaskState_TASK_STATE_RUNNING:
+			if running || terminalState(state) {
+				continue
+			}
+			if state <= swarmv1.TaskState_TASK_STATE_ASSIGNED && !n.tasks.known[t.Id] {
+				n.start(ctx, t)
+				continue
+			}
+			if !n.tasks.known[t.Id] {
+				n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_ORPHANED, "task lost: its node restarted")
+			}
+		default:
+			if running && !terminalState(ref.state) {
+				ctx.Send(ref.pid, &task.Stop{})
+				continue
+			}
+			if !running && !terminalState(state) {
+				n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_SHUTDOWN, "")
+			}
+		}
+	}
+	for id, ref := range n.tasks.runners {
+		if assigned[id] {
+			continue
+		}
+		// Removed (service rm) or deleted: stop it, then drop the runner.
+		ref.gone = true
+		if terminalState(ref.state) {
+			ctx.Stop(ref.pid)
+			delete(n.tasks.runners, id)
+			continue
+		}
+		ctx.Send(ref.pid, &task.Stop{})
+	}
+}
+
+// lost reports a task this node does not run (any more).
+func (n *Node) lost(ctx actor.Context, t *swarmv1.Task, st swarmv1.TaskState, errText string) {
+	if r, ok := n.tasks.reports[t.Id]; ok && r.GetStatus().GetState() == st {
+		return
+	}
+	n.tasks.reports[t.Id] = &swarmv1.TaskStatusUpdate{TaskId: t.Id, Status: &swarmv1.TaskStatus{
+		State: st, TimestampUnixNano: time.Now().UnixNano(), Err: errText, Message: "lost",
+	}}
+	n.tasks.reportSvc[t.Id] = t.ServiceId
+	n.tasks.dirty = true
+}
+
+// start spawns the runner of a task assigned here.
+func (n *Node) start(ctx actor.Context, t *swarmv1.Task) {
+	n.tasks.known[t.Id] = true
+	name := t.GetSpec().GetRuntime()
+	if name == "" {
+		name = "process"
+	}
+	rt := n.eng.Runtime(name)
+	if rt == nil {
+		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_REJECTED, "runtime "+name+" is not offered by this node")
+		return
+	}
+	port, err := n.eng.FreePort()
+	if err != nil {
+		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_REJECTED, "no free port for the task: "+err.Error())
+		return
+	}
+	props := actor.PropsFromProducer(func() actor.Actor { return task.NewRunner(t, rt, port) })
+	pid, err := ctx.SpawnNamed(props, "task/"+t.Id)
+	if err != nil {
+		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_REJECTED, "spawn: "+err.Error())
+		return
+	}
+	n.tasks.runners[t.Id] = &runnerRef{pid: pid, service: t.ServiceId, state: t.GetStatus().GetState()}
+}
+
+// onLogs answers a manager's request for task output.
+func (n *Node) onLogs(ctx actor.Context, req *swarmv1.TaskLogsRequest) {
+	since := time.Unix(0, req.GetSinceUnixNano())
+	resp := &swarmv1.TaskLogsResponse{}
+	for _, id := range req.GetTaskIds() {
+		inst, ok := n.tasks.logs[id]
+		if !ok {
+			continue
+		}
+		for _, l := range inst.Logs(since, int(req.GetTail())) {
+			resp.Lines = append(resp.Lines, &swarmv1.LogLine{
+				TaskId: id, TimestampUnixNano: l.Time.UnixNano(), Stream: l.Stream, Line: l.Line,
+			})
+		}
+	}
+	sort.SliceStable(resp.Lines, func(i, j int) bool { return resp.Lines[i].TimestampUnixNano < resp.Lines[j].TimestampUnixNano })
+	if ctx.Sender() != nil {
+		ctx.Respond(resp)
+	}
+}

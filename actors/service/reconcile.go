@@ -1,0 +1,599 @@
+package service
+
+import (
+	"sort"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// Task states and desired states, shortened.
+const (
+	stNew      = swarmv1.TaskState_TASK_STATE_NEW
+	stPending  = swarmv1.TaskState_TASK_STATE_PENDING
+	stAssigned = swarmv1.TaskState_TASK_STATE_ASSIGNED
+	stRunning  = swarmv1.TaskState_TASK_STATE_RUNNING
+	stComplete = swarmv1.TaskState_TASK_STATE_COMPLETE
+	stShutdown = swarmv1.TaskState_TASK_STATE_SHUTDOWN
+	stFailed   = swarmv1.TaskState_TASK_STATE_FAILED
+	stRejected = swarmv1.TaskState_TASK_STATE_REJECTED
+	stOrphaned = swarmv1.TaskState_TASK_STATE_ORPHANED
+)
+
+// DefaultHistory is how many tasks a slot keeps (Docker's task history
+// limit).
+const DefaultHistory = 5
+
+// View is what the supervisor of one service sees when it reconciles: its
+// service and tasks, the nodes, and the time. Reconcile does not modify it.
+type View struct {
+	Service *swarmv1.Service
+	Tasks   []*swarmv1.Task
+	Nodes   map[string]*swarmv1.Node
+	Now     time.Time
+	// History is how many tasks a slot keeps (0: DefaultHistory).
+	History int
+	// NewID makes task IDs.
+	NewID func() string
+	// Eligible, for a global service, says whether a node satisfies its
+	// placement constraints (nil: every node does).
+	Eligible func(*swarmv1.Node) bool
+}
+
+// Plan is what reconciling decided: task changes for one Raft entry, a
+// new update status, and when to look again.
+type Plan struct {
+	Create   []*swarmv1.Task
+	Desire   []*swarmv1.TaskDesire
+	Orphan   []*swarmv1.TaskStatusUpdate
+	Delete   []string
+	Rollback bool
+	// UpdateStatus, when set, is the service's new update status.
+	UpdateStatus *swarmv1.UpdateStatus
+	// Wake, when not zero, is when a delayed decision (restart delay,
+	// update delay) falls due.
+	Wake time.Time
+}
+
+// Empty reports whether the plan changes nothing.
+func (p *Plan) Empty() bool {
+	return len(p.Create) == 0 && len(p.Desire) == 0 && len(p.Orphan) == 0 && len(p.Delete) == 0 &&
+		!p.Rollback && p.UpdateStatus == nil
+}
+
+func (p *Plan) wakeAt(t time.Time) {
+	if p.Wake.IsZero() || t.Before(p.Wake) {
+		p.Wake = t
+	}
+}
+
+func (p *Plan) shutdown(t *swarmv1.Task) {
+	p.Desire = append(p.Desire, &swarmv1.TaskDesire{TaskId: t.Id, DesiredState: stShutdown})
+}
+
+// Terminal reports whether a task state is final.
+func terminal(st swarmv1.TaskState) bool { return st >= stComplete }
+
+// runnable reports whether a task is meant to run.
+func runnable(t *swarmv1.Task) bool { return t.DesiredState <= stRunning }
+
+// nodeUsable reports whether tasks may keep running on node id: it exists,
+// is Ready and is not drained.
+func nodeUsable(nodes map[string]*swarmv1.Node, id string) bool {
+	n, ok := nodes[id]
+	return ok && n.GetStatus().GetState() == swarmv1.NodeState_NODE_STATE_READY &&
+		n.GetSpec().GetAvailability() != swarmv1.NodeAvailability_NODE_AVAILABILITY_DRAIN
+}
+
+// lost reports whether task t was lost with its node rather than ended by
+// itself: its node is down, drained or gone.
+func lost(v *View, t *swarmv1.Task) bool {
+	return t.NodeId != "" && !nodeUsable(v.Nodes, t.NodeId)
+}
+
+// current reports whether a task runs the service's current task spec.
+func current(svc *swarmv1.Service, t *swarmv1.Task) bool {
+	return proto.Equal(t.Spec, svc.GetSpec().GetTask())
+}
+
+// Reconcile compares a replicated or global service with its tasks and
+// decides what to change: new tasks for empty slots (per restart policy),
+// replacements for tasks lost with their node (at once), shutdown of
+// surplus tasks (scale down, duplicates after a partition: newer wins),
+// the rolling update of outdated tasks, and trimming of history.
+func Reconcile(v View) Plan {
+	var p Plan
+	if v.History <= 0 {
+		v.History = DefaultHistory
+	}
+	if v.Service.GetSpec().GetMode() == swarmv1.ServiceMode_SERVICE_MODE_GLOBAL {
+		reconcileGlobal(&v, &p)
+	} else {
+		reconcileReplicated(&v, &p)
+	}
+	trimHistory(&v, &p)
+	return p
+}
+
+// bySlot groups tasks by slot (global tasks by node), each group sorted by
+// creation time, oldest first.
+func bySlot(tasks []*swarmv1.Task, global bool) map[string][]*swarmv1.Task {
+	out := make(map[string][]*swarmv1.Task)
+	for _, t := range tasks {
+		key := slotKey(t, global)
+		out[key] = append(out[key], t)
+	}
+	for _, ts := range out {
+		sort.Slice(ts, func(i, j int) bool {
+			if ts[i].CreatedUnixNano != ts[j].CreatedUnixNano {
+				return ts[i].CreatedUnixNano < ts[j].CreatedUnixNano
+			}
+			return ts[i].Id < ts[j].Id
+		})
+	}
+	return out
+}
+
+func slotKey(t *swarmv1.Task, global bool) string {
+	if global {
+		return t.NodeId
+	}
+	return itoa(t.Slot)
+}
+
+func itoa(n uint64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+func (v *View) newTask(slot uint64, nodeID string) *swarmv1.Task {
+	svc := v.Service
+	t := &swarmv1.Task{
+		Id:           v.NewID(),
+		ServiceId:    svc.Id,
+		ServiceName:  svc.GetSpec().GetName(),
+		Slot:         slot,
+		NodeId:       nodeID,
+		SpecVersion:  svc.SpecVersion,
+		Spec:         proto.Clone(svc.GetSpec().GetTask()).(*swarmv1.TaskSpec),
+		DesiredState: stRunning,
+		Status:       &swarmv1.TaskStatus{State: stPending, TimestampUnixNano: v.Now.UnixNano()},
+		Ports:        hostPorts(svc),
+	}
+	if nodeID != "" {
+		t.Status = &swarmv1.TaskStatus{State: stAssigned, TimestampUnixNano: v.Now.UnixNano(), Message: "scheduler assigned task to node"}
+	}
+	return t
+}
+
+func hostPorts(svc *swarmv1.Service) []*swarmv1.PortConfig {
+	var out []*swarmv1.PortConfig
+	for _, p := range svc.GetPorts() {
+		if p.GetMode() == swarmv1.PublishMode_PUBLISH_MODE_HOST {
+			out = append(out, proto.Clone(p).(*swarmv1.PortConfig))
+		}
+	}
+	return out
+}
+
+// slotState is one slot's tasks sorted out.
+type slotState struct {
+	tasks []*swarmv1.Task
+	// live are the runnable tasks that have not ended, newest last.
+	live []*swarmv1.Task
+	// latest is the newest task of the slot.
+	latest *swarmv1.Task
+}
+
+func sortSlot(v *View, p *Plan, tasks []*swarmv1.Task) slotState {
+	s := slotState{tasks: tasks}
+	if len(tasks) > 0 {
+		s.latest = tasks[len(tasks)-1]
+	}
+	for _, t := range tasks {
+		if !runnable(t) {
+			continue
+		}
+		switch {
+		case terminal(t.Status.GetState()):
+			// It ended by itself: it is history now.
+			p.shutdown(t)
+		case lost(v, t):
+			// Its node is down or drained: replace it now; the node stops
+			// it if it comes back.
+			p.shutdown(t)
+			if v.Nodes[t.NodeId].GetStatus().GetState() != swarmv1.NodeState_NODE_STATE_READY {
+				p.Orphan = append(p.Orphan, &swarmv1.TaskStatusUpdate{TaskId: t.Id, Status: &swarmv1.TaskStatus{
+					State: stOrphaned, TimestampUnixNano: v.Now.UnixNano(), Err: "node down",
+				}})
+			}
+		default:
+			s.live = append(s.live, t)
+		}
+	}
+	return s
+}
+
+func reconcileReplicated(v *View, p *Plan) {
+	svc := v.Service
+	replicas := svc.GetSpec().GetReplicas()
+	slots := bySlot(v.Tasks, false)
+	var updating []*slotUpdate
+	busy := 0
+	keys := make([]uint64, 0, len(slots))
+	for _, ts := range slots {
+		keys = append(keys, ts[0].Slot)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	for slot := uint64(1); slot <= replicas; slot++ {
+		if _, ok := slots[itoa(slot)]; !ok {
+			keys = append(keys, slot)
+		}
+	}
+	for _, slot := range keys {
+		s := sortSlot(v, p, slots[itoa(slot)])
+		if slot == 0 || slot > replicas {
+			// Scaled down: the slot goes away.
+			for _, t := range s.live {
+				p.shutdown(t)
+			}
+			continue
+		}
+		u, b := fillSlot(v, p, slot, s)
+		if u != nil {
+			updating = append(updating, u)
+		}
+		if b {
+			busy++
+		}
+	}
+	rollingUpdate(v, p, updating, busy)
+}
+
+// slotUpdate is a slot whose live task runs an outdated spec.
+type slotUpdate struct {
+	slot    uint64
+	nodeID  string
+	old     *swarmv1.Task
+	replace *swarmv1.Task // the new-spec task already started (start-first)
+}
+
+// fillSlot makes sure slot has one live task: it keeps the newest live one
+// (newer tasks win), creates one when none is live and the restart policy
+// allows, and returns the slot when its task needs an update. busy says the
+// slot is between two tasks (one stopping or one starting): a rolling
+// update counts it against its parallelism.
+func fillSlot(v *View, p *Plan, slot uint64, s slotState) (*slotUpdate, bool) {
+	svc := v.Service
+	var fresh, stale []*swarmv1.Task
+	for _, t := range s.live {
+		if current(svc, t) {
+			fresh = append(fresh, t)
+		} else {
+			stale = append(stale, t)
+		}
+	}
+	switch {
+	case len(fresh) > 0:
+		// Keep the newest current task; anything else live goes.
+		keep := fresh[len(fresh)-1]
+		for _, t := range fresh[:len(fresh)-1] {
+			p.shutdown(t)
+		}
+		starting := keep.Status.GetState() != stRunning
+		if !starting || len(stale) == 0 {
+			for _, t := range stale {
+				p.shutdown(t)
+			}
+			return nil, starting
+		}
+		// start-first: the replacement is starting; the old task runs on.
+		return &slotUpdate{slot: slot, old: stale[len(stale)-1], replace: keep}, true
+	case len(stale) > 0:
+		for _, t := range stale[:len(stale)-1] {
+			p.shutdown(t)
+		}
+		return &slotUpdate{slot: slot, old: stale[len(stale)-1]}, false
+	}
+	// Nothing live in the slot.
+	if s.latest != nil && runnableStopping(p, s.latest) && !lost(v, s.latest) {
+		// stop-first: wait until the old task has stopped.
+		return nil, true
+	}
+	if at, ok := restartAt(v, s); !ok {
+		return nil, false
+	} else if at.After(v.Now) {
+		p.wakeAt(at)
+		return nil, false
+	}
+	p.Create = append(p.Create, v.newTask(slot, ""))
+	return nil, true
+}
+
+// runnableStopping reports whether t is being stopped: told to shut down
+// (now or by an earlier reconcile) and not yet ended.
+func runnableStopping(p *Plan, t *swarmv1.Task) bool {
+	if terminal(t.Status.GetState()) {
+		return false
+	}
+	if t.DesiredState > stRunning {
+		return true
+	}
+	for _, d := range p.Desire {
+		if d.TaskId == t.Id {
+			return true
+		}
+	}
+	return false
+}
+
+// restartAt applies the restart policy to a slot with no live task: whether
+// and when a new task may start. A slot never used, or whose task was shut
+// down or lost by the system, gets one at once.
+func restartAt(v *View, s slotState) (time.Time, bool) {
+	last := s.latest
+	if last == nil {
+		return v.Now, true
+	}
+	st := last.Status.GetState()
+	if st == stShutdown || st == stOrphaned || !terminal(st) || lost(v, last) {
+		return v.Now, true
+	}
+	rp := v.Service.GetSpec().GetTask().GetRestart()
+	switch rp.GetCondition() {
+	case swarmv1.RestartCondition_RESTART_CONDITION_NONE:
+		return time.Time{}, false
+	case swarmv1.RestartCondition_RESTART_CONDITION_ON_FAILURE:
+		if st == stComplete {
+			return time.Time{}, false
+		}
+	}
+	if max := rp.GetMaxAttempts(); max > 0 {
+		attempts := uint64(0)
+		window := time.Duration(rp.GetWindowNano())
+		for _, t := range s.tasks {
+			ts := t.Status.GetState()
+			if ts != stFailed && ts != stComplete && ts != stRejected {
+				continue
+			}
+			if window > 0 && v.Now.Sub(time.Unix(0, t.Status.GetTimestampUnixNano())) > window {
+				continue
+			}
+			attempts++
+		}
+		if attempts >= max {
+			return time.Time{}, false
+		}
+	}
+	return time.Unix(0, last.Status.GetTimestampUnixNano()).Add(time.Duration(rp.GetDelayNano())), true
+}
+
+func reconcileGlobal(v *View, p *Plan) {
+	slots := bySlot(v.Tasks, true)
+	eligible := make(map[string]bool)
+	for id, n := range v.Nodes {
+		if globalEligible(v.Service, n) && (v.Eligible == nil || v.Eligible(n)) {
+			eligible[id] = true
+		}
+	}
+	var updating []*slotUpdate
+	ids := make([]string, 0, len(slots)+len(eligible))
+	for id := range slots {
+		ids = append(ids, id)
+	}
+	for id := range eligible {
+		if _, ok := slots[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	for _, nodeID := range ids {
+		s := sortSlot(v, p, slots[nodeID])
+		if !eligible[nodeID] {
+			for _, t := range s.live {
+				p.shutdown(t)
+			}
+			continue
+		}
+		var fresh, stale []*swarmv1.Task
+		for _, t := range s.live {
+			if current(v.Service, t) {
+				fresh = append(fresh, t)
+			} else {
+				stale = append(stale, t)
+			}
+		}
+		switch {
+		case len(fresh) > 0:
+			for _, t := range fresh[:len(fresh)-1] {
+				p.shutdown(t)
+			}
+			for _, t := range stale {
+				p.shutdown(t)
+			}
+		case len(stale) > 0:
+			for _, t := range stale[:len(stale)-1] {
+				p.shutdown(t)
+			}
+			updating = append(updating, &slotUpdate{nodeID: nodeID, old: stale[len(stale)-1]})
+		default:
+			if s.latest != nil && runnableStopping(p, s.latest) {
+				continue
+			}
+			at, ok := restartAt(v, s)
+			if !ok {
+				continue
+			}
+			if at.After(v.Now) {
+				p.wakeAt(at)
+				continue
+			}
+			p.Create = append(p.Create, v.newTask(0, nodeID))
+		}
+	}
+	rollingUpdate(v, p, updating, 0)
+}
+
+// globalEligible reports whether a global service runs a task on n: Ready,
+// not drained (a paused node keeps its task but gets no new one: handled
+// by the caller through existing tasks) and offering the runtime.
+// Constraints are checked by the supervisor before it builds the view.
+func globalEligible(svc *swarmv1.Service, n *swarmv1.Node) bool {
+	if n.GetStatus().GetState() != swarmv1.NodeState_NODE_STATE_READY {
+		return false
+	}
+	if n.GetSpec().GetAvailability() == swarmv1.NodeAvailability_NODE_AVAILABILITY_DRAIN {
+		return false
+	}
+	rt := svc.GetSpec().GetTask().GetRuntime()
+	if rt == "" {
+		rt = "process"
+	}
+	for _, r := range n.GetDescription().GetRuntimes() {
+		if r == rt {
+			return true
+		}
+	}
+	return false
+}
+
+// rollingUpdate replaces outdated tasks a few slots at a time, per the
+// service's update config: parallelism slots at once (0: all), stop-first
+// or start-first, and the failure action when new tasks fail.
+func rollingUpdate(v *View, p *Plan, slots []*slotUpdate, busy int) {
+	svc := v.Service
+	status := svc.GetUpdateStatus()
+	state := status.GetState()
+	if len(slots) == 0 {
+		if state == swarmv1.UpdateState_UPDATE_STATE_UPDATING {
+			p.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateState_UPDATE_STATE_COMPLETED, StartedUnixNano: status.GetStartedUnixNano(), CompletedUnixNano: v.Now.UnixNano(), Message: "update completed"}
+		}
+		if state == swarmv1.UpdateState_UPDATE_STATE_ROLLBACK_STARTED {
+			p.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateState_UPDATE_STATE_ROLLBACK_COMPLETED, StartedUnixNano: status.GetStartedUnixNano(), CompletedUnixNano: v.Now.UnixNano(), Message: "rollback completed"}
+		}
+		return
+	}
+	if state == swarmv1.UpdateState_UPDATE_STATE_PAUSED || state == swarmv1.UpdateState_UPDATE_STATE_ROLLBACK_PAUSED {
+		return
+	}
+	cfg := svc.GetSpec().GetUpdate()
+	rollingBack := state == swarmv1.UpdateState_UPDATE_STATE_ROLLBACK_STARTED
+	if rollingBack {
+		cfg = svc.GetSpec().GetRollback()
+	}
+	if state != swarmv1.UpdateState_UPDATE_STATE_UPDATING && !rollingBack {
+		p.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateState_UPDATE_STATE_UPDATING, StartedUnixNano: v.Now.UnixNano(), Message: "update in progress"}
+		status = p.UpdateStatus
+	}
+	if failed := failedSince(v, status.GetStartedUnixNano()); failed > 0 {
+		total := len(slots) + failed
+		ratio := float64(failed) / float64(total)
+		if ratio > float64(cfg.GetMaxFailureRatio()) {
+			switch cfg.GetFailureAction() {
+			case swarmv1.FailureAction_FAILURE_ACTION_CONTINUE:
+			case swarmv1.FailureAction_FAILURE_ACTION_ROLLBACK:
+				if !rollingBack && svc.GetPreviousSpec() != nil {
+					p.Rollback = true
+					p.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateState_UPDATE_STATE_ROLLBACK_STARTED, StartedUnixNano: v.Now.UnixNano(), Message: "update rolled back due to failure or early termination of task"}
+					return
+				}
+				fallthrough
+			default:
+				st := swarmv1.UpdateState_UPDATE_STATE_PAUSED
+				if rollingBack {
+					st = swarmv1.UpdateState_UPDATE_STATE_ROLLBACK_PAUSED
+				}
+				p.UpdateStatus = &swarmv1.UpdateStatus{State: st, StartedUnixNano: status.GetStartedUnixNano(), Message: "update paused due to failure or early termination of task"}
+				return
+			}
+		}
+	}
+	// Slots between two tasks count against the parallelism.
+	inFlight := busy
+	par := int(cfg.GetParallelism())
+	if par == 0 {
+		par = len(slots)
+	}
+	startFirst := cfg.GetOrder() == swarmv1.UpdateOrder_UPDATE_ORDER_START_FIRST
+	if delay := time.Duration(cfg.GetDelayNano()); delay > 0 {
+		if last := lastStarted(v); !last.IsZero() && v.Now.Before(last.Add(delay)) {
+			p.wakeAt(last.Add(delay))
+			return
+		}
+	}
+	for _, s := range slots {
+		if inFlight >= par {
+			break
+		}
+		if s.replace != nil {
+			continue
+		}
+		inFlight++
+		if startFirst {
+			p.Create = append(p.Create, v.newTask(s.slot, s.nodeID))
+		} else {
+			p.shutdown(s.old)
+		}
+	}
+}
+
+// failedSince counts the current-spec tasks that failed since the update
+// started.
+func failedSince(v *View, start int64) int {
+	n := 0
+	for _, t := range v.Tasks {
+		if !current(v.Service, t) || t.CreatedUnixNano < start {
+			continue
+		}
+		if st := t.Status.GetState(); st == stFailed || st == stRejected {
+			n++
+		}
+	}
+	return n
+}
+
+// lastStarted is when the newest current-spec task started running.
+func lastStarted(v *View) time.Time {
+	var last int64
+	for _, t := range v.Tasks {
+		if current(v.Service, t) && t.Status.GetState() == stRunning && t.Status.GetTimestampUnixNano() > last {
+			last = t.Status.GetTimestampUnixNano()
+		}
+	}
+	if last == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, last)
+}
+
+// trimHistory deletes the oldest ended tasks of each slot beyond the
+// history limit.
+func trimHistory(v *View, p *Plan) {
+	global := v.Service.GetSpec().GetMode() == swarmv1.ServiceMode_SERVICE_MODE_GLOBAL
+	for _, ts := range bySlot(v.Tasks, global) {
+		if len(ts) <= v.History {
+			continue
+		}
+		extra := len(ts) - v.History
+		for _, t := range ts {
+			if extra == 0 {
+				break
+			}
+			if terminal(t.Status.GetState()) && !runnable(t) {
+				p.Delete = append(p.Delete, t.Id)
+				extra--
+			}
+		}
+	}
+}

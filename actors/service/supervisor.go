@@ -1,0 +1,295 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorswarm/swarm/actors/scheduler"
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// Env is what supervisors need of their manager. Reads are local (this
+// manager leads the service's shard, so its replica is current);
+// Propose blocks.
+type Env interface {
+	// Leads reports whether this manager leads shard.
+	Leads(shard uint64) bool
+	// ServiceShards lists the service shards.
+	ServiceShards() []uint64
+	// ServicesIn lists the IDs of the services of shard.
+	ServicesIn(shard uint64) []string
+	// View reads a service and its tasks; ok is false when it is gone.
+	View(serviceID string) (svc *swarmv1.Service, tasks []*swarmv1.Task, ok bool)
+	// Nodes returns every node.
+	Nodes() []*swarmv1.Node
+	// ActiveTasks returns every task that holds a node, in every shard.
+	ActiveTasks() []*swarmv1.Task
+	// Propose commits cmd to shard.
+	Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) error
+	// Poke tells nodes that their assignments changed.
+	Poke(nodeIDs []string)
+	// NewID makes a task ID.
+	NewID() string
+	// Now is the time.
+	Now() time.Time
+	// Logger logs.
+	Logger() *slog.Logger
+}
+
+// Messages of the supervisors (local only).
+type (
+	// Changed tells a supervisor that its service, its tasks or the nodes
+	// changed: reconcile.
+	Changed struct{}
+	wake    struct{}
+	applied struct{ err error }
+)
+
+// safetyPeriod is how often a supervisor reconciles without being told to.
+const safetyPeriod = 2 * time.Second
+
+// Supervisor is the actor of one service on the manager leading its shard.
+// It keeps no copy of the service: every reconcile reads the replicated
+// state, so a supervisor restarted here or on another manager carries on
+// where the last one stopped, leaving running tasks alone.
+type Supervisor struct {
+	id       string
+	shard    uint64
+	env      Env
+	inflight bool
+	dirty    bool
+	timer    *time.Timer
+	wakeAt   time.Time
+	stop     chan struct{}
+}
+
+// NewSupervisor returns the supervisor of service id in shard.
+func NewSupervisor(id string, shard uint64, env Env) *Supervisor {
+	return &Supervisor{id: id, shard: shard, env: env}
+}
+
+// Receive implements actor.Actor.
+func (s *Supervisor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		s.onStarted(ctx)
+	case *actor.Stopping:
+		s.onStopping()
+	case *Changed, *wake:
+		s.reconcile(ctx)
+	case *applied:
+		s.onApplied(ctx, msg)
+	}
+}
+
+func (s *Supervisor) onStarted(ctx actor.Context) {
+	s.stop = make(chan struct{})
+	self, root, stop := ctx.Self(), ctx.ActorSystem().Root, s.stop
+	go func() {
+		t := time.NewTicker(safetyPeriod)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				root.Send(self, &Changed{})
+			}
+		}
+	}()
+	s.reconcile(ctx)
+}
+
+func (s *Supervisor) onStopping() {
+	if s.stop != nil {
+		close(s.stop)
+		s.stop = nil
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+}
+
+func (s *Supervisor) onApplied(ctx actor.Context, msg *applied) {
+	s.inflight = false
+	if msg.err != nil {
+		s.env.Logger().Warn("service reconcile not committed", "service_id", s.id, "err", msg.err)
+		s.schedule(ctx, s.env.Now().Add(200*time.Millisecond))
+		return
+	}
+	if s.dirty {
+		s.reconcile(ctx)
+	}
+}
+
+func (s *Supervisor) schedule(ctx actor.Context, at time.Time) {
+	if !s.wakeAt.IsZero() && !at.Before(s.wakeAt) && s.wakeAt.After(s.env.Now()) {
+		return
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.wakeAt = at
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	s.timer = time.AfterFunc(time.Until(at), func() { root.Send(self, &wake{}) })
+}
+
+// reconcile reads the service, decides, places new tasks and proposes it
+// all in one entry; one proposal is in flight at a time, and changes that
+// arrive meanwhile are handled right after it.
+func (s *Supervisor) reconcile(ctx actor.Context) {
+	if s.inflight {
+		s.dirty = true
+		return
+	}
+	s.dirty = false
+	svc, tasks, ok := s.env.View(s.id)
+	if !ok {
+		return
+	}
+	nodes := s.env.Nodes()
+	byID := make(map[string]*swarmv1.Node, len(nodes))
+	for _, n := range nodes {
+		byID[n.Id] = n
+	}
+	view := View{Service: svc, Tasks: tasks, Nodes: byID, Now: s.env.Now(), NewID: s.env.NewID}
+	if svc.GetSpec().GetMode() == swarmv1.ServiceMode_SERVICE_MODE_GLOBAL {
+		view.Eligible = constraintsOf(svc.GetSpec().GetTask())
+	}
+	plan := Reconcile(view)
+	if !plan.Wake.IsZero() {
+		s.schedule(ctx, plan.Wake)
+	}
+	var cmds []*swarmv1.Command
+	if plan.Rollback || plan.UpdateStatus != nil {
+		up := &swarmv1.UpdateService{ServiceId: s.id, ExpectedVersion: svc.Version, Rollback: plan.Rollback, UpdateStatus: plan.UpdateStatus}
+		cmds = append(cmds, &swarmv1.Command{Cmd: &swarmv1.Command_UpdateService{UpdateService: up}})
+		if plan.Rollback {
+			// Roll back first; the next reconcile works on the old spec.
+			s.propose(ctx, cmds, nil)
+			return
+		}
+	}
+	batch := &swarmv1.TaskBatch{Create: plan.Create, Desire: plan.Desire, Status: plan.Orphan, Delete: plan.Delete, ServiceIds: []string{s.id}}
+	poke := s.place(view, batch)
+	for _, d := range plan.Desire {
+		for _, t := range tasks {
+			if t.Id == d.TaskId && t.NodeId != "" {
+				poke = append(poke, t.NodeId)
+			}
+		}
+	}
+	if len(batch.Create) > 0 || len(batch.Assign) > 0 || len(batch.Desire) > 0 || len(batch.Status) > 0 || len(batch.Delete) > 0 {
+		cmds = append(cmds, &swarmv1.Command{Cmd: &swarmv1.Command_TaskBatch{TaskBatch: batch}})
+	}
+	if len(cmds) > 0 {
+		s.propose(ctx, cmds, poke)
+	}
+}
+
+// place runs the scheduler over the service's pending tasks (those created
+// now and those still waiting): created tasks get their node directly,
+// waiting ones an assignment; tasks that fit nowhere keep waiting with the
+// reason in their status. It returns the nodes that got work.
+func (s *Supervisor) place(v View, batch *swarmv1.TaskBatch) []string {
+	var pending []*swarmv1.Task
+	for _, t := range v.Tasks {
+		if t.NodeId == "" && runnable(t) && t.Status.GetState() <= stPending {
+			pending = append(pending, t)
+		}
+	}
+	for _, t := range batch.Create {
+		if t.NodeId == "" {
+			pending = append(pending, t)
+		}
+	}
+	var nodes []string
+	for _, t := range batch.Create {
+		if t.NodeId != "" {
+			nodes = append(nodes, t.NodeId)
+		}
+	}
+	if len(pending) == 0 {
+		return nodes
+	}
+	all := make([]*swarmv1.Node, 0, len(v.Nodes))
+	for _, n := range v.Nodes {
+		all = append(all, n)
+	}
+	res := scheduler.Plan(all, s.env.ActiveTasks(), pending)
+	created := make(map[string]*swarmv1.Task, len(batch.Create))
+	for _, t := range batch.Create {
+		created[t.Id] = t
+	}
+	for _, a := range res.Assignments {
+		nodes = append(nodes, a.NodeID)
+		if t, ok := created[a.TaskID]; ok {
+			t.NodeId = a.NodeID
+			t.Status = &swarmv1.TaskStatus{State: stAssigned, TimestampUnixNano: v.Now.UnixNano(), Message: "scheduler assigned task to node"}
+			continue
+		}
+		batch.Assign = append(batch.Assign, &swarmv1.TaskAssignment{TaskId: a.TaskID, NodeId: a.NodeID})
+	}
+	for _, t := range pending {
+		reason, ok := res.Unplaced[t.Id]
+		if !ok {
+			continue
+		}
+		if c, isNew := created[t.Id]; isNew {
+			c.Status.Err = reason
+			continue
+		}
+		if t.Status.GetErr() != reason {
+			batch.Status = append(batch.Status, &swarmv1.TaskStatusUpdate{TaskId: t.Id, Status: &swarmv1.TaskStatus{
+				State: stPending, TimestampUnixNano: t.Status.GetTimestampUnixNano(), Err: reason,
+			}})
+		}
+	}
+	return nodes
+}
+
+// propose commits cmds in order in a goroutine, then pokes the nodes that
+// got work and reports back.
+func (s *Supervisor) propose(ctx actor.Context, cmds []*swarmv1.Command, poke []string) {
+	s.inflight = true
+	self, root, env, shard := ctx.Self(), ctx.ActorSystem().Root, s.env, s.shard
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var err error
+		for _, cmd := range cmds {
+			if err = env.Propose(c, shard, cmd); err != nil {
+				break
+			}
+		}
+		if err == nil && len(poke) > 0 {
+			env.Poke(poke)
+		}
+		root.Send(self, &applied{err: err})
+	}()
+}
+
+// constraintsOf returns a test of a node against the placement constraints
+// of spec (validated when the service was created: one that no longer
+// parses excludes every node).
+func constraintsOf(spec *swarmv1.TaskSpec) func(*swarmv1.Node) bool {
+	var cs []scheduler.Constraint
+	for _, raw := range spec.GetPlacement().GetConstraints() {
+		c, err := scheduler.ParseConstraint(raw)
+		if err != nil {
+			return func(*swarmv1.Node) bool { return false }
+		}
+		cs = append(cs, c)
+	}
+	return func(n *swarmv1.Node) bool {
+		for _, c := range cs {
+			if !c.Matches(n) {
+				return false
+			}
+		}
+		return true
+	}
+}

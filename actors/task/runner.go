@@ -1,0 +1,179 @@
+package task
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// Messages between a runner and its parent (local only).
+type (
+	// Stop tells a runner to stop its task.
+	Stop struct{}
+	// Report is a runner's state change for its parent to send on. Instance
+	// is set once the task runs, so that the parent can read its logs.
+	Report struct {
+		Update   *swarmv1.TaskStatusUpdate
+		Instance Instance
+	}
+	started struct {
+		inst Instance
+		err  error
+	}
+	exited struct {
+		code int
+		err  error
+	}
+	stopped struct{}
+)
+
+// Runner is the actor of one task on its node: it starts the task through
+// a runtime, reports each state (ACCEPTED, PREPARING, STARTING, RUNNING,
+// then COMPLETE, FAILED, REJECTED or SHUTDOWN) to its parent, and stops it
+// when told. Blocking runtime calls run in goroutines that answer with
+// messages. A runner whose task ended stays until its parent stops it, so
+// that the task's output can still be read.
+type Runner struct {
+	task     *swarmv1.Task
+	rt       Runtime
+	port     uint32
+	inst     Instance
+	stopping bool
+	ended    bool
+	state    swarmv1.TaskState
+}
+
+// NewRunner returns the runner of t through rt; port is its $PORT (0:
+// none).
+func NewRunner(t *swarmv1.Task, rt Runtime, port uint32) *Runner {
+	return &Runner{task: proto.Clone(t).(*swarmv1.Task), rt: rt, port: port}
+}
+
+// Receive implements actor.Actor.
+func (r *Runner) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		r.onStarted(ctx)
+	case *started:
+		r.onRunning(ctx, msg)
+	case *exited:
+		r.onExited(ctx, msg)
+	case *Stop:
+		r.onStop(ctx)
+	case *stopped:
+	}
+}
+
+func (r *Runner) report(ctx actor.Context, st *swarmv1.TaskStatus, inst Instance) {
+	r.state = st.State
+	if st.TimestampUnixNano == 0 {
+		st.TimestampUnixNano = time.Now().UnixNano()
+	}
+	if st.Port == 0 {
+		st.Port = r.port
+	}
+	ctx.Send(ctx.Parent(), &Report{Update: &swarmv1.TaskStatusUpdate{TaskId: r.task.Id, Status: st}, Instance: inst})
+}
+
+// Name is the task's docker-style name: service.slot.taskid, or
+// service.nodeid.taskid for a global task.
+func Name(t *swarmv1.Task) string {
+	mid := strconv.FormatUint(t.Slot, 10)
+	if t.Slot == 0 {
+		mid = t.NodeId
+	}
+	return t.ServiceName + "." + mid + "." + t.Id
+}
+
+func (r *Runner) spec() Spec {
+	ts := r.task.GetSpec()
+	return Spec{
+		TaskID: r.task.Id, ServiceID: r.task.ServiceId, ServiceName: r.task.ServiceName,
+		Slot: r.task.Slot, NodeID: r.task.NodeId, Name: Name(r.task),
+		Image: ts.GetImage(), Args: ts.GetArgs(), Env: ts.GetEnv(), Hostname: ts.GetHostname(),
+		Labels: ts.GetLabels(), Port: r.port, Limits: ts.GetLimits(),
+	}
+}
+
+func (r *Runner) onStarted(ctx actor.Context) {
+	r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ACCEPTED, Message: "accepted"}, nil)
+	r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_STARTING, Message: "starting"}, nil)
+	self, root, rt, spec := ctx.Self(), ctx.ActorSystem().Root, r.rt, r.spec()
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		inst, err := rt.Start(c, spec)
+		root.Send(self, &started{inst: inst, err: err})
+	}()
+}
+
+func (r *Runner) onRunning(ctx actor.Context, msg *started) {
+	if msg.err != nil {
+		r.ended = true
+		r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_REJECTED, Message: "starting failed", Err: msg.err.Error()}, nil)
+		return
+	}
+	r.inst = msg.inst
+	r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_RUNNING, Message: "started", ContainerId: idIfContainer(msg.inst.ID())}, msg.inst)
+	self, root, inst := ctx.Self(), ctx.ActorSystem().Root, msg.inst
+	go func() {
+		<-inst.Done()
+		code, err := inst.ExitCode()
+		root.Send(self, &exited{code: code, err: err})
+	}()
+	if r.stopping {
+		r.stopInstance(ctx)
+	}
+}
+
+// idIfContainer keeps container IDs (long hex) and drops pids.
+func idIfContainer(id string) string {
+	if _, err := strconv.Atoi(id); err == nil {
+		return ""
+	}
+	return id
+}
+
+func (r *Runner) onExited(ctx actor.Context, msg *exited) {
+	r.ended = true
+	switch {
+	case r.stopping:
+		r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_SHUTDOWN, Message: "shutdown", ExitCode: int32(msg.code)}, r.inst)
+	case msg.code == 0 && msg.err == nil:
+		r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_COMPLETE, Message: "finished"}, r.inst)
+	default:
+		errText := fmt.Sprintf("task: non-zero exit (%d)", msg.code)
+		if msg.err != nil && msg.code == 0 {
+			errText = "task: " + msg.err.Error()
+		}
+		r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_FAILED, Message: "failed", Err: errText, ExitCode: int32(msg.code)}, r.inst)
+	}
+}
+
+func (r *Runner) onStop(ctx actor.Context) {
+	if r.stopping || r.ended {
+		return
+	}
+	r.stopping = true
+	if r.inst != nil {
+		r.stopInstance(ctx)
+	}
+}
+
+func (r *Runner) stopInstance(ctx actor.Context) {
+	grace := time.Duration(r.task.GetSpec().GetStopGraceNano())
+	if grace <= 0 {
+		grace = 10 * time.Second
+	}
+	self, root, inst := ctx.Self(), ctx.ActorSystem().Root, r.inst
+	go func() {
+		_ = inst.Stop(grace)
+		root.Send(self, &stopped{})
+	}()
+}

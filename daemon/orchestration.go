@@ -1,0 +1,194 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorswarm/swarm/actors"
+	"github.com/actorswarm/swarm/actors/service"
+	"github.com/actorswarm/swarm/actors/task"
+	"github.com/actorswarm/swarm/cluster"
+	"github.com/actorswarm/swarm/internal/ident"
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+	"github.com/actorswarm/swarm/runtime/process"
+	"github.com/actorswarm/swarm/runtime/sim"
+)
+
+// newRuntimes builds the runtimes this node offers.
+func newRuntimes(cfg Config, p paths) (map[string]task.Runtime, error) {
+	out := make(map[string]task.Runtime)
+	for _, name := range cfg.Runtimes {
+		switch name {
+		case "process":
+			dir := filepath.Join(p.dir, "tasks")
+			// Tasks died with the swarmd that ran them: their directories
+			// are stale.
+			_ = os.RemoveAll(dir)
+			out[name] = process.New(process.Config{Dir: dir})
+		case "sim":
+			out[name] = sim.New(sim.Config{StartLatency: 10 * time.Millisecond, Seed: time.Now().UnixNano()})
+		default:
+			return nil, fmt.Errorf("--runtime %s is not available in this build", name)
+		}
+	}
+	return out, nil
+}
+
+// Runtime implements actors.NodeEngine.
+func (d *Daemon) Runtime(name string) task.Runtime { return d.runtimes[name] }
+
+// FreePort implements actors.NodeEngine.
+func (d *Daemon) FreePort() (uint32, error) { return process.FreePort() }
+
+// watch is Raft's apply hook: it hands applied entries to the services
+// actor (which wakes the supervisors concerned). It must not block: Send
+// only enqueues.
+func (d *Daemon) watch(a cluster.Applied) {
+	if pid := d.servicesPID.Load(); pid != nil {
+		d.system.Root.Send(pid, &a)
+	}
+}
+
+// startOrchestrationLocked spawns the supervisors' parent and the
+// dispatcher of a manager.
+func (d *Daemon) startOrchestrationLocked(r *cluster.Raft) {
+	env := &managerEnv{raft: r, system: d.system, log: d.log}
+	pid, err := d.system.Root.SpawnNamed(service.Props(env), service.Name)
+	if err != nil {
+		d.log.Error("spawn services actor", "err", err)
+	} else {
+		d.servicesPID.Store(pid)
+	}
+	dpid, err := d.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return actors.NewDispatcher(env) }), actors.DispatcherName)
+	if err != nil {
+		d.log.Error("spawn dispatcher", "err", err)
+		return
+	}
+	d.dispatcherPID = dpid
+}
+
+func (d *Daemon) stopOrchestrationLocked() {
+	if pid := d.servicesPID.Swap(nil); pid != nil {
+		_ = d.system.Root.StopFuture(pid).Wait()
+	}
+	if d.dispatcherPID != nil {
+		_ = d.system.Root.StopFuture(d.dispatcherPID).Wait()
+		d.dispatcherPID = nil
+	}
+}
+
+// managerEnv is the manager as supervisors and the dispatcher see it.
+type managerEnv struct {
+	raft   *cluster.Raft
+	system *actor.ActorSystem
+	log    *slog.Logger
+}
+
+var (
+	_ service.Env            = (*managerEnv)(nil)
+	_ actors.DispatchControl = (*managerEnv)(nil)
+)
+
+func (e *managerEnv) Leads(shard uint64) bool  { return e.raft.IsLeader(shard) }
+func (e *managerEnv) ServiceShards() []uint64  { return e.raft.Shards()[1:] }
+func (e *managerEnv) ShardOf(id string) uint64 { return e.raft.ServiceShard(id) }
+func (e *managerEnv) NewID() string            { return ident.New() }
+func (e *managerEnv) Now() time.Time           { return time.Now() }
+func (e *managerEnv) Logger() *slog.Logger     { return e.log }
+
+func (e *managerEnv) ServicesIn(shard uint64) []string {
+	v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any {
+		var ids []string
+		for _, svc := range s.Services() {
+			ids = append(ids, svc.Id)
+		}
+		return ids
+	})
+	if err != nil {
+		return nil
+	}
+	return v.([]string)
+}
+
+func (e *managerEnv) View(id string) (*swarmv1.Service, []*swarmv1.Task, bool) {
+	type view struct {
+		svc   *swarmv1.Service
+		tasks []*swarmv1.Task
+	}
+	v, err := e.raft.LocalRead(e.raft.ServiceShard(id), func(s *cluster.Store) any {
+		svc, ok := s.Service(id)
+		if !ok {
+			return view{}
+		}
+		return view{svc, s.TasksOfService(id)}
+	})
+	if err != nil || v.(view).svc == nil {
+		return nil, nil, false
+	}
+	return v.(view).svc, v.(view).tasks, true
+}
+
+func (e *managerEnv) Nodes() []*swarmv1.Node {
+	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any { return s.Nodes() })
+	if err != nil {
+		return nil
+	}
+	return v.([]*swarmv1.Node)
+}
+
+func (e *managerEnv) ActiveTasks() []*swarmv1.Task {
+	var out []*swarmv1.Task
+	for _, shard := range e.ServiceShards() {
+		v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any {
+			var ts []*swarmv1.Task
+			for _, t := range s.Tasks() {
+				if t.NodeId != "" && t.DesiredState <= swarmv1.TaskState_TASK_STATE_RUNNING && !cluster.Terminal(t.GetStatus().GetState()) {
+					ts = append(ts, t)
+				}
+			}
+			return ts
+		})
+		if err == nil {
+			out = append(out, v.([]*swarmv1.Task)...)
+		}
+	}
+	return out
+}
+
+func (e *managerEnv) TasksOfNode(id string) []*swarmv1.Task {
+	var out []*swarmv1.Task
+	for _, shard := range e.ServiceShards() {
+		v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any { return s.TasksOfNode(id) })
+		if err == nil {
+			out = append(out, v.([]*swarmv1.Task)...)
+		}
+	}
+	return out
+}
+
+func (e *managerEnv) Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) error {
+	_, err := e.raft.Propose(ctx, shard, cmd)
+	return err
+}
+
+// Poke tells the node actors of nodeIDs to sync their tasks now.
+func (e *managerEnv) Poke(nodeIDs []string) {
+	addrs := make(map[string]string)
+	for _, n := range e.Nodes() {
+		addrs[n.Id] = n.GatewayAddr
+	}
+	seen := make(map[string]bool)
+	for _, id := range nodeIDs {
+		if seen[id] || addrs[id] == "" {
+			continue
+		}
+		seen[id] = true
+		e.system.Root.Send(actor.NewPID(addrs[id], actors.NodeName), &swarmv1.TasksChanged{})
+	}
+}
