@@ -31,6 +31,8 @@ type (
 		err  error
 	}
 	stopped struct{}
+	// probed is the result of one health check.
+	probed struct{ healthy bool }
 )
 
 // Runner is the actor of one task on its node: it starts the task through
@@ -47,6 +49,11 @@ type Runner struct {
 	stopping bool
 	ended    bool
 	state    swarmv1.TaskState
+	// unhealthy is set once the health check failed retries times in a row:
+	// the task is stopped and reported failed.
+	unhealthy bool
+	failures  uint32
+	probeStop chan struct{}
 }
 
 // NewRunner returns the runner of t through rt; port is its $PORT (0:
@@ -67,6 +74,10 @@ func (r *Runner) Receive(ctx actor.Context) {
 	case *Stop:
 		r.onStop(ctx)
 	case *stopped:
+	case *probed:
+		r.onProbed(ctx, msg)
+	case *actor.Stopping:
+		r.stopProbes()
 	}
 }
 
@@ -129,7 +140,104 @@ func (r *Runner) onRunning(ctx actor.Context, msg *started) {
 	}()
 	if r.stopping {
 		r.stopInstance(ctx)
+		return
 	}
+	r.startProbes(ctx)
+}
+
+// Health check defaults, Docker's.
+const (
+	defaultHealthInterval = 30 * time.Second
+	defaultHealthTimeout  = 30 * time.Second
+	defaultHealthRetries  = 3
+)
+
+// healthCommand turns a health test into a command: ["CMD", args...] or
+// ["CMD-SHELL", script]; nil when there is none.
+func healthCommand(h *swarmv1.HealthCheck) []string {
+	test := h.GetTest()
+	if len(test) < 2 {
+		return nil
+	}
+	switch test[0] {
+	case "CMD":
+		return test[1:]
+	case "CMD-SHELL":
+		return []string{"/bin/sh", "-c", test[1]}
+	}
+	return nil
+}
+
+// startProbes runs the task's health check every interval in a goroutine
+// that reports each result; runtimes that cannot exec get none.
+func (r *Runner) startProbes(ctx actor.Context) {
+	h := r.task.GetSpec().GetHealth()
+	cmd := healthCommand(h)
+	ex, ok := r.inst.(Execer)
+	if cmd == nil || !ok {
+		return
+	}
+	interval := time.Duration(h.GetIntervalNano())
+	if interval <= 0 {
+		interval = defaultHealthInterval
+	}
+	timeout := time.Duration(h.GetTimeoutNano())
+	if timeout <= 0 {
+		timeout = defaultHealthTimeout
+	}
+	start := time.Duration(h.GetStartPeriodNano())
+	r.probeStop = make(chan struct{})
+	self, root, stop := ctx.Self(), ctx.ActorSystem().Root, r.probeStop
+	go func() {
+		select {
+		case <-stop:
+			return
+		case <-time.After(start):
+		}
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			c, cancel := context.WithTimeout(context.Background(), timeout)
+			code, err := ex.Exec(c, cmd)
+			cancel()
+			root.Send(self, &probed{healthy: err == nil && code == 0})
+		}
+	}()
+}
+
+func (r *Runner) stopProbes() {
+	if r.probeStop != nil {
+		close(r.probeStop)
+		r.probeStop = nil
+	}
+}
+
+// onProbed counts consecutive failed health checks; past the retries the
+// task is unhealthy: stopped, and reported failed so that it is replaced.
+func (r *Runner) onProbed(ctx actor.Context, msg *probed) {
+	if r.ended || r.stopping {
+		return
+	}
+	if msg.healthy {
+		r.failures = 0
+		return
+	}
+	r.failures++
+	retries := r.task.GetSpec().GetHealth().GetRetries()
+	if retries == 0 {
+		retries = defaultHealthRetries
+	}
+	if r.failures < retries {
+		return
+	}
+	r.unhealthy, r.stopping = true, true
+	r.stopProbes()
+	r.stopInstance(ctx)
 }
 
 // idIfContainer keeps container IDs (long hex) and drops pids.
@@ -142,7 +250,10 @@ func idIfContainer(id string) string {
 
 func (r *Runner) onExited(ctx actor.Context, msg *exited) {
 	r.ended = true
+	r.stopProbes()
 	switch {
+	case r.unhealthy:
+		r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_FAILED, Message: "failed", Err: "task: unhealthy container", ExitCode: int32(msg.code)}, r.inst)
 	case r.stopping:
 		r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_SHUTDOWN, Message: "shutdown", ExitCode: int32(msg.code)}, r.inst)
 	case msg.code == 0 && msg.err == nil:
