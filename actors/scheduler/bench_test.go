@@ -14,6 +14,12 @@ import (
 // that mix spreads over zones, constraints, reservations and replica
 // limits. It is seeded, so every run sees the same swarm.
 func benchSwarm(n, t int) (nodes []*swarmv1.Node, active, pending []*swarmv1.Task) {
+	return benchServices(n, t, max(t/1000, 4))
+}
+
+// benchServices is benchSwarm with t tasks spread over the given number of
+// services.
+func benchServices(n, t, services int) (nodes []*swarmv1.Node, active, pending []*swarmv1.Task) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range n {
 		opts := []nodeOpt{
@@ -34,7 +40,6 @@ func benchSwarm(n, t int) (nodes []*swarmv1.Node, active, pending []*swarmv1.Tas
 		}
 		nodes = append(nodes, node(fmt.Sprintf("%016x", r.Uint64()), opts...))
 	}
-	services := max(t/1000, 4)
 	for i := range n / 10 {
 		active = append(active, task(fmt.Sprintf("active-%d", i), fmt.Sprintf("svc-%d", i%services),
 			on(nodes[r.IntN(n)].GetId()), reserve(0.5, gib)))
@@ -54,10 +59,21 @@ func benchSwarm(n, t int) (nodes []*swarmv1.Node, active, pending []*swarmv1.Tas
 	return nodes, active, pending
 }
 
+// BenchmarkPlan places bursts of tasks. The cost of a plan is about
+// groups × nodes + tasks × log(nodes), so the last case, a burst of ten
+// tasks in each of ten thousand services (say, after many nodes failed),
+// is the slow one.
 func BenchmarkPlan(b *testing.B) {
-	for _, size := range []struct{ nodes, tasks int }{{100, 1000}, {10000, 100000}} {
-		b.Run(fmt.Sprintf("nodes=%d/tasks=%d", size.nodes, size.tasks), func(b *testing.B) {
-			nodes, active, pending := benchSwarm(size.nodes, size.tasks)
+	for _, size := range []struct {
+		name                   string
+		nodes, tasks, services int
+	}{
+		{"nodes=100/tasks=1000", 100, 1000, 4},
+		{"nodes=10000/tasks=100000", 10000, 100000, 100},
+		{"nodes=10000/tasks=100000/services=10000", 10000, 100000, 10000},
+	} {
+		b.Run(size.name, func(b *testing.B) {
+			nodes, active, pending := benchServices(size.nodes, size.tasks, size.services)
 			b.ReportAllocs()
 			placed := 0
 			for b.Loop() {

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
@@ -78,45 +79,57 @@ func Plan(nodes []*swarmv1.Node, active, pending []*swarmv1.Task) Result {
 // scratch space for the group being placed. Nodes are referred to by their
 // index in the nodes slice.
 type planner struct {
-	nodes     []*swarmv1.Node
-	index     map[string]int32
-	available []bool            // filter 1, which does not depend on the task
-	offers    map[string][]bool // filter 2 by runtime, filled as runtimes come
-	load      []load
-	capacity  []resources
-	used      []resources
-	tasksOf   map[string][]int32 // service ID → the node of each of its tasks
+	nodes []*swarmv1.Node
+	index map[string]int32
+	// static holds, by runtime and constraints, the first of filters 1–3
+	// each node fails, for the groups placed so far (within staticBudget).
+	static   map[string][]filter
+	layouts  map[string]*layout // by spread labels
+	load     []load
+	capacity []resources
+	used     []resources
+	tasksOf  map[string][]int32 // service ID → the node of each of its tasks
 
 	// Scratch for the group being placed.
-	fail   []filter // first static filter each node fails
-	leaves []int32  // backing array of the root heap when there is no spread
+	fail     []filter // first static filter (1–3) each node fails
+	uncached []filter // backing array of fail once static is full
+	leaves   []int32  // backing array of the root heap when there is no spread
 }
 
-// load is what orders the nodes of a leaf, kept together so that comparing
-// two nodes touches one cache line each.
+// load is what orders the nodes of a leaf, packed so that comparing two
+// nodes is one comparison in the common case.
 type load struct {
-	svc   int32 // tasks of the service being placed (set per group)
-	total int32 // tasks of every service, active and planned
-	rank  int32 // position in node ID order
+	// tasks counts, in its high half, the tasks of the service being
+	// placed (set per group) and, in its low half, the tasks of every
+	// service, active and planned.
+	tasks uint64
+	rank  uint32 // position in node ID order
 }
+
+// aTask and aTaskOfService are what a task adds to load.tasks.
+const (
+	aTask          = 1
+	aTaskOfService = 1 << 32
+)
+
+func (l *load) svc() int32 { return int32(l.tasks >> 32) }
 
 func newPlanner(nodes []*swarmv1.Node) *planner {
 	p := &planner{
-		nodes:     nodes,
-		index:     make(map[string]int32, len(nodes)),
-		available: make([]bool, len(nodes)),
-		offers:    make(map[string][]bool),
-		load:      make([]load, len(nodes)),
-		capacity:  make([]resources, len(nodes)),
-		used:      make([]resources, len(nodes)),
-		tasksOf:   make(map[string][]int32),
-		fail:      make([]filter, len(nodes)),
-		leaves:    make([]int32, 0, len(nodes)),
+		nodes:    nodes,
+		index:    make(map[string]int32, len(nodes)),
+		static:   make(map[string][]filter),
+		layouts:  make(map[string]*layout),
+		load:     make([]load, len(nodes)),
+		capacity: make([]resources, len(nodes)),
+		used:     make([]resources, len(nodes)),
+		tasksOf:  make(map[string][]int32),
+		uncached: make([]filter, len(nodes)),
+		leaves:   make([]int32, 0, len(nodes)),
 	}
 	byID := make([]int32, len(nodes))
 	for i, n := range nodes {
 		byID[i] = int32(i)
-		p.available[i] = available(n)
 		p.capacity[i] = capacityOf(n)
 		if id := n.GetId(); id != "" {
 			if _, dup := p.index[id]; !dup {
@@ -128,7 +141,7 @@ func newPlanner(nodes []*swarmv1.Node) *planner {
 		return cmp.Or(cmp.Compare(nodes[a].GetId(), nodes[b].GetId()), cmp.Compare(a, b))
 	})
 	for r, i := range byID {
-		p.load[i].rank = int32(r)
+		p.load[i].rank = uint32(r)
 	}
 	return p
 }
@@ -140,7 +153,7 @@ func (p *planner) hold(t *swarmv1.Task) {
 		return
 	}
 	r := reservationOf(t)
-	p.load[n].total++
+	p.load[n].tasks += aTask
 	p.used[n].cpu += r.cpu
 	p.used[n].mem += r.mem
 	p.tasksOf[t.GetServiceId()] = append(p.tasksOf[t.GetServiceId()], n)
@@ -189,6 +202,7 @@ func (p *planner) group(pending []*swarmv1.Task) []*group {
 type rules struct {
 	runtime     string
 	constraints []Constraint
+	signature   string // runtime and constraints, as written
 	want        resources
 	maxPerNode  uint64
 	spread      []string
@@ -213,14 +227,15 @@ func (p *planner) place(g *group, placed []int32, unplaced func(task int32, reas
 	r := rules{
 		runtime:     runtimeOf(g.spec),
 		constraints: cs,
+		signature:   fmt.Sprintf("%q %q", runtimeOf(g.spec), g.spec.GetPlacement().GetConstraints()),
 		want:        resources{cpu: max(g.spec.GetReservations().GetNanoCpus(), 0), mem: max(g.spec.GetReservations().GetMemoryBytes(), 0)},
 		maxPerNode:  g.spec.GetPlacement().GetMaxReplicasPerNode(),
 		spread:      spreadLabels(g.spec.GetPlacement()),
 	}
 	for _, n := range p.tasksOf[g.service] {
-		p.load[n].svc++
+		p.load[n].tasks += aTaskOfService
 	}
-	root := p.tree(&r)
+	root := p.tree(&r, len(g.tasks))
 	k := 0
 	for ; k < len(g.tasks) && !root.empty(); k++ {
 		n := p.take(root, &r)
@@ -234,7 +249,7 @@ func (p *planner) place(g *group, placed []int32, unplaced func(task int32, reas
 		}
 	}
 	for _, n := range p.tasksOf[g.service] {
-		p.load[n].svc = 0
+		p.load[n].tasks &= aTaskOfService - 1
 	}
 }
 
@@ -244,37 +259,40 @@ func (p *planner) dynamicFilter(n int32, r *rules) filter {
 	switch {
 	case !p.capacity[n].fits(p.used[n], r.want):
 		return filterResources
-	case r.maxPerNode > 0 && uint64(p.load[n].svc) >= r.maxPerNode:
+	case r.maxPerNode > 0 && uint64(p.load[n].svc()) >= r.maxPerNode:
 		return filterMaxReplicas
 	}
 	return pass
 }
 
-// staticFilter runs filters 1–3 on node n; offers is filter 2 for the
-// group's runtime.
-func (p *planner) staticFilter(n int32, offers []bool, r *rules) filter {
-	switch {
-	case !p.available[n]:
-		return filterAvailability
-	case !offers[n]:
-		return filterRuntime
-	case !satisfies(p.nodes[n], r.constraints):
-		return filterConstraints
-	}
-	return pass
-}
+// staticBudget bounds the bytes of filter verdicts a plan keeps for reuse.
+const staticBudget = 32 << 20
 
-// offering returns which nodes offer a runtime.
-func (p *planner) offering(runtime string) []bool {
-	if o, ok := p.offers[runtime]; ok {
-		return o
+// staticFilters returns the first of filters 1–3 each node fails for a
+// group. Groups with the same runtime and constraints, as in a burst of
+// tasks of many services, share the result.
+func (p *planner) staticFilters(r *rules) []filter {
+	if fail, ok := p.static[r.signature]; ok {
+		return fail
 	}
-	o := make([]bool, len(p.nodes))
+	fail := p.uncached
+	if (len(p.static)+1)*len(p.nodes) <= staticBudget {
+		fail = make([]filter, len(p.nodes))
+		p.static[r.signature] = fail
+	}
 	for i, n := range p.nodes {
-		o[i] = offers(n, runtime)
+		switch {
+		case !available(n):
+			fail[i] = filterAvailability
+		case !offers(n, r.runtime):
+			fail[i] = filterRuntime
+		case !satisfies(n, r.constraints):
+			fail[i] = filterConstraints
+		default:
+			fail[i] = pass
+		}
 	}
-	p.offers[runtime] = o
-	return o
+	return fail
 }
 
 // explain gives the reason for tasks of a group that no node takes.
@@ -290,32 +308,94 @@ func (p *planner) explain(r *rules) string {
 	return noSuitableNode(&fails, r.runtime)
 }
 
-// tree builds the decision tree of a group: a branch per label-value group
-// of each spread label, the eligible nodes in heaps at the leaves.
-func (p *planner) tree(r *rules) *branch {
-	root := &branch{leaf: len(r.spread) == 0}
+// tree builds the decision tree of a group of k tasks: a branch per
+// label-value group of each spread label, the eligible nodes in heaps at
+// the leaves, at most k of them per leaf (see keep).
+func (p *planner) tree(r *rules, k int) *branch {
+	depth := len(r.spread)
+	root := &branch{leaf: depth == 0}
 	if root.leaf {
 		root.nodes = p.leaves[:0]
 	}
-	offers := p.offering(r.runtime)
-	for i, node := range p.nodes {
-		n := int32(i)
-		p.fail[n] = p.staticFilter(n, offers, r)
+	bounded := k < len(p.nodes)
+	p.fail = p.staticFilters(r)
+	lay := p.layoutFor(r.spread)
+	// path is the branches of the node at hand, root first; the layout
+	// brings each label-value group as one run, so a branch is complete
+	// once a node outside it comes.
+	path := make([]*branch, depth+1)
+	path[0] = root
+	for _, n := range lay.order {
 		if p.fail[n] != pass {
 			continue
 		}
-		b := root
-		b.count += p.load[n].svc
-		for depth, label := range r.spread {
-			b = b.child(node.GetSpec().GetLabels()[label], depth == len(r.spread)-1)
-			b.count += p.load[n].svc
+		ids := lay.ids[int(n)*depth : int(n+1)*depth]
+		d := 0
+		for d < depth && path[d+1] != nil && path[d+1].id == ids[d] {
+			d++
 		}
-		if p.dynamicFilter(n, r) == pass {
-			b.nodes = append(b.nodes, n)
+		for ; d < depth; d++ {
+			c := &branch{parent: path[d], leaf: d == depth-1, id: ids[d]}
+			path[d].all = append(path[d].all, c)
+			path[d+1] = c
+		}
+		svc := p.load[n].svc()
+		for _, b := range path {
+			b.count += svc
+		}
+		leaf := path[depth]
+		switch {
+		case p.dynamicFilter(n, r) != pass:
+		case bounded:
+			p.keep(leaf, n, k)
+		default:
+			leaf.nodes = append(leaf.nodes, n)
 		}
 	}
-	p.init(root)
+	p.heapify(root)
 	return root
+}
+
+// layout orders the nodes for a list of spread labels so that each
+// label-value group of each label is a run.
+type layout struct {
+	order []int32
+	// ids[n*len(labels)+d] numbers the value of label d on node n.
+	ids []int32
+}
+
+// layoutFor returns the layout for a list of spread labels, computing it
+// the first time a plan needs it.
+func (p *planner) layoutFor(labels []string) *layout {
+	key := fmt.Sprintf("%q", labels)
+	if lay, ok := p.layouts[key]; ok {
+		return lay
+	}
+	depth := len(labels)
+	lay := &layout{order: make([]int32, len(p.nodes)), ids: make([]int32, len(p.nodes)*depth)}
+	for d, label := range labels {
+		number := make(map[string]int32)
+		for i, n := range p.nodes {
+			v := n.GetSpec().GetLabels()[label]
+			id, ok := number[v]
+			if !ok {
+				id = int32(len(number))
+				number[v] = id
+			}
+			lay.ids[i*depth+d] = id
+		}
+	}
+	for i := range lay.order {
+		lay.order[i] = int32(i)
+	}
+	if depth > 0 {
+		slices.SortFunc(lay.order, func(a, b int32) int {
+			ia, ib := int(a)*depth, int(b)*depth
+			return cmp.Or(slices.Compare(lay.ids[ia:ia+depth], lay.ids[ib:ib+depth]), cmp.Compare(a, b))
+		})
+	}
+	p.layouts[key] = lay
+	return lay
 }
 
 // take places one task on the best node of the tree and returns it.
@@ -325,8 +405,7 @@ func (p *planner) take(root *branch, r *rules) int32 {
 		leaf = leaf.kids[0]
 	}
 	n := leaf.nodes[0]
-	p.load[n].svc++
-	p.load[n].total++
+	p.load[n].tasks += aTaskOfService + aTask
 	p.used[n].cpu += r.want.cpu
 	p.used[n].mem += r.want.mem
 	for b := leaf; b != nil; b = b.parent {

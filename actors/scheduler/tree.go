@@ -15,22 +15,8 @@ type branch struct {
 	nodes []int32   // heap of eligible nodes (leaf)
 
 	// Used while the tree is built.
-	byValue map[string]*branch
-	all     []*branch // children in order of creation
-}
-
-// child returns the child for a label value, creating it.
-func (b *branch) child(value string, leaf bool) *branch {
-	if c, ok := b.byValue[value]; ok {
-		return c
-	}
-	if b.byValue == nil {
-		b.byValue = make(map[string]*branch)
-	}
-	c := &branch{parent: b, leaf: leaf}
-	b.byValue[value] = c
-	b.all = append(b.all, c)
-	return c
+	id  int32     // the label value, numbered (see layout)
+	all []*branch // children in order of creation
 }
 
 // empty reports whether no node under the branch is eligible.
@@ -41,8 +27,25 @@ func (b *branch) empty() bool {
 	return len(b.kids) == 0
 }
 
-// init orders the heaps of a freshly built tree, leaves first.
-func (p *planner) init(b *branch) {
+// keep offers node n to a leaf that keeps only the k best of its nodes,
+// which is enough to place k tasks: a node's key grows only when it takes
+// a task, and a node leaves the heap only after taking one, so before each
+// of the k placements one of the k best is still untouched and beats every
+// node outside them. While the tree is built the leaf is a heap with its
+// worst node on top, which a better node replaces.
+func (p *planner) keep(b *branch, n int32, k int) {
+	switch {
+	case len(b.nodes) < k:
+		b.nodes = append(b.nodes, n)
+		p.upWorst(b.nodes, len(b.nodes)-1)
+	case p.nodeLess(n, b.nodes[0]):
+		b.nodes[0] = n
+		p.downWorst(b.nodes, 0)
+	}
+}
+
+// heapify orders the heaps of a freshly built tree, leaves first.
+func (p *planner) heapify(b *branch) {
 	if b.leaf {
 		for i := len(b.nodes)/2 - 1; i >= 0; i-- {
 			p.downNodes(b.nodes, i)
@@ -50,7 +53,7 @@ func (p *planner) init(b *branch) {
 		return
 	}
 	for _, c := range b.all {
-		p.init(c)
+		p.heapify(c)
 		if !c.empty() {
 			b.kids = append(b.kids, c)
 		}
@@ -58,18 +61,15 @@ func (p *planner) init(b *branch) {
 	for i := len(b.kids)/2 - 1; i >= 0; i-- {
 		p.downKids(b.kids, i)
 	}
-	b.byValue, b.all = nil, nil
+	b.all = nil
 }
 
 // nodeLess orders nodes of one leaf: fewer tasks of the service, then fewer
 // tasks overall, then node ID.
 func (p *planner) nodeLess(a, b int32) bool {
 	la, lb := &p.load[a], &p.load[b]
-	if la.svc != lb.svc {
-		return la.svc < lb.svc
-	}
-	if la.total != lb.total {
-		return la.total < lb.total
+	if la.tasks != lb.tasks {
+		return la.tasks < lb.tasks
 	}
 	return la.rank < lb.rank
 }
@@ -99,6 +99,36 @@ func (p *planner) downNodes(h []int32, i int) {
 			m = r
 		}
 		if !p.nodeLess(h[m], h[i]) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
+
+// upWorst and downWorst keep a heap with the worst node on top (keep).
+func (p *planner) upWorst(h []int32, i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !p.nodeLess(h[parent], h[i]) {
+			return
+		}
+		h[i], h[parent] = h[parent], h[i]
+		i = parent
+	}
+}
+
+func (p *planner) downWorst(h []int32, i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && p.nodeLess(h[l], h[r]) {
+			m = r
+		}
+		if !p.nodeLess(h[i], h[m]) {
 			return
 		}
 		h[i], h[m] = h[m], h[i]
