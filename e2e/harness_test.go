@@ -39,6 +39,8 @@ const (
 
 // binaries are the programs under test.
 type binaries struct {
+	// dir holds the binaries (swarm-http too, for the services tests).
+	dir              string
 	swarmd, swarmctl string
 }
 
@@ -57,7 +59,7 @@ func findBinaries(t *testing.T) binaries {
 	if err != nil {
 		t.Fatalf("SWARM_BIN %q: %v", dir, err)
 	}
-	b := binaries{swarmd: filepath.Join(abs, "swarmd"), swarmctl: filepath.Join(abs, "swarmctl")}
+	b := binaries{dir: abs, swarmd: filepath.Join(abs, "swarmd"), swarmctl: filepath.Join(abs, "swarmctl")}
 	for _, p := range []string{b.swarmd, b.swarmctl} {
 		st, err := os.Stat(p)
 		if err != nil {

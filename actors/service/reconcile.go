@@ -250,7 +250,7 @@ func reconcileReplicated(v *View, p *Plan) {
 			}
 			continue
 		}
-		u, b := fillSlot(v, p, slot, s)
+		u, b := fillSlot(v, p, slot, "", s)
 		if u != nil {
 			updating = append(updating, u)
 		}
@@ -258,7 +258,7 @@ func reconcileReplicated(v *View, p *Plan) {
 			busy++
 		}
 	}
-	rollingUpdate(v, p, updating, busy)
+	rollingUpdate(v, p, updating, busy, int(replicas))
 }
 
 // slotUpdate is a slot whose live task runs an outdated spec.
@@ -267,6 +267,7 @@ type slotUpdate struct {
 	nodeID  string
 	old     *swarmv1.Task
 	replace *swarmv1.Task // the new-spec task already started (start-first)
+	hold    bool          // its replacement waits for the restart policy
 }
 
 // fillSlot makes sure slot has one live task: it keeps the newest live one
@@ -274,7 +275,7 @@ type slotUpdate struct {
 // allows, and returns the slot when its task needs an update. busy says the
 // slot is between two tasks (one stopping or one starting): a rolling
 // update counts it against its parallelism.
-func fillSlot(v *View, p *Plan, slot uint64, s slotState) (*slotUpdate, bool) {
+func fillSlot(v *View, p *Plan, slot uint64, nodeID string, s slotState) (*slotUpdate, bool) {
 	svc := v.Service
 	var fresh, stale []*swarmv1.Task
 	for _, t := range s.live {
@@ -299,12 +300,23 @@ func fillSlot(v *View, p *Plan, slot uint64, s slotState) (*slotUpdate, bool) {
 			return nil, starting
 		}
 		// start-first: the replacement is starting; the old task runs on.
-		return &slotUpdate{slot: slot, old: stale[len(stale)-1], replace: keep}, true
+		return &slotUpdate{slot: slot, nodeID: nodeID, old: stale[len(stale)-1], replace: keep}, true
 	case len(stale) > 0:
 		for _, t := range stale[:len(stale)-1] {
 			p.shutdown(t)
 		}
-		return &slotUpdate{slot: slot, old: stale[len(stale)-1]}, false
+		if l := s.latest; l != nil && current(svc, l) && terminal(l.Status.GetState()) {
+			// A replacement started first ended by itself: the restart
+			// policy says whether and when the next one starts.
+			// Until then the slot stays outdated, held.
+			if at, ok := restartAt(v, s); !ok {
+				return &slotUpdate{slot: slot, nodeID: nodeID, old: stale[len(stale)-1], hold: true}, false
+			} else if at.After(v.Now) {
+				p.wakeAt(at)
+				return &slotUpdate{slot: slot, nodeID: nodeID, old: stale[len(stale)-1], hold: true}, false
+			}
+		}
+		return &slotUpdate{slot: slot, nodeID: nodeID, old: stale[len(stale)-1]}, false
 	}
 	// Nothing live in the slot.
 	if s.latest != nil && runnableStopping(p, s.latest) && !lost(v, s.latest) {
@@ -317,7 +329,11 @@ func fillSlot(v *View, p *Plan, slot uint64, s slotState) (*slotUpdate, bool) {
 		p.wakeAt(at)
 		return nil, false
 	}
-	p.Create = append(p.Create, v.newTask(slot, ""))
+	if nodeID != "" && v.Nodes[nodeID].GetSpec().GetAvailability() == swarmv1.NodeAvailability_NODE_AVAILABILITY_PAUSE {
+		// A paused node keeps its task but gets no new one.
+		return nil, false
+	}
+	p.Create = append(p.Create, v.newTask(slot, nodeID))
 	return nil, true
 }
 
@@ -347,7 +363,7 @@ func restartAt(v *View, s slotState) (time.Time, bool) {
 		return v.Now, true
 	}
 	st := last.Status.GetState()
-	if st == stShutdown || st == stOrphaned || !terminal(st) || lost(v, last) {
+	if st == stShutdown || st == stOrphaned || !terminal(st) {
 		return v.Now, true
 	}
 	rp := v.Service.GetSpec().GetTask().GetRestart()
@@ -364,7 +380,7 @@ func restartAt(v *View, s slotState) (time.Time, bool) {
 		window := time.Duration(rp.GetWindowNano())
 		for _, t := range s.tasks {
 			ts := t.Status.GetState()
-			if ts != stFailed && ts != stComplete && ts != stRejected {
+			if ts != stFailed && ts != stComplete && ts != stRejected || !current(v.Service, t) {
 				continue
 			}
 			if window > 0 && v.Now.Sub(time.Unix(0, t.Status.GetTimestampUnixNano())) > window {
@@ -388,6 +404,7 @@ func reconcileGlobal(v *View, p *Plan) {
 		}
 	}
 	var updating []*slotUpdate
+	busy := 0
 	ids := make([]string, 0, len(slots)+len(eligible))
 	for id := range slots {
 		ids = append(ids, id)
@@ -406,43 +423,15 @@ func reconcileGlobal(v *View, p *Plan) {
 			}
 			continue
 		}
-		var fresh, stale []*swarmv1.Task
-		for _, t := range s.live {
-			if current(v.Service, t) {
-				fresh = append(fresh, t)
-			} else {
-				stale = append(stale, t)
-			}
+		u, b := fillSlot(v, p, 0, nodeID, s)
+		if u != nil {
+			updating = append(updating, u)
 		}
-		switch {
-		case len(fresh) > 0:
-			for _, t := range fresh[:len(fresh)-1] {
-				p.shutdown(t)
-			}
-			for _, t := range stale {
-				p.shutdown(t)
-			}
-		case len(stale) > 0:
-			for _, t := range stale[:len(stale)-1] {
-				p.shutdown(t)
-			}
-			updating = append(updating, &slotUpdate{nodeID: nodeID, old: stale[len(stale)-1]})
-		default:
-			if s.latest != nil && runnableStopping(p, s.latest) {
-				continue
-			}
-			at, ok := restartAt(v, s)
-			if !ok {
-				continue
-			}
-			if at.After(v.Now) {
-				p.wakeAt(at)
-				continue
-			}
-			p.Create = append(p.Create, v.newTask(0, nodeID))
+		if b {
+			busy++
 		}
 	}
-	rollingUpdate(v, p, updating, 0)
+	rollingUpdate(v, p, updating, busy, len(eligible))
 }
 
 // globalEligible reports whether a global service runs a task on n: Ready,
@@ -471,11 +460,14 @@ func globalEligible(svc *swarmv1.Service, n *swarmv1.Node) bool {
 // rollingUpdate replaces outdated tasks a few slots at a time, per the
 // service's update config: parallelism slots at once (0: all), stop-first
 // or start-first, and the failure action when new tasks fail.
-func rollingUpdate(v *View, p *Plan, slots []*slotUpdate, busy int) {
+func rollingUpdate(v *View, p *Plan, slots []*slotUpdate, busy, total int) {
 	svc := v.Service
 	status := svc.GetUpdateStatus()
 	state := status.GetState()
-	if len(slots) == 0 {
+	if len(slots) == 0 && state != swarmv1.UpdateState_UPDATE_STATE_UPDATING && state != swarmv1.UpdateState_UPDATE_STATE_ROLLBACK_STARTED {
+		return
+	}
+	if len(slots) == 0 && busy == 0 {
 		if state == swarmv1.UpdateState_UPDATE_STATE_UPDATING {
 			p.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateState_UPDATE_STATE_COMPLETED, StartedUnixNano: status.GetStartedUnixNano(), CompletedUnixNano: v.Now.UnixNano(), Message: "update completed"}
 		}
@@ -497,7 +489,9 @@ func rollingUpdate(v *View, p *Plan, slots []*slotUpdate, busy int) {
 		status = p.UpdateStatus
 	}
 	if failed := failedSince(v, status.GetStartedUnixNano()); failed > 0 {
-		total := len(slots) + failed
+		if total < 1 {
+			total = 1
+		}
 		ratio := float64(failed) / float64(total)
 		if ratio > float64(cfg.GetMaxFailureRatio()) {
 			switch cfg.GetFailureAction() {
@@ -523,7 +517,7 @@ func rollingUpdate(v *View, p *Plan, slots []*slotUpdate, busy int) {
 	inFlight := busy
 	par := int(cfg.GetParallelism())
 	if par == 0 {
-		par = len(slots)
+		par = len(slots) + busy
 	}
 	startFirst := cfg.GetOrder() == swarmv1.UpdateOrder_UPDATE_ORDER_START_FIRST
 	if delay := time.Duration(cfg.GetDelayNano()); delay > 0 {
@@ -536,7 +530,7 @@ func rollingUpdate(v *View, p *Plan, slots []*slotUpdate, busy int) {
 		if inFlight >= par {
 			break
 		}
-		if s.replace != nil {
+		if s.replace != nil || s.hold {
 			continue
 		}
 		inFlight++
@@ -581,11 +575,15 @@ func lastStarted(v *View) time.Time {
 // history limit.
 func trimHistory(v *View, p *Plan) {
 	global := v.Service.GetSpec().GetMode() == swarmv1.ServiceMode_SERVICE_MODE_GLOBAL
+	limit := v.History
+	if m := int(v.Service.GetSpec().GetTask().GetRestart().GetMaxAttempts()); m+1 > limit {
+		limit = m + 1
+	}
 	for _, ts := range bySlot(v.Tasks, global) {
-		if len(ts) <= v.History {
+		if len(ts) <= limit {
 			continue
 		}
-		extra := len(ts) - v.History
+		extra := len(ts) - limit
 		for _, t := range ts {
 			if extra == 0 {
 				break

@@ -16,7 +16,7 @@ func NoArgs(cmd *cobra.Command, args []string) error {
 	if cmd.HasSubCommands() {
 		return fmt.Errorf("unknown command %q for %q\nSee '%s --help'.", args[0], cmd.CommandPath(), cmd.CommandPath())
 	}
-	return usageError(cmd, fmt.Sprintf("%q accepts no arguments.", cmd.CommandPath()))
+	return UsageError(cmd, fmt.Sprintf("%q accepts no arguments.", cmd.CommandPath()))
 }
 
 // ExactArgs requires exactly n arguments.
@@ -25,7 +25,7 @@ func ExactArgs(n int) cobra.PositionalArgs {
 		if len(args) == n {
 			return nil
 		}
-		return usageError(cmd, fmt.Sprintf("%q requires exactly %d %s.", cmd.CommandPath(), n, plural(n, "argument")))
+		return UsageError(cmd, fmt.Sprintf("%q requires exactly %d %s.", cmd.CommandPath(), n, plural(n, "argument")))
 	}
 }
 
@@ -35,13 +35,13 @@ func RequiresMinArgs(n int) cobra.PositionalArgs {
 		if len(args) >= n {
 			return nil
 		}
-		return usageError(cmd, fmt.Sprintf("%q requires at least %d %s.", cmd.CommandPath(), n, plural(n, "argument")))
+		return UsageError(cmd, fmt.Sprintf("%q requires at least %d %s.", cmd.CommandPath(), n, plural(n, "argument")))
 	}
 }
 
-// usageError words a misuse the way the docker CLI does: the problem, where
+// UsageError words a misuse the way the docker CLI does: the problem, where
 // to read more, the usage line and what the command does.
-func usageError(cmd *cobra.Command, problem string) error {
+func UsageError(cmd *cobra.Command, problem string) error {
 	return fmt.Errorf("%s\nSee '%s --help'.\n\nUsage:  %s\n\n%s",
 		problem, cmd.CommandPath(), cmd.UseLine(), strings.TrimSpace(cmd.Short))
 }

@@ -11,6 +11,10 @@ import (
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
+// DefaultPollInterval is how often docker's CLI polls while it waits for
+// a service to converge.
+const DefaultPollInterval = 200 * time.Millisecond
+
 // DefaultTimeout bounds one call to the gateway. The daemon bounds its own
 // work; this only keeps swarmctl from hanging on a daemon that stopped
 // answering.
@@ -34,8 +38,18 @@ type CLI struct {
 	// Out receives command output, Err error messages.
 	Out io.Writer
 	Err io.Writer
-	// Now is the clock used for "5 minutes ago"-style output.
+	// Now is the clock used for "5 minutes ago"-style output and by the
+	// progress display.
 	Now func() time.Time
+	// Sleep waits d, or until ctx is done (then it returns ctx.Err()).
+	// Commands that poll (the progress display, logs -f) wait with it;
+	// tests advance a fake clock instead.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// PollInterval is how often polling commands ask the daemon again.
+	PollInterval time.Duration
+	// Terminal says whether Out is a terminal and how many columns wide
+	// (0 when unknown); the progress display draws in place on one.
+	Terminal func() (isTerminal bool, width int)
 	// Connect opens the connection on the first Call.
 	Connect func(host, tlsDir string) (Conn, error)
 
@@ -45,13 +59,28 @@ type CLI struct {
 // New returns a CLI writing to out and errOut that connects with gwrpc.
 func New(out, errOut io.Writer) *CLI {
 	return &CLI{
-		Timeout: DefaultTimeout,
-		Out:     out,
-		Err:     errOut,
-		Now:     time.Now,
+		Timeout:      DefaultTimeout,
+		Out:          out,
+		Err:          errOut,
+		Now:          time.Now,
+		Sleep:        sleep,
+		PollInterval: DefaultPollInterval,
+		Terminal:     func() (bool, int) { return TerminalOf(out) },
 		Connect: func(host, tlsDir string) (Conn, error) {
 			return gwrpc.Dial(host, tlsDir)
 		},
+	}
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -63,6 +92,18 @@ type DaemonError struct {
 }
 
 func (e *DaemonError) Error() string { return "Error response from daemon: " + e.Message }
+
+// CodeNotFound is the code of a DaemonError about an object that does not
+// exist: the daemon's cluster.Code(cluster.ErrNotFound), repeated here so
+// that swarmctl does not link the cluster package.
+const CodeNotFound = 2
+
+// IsNotFound says whether err is the daemon saying that the object named
+// does not exist.
+func IsNotFound(err error) bool {
+	var de *DaemonError
+	return errors.As(err, &de) && de.Code == CodeNotFound
+}
 
 // ConnectError is a failure to reach the daemon or to get its answer.
 type ConnectError struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -113,5 +114,19 @@ func TestForEach(t *testing.T) {
 	})
 	if len(done) != 3 || err == nil || err.Error() != "no a\nno c" {
 		t.Errorf("ran %v, err %v", done, err)
+	}
+}
+
+func TestTerminalOf(t *testing.T) {
+	if tty, width := cli.TerminalOf(new(bytes.Buffer)); tty || width != 0 {
+		t.Errorf("a buffer is a terminal %d columns wide", width)
+	}
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if tty, _ := cli.TerminalOf(f); tty {
+		t.Error("a regular file is a terminal")
 	}
 }

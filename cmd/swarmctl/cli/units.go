@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -119,4 +120,23 @@ func digitPrefix(s string) string {
 		i++
 	}
 	return s[:i]
+}
+
+// binaryMultipliers are the units of RAMInBytes, in powers of 1024.
+var binaryMultipliers = map[string]float64{"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+
+// RAMInBytes reads a size the way docker's memory flags do: a number,
+// possibly with a fraction, then optionally a space and a unit b, k, m,
+// g, t or p (powers of 1024, any case), which may be followed by "b" or
+// "ib": "512m", "1g", "1.5GiB", "1048576".
+func RAMInBytes(s string) (int64, error) {
+	number := strings.TrimRightFunc(s, func(r rune) bool { return !unicode.IsDigit(r) })
+	unit := strings.ToLower(strings.TrimPrefix(s[len(number):], " "))
+	unit = strings.TrimSuffix(strings.TrimSuffix(unit, "b"), "i")
+	mul, ok := binaryMultipliers[unit]
+	size, err := strconv.ParseFloat(number, 64)
+	if !ok || err != nil || strings.Trim(number, "0123456789.") != "" {
+		return -1, fmt.Errorf("invalid size: '%s'", s)
+	}
+	return int64(size * mul), nil
 }

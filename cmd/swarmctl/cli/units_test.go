@@ -98,3 +98,20 @@ func TestNaturalLess(t *testing.T) {
 		t.Errorf("sorted %q, want %q", names, want)
 	}
 }
+
+func TestRAMInBytes(t *testing.T) {
+	good := map[string]int64{
+		"0": 0, "1048576": 1 << 20, "512m": 512 << 20, "512M": 512 << 20, "1g": 1 << 30, "1G": 1 << 30,
+		"1.5g": 3 << 29, "2k": 2048, "2kb": 2048, "2KiB": 2048, "1 gb": 1 << 30, "10b": 10, "1t": 1 << 40,
+	}
+	for s, want := range good {
+		if got, err := cli.RAMInBytes(s); err != nil || got != want {
+			t.Errorf("RAMInBytes(%q) = %d, %v; want %d", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "m", "-1m", "1x", "1.2.3g", "0x10", "1e3", "Inf", "1gg", "12 34"} {
+		if got, err := cli.RAMInBytes(s); err == nil || err.Error() != "invalid size: '"+s+"'" {
+			t.Errorf("RAMInBytes(%q) = %d, %v; want invalid size", s, got, err)
+		}
+	}
+}

@@ -19,6 +19,7 @@ func NewCommand(c *cli.CLI) *cobra.Command {
 		newInspectCommand(c),
 		newUpdateCommand(c),
 		newPromoteCommand(c),
+		newPsCommand(c),
 		newDemoteCommand(c),
 		newRemoveCommand(c),
 	)

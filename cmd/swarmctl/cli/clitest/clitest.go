@@ -73,8 +73,29 @@ func (c *Conn) Close() error {
 	return nil
 }
 
-// Now is the fixed time Run's clock reads.
+// Now is the time Run's clock starts at.
 func Now() time.Time { return time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC) }
+
+// Clock is a fake clock for commands that poll: Sleep moves it forward at
+// once instead of waiting. It is not safe for concurrent use.
+type Clock struct {
+	now time.Time
+}
+
+// NewClock returns a clock reading start.
+func NewClock(start time.Time) *Clock { return &Clock{now: start} }
+
+// Now reads the clock.
+func (c *Clock) Now() time.Time { return c.now }
+
+// Sleep moves the clock d forward, or returns ctx.Err() when ctx is done.
+func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.now = c.now.Add(d)
+	return nil
+}
 
 // Result is what a command line printed and its exit status.
 type Result struct {
@@ -84,13 +105,21 @@ type Result struct {
 }
 
 // Run executes `swarmctl ARGS...` with the nouns that newNouns builds, every
-// call going to conn, the clock fixed at Now.
+// call going to conn, on a fake clock that starts at Now and moves only
+// when a command sleeps. Output is not a terminal.
 func Run(conn *Conn, newNouns func(c *cli.CLI) []*cobra.Command, args ...string) Result {
+	return RunContext(context.Background(), conn, newNouns, args...)
+}
+
+// RunContext is Run with a context, which a test cancels to play Ctrl-C.
+func RunContext(ctx context.Context, conn *Conn, newNouns func(c *cli.CLI) []*cobra.Command, args ...string) Result {
 	var stdout, stderr bytes.Buffer
 	c := cli.New(&stdout, &stderr)
-	c.Now = Now
+	clock := NewClock(Now())
+	c.Now, c.Sleep = clock.Now, clock.Sleep
+	c.Terminal = func() (bool, int) { return false, 0 }
 	c.Connect = func(string, string) (cli.Conn, error) { return conn, nil }
 	root := cli.NewRootCommand(c, newNouns(c)...)
-	code := c.Execute(context.Background(), root, args)
+	code := c.Execute(ctx, root, args)
 	return Result{Stdout: stdout.String(), Stderr: stderr.String(), Code: code}
 }

@@ -1,0 +1,264 @@
+//go:build linux
+
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// taskRow is one row of `service ps` / `node ps`.
+type taskRow struct {
+	ID, Name, Image, Node, Desired, Current, Error string
+}
+
+// parseTasks reads the table of `service ps` or `node ps` (docker's
+// columns) by the header's column offsets.
+func parseTasks(out string) ([]taskRow, error) {
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "ID") {
+		return nil, fmt.Errorf("no task table in %q", out)
+	}
+	head := lines[0]
+	cols := []string{"ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR", "PORTS"}
+	offs := make([]int, len(cols))
+	for i, c := range cols {
+		offs[i] = strings.Index(head, c)
+		if offs[i] < 0 {
+			return nil, fmt.Errorf("column %s missing in %q", c, head)
+		}
+	}
+	field := func(l string, i int) string {
+		if offs[i] >= len(l) {
+			return ""
+		}
+		end := len(l)
+		if i+1 < len(offs) && offs[i+1] < end {
+			end = offs[i+1]
+		}
+		return strings.TrimSpace(l[offs[i]:end])
+	}
+	var rows []taskRow
+	for _, l := range lines[1:] {
+		rows = append(rows, taskRow{field(l, 0), field(l, 1), field(l, 2), field(l, 3), field(l, 4), field(l, 5), field(l, 6)})
+	}
+	return rows, nil
+}
+
+// running returns the rows desired and currently Running.
+func running(rows []taskRow) []taskRow {
+	var out []taskRow
+	for _, r := range rows {
+		if r.Desired == "Running" && strings.HasPrefix(r.Current, "Running") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// waitRunning waits until service svc has exactly n running tasks (seen
+// through node i) and returns them.
+func waitRunning(t *testing.T, c *Cluster, i int, svc string, n int, timeout time.Duration) []taskRow {
+	t.Helper()
+	var rows []taskRow
+	Eventually(t, timeout, func() error {
+		out, errOut, code := c.Ctl(i, "service", "ps", svc)
+		if code != 0 {
+			return fmt.Errorf("service ps: %s", errOut)
+		}
+		all, err := parseTasks(out)
+		if err != nil {
+			return err
+		}
+		rows = running(all)
+		if len(rows) != n {
+			return fmt.Errorf("%d running tasks, want %d:\n%s", len(rows), n, out)
+		}
+		return nil
+	})
+	return rows
+}
+
+func nodesOf(rows []taskRow) map[string]int {
+	out := make(map[string]int)
+	for _, r := range rows {
+		out[r.Node]++
+	}
+	return out
+}
+
+// TestServiceQuickstart walks the Docker Swarm quickstart with the process
+// runtime: create, ls, ps, inspect, node ps, scale up and down, rolling
+// update, rollback, logs, rm.
+func TestServiceQuickstart(t *testing.T) {
+	c := NewCluster(t, 110)
+	formSwarm(t, c, []int{1, 2, 3}, []int{4, 5})
+	httpBin := filepath.Join(c.bin.dir, "swarm-http")
+
+	id := strings.TrimSpace(c.MustCtl(4, "service", "create", "-d", "--name", "http", "--replicas", "2", httpBin))
+	if len(id) != 25 {
+		t.Fatalf("service create printed %q, want the 25-character service ID", id)
+	}
+	rows := waitRunning(t, c, 4, "http", 2, 10*time.Second)
+	if len(nodesOf(rows)) != 2 {
+		t.Errorf("2 replicas on %v: want them on 2 nodes", nodesOf(rows))
+	}
+	Eventually(t, 5*time.Second, func() error {
+		out := c.MustCtl(1, "service", "ls")
+		if !strings.Contains(out, "http") || !strings.Contains(out, "2/2") || !strings.Contains(out, id[:12]) {
+			return fmt.Errorf("service ls:\n%s", out)
+		}
+		return nil
+	})
+	pretty := c.MustCtl(2, "service", "inspect", "--pretty", "http")
+	for _, want := range []string{"ID:\t\t" + id, "Name:\t\thttp", "Replicas:\t2", "Image:\t\t" + httpBin} {
+		if !strings.Contains(pretty, want) {
+			t.Errorf("service inspect --pretty lacks %q:\n%s", want, pretty)
+		}
+	}
+	nodeOut := c.MustCtl(4, "node", "ps", rows[0].Node)
+	if !strings.Contains(nodeOut, rows[0].ID) {
+		t.Errorf("node ps %s lacks task %s:\n%s", rows[0].Node, rows[0].ID, nodeOut)
+	}
+
+	out := c.MustCtl(5, "service", "scale", "-d", "http=5")
+	if !strings.Contains(out, "http scaled to 5") {
+		t.Errorf("service scale printed %q", out)
+	}
+	rows = waitRunning(t, c, 5, "http", 5, 10*time.Second)
+	if len(nodesOf(rows)) != 5 {
+		t.Errorf("5 replicas spread as %v: want one per node", nodesOf(rows))
+	}
+	c.MustCtl(5, "service", "scale", "-d", "http=2")
+	waitRunning(t, c, 5, "http", 2, 10*time.Second)
+
+	// A rolling update, then a rollback.
+	c.MustCtl(1, "service", "update", "-d", "--env-add", "GREETING=hello", "http")
+	Eventually(t, 15*time.Second, func() error {
+		out := c.MustCtl(1, "service", "ps", "http")
+		if !strings.Contains(out, ` \_ `) {
+			return fmt.Errorf("no history rows after the update:\n%s", out)
+		}
+		rows, err := parseTasks(out)
+		if err != nil {
+			return err
+		}
+		if len(running(rows)) != 2 {
+			return fmt.Errorf("update not done:\n%s", out)
+		}
+		return nil
+	})
+	if out := c.MustCtl(1, "service", "inspect", "http"); !strings.Contains(out, "GREETING=hello") {
+		t.Fatalf("service inspect after the update lacks the env:\n%s", out)
+	}
+	c.MustCtl(2, "service", "rollback", "-d", "http")
+	Eventually(t, 15*time.Second, func() error {
+		out := c.MustCtl(2, "service", "inspect", "--pretty", "http")
+		if strings.Contains(out, "GREETING=hello") {
+			return fmt.Errorf("rollback not applied:\n%s", out)
+		}
+		return nil
+	})
+	waitRunning(t, c, 2, "http", 2, 15*time.Second)
+
+	// swarm-http logs to stderr, and service logs keeps the streams apart
+	// as docker does.
+	stdout, stderr, code := c.Ctl(3, "service", "logs", "http")
+	if logs := stdout + stderr; code != 0 || !strings.Contains(logs, "http.") || !strings.Contains(logs, "listening") {
+		t.Errorf("service logs: exit %d:\n%s", code, logs)
+	}
+
+	c.MustCtl(4, "service", "rm", "http")
+	Eventually(t, 5*time.Second, func() error {
+		if out := c.MustCtl(4, "service", "ls"); strings.Contains(out, "http") {
+			return fmt.Errorf("service ls after rm:\n%s", out)
+		}
+		for i := 1; i <= 5; i++ {
+			if out := c.MustCtl(i, "node", "ps"); strings.Contains(out, "http.") {
+				return fmt.Errorf("node ps on node %d after rm:\n%s", i, out)
+			}
+		}
+		return nil
+	})
+}
+
+// TestServiceBadInput checks that bad requests are refused with a clear
+// error and change nothing.
+func TestServiceBadInput(t *testing.T) {
+	c := NewCluster(t, 120)
+	formSwarm(t, c, []int{1}, []int{2})
+	c.MustCtl(1, "service", "create", "-d", "--name", "keep", "--replicas", "1", "/bin/sleep", "600")
+	waitRunning(t, c, 1, "keep", 1, 10*time.Second)
+	before := c.MustCtl(1, "service", "ls")
+	for _, args := range [][]string{
+		{"service", "ps", "nope"},
+		{"service", "inspect", "nope"},
+		{"service", "scale", "nope=2"},
+		{"service", "rm", "nope"},
+		{"service", "create", "-d", "--name", "bad", "-p", "99999:80", "/bin/sleep", "1"},
+		{"service", "create", "-d", "--name", "bad", "--replicas", "-1", "/bin/sleep", "1"},
+		{"service", "create", "-d", "--name", "bad", "--constraint", "node.colour==blue", "/bin/sleep", "1"},
+		{"service", "create", "-d", "--name", "keep", "/bin/sleep", "1"},
+		{"service", "create", "-d", "--name", "bad", "-p", "mode=ingress,target=80,protocol=sctp", "/bin/sleep", "1"},
+	} {
+		_, errOut, code := c.Ctl(1, args...)
+		if code == 0 || strings.TrimSpace(errOut) == "" {
+			t.Errorf("%s: exit %d, stderr %q: want a refusal", cmdline(args), code, errOut)
+		}
+	}
+	if after := c.MustCtl(1, "service", "ls"); after != before {
+		t.Errorf("service ls changed by refused commands:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestServiceRestartPolicy checks that a failing task is replaced after
+// the restart delay, up to the maximum attempts, with the error shown.
+func TestServiceRestartPolicy(t *testing.T) {
+	c := NewCluster(t, 130)
+	formSwarm(t, c, []int{1}, nil)
+	c.MustCtl(1, "service", "create", "-d", "--name", "crash", "--restart-delay", "200ms",
+		"--restart-max-attempts", "3", "/bin/sh", "-c", "exit 1")
+	Eventually(t, 15*time.Second, func() error {
+		out := c.MustCtl(1, "service", "ps", "--no-trunc", "crash")
+		if n := strings.Count(out, "task: non-zero exit (1)"); n != 3 {
+			return fmt.Errorf("%d failed tasks, want 3:\n%s", n, out)
+		}
+		return nil
+	})
+	// No fourth attempt comes.
+	time.Sleep(time.Second)
+	out := c.MustCtl(1, "service", "ps", "--no-trunc", "crash")
+	if n := strings.Count(out, "task: non-zero exit (1)"); n != 3 {
+		t.Fatalf("%d failed tasks after the attempts ran out, want 3:\n%s", n, out)
+	}
+}
+
+// TestServiceNodeCrash kills a worker that runs tasks: they run elsewhere
+// within seconds, and none is placed on the dead node.
+func TestServiceNodeCrash(t *testing.T) {
+	c := NewCluster(t, 140)
+	formSwarm(t, c, []int{1}, []int{2, 3})
+	c.MustCtl(1, "service", "create", "-d", "--name", "web", "--replicas", "6", "/bin/sleep", "600")
+	rows := waitRunning(t, c, 1, "web", 6, 10*time.Second)
+	if nodesOf(rows)["node-3"] == 0 {
+		t.Fatalf("no task on node-3: %v", nodesOf(rows))
+	}
+	start := time.Now()
+	c.Kill(3)
+	Eventually(t, 5*time.Second, func() error {
+		out := c.MustCtl(1, "service", "ps", "web")
+		all, err := parseTasks(out)
+		if err != nil {
+			return err
+		}
+		live := running(all)
+		if len(live) != 6 || nodesOf(live)["node-3"] != 0 {
+			return fmt.Errorf("not recovered: %v", nodesOf(live))
+		}
+		return nil
+	})
+	t.Logf("6 replicas running again %s after the kill", time.Since(start).Round(time.Millisecond))
+}
