@@ -162,7 +162,7 @@ func (n *Node) apply(ctx actor.Context, tasks []*swarmv1.Task) {
 				continue
 			}
 			if !n.tasks.known[t.Id] {
-				n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_ORPHANED, "task lost: its node restarted")
+				n.adopt(ctx, t)
 			}
 		default:
 			if running && !terminalState(ref.state) {
@@ -222,6 +222,29 @@ func (n *Node) start(ctx actor.Context, t *swarmv1.Task) {
 	pid, err := ctx.SpawnNamed(props, "task/"+t.Id)
 	if err != nil {
 		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_REJECTED, "spawn: "+err.Error())
+		return
+	}
+	n.tasks.runners[t.Id] = &runnerRef{pid: pid, service: t.ServiceId, state: t.GetStatus().GetState()}
+}
+
+// adopt looks for a task this node ran before it restarted: a runtime
+// that keeps tasks across swarmd restarts (docker) finds it still running;
+// with any other, the task died with the old swarmd and is reported lost.
+func (n *Node) adopt(ctx actor.Context, t *swarmv1.Task) {
+	n.tasks.known[t.Id] = true
+	name := t.GetSpec().GetRuntime()
+	if name == "" {
+		name = "process"
+	}
+	rt := n.eng.Runtime(name)
+	if _, ok := rt.(task.Adopter); !ok {
+		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_ORPHANED, "task lost: its node restarted")
+		return
+	}
+	props := actor.PropsFromProducer(func() actor.Actor { return task.NewAdopter(t, rt) })
+	pid, err := ctx.SpawnNamed(props, "task/"+t.Id)
+	if err != nil {
+		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_ORPHANED, "task lost: "+err.Error())
 		return
 	}
 	n.tasks.runners[t.Id] = &runnerRef{pid: pid, service: t.ServiceId, state: t.GetStatus().GetState()}

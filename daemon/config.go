@@ -24,6 +24,9 @@ type Config struct {
 	VXLANPort     int
 	Hostname      string
 	Runtimes      []string
+	// DetectDocker adds the docker runtime when an engine answers; set by
+	// Validate when no runtime was named.
+	DetectDocker bool
 	Heartbeat     time.Duration
 	ServiceShards int
 	Version       string
@@ -68,6 +71,7 @@ func (c *Config) Validate() error {
 	}
 	if len(c.Runtimes) == 0 {
 		c.Runtimes = []string{"process"}
+		c.DetectDocker = true
 	}
 	for _, r := range c.Runtimes {
 		switch r {

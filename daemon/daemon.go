@@ -81,7 +81,7 @@ func New(cfg Config) (*Daemon, error) {
 		lock.Close()
 		return nil, err
 	}
-	rts, err := newRuntimes(cfg, p)
+	rts, err := newRuntimes(&cfg, p)
 	if err != nil {
 		lock.Close()
 		return nil, err

@@ -16,14 +16,27 @@ import (
 	"github.com/actorswarm/swarm/cluster"
 	"github.com/actorswarm/swarm/internal/ident"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+	"github.com/actorswarm/swarm/runtime/docker"
 	"github.com/actorswarm/swarm/runtime/process"
 	"github.com/actorswarm/swarm/runtime/sim"
 )
 
-// newRuntimes builds the runtimes this node offers.
-func newRuntimes(cfg Config, p paths) (map[string]task.Runtime, error) {
+// newRuntimes builds the runtimes this node offers; with DetectDocker, the
+// docker runtime joins them (and cfg.Runtimes) when an engine answers.
+func newRuntimes(cfg *Config, p paths) (map[string]task.Runtime, error) {
 	out := make(map[string]task.Runtime)
+	if cfg.DetectDocker {
+		if rt, err := docker.New(docker.Config{Logger: cfg.Logger}); err == nil {
+			out["docker"] = rt
+			cfg.Runtimes = append(cfg.Runtimes, "docker")
+		} else {
+			cfg.Logger.Info("docker runtime not offered", "err", err)
+		}
+	}
 	for _, name := range cfg.Runtimes {
+		if _, ok := out[name]; ok {
+			continue
+		}
 		switch name {
 		case "process":
 			dir := filepath.Join(p.dir, "tasks")
@@ -33,8 +46,12 @@ func newRuntimes(cfg Config, p paths) (map[string]task.Runtime, error) {
 			out[name] = process.New(process.Config{Dir: dir})
 		case "sim":
 			out[name] = sim.New(sim.Config{StartLatency: 10 * time.Millisecond, Seed: time.Now().UnixNano()})
-		default:
-			return nil, fmt.Errorf("--runtime %s is not available in this build", name)
+		case "docker":
+			rt, err := docker.New(docker.Config{Logger: cfg.Logger})
+			if err != nil {
+				return nil, fmt.Errorf("--runtime docker: %w", err)
+			}
+			out[name] = rt
 		}
 	}
 	return out, nil

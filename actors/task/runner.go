@@ -26,6 +26,11 @@ type (
 		inst Instance
 		err  error
 	}
+	adopted struct {
+		inst  Instance
+		found bool
+		err   error
+	}
 	exited struct {
 		code int
 		err  error
@@ -54,12 +59,22 @@ type Runner struct {
 	unhealthy bool
 	failures  uint32
 	probeStop chan struct{}
+	// adopt is set for a task a previous swarmd started: the runner looks
+	// for it through the runtime instead of starting it again.
+	adopt bool
 }
 
 // NewRunner returns the runner of t through rt; port is its $PORT (0:
 // none).
 func NewRunner(t *swarmv1.Task, rt Runtime, port uint32) *Runner {
 	return &Runner{task: proto.Clone(t).(*swarmv1.Task), rt: rt, port: port}
+}
+
+// NewAdopter returns the runner of a task that a previous swarmd of this
+// node started, through a runtime that can find it (an Adopter): it
+// re-attaches to the task without restarting it, or reports it lost.
+func NewAdopter(t *swarmv1.Task, rt Runtime) *Runner {
+	return &Runner{task: proto.Clone(t).(*swarmv1.Task), rt: rt, port: t.GetStatus().GetPort(), adopt: true}
 }
 
 // Receive implements actor.Actor.
@@ -69,6 +84,8 @@ func (r *Runner) Receive(ctx actor.Context) {
 		r.onStarted(ctx)
 	case *started:
 		r.onRunning(ctx, msg)
+	case *adopted:
+		r.onAdopted(ctx, msg)
 	case *exited:
 		r.onExited(ctx, msg)
 	case *Stop:
@@ -113,6 +130,10 @@ func (r *Runner) spec() Spec {
 }
 
 func (r *Runner) onStarted(ctx actor.Context) {
+	if r.adopt {
+		r.startAdoption(ctx)
+		return
+	}
 	r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ACCEPTED, Message: "accepted"}, nil)
 	r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_STARTING, Message: "starting"}, nil)
 	self, root, rt, spec := ctx.Self(), ctx.ActorSystem().Root, r.rt, r.spec()
@@ -238,6 +259,52 @@ func (r *Runner) onProbed(ctx actor.Context, msg *probed) {
 	r.unhealthy, r.stopping = true, true
 	r.stopProbes()
 	r.stopInstance(ctx)
+}
+
+func (r *Runner) startAdoption(ctx actor.Context) {
+	ad, ok := r.rt.(Adopter)
+	self, root, spec := ctx.Self(), ctx.ActorSystem().Root, r.spec()
+	go func() {
+		if !ok {
+			root.Send(self, &adopted{})
+			return
+		}
+		c, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		inst, found, err := ad.Adopt(c, spec)
+		root.Send(self, &adopted{inst: inst, found: found, err: err})
+	}()
+}
+
+// onAdopted takes over a task found still running (its state in the
+// swarm does not change: it never stopped), or reports it lost.
+func (r *Runner) onAdopted(ctx actor.Context, msg *adopted) {
+	if msg.err != nil || !msg.found {
+		r.ended = true
+		errText := "task lost: its node restarted"
+		if msg.err != nil {
+			errText += ": " + msg.err.Error()
+		}
+		r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ORPHANED, Message: "lost", Err: errText}, nil)
+		return
+	}
+	r.inst = msg.inst
+	r.state = r.task.GetStatus().GetState()
+	// The parent needs the instance (logs); the status is the one the
+	// swarm has.
+	st := proto.Clone(r.task.GetStatus()).(*swarmv1.TaskStatus)
+	ctx.Send(ctx.Parent(), &Report{Update: &swarmv1.TaskStatusUpdate{TaskId: r.task.Id, Status: st}, Instance: msg.inst})
+	self, root, inst := ctx.Self(), ctx.ActorSystem().Root, msg.inst
+	go func() {
+		<-inst.Done()
+		code, err := inst.ExitCode()
+		root.Send(self, &exited{code: code, err: err})
+	}()
+	if r.stopping {
+		r.stopInstance(ctx)
+		return
+	}
+	r.startProbes(ctx)
 }
 
 // idIfContainer keeps container IDs (long hex) and drops pids.

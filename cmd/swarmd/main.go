@@ -38,7 +38,7 @@ func run(args []string) error {
 	fs.IntVar(&cfg.RaftPort, "raft-port", 2378, "Raft port (managers)")
 	fs.IntVar(&cfg.VXLANPort, "vxlan-port", 4789, "overlay VXLAN UDP port")
 	fs.StringVar(&cfg.Hostname, "hostname", "", "node hostname (default: the host's)")
-	fs.StringVar(&runtimes, "runtime", "process", "runtimes this node offers (comma-separated: process, docker, sim)")
+	fs.StringVar(&runtimes, "runtime", "", "runtimes this node offers, comma-separated: process, docker, sim (default: process, plus docker when a Docker engine answers)")
 	fs.DurationVar(&cfg.Heartbeat, "heartbeat", 0, "heartbeat period (default 100ms)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&showVer, "version", false, "print the version and exit")
