@@ -17,16 +17,16 @@ import (
 
 // Config is what swarmd was started with.
 type Config struct {
-	DataDir       string
-	Addr          string
-	Port          int
-	RaftPort      int
-	VXLANPort     int
-	Hostname      string
-	Runtimes      []string
+	DataDir   string
+	Addr      string
+	Port      int
+	RaftPort  int
+	VXLANPort int
+	Hostname  string
+	Runtimes  []string
 	// DetectDocker adds the docker runtime when an engine answers; set by
 	// Validate when no runtime was named.
-	DetectDocker bool
+	DetectDocker  bool
 	Heartbeat     time.Duration
 	ServiceShards int
 	Version       string
