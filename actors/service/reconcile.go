@@ -467,15 +467,6 @@ func rollingUpdate(v *View, p *Plan, slots []*slotUpdate, busy, total int) {
 	if len(slots) == 0 && state != swarmv1.UpdateState_UPDATE_STATE_UPDATING && state != swarmv1.UpdateState_UPDATE_STATE_ROLLBACK_STARTED {
 		return
 	}
-	if len(slots) == 0 && busy == 0 {
-		if state == swarmv1.UpdateState_UPDATE_STATE_UPDATING {
-			p.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateState_UPDATE_STATE_COMPLETED, StartedUnixNano: status.GetStartedUnixNano(), CompletedUnixNano: v.Now.UnixNano(), Message: "update completed"}
-		}
-		if state == swarmv1.UpdateState_UPDATE_STATE_ROLLBACK_STARTED {
-			p.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateState_UPDATE_STATE_ROLLBACK_COMPLETED, StartedUnixNano: status.GetStartedUnixNano(), CompletedUnixNano: v.Now.UnixNano(), Message: "rollback completed"}
-		}
-		return
-	}
 	if state == swarmv1.UpdateState_UPDATE_STATE_PAUSED || state == swarmv1.UpdateState_UPDATE_STATE_ROLLBACK_PAUSED {
 		return
 	}
@@ -484,11 +475,27 @@ func rollingUpdate(v *View, p *Plan, slots []*slotUpdate, busy, total int) {
 	if rollingBack {
 		cfg = svc.GetSpec().GetRollback()
 	}
+	monitor := time.Duration(cfg.GetMonitorNano())
+	if len(slots) == 0 && busy == 0 {
+		// Every slot runs the new spec: the update is done once the last
+		// new task has run for the monitor period without failing.
+		if last := lastStarted(v); !last.IsZero() && v.Now.Before(last.Add(monitor)) {
+			p.wakeAt(last.Add(monitor))
+		} else {
+			if state == swarmv1.UpdateState_UPDATE_STATE_UPDATING {
+				p.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateState_UPDATE_STATE_COMPLETED, StartedUnixNano: status.GetStartedUnixNano(), CompletedUnixNano: v.Now.UnixNano(), Message: "update completed"}
+			}
+			if rollingBack {
+				p.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateState_UPDATE_STATE_ROLLBACK_COMPLETED, StartedUnixNano: status.GetStartedUnixNano(), CompletedUnixNano: v.Now.UnixNano(), Message: "rollback completed"}
+			}
+			return
+		}
+	}
 	if state != swarmv1.UpdateState_UPDATE_STATE_UPDATING && !rollingBack {
 		p.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateState_UPDATE_STATE_UPDATING, StartedUnixNano: v.Now.UnixNano(), Message: "update in progress"}
 		status = p.UpdateStatus
 	}
-	if failed := failedSince(v, status.GetStartedUnixNano()); failed > 0 {
+	if failed := failedSince(v, status.GetStartedUnixNano(), monitor); failed > 0 {
 		if total < 1 {
 			total = 1
 		}
@@ -543,16 +550,24 @@ func rollingUpdate(v *View, p *Plan, slots []*slotUpdate, busy, total int) {
 }
 
 // failedSince counts the current-spec tasks that failed since the update
-// started.
-func failedSince(v *View, start int64) int {
+// started, within the monitor period of their creation.
+func failedSince(v *View, start int64, monitor time.Duration) int {
 	n := 0
 	for _, t := range v.Tasks {
 		if !current(v.Service, t) || t.CreatedUnixNano < start {
 			continue
 		}
-		if st := t.Status.GetState(); st == stFailed || st == stRejected {
-			n++
+		st := t.Status.GetState()
+		if st != stFailed && st != stRejected {
+			continue
 		}
+		// Only failures within the monitor period after the task was
+		// created count against the update; later ones are the restart
+		// policy's business.
+		if monitor > 0 && time.Duration(t.Status.GetTimestampUnixNano()-t.CreatedUnixNano) > monitor {
+			continue
+		}
+		n++
 	}
 	return n
 }

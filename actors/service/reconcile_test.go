@@ -1903,3 +1903,48 @@ func randomEvent(rng *rand.Rand, v View) (string, transition) {
 	}
 	return "", nil
 }
+
+// TestReconcileUpdateMonitor checks the monitor period: an update is
+// complete only once its last new task has run that long, and a new task
+// that fails after it does not count against the update.
+func TestReconcileUpdateMonitor(t *testing.T) {
+	monitored := update(&swarmv1.UpdateConfig{Parallelism: 1, MonitorNano: int64(5 * time.Second), FailureAction: swarmv1.FailureAction_FAILURE_ACTION_PAUSE})
+	updating := func() *swarmv1.Service {
+		return service(1, monitored, updateStatus(swarmv1.UpdateState_UPDATE_STATE_UPDATING, time.Minute))
+	}
+	t.Run("still monitoring", func(t *testing.T) {
+		v := view(updating(), nil, task("new", 1, "n1", stRunning, created(2*time.Second)))
+		p := Reconcile(v)
+		if p.UpdateStatus != nil {
+			t.Fatalf("update status %v while the new task ran 2s of a 5s monitor", p.UpdateStatus)
+		}
+		if want := t0.Add(3 * time.Second); !p.Wake.Equal(want) {
+			t.Fatalf("wake %v, want %v (end of the monitor period)", p.Wake, want)
+		}
+	})
+	t.Run("monitor over", func(t *testing.T) {
+		v := view(updating(), nil, task("new", 1, "n1", stRunning, created(6*time.Second)))
+		p := Reconcile(v)
+		if p.UpdateStatus.GetState() != swarmv1.UpdateState_UPDATE_STATE_COMPLETED {
+			t.Fatalf("update status %v after the monitor period, want COMPLETED", p.UpdateStatus)
+		}
+	})
+	t.Run("late failure does not pause", func(t *testing.T) {
+		svc := service(2, monitored, updateStatus(swarmv1.UpdateState_UPDATE_STATE_UPDATING, time.Minute))
+		v := view(svc, nil,
+			task("late", 1, "n1", stFailed, created(30*time.Second), since(time.Second)),
+			task("old", 2, "n2", stRunning, img(imgOld+"-previous")))
+		if p := Reconcile(v); p.UpdateStatus.GetState() == swarmv1.UpdateState_UPDATE_STATE_PAUSED {
+			t.Fatalf("a failure 29s after start paused a 5s-monitored update: %v", p.UpdateStatus)
+		}
+	})
+	t.Run("early failure pauses", func(t *testing.T) {
+		svc := service(2, monitored, updateStatus(swarmv1.UpdateState_UPDATE_STATE_UPDATING, time.Minute))
+		v := view(svc, nil,
+			task("early", 1, "n1", stFailed, created(3*time.Second), since(2*time.Second)),
+			task("old", 2, "n2", stRunning, img(imgOld+"-previous")))
+		if p := Reconcile(v); p.UpdateStatus.GetState() != swarmv1.UpdateState_UPDATE_STATE_PAUSED {
+			t.Fatalf("a failure 1s after start did not pause the update: %v", p.UpdateStatus)
+		}
+	})
+}
