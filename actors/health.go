@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorswarm/swarm/internal/clock"
+	"github.com/actorswarm/swarm/internal/tick"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -55,7 +56,7 @@ type Health struct {
 	leading     bool
 	leaderSince time.Time
 	inflight    bool
-	stop        chan struct{}
+	stop        func()
 }
 
 // NewHealth returns a failure detector reading time from clk.
@@ -82,26 +83,12 @@ func (h *Health) Receive(ctx actor.Context) {
 }
 
 func (h *Health) onStarted(ctx actor.Context) {
-	h.stop = make(chan struct{})
-	self, root, stop := ctx.Self(), ctx.ActorSystem().Root, h.stop
-	period := h.ctl.HeartbeatPeriod()
-	go func() {
-		t := time.NewTicker(period / 2)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				root.Send(self, &healthTick{})
-			}
-		}
-	}()
+	h.stop = tick.Every(ctx.ActorSystem().Root, ctx.Self(), h.ctl.HeartbeatPeriod()/2, &healthTick{})
 }
 
 func (h *Health) onStopping() {
 	if h.stop != nil {
-		close(h.stop)
+		h.stop()
 		h.stop = nil
 	}
 }

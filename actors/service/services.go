@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorswarm/swarm/cluster"
+	"github.com/actorswarm/swarm/internal/tick"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -29,7 +30,7 @@ type Services struct {
 	led      map[uint64]bool
 	children map[string]*actor.PID
 	shardOf  map[string]uint64
-	stop     chan struct{}
+	stop     func()
 }
 
 // NewServices returns the services actor.
@@ -64,25 +65,12 @@ func (s *Services) Receive(ctx actor.Context) {
 }
 
 func (s *Services) onStarted(ctx actor.Context) {
-	s.stop = make(chan struct{})
-	self, root, stop := ctx.Self(), ctx.ActorSystem().Root, s.stop
-	go func() {
-		t := time.NewTicker(leadershipPeriod)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				root.Send(self, &leadershipTick{})
-			}
-		}
-	}()
+	s.stop = tick.Every(ctx.ActorSystem().Root, ctx.Self(), leadershipPeriod, &leadershipTick{})
 }
 
 func (s *Services) onStopping() {
 	if s.stop != nil {
-		close(s.stop)
+		s.stop()
 		s.stop = nil
 	}
 }

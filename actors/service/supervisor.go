@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorswarm/swarm/actors/scheduler"
+	"github.com/actorswarm/swarm/internal/tick"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -63,7 +64,7 @@ type Supervisor struct {
 	dirty    bool
 	timer    *time.Timer
 	wakeAt   time.Time
-	stop     chan struct{}
+	stop     func()
 }
 
 // NewSupervisor returns the supervisor of service id in shard.
@@ -86,26 +87,13 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 }
 
 func (s *Supervisor) onStarted(ctx actor.Context) {
-	s.stop = make(chan struct{})
-	self, root, stop := ctx.Self(), ctx.ActorSystem().Root, s.stop
-	go func() {
-		t := time.NewTicker(safetyPeriod)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				root.Send(self, &Changed{})
-			}
-		}
-	}()
+	s.stop = tick.Every(ctx.ActorSystem().Root, ctx.Self(), safetyPeriod, &Changed{})
 	s.reconcile(ctx)
 }
 
 func (s *Supervisor) onStopping() {
 	if s.stop != nil {
-		close(s.stop)
+		s.stop()
 		s.stop = nil
 	}
 	if s.timer != nil {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"strconv"
-	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -299,10 +297,7 @@ func containerName(s task.Spec) string {
 
 // containerConfig is the container a task runs in.
 func containerConfig(s task.Spec, nodeID string) (*container.Config, *container.HostConfig) {
-	host := s.Hostname
-	if host == "" {
-		host = task.ShortID(s.TaskID)
-	}
+	host := s.HostnameOrID()
 	labels := make(map[string]string, len(s.Labels)+4)
 	maps.Copy(labels, s.Labels)
 	labels[LabelTaskID] = s.TaskID
@@ -312,7 +307,7 @@ func containerConfig(s task.Spec, nodeID string) (*container.Config, *container.
 	cfg := &container.Config{
 		Image:    s.Image,
 		Cmd:      s.Args,
-		Env:      taskEnv(s, host),
+		Env:      task.Env(s),
 		Hostname: host,
 		Labels:   labels,
 	}
@@ -326,35 +321,6 @@ func containerConfig(s task.Spec, nodeID string) (*container.Config, *container.
 		hc.Resources.Memory = l.GetMemoryBytes()
 	}
 	return cfg, hc
-}
-
-// taskEnv is the service's env, then HOSTNAME and PORT, which describe the
-// task and its published port and so win over the service's env (as for a
-// process task). The image's env comes first: the engine puts it there.
-func taskEnv(s task.Spec, host string) []string {
-	env := make([]string, 0, len(s.Env)+2)
-	env = append(env, s.Env...)
-	env = append(env, "HOSTNAME="+host)
-	if s.Port != 0 {
-		env = append(env, "PORT="+strconv.FormatUint(uint64(s.Port), 10))
-	}
-	return dedupEnv(env)
-}
-
-// dedupEnv keeps the last value of each variable, at the place of its first.
-func dedupEnv(env []string) []string {
-	at := make(map[string]int, len(env))
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		if i, ok := at[k]; ok {
-			out[i] = kv
-			continue
-		}
-		at[k] = len(out)
-		out = append(out, kv)
-	}
-	return out
 }
 
 // shortID is the 12-character form of a container ID, for messages.

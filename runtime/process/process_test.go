@@ -334,9 +334,9 @@ func TestFreePort(t *testing.T) {
 	l.Close()
 }
 
-func TestDedupEnv(t *testing.T) {
-	got := dedupEnv([]string{"A=1", "B=2", "A=3", "C", "B="})
-	if want := "A=3 B= C"; strings.Join(got, " ") != want {
-		t.Errorf("dedupEnv = %q; want %s", got, want)
+func TestTaskEnvKeepsLastValue(t *testing.T) {
+	got := task.Env(task.Spec{TaskID: "0123456789abcdef", Env: []string{"A=1", "B=2", "A=3", "C", "B="}})
+	if want := "A=3 B= C HOSTNAME=0123456789ab"; strings.Join(got, " ") != want {
+		t.Errorf("task.Env = %q; want %s", got, want)
 	}
 }

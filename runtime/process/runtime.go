@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/actorswarm/swarm/actors/task"
@@ -159,38 +158,10 @@ func executable(p string) error {
 }
 
 // taskEnv is the environment of a task and of the commands run in it:
-// PATH and HOME, the service's env over them, then HOSTNAME and PORT, which
-// describe the task and its published port and so win over the service's
-// env (a service sets its hostname with Spec.Hostname).
+// PATH and HOME, then what task.Env adds (a service sets its hostname with
+// Spec.Hostname).
 func taskEnv(s task.Spec, dir, path string) []string {
-	host := s.Hostname
-	if host == "" {
-		host = task.ShortID(s.TaskID)
-	}
-	env := make([]string, 0, len(s.Env)+4)
-	env = append(env, "PATH="+path, "HOME="+dir)
-	env = append(env, s.Env...)
-	env = append(env, "HOSTNAME="+host)
-	if s.Port != 0 {
-		env = append(env, "PORT="+strconv.FormatUint(uint64(s.Port), 10))
-	}
-	return dedupEnv(env)
-}
-
-// dedupEnv keeps the last value of each variable, at the place of its first.
-func dedupEnv(env []string) []string {
-	at := make(map[string]int, len(env))
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		if i, ok := at[k]; ok {
-			out[i] = kv
-			continue
-		}
-		at[k] = len(out)
-		out = append(out, kv)
-	}
-	return out
+	return task.Env(s, "PATH="+path, "HOME="+dir)
 }
 
 // envValue is the last value of key in env, or def.
