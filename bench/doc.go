@@ -1,7 +1,8 @@
 // Package bench is swarmbench's harness: named scenarios that measure
 // ActorSwarm under faults (a killed leader, a killed worker) or load (Raft
-// proposals), the clusters they run against, the statistics of their samples
-// and the reports (JSON lines and a Markdown table).
+// proposals, services of many tasks converging and scaling), the clusters
+// they run against, the statistics of their samples and the reports (JSON
+// lines and a Markdown table).
 //
 // A scenario owns the cluster it starts: a Loopback of real swarmd processes
 // on 127.0.0.201 and up (never the e2e suite's 127.0.0.11-99), or Raft

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"time"
 )
@@ -30,29 +29,12 @@ func runNodeDown(ctx context.Context, opts Options) (recs []Record, err error) {
 	params["observer"] = s.Node(manager).Hostname
 	down := Record{Scenario: name + "/down", Parameters: params, Started: time.Now(), Unit: "ms"}
 	ready := Record{Scenario: name + "/ready", Parameters: maps.Clone(params), Started: down.Started, Unit: "ms"}
-	shows := func(status string) func(context.Context) error {
-		return func(ctx context.Context) error {
-			rows, err := s.Nodes(ctx, manager)
-			if err != nil {
-				return err
-			}
-			for _, r := range rows {
-				if r.Hostname == host {
-					if r.Status == status {
-						return nil
-					}
-					return fmt.Errorf("%s is %s", host, r.Status)
-				}
-			}
-			return fmt.Errorf("%s is not listed: %v", host, rows)
-		}
-	}
 	for run := 1; run <= opts.Repeat; run++ {
 		killed, err := s.Kill(worker)
 		if err != nil {
 			return nil, err
 		}
-		if err := Poll(ctx, downTimeout, host+" shown Down after its SIGKILL", shows("Down")); err != nil {
+		if err := Poll(ctx, downTimeout, host+" shown Down after its SIGKILL", s.shows(manager, host, "Down")); err != nil {
 			return nil, err
 		}
 		tDown := ms(time.Since(killed))
@@ -61,7 +43,7 @@ func runNodeDown(ctx context.Context, opts Options) (recs []Record, err error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := Poll(ctx, settleTimeout, host+" shown Ready after its restart", shows("Ready")); err != nil {
+		if err := Poll(ctx, settleTimeout, host+" shown Ready after its restart", s.shows(manager, host, "Ready")); err != nil {
 			return nil, err
 		}
 		tReady := ms(time.Since(started))

@@ -72,6 +72,21 @@ func Scenarios() []Scenario {
 			Description: "5 loopback swarmd (3 managers): SIGKILL a worker, time until it shows Down; restart it, time until Ready",
 			Run:         runNodeDown,
 		},
+		{
+			Name:        "node-crash",
+			Description: "5 loopback swarmd (3 managers), a service of 20 process tasks: SIGKILL a worker running some, time until 20 run again on live nodes and until it shows Down",
+			Run:         runNodeCrash,
+		},
+		{
+			Name:        "converge",
+			Description: "5 loopback swarmd (3 managers): service create -d of 1000 process tasks, time until service ls shows 1000/1000, and tasks/s",
+			Run:         runConverge,
+		},
+		{
+			Name:        "scale",
+			Description: "5 loopback swarmd (3 managers), a service of 500 process tasks: time to scale it to 1000, then to 50",
+			Run:         runScale,
+		},
 	}
 }
 

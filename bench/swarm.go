@@ -143,6 +143,26 @@ func (s *swarm) waitHealthy(ctx context.Context, from int) error {
 	})
 }
 
+// shows returns a Poll check that node ls on node from shows host with
+// the given status.
+func (s *swarm) shows(from int, host, status string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		rows, err := s.Nodes(ctx, from)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if r.Hostname == host {
+				if r.Status == status {
+					return nil
+				}
+				return fmt.Errorf("%s is %s", host, r.Status)
+			}
+		}
+		return fmt.Errorf("%s is not listed: %v", host, rows)
+	}
+}
+
 // leader returns the index of the node that node ls on node from shows as
 // the leader.
 func (s *swarm) leader(ctx context.Context, from int) (int, error) {
