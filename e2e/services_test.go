@@ -262,3 +262,40 @@ func TestServiceNodeCrash(t *testing.T) {
 	})
 	t.Logf("6 replicas running again %s after the kill", time.Since(start).Round(time.Millisecond))
 }
+
+// TestServiceSupervisorFailover kills a manager while a service runs: the
+// supervisors move to the managers that take the shards over, rebuild
+// from Raft, and leave the tasks on live nodes running (same task IDs);
+// only the killed node's tasks are replaced.
+func TestServiceSupervisorFailover(t *testing.T) {
+	c := NewCluster(t, 160)
+	formSwarm(t, c, []int{1, 2, 3}, []int{4})
+	c.MustCtl(4, "service", "create", "-d", "--name", "steady", "--replicas", "8", "/bin/sleep", "600")
+	before := waitRunning(t, c, 4, "steady", 8, 10*time.Second)
+	c.Kill(1)
+	var after []taskRow
+	Eventually(t, 10*time.Second, func() error {
+		out, errOut, code := c.Ctl(4, "service", "ps", "steady")
+		if code != 0 {
+			return fmt.Errorf("service ps: %s", errOut)
+		}
+		all, err := parseTasks(out)
+		if err != nil {
+			return err
+		}
+		after = running(all)
+		if len(after) != 8 || nodesOf(after)["node-1"] != 0 {
+			return fmt.Errorf("not settled: %v", nodesOf(after))
+		}
+		return nil
+	})
+	kept := make(map[string]bool)
+	for _, r := range after {
+		kept[r.ID] = true
+	}
+	for _, r := range before {
+		if r.Node != "node-1" && !kept[r.ID] {
+			t.Errorf("task %s on %s was replaced though its node lives", r.ID, r.Node)
+		}
+	}
+}
