@@ -276,6 +276,9 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 			continue
 		}
 		t.DesiredState = d.DesiredState
+		if d.GetReason() != "" {
+			t.ShutdownReason = d.Reason
+		}
 		touchTask(t, now)
 	}
 	for _, u := range c.GetStatus() {

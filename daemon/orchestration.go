@@ -159,6 +159,13 @@ func (e *managerEnv) Nodes() []*swarmv1.Node {
 	return v.([]*swarmv1.Node)
 }
 
+func (e *managerEnv) Rebalance() bool {
+	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
+		return !s.Cluster().GetSettings().GetRebalanceDisabled()
+	})
+	return err == nil && v.(bool)
+}
+
 func (e *managerEnv) ActiveTasks() []*swarmv1.Task {
 	var out []*swarmv1.Task
 	for _, shard := range e.ServiceShards() {

@@ -299,3 +299,65 @@ func TestServiceSupervisorFailover(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceRebalance kills a worker, lets its tasks move, restarts it:
+// the service spreads back toward it one task at a time, the moved tasks
+// marked rebalanced; with `swarm update --rebalance=false` it does not.
+func TestServiceRebalance(t *testing.T) {
+	c := NewCluster(t, 180)
+	formSwarm(t, c, []int{1}, []int{2, 3})
+	c.MustCtl(1, "service", "create", "-d", "--name", "spread", "--replicas", "6", "/bin/sleep", "600")
+	waitRunning(t, c, 1, "spread", 6, 10*time.Second)
+	c.Kill(3)
+	Eventually(t, 10*time.Second, func() error {
+		rows, err := parseTasks(c.MustCtl(1, "service", "ps", "spread"))
+		if err != nil {
+			return err
+		}
+		if live := running(rows); len(live) != 6 || nodesOf(live)["node-3"] != 0 {
+			return fmt.Errorf("not moved off node-3 yet: %v", nodesOf(live))
+		}
+		return nil
+	})
+	c.Restart(3)
+	Eventually(t, 20*time.Second, func() error {
+		out := c.MustCtl(1, "service", "ps", "spread")
+		rows, err := parseTasks(out)
+		if err != nil {
+			return err
+		}
+		counts := nodesOf(running(rows))
+		if len(running(rows)) != 6 || counts["node-1"] != 2 || counts["node-2"] != 2 || counts["node-3"] != 2 {
+			return fmt.Errorf("not rebalanced: %v", counts)
+		}
+		if !strings.Contains(out, "rebalanced") {
+			return fmt.Errorf("no rebalanced history row:\n%s", out)
+		}
+		return nil
+	})
+
+	c.MustCtl(1, "swarm", "update", "--rebalance=false")
+	c.Kill(3)
+	Eventually(t, 10*time.Second, func() error {
+		rows, err := parseTasks(c.MustCtl(1, "service", "ps", "spread"))
+		if err != nil {
+			return err
+		}
+		if live := running(rows); len(live) != 6 || nodesOf(live)["node-3"] != 0 {
+			return fmt.Errorf("not moved off node-3 yet: %v", nodesOf(live))
+		}
+		return nil
+	})
+	c.Restart(3)
+	Eventually(t, 5*time.Second, func() error {
+		return checkNodes(c.MustNodes(1), map[string]string{"node-1": "Ready manager", "node-2": "Ready worker", "node-3": "Ready worker"})
+	})
+	time.Sleep(3 * time.Second) // two supervisor rounds: nothing may move
+	rows, err := parseTasks(c.MustCtl(1, "service", "ps", "spread"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := nodesOf(running(rows))["node-3"]; n != 0 {
+		t.Fatalf("%d tasks moved to node-3 with rebalancing off", n)
+	}
+}

@@ -37,9 +37,14 @@ type View struct {
 	History int
 	// NewID makes task IDs.
 	NewID func() string
-	// Eligible, for a global service, says whether a node satisfies its
-	// placement constraints (nil: every node does).
+	// Eligible says whether a node satisfies the service's placement
+	// constraints (nil: every node does).
 	Eligible func(*swarmv1.Node) bool
+	// Rebalance moves tasks of a replicated service, one at a time and
+	// start-first, from the most loaded eligible node toward the least
+	// loaded one when they differ by two or more (a node joined or came
+	// back).
+	Rebalance bool
 }
 
 // Plan is what reconciling decided: task changes for one Raft entry, a
@@ -259,6 +264,54 @@ func reconcileReplicated(v *View, p *Plan) {
 		}
 	}
 	rollingUpdate(v, p, updating, busy, int(replicas))
+	if v.Rebalance && len(updating) == 0 && busy == 0 && len(p.Create) == 0 && len(p.Desire) == 0 {
+		rebalance(v, p)
+	}
+}
+
+// rebalance moves one task from the most loaded eligible node toward the
+// least loaded when their counts of this service's running tasks differ by
+// two or more: a new task for the same slot, placed by the scheduler
+// (which prefers the node with the fewest), while the old one runs until
+// the new one does. Called only when the service is stable.
+func rebalance(v *View, p *Plan) {
+	for _, t := range v.Tasks {
+		if runnable(t) && !terminal(t.Status.GetState()) && t.Status.GetState() != stRunning {
+			return // something is still starting or waiting for a node
+		}
+	}
+	counts := make(map[string]int)
+	for id, n := range v.Nodes {
+		if n.GetStatus().GetState() == swarmv1.NodeState_NODE_STATE_READY &&
+			n.GetSpec().GetAvailability() == swarmv1.NodeAvailability_NODE_AVAILABILITY_ACTIVE &&
+			globalEligible(v.Service, n) && (v.Eligible == nil || v.Eligible(n)) {
+			counts[id] = 0
+		}
+	}
+	var onNode = make(map[string][]*swarmv1.Task)
+	for _, t := range v.Tasks {
+		if runnable(t) && t.Status.GetState() == stRunning {
+			if _, ok := counts[t.NodeId]; ok {
+				counts[t.NodeId]++
+				onNode[t.NodeId] = append(onNode[t.NodeId], t)
+			}
+		}
+	}
+	busiest, idlest := "", ""
+	for id, c := range counts {
+		if busiest == "" || c > counts[busiest] || (c == counts[busiest] && id < busiest) {
+			busiest = id
+		}
+		if idlest == "" || c < counts[idlest] || (c == counts[idlest] && id < idlest) {
+			idlest = id
+		}
+	}
+	if busiest == "" || counts[busiest]-counts[idlest] < 2 {
+		return
+	}
+	ts := onNode[busiest]
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Slot > ts[j].Slot })
+	p.Create = append(p.Create, v.newTask(ts[0].Slot, ""))
 }
 
 // slotUpdate is a slot whose live task runs an outdated spec.
@@ -287,12 +340,19 @@ func fillSlot(v *View, p *Plan, slot uint64, nodeID string, s slotState) (*slotU
 	}
 	switch {
 	case len(fresh) > 0:
-		// Keep the newest current task; anything else live goes.
+		// Keep the newest current task; anything else live goes, but while
+		// it starts (a rebalancing move, start-first) one older running
+		// task keeps serving.
 		keep := fresh[len(fresh)-1]
-		for _, t := range fresh[:len(fresh)-1] {
-			p.shutdown(t)
-		}
 		starting := keep.Status.GetState() != stRunning
+		serving := false
+		for _, t := range fresh[:len(fresh)-1] {
+			if starting && !serving && t.Status.GetState() == stRunning {
+				serving = true
+				continue
+			}
+			p.Desire = append(p.Desire, &swarmv1.TaskDesire{TaskId: t.Id, DesiredState: stShutdown, Reason: "rebalanced"})
+		}
 		if !starting || len(stale) == 0 {
 			for _, t := range stale {
 				p.shutdown(t)

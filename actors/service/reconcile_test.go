@@ -1948,3 +1948,53 @@ func TestReconcileUpdateMonitor(t *testing.T) {
 		}
 	})
 }
+
+// TestReconcileRebalance moves one task at a time toward a node that came
+// back, start-first, and only when the service is otherwise stable.
+func TestReconcileRebalance(t *testing.T) {
+	busy := []*swarmv1.Task{
+		task("a", 1, "n1", stRunning), task("b", 2, "n1", stRunning),
+		task("c", 3, "n2", stRunning), task("d", 4, "n2", stRunning),
+	}
+	t.Run("off", func(t *testing.T) {
+		v := view(service(4), nil, busy...)
+		if p := Reconcile(v); !p.Empty() {
+			t.Fatalf("plan %v with rebalancing off", summarize(v, p))
+		}
+	})
+	t.Run("one move toward the empty node", func(t *testing.T) {
+		v := view(service(4), nil, busy...)
+		v.Rebalance = true
+		p := Reconcile(v)
+		if len(p.Create) != 1 || len(p.Desire) != 0 || p.Create[0].NodeId != "" {
+			t.Fatalf("plan %v, want one new pending task and nothing stopped yet", summarize(v, p))
+		}
+		if slot := p.Create[0].Slot; slot != 2 {
+			t.Fatalf("moved slot %d, want 2 (the highest on n1, the busiest by ID)", slot)
+		}
+	})
+	t.Run("old task stops once the new one runs", func(t *testing.T) {
+		tasks := append(append([]*swarmv1.Task(nil), busy...), task("b2", 2, "n3", stRunning, created(time.Second)))
+		v := view(service(4), nil, tasks...)
+		v.Rebalance = true
+		p := Reconcile(v)
+		if len(p.Desire) != 1 || p.Desire[0].TaskId != "b" || p.Desire[0].Reason != "rebalanced" {
+			t.Fatalf("plan %v, want b shut down as rebalanced", summarize(v, p))
+		}
+	})
+	t.Run("old task serves while the new one starts", func(t *testing.T) {
+		tasks := append(append([]*swarmv1.Task(nil), busy...), task("b2", 2, "n3", stAssigned, created(time.Second)))
+		v := view(service(4), nil, tasks...)
+		v.Rebalance = true
+		if p := Reconcile(v); len(p.Desire) != 0 || len(p.Create) != 0 {
+			t.Fatalf("plan %v while the moved task starts, want nothing", summarize(v, p))
+		}
+	})
+	t.Run("balanced enough", func(t *testing.T) {
+		v := view(service(4), nil, task("a", 1, "n1", stRunning), task("b", 2, "n1", stRunning), task("c", 3, "n2", stRunning), task("d", 4, "n3", stRunning))
+		v.Rebalance = true
+		if p := Reconcile(v); !p.Empty() {
+			t.Fatalf("plan %v for counts 2/1/1, want nothing", summarize(v, p))
+		}
+	})
+}

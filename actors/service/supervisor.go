@@ -26,6 +26,9 @@ type Env interface {
 	View(serviceID string) (svc *swarmv1.Service, tasks []*swarmv1.Task, ok bool)
 	// Nodes returns every node.
 	Nodes() []*swarmv1.Node
+	// Rebalance reports whether the swarm rebalances services toward nodes
+	// that join or return (swarm update --rebalance).
+	Rebalance() bool
 	// ActiveTasks returns every task that holds a node, in every shard.
 	ActiveTasks() []*swarmv1.Task
 	// Propose commits cmd to shard.
@@ -143,9 +146,9 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 	for _, n := range nodes {
 		byID[n.Id] = n
 	}
-	view := View{Service: svc, Tasks: tasks, Nodes: byID, Now: s.env.Now(), NewID: s.env.NewID}
-	if svc.GetSpec().GetMode() == swarmv1.ServiceMode_SERVICE_MODE_GLOBAL {
-		view.Eligible = constraintsOf(svc.GetSpec().GetTask())
+	view := View{
+		Service: svc, Tasks: tasks, Nodes: byID, Now: s.env.Now(), NewID: s.env.NewID,
+		Eligible: constraintsOf(svc.GetSpec().GetTask()), Rebalance: s.env.Rebalance(),
 	}
 	plan := Reconcile(view)
 	if !plan.Wake.IsZero() {

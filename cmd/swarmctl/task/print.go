@@ -87,6 +87,9 @@ func Name(r *swarmv1.TaskListResponse, t *swarmv1.Task) string {
 
 func row(r *swarmv1.TaskListResponse, t *swarmv1.Task, noTrunc bool, now time.Time) Row {
 	id, taskErr := t.GetId(), t.GetStatus().GetErr()
+	if taskErr == "" && t.GetDesiredState() > swarmv1.TaskState_TASK_STATE_RUNNING {
+		taskErr = t.GetShutdownReason()
+	}
 	if !noTrunc {
 		id = cli.ShortID(id)
 		if e := []rune(taskErr); len(e) > maxErrorLength {

@@ -1209,9 +1209,11 @@ func (x *TaskAssignment) GetNodeId() string {
 
 // TaskDesire changes what a task should be doing.
 type TaskDesire struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TaskId        string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
-	DesiredState  TaskState              `protobuf:"varint,2,opt,name=desired_state,json=desiredState,proto3,enum=actorswarm.v1.TaskState" json:"desired_state,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	TaskId       string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	DesiredState TaskState              `protobuf:"varint,2,opt,name=desired_state,json=desiredState,proto3,enum=actorswarm.v1.TaskState" json:"desired_state,omitempty"`
+	// reason becomes the task's shutdown_reason.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1258,6 +1260,13 @@ func (x *TaskDesire) GetDesiredState() TaskState {
 		return x.DesiredState
 	}
 	return TaskState_TASK_STATE_UNSPECIFIED
+}
+
+func (x *TaskDesire) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
 }
 
 // TaskStatusUpdate is a state change reported for a task; a report that
@@ -1995,11 +2004,12 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"service_id\x18\x01 \x01(\tR\tserviceId\"B\n" +
 	"\x0eTaskAssignment\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n" +
-	"\anode_id\x18\x02 \x01(\tR\x06nodeId\"d\n" +
+	"\anode_id\x18\x02 \x01(\tR\x06nodeId\"|\n" +
 	"\n" +
 	"TaskDesire\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12=\n" +
-	"\rdesired_state\x18\x02 \x01(\x0e2\x18.actorswarm.v1.TaskStateR\fdesiredState\"^\n" +
+	"\rdesired_state\x18\x02 \x01(\x0e2\x18.actorswarm.v1.TaskStateR\fdesiredState\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"^\n" +
 	"\x10TaskStatusUpdate\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x121\n" +
 	"\x06status\x18\x02 \x01(\v2\x19.actorswarm.v1.TaskStatusR\x06status\"\x94\x02\n" +

@@ -1466,9 +1466,12 @@ type Task struct {
 	Version         uint64      `protobuf:"varint,11,opt,name=version,proto3" json:"version,omitempty"`
 	ServiceName     string      `protobuf:"bytes,12,opt,name=service_name,json=serviceName,proto3" json:"service_name,omitempty"`
 	// endpoint ports the task publishes in host mode.
-	Ports         []*PortConfig `protobuf:"bytes,13,rep,name=ports,proto3" json:"ports,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Ports []*PortConfig `protobuf:"bytes,13,rep,name=ports,proto3" json:"ports,omitempty"`
+	// shutdown_reason says why the system told the task to shut down when
+	// it did so by its own choice (e.g. "rebalanced").
+	ShutdownReason string `protobuf:"bytes,14,opt,name=shutdown_reason,json=shutdownReason,proto3" json:"shutdown_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Task) Reset() {
@@ -1592,6 +1595,13 @@ func (x *Task) GetPorts() []*PortConfig {
 	return nil
 }
 
+func (x *Task) GetShutdownReason() string {
+	if x != nil {
+		return x.ShutdownReason
+	}
+	return ""
+}
+
 var File_actorswarm_v1_service_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_service_proto_rawDesc = "" +
@@ -1689,7 +1699,7 @@ const file_actorswarm_v1_service_proto_rawDesc = "" +
 	"\texit_code\x18\x05 \x01(\x05R\bexitCode\x12\x12\n" +
 	"\x04port\x18\x06 \x01(\rR\x04port\x12!\n" +
 	"\fcontainer_id\x18\a \x01(\tR\vcontainerId\x12\x10\n" +
-	"\x03pid\x18\b \x01(\x05R\x03pid\"\xea\x03\n" +
+	"\x03pid\x18\b \x01(\x05R\x03pid\"\x93\x04\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1705,7 +1715,8 @@ const file_actorswarm_v1_service_proto_rawDesc = "" +
 	" \x01(\x03R\x0fupdatedUnixNano\x12\x18\n" +
 	"\aversion\x18\v \x01(\x04R\aversion\x12!\n" +
 	"\fservice_name\x18\f \x01(\tR\vserviceName\x12/\n" +
-	"\x05ports\x18\r \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports*a\n" +
+	"\x05ports\x18\r \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\x12'\n" +
+	"\x0fshutdown_reason\x18\x0e \x01(\tR\x0eshutdownReason*a\n" +
 	"\vServiceMode\x12\x1c\n" +
 	"\x18SERVICE_MODE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17SERVICE_MODE_REPLICATED\x10\x01\x12\x17\n" +
