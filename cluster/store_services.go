@@ -369,6 +369,15 @@ func (s *Store) Service(id string) (*swarmv1.Service, bool) {
 	return proto.Clone(svc).(*swarmv1.Service), true
 }
 
+// Task returns a copy of one task.
+func (s *Store) Task(id string) (*swarmv1.Task, bool) {
+	t, ok := s.tasks[id]
+	if !ok {
+		return nil, false
+	}
+	return proto.Clone(t).(*swarmv1.Task), true
+}
+
 // TasksOfService returns copies of a service's tasks, sorted by ID.
 func (s *Store) TasksOfService(id string) []*swarmv1.Task {
 	return s.tasksIn(s.tasksByService[id])

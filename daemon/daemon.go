@@ -50,6 +50,7 @@ type Daemon struct {
 	dispatcherPID *actor.PID
 	// servicesPID is read by Raft's apply hook without the lock.
 	servicesPID atomic.Pointer[actor.PID]
+	eventsPID   atomic.Pointer[actor.PID]
 	runtimes    map[string]task.Runtime
 
 	// ackMu guards acks (when each manager last answered a heartbeat, by

@@ -107,6 +107,10 @@ func (d *Daemon) HandleLocal(ctx context.Context, req *swarmv1.GatewayRequest) (
 		return d.swarmJoin(ctx, r.SwarmJoin), true
 	case *swarmv1.GatewayRequest_SwarmLeave:
 		return d.swarmLeave(r.SwarmLeave), true
+	case *swarmv1.GatewayRequest_Events:
+		if pid := d.eventsPID.Load(); pid != nil {
+			return d.events(pid, r.Events), true
+		}
 	case nil:
 		return errResp("empty request"), true
 	}
@@ -114,6 +118,20 @@ func (d *Daemon) HandleLocal(ctx context.Context, req *swarmv1.GatewayRequest) (
 		return errResp(msgNotInSwarm), true
 	}
 	return nil, false
+}
+
+// events reads the events this manager recorded.
+func (d *Daemon) events(pid *actor.PID, req *swarmv1.EventsRequest) *swarmv1.GatewayResponse {
+	res, err := d.system.Root.RequestFuture(pid, req, 5*time.Second).Result()
+	if err != nil {
+		return errResp("events: %v", err)
+	}
+	resp, ok := res.(*swarmv1.EventsResponse)
+	if !ok {
+		return errResp("events: unexpected answer %T", res)
+	}
+	resp.ManagerId = d.NodeID()
+	return &swarmv1.GatewayResponse{Resp: &swarmv1.GatewayResponse_Events{Events: resp}}
 }
 
 func (d *Daemon) info() *swarmv1.GatewayResponse {

@@ -70,12 +70,21 @@ func (d *Daemon) watch(a cluster.Applied) {
 	if pid := d.servicesPID.Load(); pid != nil {
 		d.system.Root.Send(pid, &a)
 	}
+	if pid := d.eventsPID.Load(); pid != nil {
+		d.system.Root.Send(pid, &a)
+	}
 }
 
 // startOrchestrationLocked spawns the supervisors' parent and the
 // dispatcher of a manager.
 func (d *Daemon) startOrchestrationLocked(r *cluster.Raft) {
-	env := &managerEnv{raft: r, system: d.system, log: d.log}
+	env := &managerEnv{raft: r, mgr: d.mgr, system: d.system, log: d.log}
+	epid, err := d.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return actors.NewEvents(env) }), actors.EventsName)
+	if err != nil {
+		d.log.Error("spawn events actor", "err", err)
+	} else {
+		d.eventsPID.Store(epid)
+	}
 	pid, err := d.system.Root.SpawnNamed(service.Props(env), service.Name)
 	if err != nil {
 		d.log.Error("spawn services actor", "err", err)
@@ -91,6 +100,9 @@ func (d *Daemon) startOrchestrationLocked(r *cluster.Raft) {
 }
 
 func (d *Daemon) stopOrchestrationLocked() {
+	if pid := d.eventsPID.Swap(nil); pid != nil {
+		_ = d.system.Root.StopFuture(pid).Wait()
+	}
 	if pid := d.servicesPID.Swap(nil); pid != nil {
 		_ = d.system.Root.StopFuture(pid).Wait()
 	}
@@ -103,6 +115,7 @@ func (d *Daemon) stopOrchestrationLocked() {
 // managerEnv is the manager as supervisors and the dispatcher see it.
 type managerEnv struct {
 	raft   *cluster.Raft
+	mgr    *cluster.Manager
 	system *actor.ActorSystem
 	log    *slog.Logger
 }
@@ -110,7 +123,45 @@ type managerEnv struct {
 var (
 	_ service.Env            = (*managerEnv)(nil)
 	_ actors.DispatchControl = (*managerEnv)(nil)
+	_ actors.EventSource     = (*managerEnv)(nil)
 )
+
+func (e *managerEnv) Node(id string) (*swarmv1.Node, bool) {
+	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
+		n, _ := s.Node(id)
+		return n
+	})
+	if err != nil || v.(*swarmv1.Node) == nil {
+		return nil, false
+	}
+	return v.(*swarmv1.Node), true
+}
+
+func (e *managerEnv) Task(id string) (*swarmv1.Task, bool) {
+	for _, shard := range e.ServiceShards() {
+		v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any {
+			t, _ := s.Task(id)
+			return t
+		})
+		if err == nil && v.(*swarmv1.Task) != nil {
+			return v.(*swarmv1.Task), true
+		}
+	}
+	return nil, false
+}
+
+func (e *managerEnv) ServiceName(id string) string {
+	v, err := e.raft.LocalRead(e.raft.ServiceShard(id), func(s *cluster.Store) any {
+		svc, _ := s.Service(id)
+		return svc.GetSpec().GetName()
+	})
+	if err != nil {
+		return ""
+	}
+	return v.(string)
+}
+
+func (e *managerEnv) LeaderNodeID() string { return e.mgr.LeaderNodeID() }
 
 func (e *managerEnv) Leads(shard uint64) bool  { return e.raft.IsLeader(shard) }
 func (e *managerEnv) ServiceShards() []uint64  { return e.raft.Shards()[1:] }

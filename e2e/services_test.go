@@ -261,6 +261,22 @@ func TestServiceNodeCrash(t *testing.T) {
 		return nil
 	})
 	t.Logf("6 replicas running again %s after the kill", time.Since(start).Round(time.Millisecond))
+
+	// What happened is in the event stream, through any node.
+	events := c.MustCtl(2, "events", "--since", "0", "--until", "0s")
+	for _, want := range []string{
+		"raft leader", "node create", "service create",
+		"name=node-3, state.new=down",
+		"task update", "state.new=running", "error=node down",
+	} {
+		if !strings.Contains(events, want) {
+			t.Errorf("events lack %q:\n%s", want, events)
+		}
+	}
+	nodeOnly := c.MustCtl(1, "events", "--since", "0", "--until", "0s", "--filter", "type=node")
+	if strings.Contains(nodeOnly, " task ") || !strings.Contains(nodeOnly, "state.new=down") {
+		t.Errorf("events --filter type=node:\n%s", nodeOnly)
+	}
 }
 
 // TestServiceSupervisorFailover kills a manager while a service runs: the

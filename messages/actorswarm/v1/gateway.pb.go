@@ -49,6 +49,7 @@ type GatewayRequest struct {
 	//	*GatewayRequest_ServiceRemove
 	//	*GatewayRequest_TaskList
 	//	*GatewayRequest_ServiceLogs
+	//	*GatewayRequest_Events
 	Req isGatewayRequest_Req `protobuf_oneof:"req"`
 	// hops counts forwards, so that a request cannot bounce forever.
 	Hops          uint32 `protobuf:"varint,100,opt,name=hops,proto3" json:"hops,omitempty"`
@@ -291,6 +292,15 @@ func (x *GatewayRequest) GetServiceLogs() *ServiceLogsRequest {
 	return nil
 }
 
+func (x *GatewayRequest) GetEvents() *EventsRequest {
+	if x != nil {
+		if x, ok := x.Req.(*GatewayRequest_Events); ok {
+			return x.Events
+		}
+	}
+	return nil
+}
+
 func (x *GatewayRequest) GetHops() uint32 {
 	if x != nil {
 		return x.Hops
@@ -390,6 +400,10 @@ type GatewayRequest_ServiceLogs struct {
 	ServiceLogs *ServiceLogsRequest `protobuf:"bytes,22,opt,name=service_logs,json=serviceLogs,proto3,oneof"`
 }
 
+type GatewayRequest_Events struct {
+	Events *EventsRequest `protobuf:"bytes,23,opt,name=events,proto3,oneof"`
+}
+
 func (*GatewayRequest_Info) isGatewayRequest_Req() {}
 
 func (*GatewayRequest_SwarmInit) isGatewayRequest_Req() {}
@@ -434,6 +448,8 @@ func (*GatewayRequest_TaskList) isGatewayRequest_Req() {}
 
 func (*GatewayRequest_ServiceLogs) isGatewayRequest_Req() {}
 
+func (*GatewayRequest_Events) isGatewayRequest_Req() {}
+
 // GatewayResponse answers a GatewayRequest: error is a one-line message for
 // the user when the command failed.
 type GatewayResponse struct {
@@ -453,6 +469,7 @@ type GatewayResponse struct {
 	//	*GatewayResponse_ServiceList
 	//	*GatewayResponse_TaskList
 	//	*GatewayResponse_ServiceLogs
+	//	*GatewayResponse_Events
 	Resp          isGatewayResponse_Resp `protobuf_oneof:"resp"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -608,6 +625,15 @@ func (x *GatewayResponse) GetServiceLogs() *ServiceLogsResponse {
 	return nil
 }
 
+func (x *GatewayResponse) GetEvents() *EventsResponse {
+	if x != nil {
+		if x, ok := x.Resp.(*GatewayResponse_Events); ok {
+			return x.Events
+		}
+	}
+	return nil
+}
+
 type isGatewayResponse_Resp interface {
 	isGatewayResponse_Resp()
 }
@@ -656,6 +682,10 @@ type GatewayResponse_ServiceLogs struct {
 	ServiceLogs *ServiceLogsResponse `protobuf:"bytes,13,opt,name=service_logs,json=serviceLogs,proto3,oneof"`
 }
 
+type GatewayResponse_Events struct {
+	Events *EventsResponse `protobuf:"bytes,14,opt,name=events,proto3,oneof"`
+}
+
 func (*GatewayResponse_Info) isGatewayResponse_Resp() {}
 
 func (*GatewayResponse_SwarmInit) isGatewayResponse_Resp() {}
@@ -677,6 +707,8 @@ func (*GatewayResponse_ServiceList) isGatewayResponse_Resp() {}
 func (*GatewayResponse_TaskList) isGatewayResponse_Resp() {}
 
 func (*GatewayResponse_ServiceLogs) isGatewayResponse_Resp() {}
+
+func (*GatewayResponse_Events) isGatewayResponse_Resp() {}
 
 // InfoRequest asks a node what it is.
 type InfoRequest struct {
@@ -2581,11 +2613,208 @@ func (x *ServiceLogsResponse) GetServiceName() string {
 	return ""
 }
 
+// Event is something that happened in the swarm: a node went down or came
+// back, a task changed state, a leader was elected, ...
+type Event struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id orders and identifies events of one manager.
+	Id           uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	TimeUnixNano int64  `protobuf:"varint,2,opt,name=time_unix_nano,json=timeUnixNano,proto3" json:"time_unix_nano,omitempty"`
+	// type is node, service, task or raft.
+	Type string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	// action is create, update, remove or leader.
+	Action        string            `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	ActorId       string            `protobuf:"bytes,5,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	Attributes    map[string]string `protobuf:"bytes,6,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Event) Reset() {
+	*x = Event{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Event) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Event) ProtoMessage() {}
+
+func (x *Event) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Event.ProtoReflect.Descriptor instead.
+func (*Event) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *Event) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Event) GetTimeUnixNano() int64 {
+	if x != nil {
+		return x.TimeUnixNano
+	}
+	return 0
+}
+
+func (x *Event) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Event) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *Event) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *Event) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+// EventsRequest reads the events a manager recorded after since.
+type EventsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SinceUnixNano int64                  `protobuf:"varint,1,opt,name=since_unix_nano,json=sinceUnixNano,proto3" json:"since_unix_nano,omitempty"`
+	// after_id skips events up to this id (of the same manager).
+	AfterId       uint64 `protobuf:"varint,2,opt,name=after_id,json=afterId,proto3" json:"after_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventsRequest) Reset() {
+	*x = EventsRequest{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventsRequest) ProtoMessage() {}
+
+func (x *EventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
+func (*EventsRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *EventsRequest) GetSinceUnixNano() int64 {
+	if x != nil {
+		return x.SinceUnixNano
+	}
+	return 0
+}
+
+func (x *EventsRequest) GetAfterId() uint64 {
+	if x != nil {
+		return x.AfterId
+	}
+	return 0
+}
+
+// EventsResponse carries events, oldest first.
+type EventsResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Events []*Event               `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// manager_id is the manager that recorded them.
+	ManagerId     string `protobuf:"bytes,2,opt,name=manager_id,json=managerId,proto3" json:"manager_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventsResponse) Reset() {
+	*x = EventsResponse{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventsResponse) ProtoMessage() {}
+
+func (x *EventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventsResponse.ProtoReflect.Descriptor instead.
+func (*EventsResponse) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *EventsResponse) GetEvents() []*Event {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *EventsResponse) GetManagerId() string {
+	if x != nil {
+		return x.ManagerId
+	}
+	return ""
+}
+
 var File_actorswarm_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"\n" +
-	"\x1bactorswarm/v1/gateway.proto\x12\ractorswarm.v1\x1a\x1bactorswarm/v1/service.proto\x1a\x19actorswarm/v1/types.proto\"\xc2\f\n" +
+	"\x1bactorswarm/v1/gateway.proto\x12\ractorswarm.v1\x1a\x1bactorswarm/v1/service.proto\x1a\x19actorswarm/v1/types.proto\"\xfa\f\n" +
 	"\x0eGatewayRequest\x120\n" +
 	"\x04info\x18\x01 \x01(\v2\x1a.actorswarm.v1.InfoRequestH\x00R\x04info\x12@\n" +
 	"\n" +
@@ -2616,9 +2845,10 @@ const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"\x10service_rollback\x18\x13 \x01(\v2%.actorswarm.v1.ServiceRollbackRequestH\x00R\x0fserviceRollback\x12L\n" +
 	"\x0eservice_remove\x18\x14 \x01(\v2#.actorswarm.v1.ServiceRemoveRequestH\x00R\rserviceRemove\x12=\n" +
 	"\ttask_list\x18\x15 \x01(\v2\x1e.actorswarm.v1.TaskListRequestH\x00R\btaskList\x12F\n" +
-	"\fservice_logs\x18\x16 \x01(\v2!.actorswarm.v1.ServiceLogsRequestH\x00R\vserviceLogs\x12\x12\n" +
+	"\fservice_logs\x18\x16 \x01(\v2!.actorswarm.v1.ServiceLogsRequestH\x00R\vserviceLogs\x126\n" +
+	"\x06events\x18\x17 \x01(\v2\x1c.actorswarm.v1.EventsRequestH\x00R\x06events\x12\x12\n" +
 	"\x04hops\x18d \x01(\rR\x04hopsB\x05\n" +
-	"\x03req\"\xf6\x05\n" +
+	"\x03req\"\xaf\x06\n" +
 	"\x0fGatewayResponse\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\x05R\x04code\x121\n" +
@@ -2636,7 +2866,8 @@ const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	" \x01(\v2\x1e.actorswarm.v1.ServiceResponseH\x00R\aservice\x12G\n" +
 	"\fservice_list\x18\v \x01(\v2\".actorswarm.v1.ServiceListResponseH\x00R\vserviceList\x12>\n" +
 	"\ttask_list\x18\f \x01(\v2\x1f.actorswarm.v1.TaskListResponseH\x00R\btaskList\x12G\n" +
-	"\fservice_logs\x18\r \x01(\v2\".actorswarm.v1.ServiceLogsResponseH\x00R\vserviceLogsB\x06\n" +
+	"\fservice_logs\x18\r \x01(\v2\".actorswarm.v1.ServiceLogsResponseH\x00R\vserviceLogs\x127\n" +
+	"\x06events\x18\x0e \x01(\v2\x1d.actorswarm.v1.EventsResponseH\x00R\x06eventsB\x06\n" +
 	"\x04resp\"\r\n" +
 	"\vInfoRequest\"\x81\x02\n" +
 	"\fInfoResponse\x12\x17\n" +
@@ -2762,7 +2993,26 @@ const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"\fservice_name\x18\x04 \x01(\tR\vserviceName\x1a<\n" +
 	"\x0eNodeNamesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B<Z:github.com/actorswarm/swarm/messages/actorswarm/v1;swarmv1b\x06proto3"
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x89\x02\n" +
+	"\x05Event\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12$\n" +
+	"\x0etime_unix_nano\x18\x02 \x01(\x03R\ftimeUnixNano\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12\x16\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\x12\x19\n" +
+	"\bactor_id\x18\x05 \x01(\tR\aactorId\x12D\n" +
+	"\n" +
+	"attributes\x18\x06 \x03(\v2$.actorswarm.v1.Event.AttributesEntryR\n" +
+	"attributes\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"R\n" +
+	"\rEventsRequest\x12&\n" +
+	"\x0fsince_unix_nano\x18\x01 \x01(\x03R\rsinceUnixNano\x12\x19\n" +
+	"\bafter_id\x18\x02 \x01(\x04R\aafterId\"]\n" +
+	"\x0eEventsResponse\x12,\n" +
+	"\x06events\x18\x01 \x03(\v2\x14.actorswarm.v1.EventR\x06events\x12\x1d\n" +
+	"\n" +
+	"manager_id\x18\x02 \x01(\tR\tmanagerIdB<Z:github.com/actorswarm/swarm/messages/actorswarm/v1;swarmv1b\x06proto3"
 
 var (
 	file_actorswarm_v1_gateway_proto_rawDescOnce sync.Once
@@ -2776,7 +3026,7 @@ func file_actorswarm_v1_gateway_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_gateway_proto_rawDescData
 }
 
-var file_actorswarm_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_actorswarm_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_actorswarm_v1_gateway_proto_goTypes = []any{
 	(*GatewayRequest)(nil),         // 0: actorswarm.v1.GatewayRequest
 	(*GatewayResponse)(nil),        // 1: actorswarm.v1.GatewayResponse
@@ -2815,16 +3065,20 @@ var file_actorswarm_v1_gateway_proto_goTypes = []any{
 	(*ServiceLogsRequest)(nil),     // 34: actorswarm.v1.ServiceLogsRequest
 	(*LogLine)(nil),                // 35: actorswarm.v1.LogLine
 	(*ServiceLogsResponse)(nil),    // 36: actorswarm.v1.ServiceLogsResponse
-	nil,                            // 37: actorswarm.v1.NodeUpdateRequest.LabelAddEntry
-	nil,                            // 38: actorswarm.v1.TaskListResponse.NodeNamesEntry
-	nil,                            // 39: actorswarm.v1.TaskListResponse.ServiceNamesEntry
-	nil,                            // 40: actorswarm.v1.ServiceLogsResponse.NodeNamesEntry
-	(NodeRole)(0),                  // 41: actorswarm.v1.NodeRole
-	(*Node)(nil),                   // 42: actorswarm.v1.Node
-	(NodeAvailability)(0),          // 43: actorswarm.v1.NodeAvailability
-	(*ServiceSpec)(nil),            // 44: actorswarm.v1.ServiceSpec
-	(*Service)(nil),                // 45: actorswarm.v1.Service
-	(*Task)(nil),                   // 46: actorswarm.v1.Task
+	(*Event)(nil),                  // 37: actorswarm.v1.Event
+	(*EventsRequest)(nil),          // 38: actorswarm.v1.EventsRequest
+	(*EventsResponse)(nil),         // 39: actorswarm.v1.EventsResponse
+	nil,                            // 40: actorswarm.v1.NodeUpdateRequest.LabelAddEntry
+	nil,                            // 41: actorswarm.v1.TaskListResponse.NodeNamesEntry
+	nil,                            // 42: actorswarm.v1.TaskListResponse.ServiceNamesEntry
+	nil,                            // 43: actorswarm.v1.ServiceLogsResponse.NodeNamesEntry
+	nil,                            // 44: actorswarm.v1.Event.AttributesEntry
+	(NodeRole)(0),                  // 45: actorswarm.v1.NodeRole
+	(*Node)(nil),                   // 46: actorswarm.v1.Node
+	(NodeAvailability)(0),          // 47: actorswarm.v1.NodeAvailability
+	(*ServiceSpec)(nil),            // 48: actorswarm.v1.ServiceSpec
+	(*Service)(nil),                // 49: actorswarm.v1.Service
+	(*Task)(nil),                   // 50: actorswarm.v1.Task
 }
 var file_actorswarm_v1_gateway_proto_depIdxs = []int32{
 	2,  // 0: actorswarm.v1.GatewayRequest.info:type_name -> actorswarm.v1.InfoRequest
@@ -2849,40 +3103,44 @@ var file_actorswarm_v1_gateway_proto_depIdxs = []int32{
 	31, // 19: actorswarm.v1.GatewayRequest.service_remove:type_name -> actorswarm.v1.ServiceRemoveRequest
 	32, // 20: actorswarm.v1.GatewayRequest.task_list:type_name -> actorswarm.v1.TaskListRequest
 	34, // 21: actorswarm.v1.GatewayRequest.service_logs:type_name -> actorswarm.v1.ServiceLogsRequest
-	3,  // 22: actorswarm.v1.GatewayResponse.info:type_name -> actorswarm.v1.InfoResponse
-	5,  // 23: actorswarm.v1.GatewayResponse.swarm_init:type_name -> actorswarm.v1.SwarmInitResponse
-	7,  // 24: actorswarm.v1.GatewayResponse.swarm_join:type_name -> actorswarm.v1.SwarmJoinResponse
-	11, // 25: actorswarm.v1.GatewayResponse.join_token:type_name -> actorswarm.v1.JoinTokenResponse
-	13, // 26: actorswarm.v1.GatewayResponse.node_list:type_name -> actorswarm.v1.NodeListResponse
-	15, // 27: actorswarm.v1.GatewayResponse.node:type_name -> actorswarm.v1.NodeResponse
-	21, // 28: actorswarm.v1.GatewayResponse.empty:type_name -> actorswarm.v1.EmptyResponse
-	23, // 29: actorswarm.v1.GatewayResponse.service:type_name -> actorswarm.v1.ServiceResponse
-	26, // 30: actorswarm.v1.GatewayResponse.service_list:type_name -> actorswarm.v1.ServiceListResponse
-	33, // 31: actorswarm.v1.GatewayResponse.task_list:type_name -> actorswarm.v1.TaskListResponse
-	36, // 32: actorswarm.v1.GatewayResponse.service_logs:type_name -> actorswarm.v1.ServiceLogsResponse
-	41, // 33: actorswarm.v1.InfoResponse.role:type_name -> actorswarm.v1.NodeRole
-	41, // 34: actorswarm.v1.SwarmJoinResponse.role:type_name -> actorswarm.v1.NodeRole
-	41, // 35: actorswarm.v1.JoinTokenRequest.role:type_name -> actorswarm.v1.NodeRole
-	42, // 36: actorswarm.v1.NodeListResponse.nodes:type_name -> actorswarm.v1.Node
-	42, // 37: actorswarm.v1.NodeResponse.node:type_name -> actorswarm.v1.Node
-	43, // 38: actorswarm.v1.NodeUpdateRequest.availability:type_name -> actorswarm.v1.NodeAvailability
-	37, // 39: actorswarm.v1.NodeUpdateRequest.label_add:type_name -> actorswarm.v1.NodeUpdateRequest.LabelAddEntry
-	44, // 40: actorswarm.v1.ServiceCreateRequest.spec:type_name -> actorswarm.v1.ServiceSpec
-	45, // 41: actorswarm.v1.ServiceResponse.service:type_name -> actorswarm.v1.Service
-	45, // 42: actorswarm.v1.ServiceSummary.service:type_name -> actorswarm.v1.Service
-	25, // 43: actorswarm.v1.ServiceListResponse.services:type_name -> actorswarm.v1.ServiceSummary
-	44, // 44: actorswarm.v1.ServiceUpdateRequest.spec:type_name -> actorswarm.v1.ServiceSpec
-	46, // 45: actorswarm.v1.TaskListResponse.tasks:type_name -> actorswarm.v1.Task
-	38, // 46: actorswarm.v1.TaskListResponse.node_names:type_name -> actorswarm.v1.TaskListResponse.NodeNamesEntry
-	39, // 47: actorswarm.v1.TaskListResponse.service_names:type_name -> actorswarm.v1.TaskListResponse.ServiceNamesEntry
-	35, // 48: actorswarm.v1.ServiceLogsResponse.lines:type_name -> actorswarm.v1.LogLine
-	46, // 49: actorswarm.v1.ServiceLogsResponse.tasks:type_name -> actorswarm.v1.Task
-	40, // 50: actorswarm.v1.ServiceLogsResponse.node_names:type_name -> actorswarm.v1.ServiceLogsResponse.NodeNamesEntry
-	51, // [51:51] is the sub-list for method output_type
-	51, // [51:51] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	38, // 22: actorswarm.v1.GatewayRequest.events:type_name -> actorswarm.v1.EventsRequest
+	3,  // 23: actorswarm.v1.GatewayResponse.info:type_name -> actorswarm.v1.InfoResponse
+	5,  // 24: actorswarm.v1.GatewayResponse.swarm_init:type_name -> actorswarm.v1.SwarmInitResponse
+	7,  // 25: actorswarm.v1.GatewayResponse.swarm_join:type_name -> actorswarm.v1.SwarmJoinResponse
+	11, // 26: actorswarm.v1.GatewayResponse.join_token:type_name -> actorswarm.v1.JoinTokenResponse
+	13, // 27: actorswarm.v1.GatewayResponse.node_list:type_name -> actorswarm.v1.NodeListResponse
+	15, // 28: actorswarm.v1.GatewayResponse.node:type_name -> actorswarm.v1.NodeResponse
+	21, // 29: actorswarm.v1.GatewayResponse.empty:type_name -> actorswarm.v1.EmptyResponse
+	23, // 30: actorswarm.v1.GatewayResponse.service:type_name -> actorswarm.v1.ServiceResponse
+	26, // 31: actorswarm.v1.GatewayResponse.service_list:type_name -> actorswarm.v1.ServiceListResponse
+	33, // 32: actorswarm.v1.GatewayResponse.task_list:type_name -> actorswarm.v1.TaskListResponse
+	36, // 33: actorswarm.v1.GatewayResponse.service_logs:type_name -> actorswarm.v1.ServiceLogsResponse
+	39, // 34: actorswarm.v1.GatewayResponse.events:type_name -> actorswarm.v1.EventsResponse
+	45, // 35: actorswarm.v1.InfoResponse.role:type_name -> actorswarm.v1.NodeRole
+	45, // 36: actorswarm.v1.SwarmJoinResponse.role:type_name -> actorswarm.v1.NodeRole
+	45, // 37: actorswarm.v1.JoinTokenRequest.role:type_name -> actorswarm.v1.NodeRole
+	46, // 38: actorswarm.v1.NodeListResponse.nodes:type_name -> actorswarm.v1.Node
+	46, // 39: actorswarm.v1.NodeResponse.node:type_name -> actorswarm.v1.Node
+	47, // 40: actorswarm.v1.NodeUpdateRequest.availability:type_name -> actorswarm.v1.NodeAvailability
+	40, // 41: actorswarm.v1.NodeUpdateRequest.label_add:type_name -> actorswarm.v1.NodeUpdateRequest.LabelAddEntry
+	48, // 42: actorswarm.v1.ServiceCreateRequest.spec:type_name -> actorswarm.v1.ServiceSpec
+	49, // 43: actorswarm.v1.ServiceResponse.service:type_name -> actorswarm.v1.Service
+	49, // 44: actorswarm.v1.ServiceSummary.service:type_name -> actorswarm.v1.Service
+	25, // 45: actorswarm.v1.ServiceListResponse.services:type_name -> actorswarm.v1.ServiceSummary
+	48, // 46: actorswarm.v1.ServiceUpdateRequest.spec:type_name -> actorswarm.v1.ServiceSpec
+	50, // 47: actorswarm.v1.TaskListResponse.tasks:type_name -> actorswarm.v1.Task
+	41, // 48: actorswarm.v1.TaskListResponse.node_names:type_name -> actorswarm.v1.TaskListResponse.NodeNamesEntry
+	42, // 49: actorswarm.v1.TaskListResponse.service_names:type_name -> actorswarm.v1.TaskListResponse.ServiceNamesEntry
+	35, // 50: actorswarm.v1.ServiceLogsResponse.lines:type_name -> actorswarm.v1.LogLine
+	50, // 51: actorswarm.v1.ServiceLogsResponse.tasks:type_name -> actorswarm.v1.Task
+	43, // 52: actorswarm.v1.ServiceLogsResponse.node_names:type_name -> actorswarm.v1.ServiceLogsResponse.NodeNamesEntry
+	44, // 53: actorswarm.v1.Event.attributes:type_name -> actorswarm.v1.Event.AttributesEntry
+	37, // 54: actorswarm.v1.EventsResponse.events:type_name -> actorswarm.v1.Event
+	55, // [55:55] is the sub-list for method output_type
+	55, // [55:55] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_gateway_proto_init() }
@@ -2915,6 +3173,7 @@ func file_actorswarm_v1_gateway_proto_init() {
 		(*GatewayRequest_ServiceRemove)(nil),
 		(*GatewayRequest_TaskList)(nil),
 		(*GatewayRequest_ServiceLogs)(nil),
+		(*GatewayRequest_Events)(nil),
 	}
 	file_actorswarm_v1_gateway_proto_msgTypes[1].OneofWrappers = []any{
 		(*GatewayResponse_Info)(nil),
@@ -2928,6 +3187,7 @@ func file_actorswarm_v1_gateway_proto_init() {
 		(*GatewayResponse_ServiceList)(nil),
 		(*GatewayResponse_TaskList)(nil),
 		(*GatewayResponse_ServiceLogs)(nil),
+		(*GatewayResponse_Events)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2935,7 +3195,7 @@ func file_actorswarm_v1_gateway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_gateway_proto_rawDesc), len(file_actorswarm_v1_gateway_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   41,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
