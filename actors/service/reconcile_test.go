@@ -1998,3 +1998,38 @@ func TestReconcileRebalance(t *testing.T) {
 		}
 	})
 }
+
+// TestPlanAvoidingFailures checks Swarm's down-ranking: a node where the
+// service failed five times in five minutes gets new tasks only when no
+// other node can take them.
+func TestPlanAvoidingFailures(t *testing.T) {
+	var tasks []*swarmv1.Task
+	for i := 0; i < 5; i++ {
+		tasks = append(tasks, task(fmt.Sprintf("f%d", i), 1, "n1", stFailed, created(time.Minute), since(time.Minute)))
+	}
+	pending := task("p", 1, "", stPending)
+	nodes := []*swarmv1.Node{node("n1"), node("n2")}
+	v := view(service(1), nodes, tasks...)
+	if got := FailingNodes(v); !got["n1"] || len(got) != 1 {
+		t.Fatalf("failing nodes %v, want n1", got)
+	}
+	pending.Spec = v.Service.Spec.Task
+	res := planAvoidingFailures(v, nil, []*swarmv1.Task{pending})
+	if len(res.Assignments) != 1 || res.Assignments[0].NodeID != "n2" {
+		t.Fatalf("assignments %v, want the task on n2, away from the failing n1", res.Assignments)
+	}
+	// With n1 the only node, it still gets the task.
+	v = view(service(1), []*swarmv1.Node{node("n1")}, tasks...)
+	res = planAvoidingFailures(v, nil, []*swarmv1.Task{pending})
+	if len(res.Assignments) != 1 || res.Assignments[0].NodeID != "n1" {
+		t.Fatalf("assignments %v, want the task on n1, the only node", res.Assignments)
+	}
+	// Old failures do not count.
+	var old []*swarmv1.Task
+	for i := 0; i < 5; i++ {
+		old = append(old, task(fmt.Sprintf("o%d", i), 1, "n1", stFailed, created(time.Hour), since(time.Hour)))
+	}
+	if got := FailingNodes(view(service(1), nodes, old...)); len(got) != 0 {
+		t.Fatalf("failing nodes %v from failures an hour old", got)
+	}
+}

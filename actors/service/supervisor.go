@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/actorswarm/swarm/actors/scheduler"
 	"github.com/actorswarm/swarm/internal/tick"
@@ -206,11 +207,7 @@ func (s *Supervisor) place(v View, batch *swarmv1.TaskBatch) []string {
 	if len(pending) == 0 {
 		return nodes
 	}
-	all := make([]*swarmv1.Node, 0, len(v.Nodes))
-	for _, n := range v.Nodes {
-		all = append(all, n)
-	}
-	res := scheduler.Plan(all, s.env.ActiveTasks(), pending)
+	res := planAvoidingFailures(v, s.env.ActiveTasks(), pending)
 	created := make(map[string]*swarmv1.Task, len(batch.Create))
 	for _, t := range batch.Create {
 		created[t.Id] = t
@@ -283,4 +280,76 @@ func constraintsOf(spec *swarmv1.TaskSpec) func(*swarmv1.Node) bool {
 		}
 		return true
 	}
+}
+
+// Down-ranking, as Swarm does: a node where this service's tasks failed
+// failuresToAvoid times within failureWindow gets its new tasks only when
+// no other node can take them.
+const (
+	failuresToAvoid = 5
+	failureWindow   = 5 * time.Minute
+)
+
+// FailingNodes returns the nodes where the service's tasks failed
+// failuresToAvoid times or more within failureWindow before now.
+func FailingNodes(v View) map[string]bool {
+	counts := make(map[string]int)
+	for _, t := range v.Tasks {
+		st := t.GetStatus().GetState()
+		if t.NodeId == "" || (st != stFailed && st != stRejected) {
+			continue
+		}
+		if v.Now.Sub(time.Unix(0, t.GetStatus().GetTimestampUnixNano())) > failureWindow {
+			continue
+		}
+		counts[t.NodeId]++
+	}
+	out := make(map[string]bool)
+	for id, c := range counts {
+		if c >= failuresToAvoid {
+			out[id] = true
+		}
+	}
+	return out
+}
+
+// planAvoidingFailures places pending tasks on the nodes where the service
+// does not keep failing; what fits nowhere else tries every node.
+func planAvoidingFailures(v View, active, pending []*swarmv1.Task) scheduler.Result {
+	failing := FailingNodes(v)
+	var healthy, all []*swarmv1.Node
+	for id, n := range v.Nodes {
+		all = append(all, n)
+		if !failing[id] {
+			healthy = append(healthy, n)
+		}
+	}
+	if len(failing) == 0 {
+		return scheduler.Plan(all, active, pending)
+	}
+	res := scheduler.Plan(healthy, active, pending)
+	if len(res.Unplaced) == 0 {
+		return res
+	}
+	var rest []*swarmv1.Task
+	for _, t := range pending {
+		if _, ok := res.Unplaced[t.Id]; ok {
+			rest = append(rest, t)
+		}
+	}
+	placed := make([]*swarmv1.Task, 0, len(active)+len(res.Assignments))
+	placed = append(placed, active...)
+	byID := make(map[string]*swarmv1.Task, len(pending))
+	for _, t := range pending {
+		byID[t.Id] = t
+	}
+	for _, a := range res.Assignments {
+		t := proto.Clone(byID[a.TaskID]).(*swarmv1.Task)
+		t.NodeId = a.NodeID
+		placed = append(placed, t)
+	}
+	second := scheduler.Plan(all, placed, rest)
+	res.Assignments = append(res.Assignments, second.Assignments...)
+	res.Unplaced = second.Unplaced
+	return res
 }
