@@ -206,14 +206,15 @@ func (d *Daemon) raftConfig(replica, deployment uint64, dir string) cluster.Raft
 func (d *Daemon) startManagerLocked(r *cluster.Raft) {
 	d.raft = r
 	d.mgr = cluster.NewManager(r, d.id.NodeID, d.id.DeploymentID, notifier{root: d.system.Root})
-	ctl := &healthControl{d: d, raft: r, deployment: d.id.DeploymentID, self: d.id.NodeID}
+	env := &managerEnv{raft: r, mgr: d.mgr, system: d.system, log: d.log}
+	ctl := &healthControl{managerEnv: env, d: d, deployment: d.id.DeploymentID, self: d.id.NodeID}
 	pid, err := d.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return actors.NewHealth(ctl, clock.Real{}) }), actors.HealthName)
 	if err != nil {
 		d.log.Error("spawn health actor", "err", err)
 		return
 	}
 	d.healthPID = pid
-	d.startOrchestrationLocked(r)
+	d.startOrchestrationLocked(env)
 }
 
 // settle makes a restarted, not yet settled manager's promotion durable.
@@ -392,34 +393,16 @@ func (n notifier) ask(ctx context.Context, node *swarmv1.Node, msg any) error {
 	return nil
 }
 
-// healthControl is the failure detector's view of its manager.
+// healthControl is the failure detector's view of its manager: the
+// manager's reads (managerEnv) plus what only the detector needs.
 type healthControl struct {
+	*managerEnv
 	d          *Daemon
-	raft       *cluster.Raft
 	deployment uint64
 	self       string
 }
 
 func (h *healthControl) IsControlLeader() bool { return h.raft.IsLeader(cluster.ControlShard) }
-
-func (h *healthControl) Nodes() []*swarmv1.Node {
-	v, err := h.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any { return s.Nodes() })
-	if err != nil {
-		return nil
-	}
-	return v.([]*swarmv1.Node)
-}
-
-func (h *healthControl) Node(id string) (*swarmv1.Node, bool) {
-	v, err := h.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
-		n, _ := s.Node(id)
-		return n
-	})
-	if err != nil || v.(*swarmv1.Node) == nil {
-		return nil, false
-	}
-	return v.(*swarmv1.Node), true
-}
 
 func (h *healthControl) Peers() []*swarmv1.Peer {
 	v, err := h.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any { return cluster.PeersOf(s.Managers()) })

@@ -77,8 +77,7 @@ func (d *Daemon) watch(a cluster.Applied) {
 
 // startOrchestrationLocked spawns the supervisors' parent and the
 // dispatcher of a manager.
-func (d *Daemon) startOrchestrationLocked(r *cluster.Raft) {
-	env := &managerEnv{raft: r, mgr: d.mgr, system: d.system, log: d.log}
+func (d *Daemon) startOrchestrationLocked(env *managerEnv) {
 	epid, err := d.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return actors.NewEvents(env) }), actors.EventsName)
 	if err != nil {
 		d.log.Error("spawn events actor", "err", err)
