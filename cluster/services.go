@@ -444,9 +444,8 @@ func (m *Manager) serviceLogs(ctx context.Context, r *swarmv1.ServiceLogsRequest
 		}
 		out.Lines = append(out.Lines, resp.Lines...)
 	}
+	// --tail applies per task, as docker's does per container: the nodes
+	// cut each task's lines.
 	sort.SliceStable(out.Lines, func(i, j int) bool { return out.Lines[i].TimestampUnixNano < out.Lines[j].TimestampUnixNano })
-	if tail := int(r.GetTail()); tail > 0 && len(out.Lines) > tail {
-		out.Lines = out.Lines[len(out.Lines)-tail:]
-	}
 	return &swarmv1.GatewayResponse{Resp: &swarmv1.GatewayResponse_ServiceLogs{ServiceLogs: out}}, nil
 }
