@@ -14,6 +14,9 @@ import (
 // `service logs`.
 const keptEnded = 200
 
+// syncTimeout bounds one task sync.
+const syncTimeout = 1500 * time.Millisecond
+
 // syncEvery is how many heartbeat ticks may pass without a task sync: the
 // safety net when a TasksChanged poke was lost.
 const syncEvery = 10
@@ -121,7 +124,9 @@ func (n *Node) sync(ctx actor.Context) {
 		sent[tid] = r
 	}
 	n.tasks.syncing = true
-	f := ctx.RequestFuture(actor.NewPID(peers[0].GatewayAddr, DispatcherName), req, 5*time.Second)
+	// A short bound: a sync sent to a manager that died or was cut off must
+	// not hold up the next one (a poke waits behind it).
+	f := ctx.RequestFuture(actor.NewPID(peers[0].GatewayAddr, DispatcherName), req, syncTimeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
 		n.tasks.syncing = false
 		resp, ok := res.(*swarmv1.TaskSyncResponse)

@@ -29,7 +29,7 @@ func TestQuickLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SWARM_BIN %q: %v", dir, err)
 	}
-	checkQuickRun(t, Options{Quick: true, BinDir: abs}, "leader-crash", "node-down", "node-crash", "converge", "scale")
+	checkQuickRun(t, Options{Quick: true, BinDir: abs}, "leader-crash", "node-down", "node-crash", "chaos", "converge", "scale")
 }
 
 // checkQuickRun runs the scenarios through Run and checks the records it

@@ -27,6 +27,12 @@ type Options struct {
 	// Quick selects the scenario's small sizes: the run checks that the
 	// scenario works, its figures mean little.
 	Quick bool
+	// Duration is how long a scenario that runs for a time rather than a
+	// number of repetitions (chaos) goes on; 0 means its own default.
+	Duration time.Duration
+	// Seed seeds the random choices of a scenario that makes some (chaos);
+	// 0 means one taken from the clock. Its records give the seed used.
+	Seed uint64
 	// BinDir holds the swarmd and swarmctl binaries of loopback clusters.
 	BinDir string
 	// Log receives progress lines and, when a cluster fails, its nodes' log
@@ -76,6 +82,11 @@ func Scenarios() []Scenario {
 			Name:        "node-crash",
 			Description: "5 loopback swarmd (3 managers), a service of 20 process tasks: SIGKILL a worker running some, time until 20 run again on live nodes and until it shows Down",
 			Run:         runNodeCrash,
+		},
+		{
+			Name:        "chaos",
+			Description: "5 loopback swarmd (3 managers), a service of 20 process tasks: for --duration (60s), SIGKILL a random node (seeded; a manager majority stays up), time until 20 run again on live nodes; restart it, wait until all Ready; --repeat does not apply",
+			Run:         runChaos,
 		},
 		{
 			Name:        "converge",
@@ -148,6 +159,8 @@ func Run(ctx context.Context, cfg RunConfig) ([]Record, error) {
 	switch {
 	case opts.Repeat < 0:
 		return nil, fmt.Errorf("repeat %d: want at least 1", opts.Repeat)
+	case opts.Duration < 0:
+		return nil, fmt.Errorf("duration %s: want a positive duration, or 0 for each scenario's default", opts.Duration)
 	case opts.Repeat == 0 && opts.Quick:
 		opts.Repeat = QuickRepeat
 	case opts.Repeat == 0:

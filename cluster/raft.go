@@ -260,7 +260,8 @@ const attempt = time.Second
 func retryable(err error) bool {
 	return errors.Is(err, dragonboat.ErrTimeout) || errors.Is(err, dragonboat.ErrShardNotReady) ||
 		errors.Is(err, dragonboat.ErrSystemBusy) || errors.Is(err, dragonboat.ErrAborted) ||
-		errors.Is(err, context.DeadlineExceeded)
+		errors.Is(err, dragonboat.ErrCanceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, context.Canceled)
 }
 
 // try runs op in attempts bounded by attempt, within ctx bounded by
@@ -279,11 +280,14 @@ func (r *Raft) try(ctx context.Context, shard uint64, op func(context.Context) e
 		stop := r.cancelOnLeaderChange(actx, shard, acancel)
 		err := op(actx)
 		stop()
+		// An attempt cut short by a leader change (or its own bound) while
+		// the caller still waits is retried, whatever dragonboat made of it.
+		cut := actx.Err() != nil && ctx.Err() == nil
 		acancel()
 		if err == nil {
 			return nil
 		}
-		if !retryable(err) {
+		if !retryable(err) && !cut {
 			return raftError(err)
 		}
 		select {

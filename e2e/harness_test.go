@@ -190,13 +190,20 @@ func (p *process) exited() bool {
 // of 10 that no other test of the package uses.
 func NewCluster(t *testing.T, block int) *Cluster {
 	t.Helper()
-	bin := findBinaries(t)
 	if block < 10 || block > 240 || block%10 != 0 {
 		t.Fatalf("IP block %d: want a multiple of 10 from 10 to 240", block)
 	}
 	if owner, loaded := blockOwners.LoadOrStore(block, t.Name()); loaded && owner != t.Name() {
 		t.Fatalf("IP block %d (addresses .%d-.%d) is already used by %s: give each test its own block", block, block+1, block+9, owner)
 	}
+	return newCluster(t, block)
+}
+
+// newCluster returns an empty cluster without claiming a loopback block
+// (netns clusters use their own addresses).
+func newCluster(t *testing.T, block int) *Cluster {
+	t.Helper()
+	bin := findBinaries(t)
 	c := &Cluster{t: t, bin: bin, net: netPrefix(t), block: block, dir: t.TempDir(), nodes: map[int]*Node{}}
 	// Registered after t.TempDir, so it runs before the directory goes.
 	t.Cleanup(c.cleanup)

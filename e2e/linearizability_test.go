@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -117,8 +118,21 @@ type linRun struct {
 
 	mu       sync.Mutex
 	ops      []linOp
+	events   []linEvent
 	nextProc int
 	problems []string // answers that break the CLI's contract
+}
+
+// linEvent is something the nemesis did, for the history file.
+type linEvent struct {
+	at   time.Duration
+	what string
+}
+
+func (r *linRun) event(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, linEvent{at: r.since(), what: fmt.Sprintf(format, args...)})
 }
 
 func (r *linRun) since() time.Duration { return time.Since(r.start) }
@@ -243,13 +257,18 @@ func (r *linRun) history(end time.Duration) []porcupine.Operation {
 	return h
 }
 
-// dump writes every operation, the refused and failed ones too, one a line
-// in call order.
+// dump writes every operation, the refused and failed ones too, and the
+// nemesis' doings, one a line in time order.
 func (r *linRun) dump(path string) error {
 	ops := slices.Clone(r.ops)
-	slices.SortStableFunc(ops, func(a, b linOp) int { return int(a.call - b.call) })
+	slices.SortStableFunc(ops, func(a, b linOp) int { return cmp.Compare(a.call, b.call) })
+	events := r.events
 	var b strings.Builder
 	for _, op := range ops {
+		for len(events) > 0 && events[0].at <= op.call {
+			fmt.Fprintf(&b, "%10.3fs nemesis: %s\n", events[0].at.Seconds(), events[0].what)
+			events = events[1:]
+		}
 		what := "read"
 		if op.in.write {
 			what = "write " + op.in.value
@@ -263,7 +282,32 @@ func (r *linRun) dump(path string) error {
 		}
 		b.WriteByte('\n')
 	}
+	for _, e := range events {
+		fmt.Fprintf(&b, "%10.3fs nemesis: %s\n", e.at.Seconds(), e.what)
+	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// refusedButSeen names the reads that saw the value of a write swarmctl
+// reported as refused: the plainest violation, and one porcupine's
+// visualization leaves to be found.
+func (r *linRun) refusedButSeen() []string {
+	refused := map[string]linOp{}
+	for _, op := range r.ops {
+		if op.in.write && op.outcome == "refused" {
+			refused[op.in.value] = op
+		}
+	}
+	var out []string
+	for _, op := range r.ops {
+		w, ok := refused[op.out.value]
+		if op.in.write || op.outcome != "ok" || !ok {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s on node-%d at %.3fs read %s, written by a write through node-%d (%.3fs to %.3fs) that swarmctl reported as refused: %s",
+			linName(op.in.svc), op.node, op.call.Seconds(), op.out.value, w.node, w.call.Seconds(), w.ret.Seconds(), w.detail))
+	}
+	return out
 }
 
 // linSeed is $SWARM_E2E_SEED, or a fresh seed.
@@ -319,7 +363,7 @@ func TestLinearizability(t *testing.T) {
 		wg.Go(func() { r.client(k, node, rng, stop) })
 	}
 
-	kills := linNemesis(t, c, s, rand.New(rand.NewPCG(seed, uint64(len(clientNodes)))))
+	kills := linNemesis(t, c, s, r, rand.New(rand.NewPCG(seed, uint64(len(clientNodes)))))
 	stopClients()
 
 	// Every acknowledged write must still be there: read each register on
@@ -368,6 +412,9 @@ func TestLinearizability(t *testing.T) {
 		return
 	case porcupine.Illegal:
 		t.Errorf("the history is not linearizable (seed %d): visualization %s, every operation in %s", seed, html, hist)
+		for _, msg := range r.refusedButSeen() {
+			t.Error(msg)
+		}
 		return
 	}
 	t.Errorf("porcupine found no linearization within %s (seed %d): inconclusive; visualization %s, history %s", linCheckTimeout, seed, html, hist)
@@ -377,16 +424,18 @@ func TestLinearizability(t *testing.T) {
 // and waits until the swarm is healthy again, over and over for
 // linDuration; only one manager is ever down. It returns the number of
 // kills.
-func linNemesis(t *testing.T, c *Cluster, s *swarm, rng *rand.Rand) int {
+func linNemesis(t *testing.T, c *Cluster, s *swarm, r *linRun, rng *rand.Rand) int {
 	t.Helper()
 	deadline := time.Now().Add(linDuration)
 	kills := 0
 	for time.Now().Before(deadline) {
 		leader := linLeader(t, c, s)
+		r.event("kill node-%d (the leader)", leader)
 		c.Kill(leader)
 		kills++
 		down := time.Second + time.Duration(rng.Int64N(int64(time.Second)))
 		time.Sleep(down) // the fault itself: the leader stays down this long
+		r.event("restart node-%d", leader)
 		c.Restart(leader)
 		Eventually(t, 20*time.Second, func() error {
 			rows, err := c.NodesWithin(5*time.Second, leader)
@@ -395,7 +444,8 @@ func linNemesis(t *testing.T, c *Cluster, s *swarm, rng *rand.Rand) int {
 			}
 			return checkNodes(rows, s.allReady())
 		})
-		t.Logf("nemesis: killed leader node-%d, down %s, swarm healthy again at %s", leader, down.Round(time.Millisecond), time.Now().Format("15:04:05.000"))
+		r.event("swarm healthy")
+		t.Logf("nemesis: killed leader node-%d, down %s, swarm healthy again at %.3fs", leader, down.Round(time.Millisecond), r.since().Seconds())
 	}
 	return kills
 }
@@ -423,4 +473,42 @@ func linLeader(t *testing.T, c *Cluster, s *swarm) int {
 		return fmt.Errorf("no leader: %s", strings.Join(errs, "; "))
 	})
 	return leader
+}
+
+// TestRegisterModel checks the model and the making of the history on
+// small hand-made histories, without a swarm.
+func TestRegisterModel(t *testing.T) {
+	const end = 1000
+	w := func(svc int, value, outcome string, call, ret time.Duration) linOp {
+		return linOp{in: linInput{svc: svc, write: true, value: value}, out: linOutput{unknown: outcome == "unknown"}, outcome: outcome, call: call, ret: ret}
+	}
+	rd := func(svc int, value string, call, ret time.Duration) linOp {
+		return linOp{in: linInput{svc: svc}, out: linOutput{value: value}, outcome: "ok", call: call, ret: ret}
+	}
+	tests := []struct {
+		name string
+		ops  []linOp
+		want bool
+	}{
+		{"nothing written", []linOp{rd(0, "", 0, 10)}, true},
+		{"read after an acknowledged write", []linOp{w(0, "a", "ok", 0, 10), rd(0, "a", 20, 30)}, true},
+		{"acknowledged write lost", []linOp{w(0, "a", "ok", 0, 10), rd(0, "", 20, 30)}, false},
+		{"stale read", []linOp{w(0, "a", "ok", 0, 10), w(0, "b", "ok", 20, 30), rd(0, "a", 40, 50)}, false},
+		{"concurrent write either way", []linOp{w(0, "a", "ok", 0, 30), rd(0, "", 10, 20), rd(0, "a", 25, 40)}, true},
+		{"value never written", []linOp{rd(0, "x", 0, 10)}, false},
+		{"refused write did not apply", []linOp{w(0, "a", "refused", 0, 10), rd(0, "a", 20, 30)}, false},
+		{"failed read is left out", []linOp{w(0, "a", "ok", 0, 10), {in: linInput{svc: 0}, outcome: "failed", call: 20, ret: 30}}, true},
+		{"unknown write may apply late", []linOp{w(0, "a", "ok", 0, 10), w(0, "b", "unknown", 5, 15), rd(0, "a", 20, 30), rd(0, "b", 40, 50)}, true},
+		{"unknown write may never apply", []linOp{w(0, "b", "unknown", 0, 10), rd(0, "", 20, 30)}, true},
+		{"unknown write applies once", []linOp{w(0, "a", "ok", 0, 10), w(0, "b", "unknown", 20, 30), rd(0, "b", 40, 50), rd(0, "a", 60, 70)}, false},
+		{"services are apart", []linOp{w(0, "a", "ok", 0, 10), rd(1, "", 20, 30), rd(0, "a", 20, 30)}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &linRun{ops: tt.ops}
+			if got := porcupine.CheckOperations(registerModel, r.history(end)); got != tt.want {
+				t.Errorf("linearizable = %v, want %v", got, tt.want)
+			}
+		})
+	}
 }

@@ -57,7 +57,7 @@ func NewNetnsCluster(t *testing.T, hosts int) *Cluster {
 		run("-n", ns, "addr", "add", fmt.Sprintf("10.199.0.%d/24", 10+i), "dev", "eth0")
 		run("-n", ns, "link", "set", "eth0", "up")
 	}
-	c := NewCluster(t, 240)
+	c := newCluster(t, 240)
 	c.netns = netnsPrefix + "h"
 	// Registered after NewCluster's cleanup, so it runs before it: the
 	// processes die with their namespaces either way.

@@ -39,7 +39,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newListCommand(stdout), newRunCommand(stdout, stderr))
+	root.AddCommand(newListCommand(stdout), newRunCommand(stdout, stderr), newChaosCommand(stdout, stderr))
 	return root
 }
 
@@ -57,7 +57,7 @@ func newListCommand(stdout io.Writer) *cobra.Command {
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
 	var cfg bench.RunConfig
 	cmd := &cobra.Command{
-		Use:   "run [--quick] [--repeat N] [--out DIR] [--bin DIR] SCENARIO...",
+		Use:   "run [--quick] [--repeat N] [--duration D] [--seed N] [--out DIR] [--bin DIR] SCENARIO...",
 		Short: "Run scenarios; progress goes to stderr, the Markdown table to stdout",
 		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -65,31 +65,65 @@ func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
 				return fmt.Errorf("--repeat %d: want at least 1", cfg.Repeat)
 			}
 			cfg.Scenarios = args
-			cfg.Log = stderr
-			if cfg.BinDir == "" {
-				dir, err := executableDir()
-				if err != nil {
-					return fmt.Errorf("find swarmd next to swarmbench: %w (pass --bin DIR)", err)
-				}
-				cfg.BinDir = dir
-			}
-			recs, err := bench.Run(cmd.Context(), cfg)
-			if len(recs) > 0 {
-				fmt.Fprintln(stdout)
-				if werr := bench.WriteMarkdown(stdout, recs); werr != nil && err == nil {
-					err = werr
-				}
-				fmt.Fprintf(stderr, "reports: %s, %s\n", filepath.Join(cfg.OutDir, bench.JSONFile), filepath.Join(cfg.OutDir, bench.MarkdownFile))
-			}
-			return err
+			return runScenarios(cmd, cfg, stdout, stderr)
 		},
 	}
 	flags := cmd.Flags()
 	flags.BoolVar(&cfg.Quick, "quick", false, fmt.Sprintf("small sizes and %d repetitions unless --repeat is given: checks that the scenarios work", bench.QuickRepeat))
 	flags.IntVar(&cfg.Repeat, "repeat", 0, fmt.Sprintf("repetitions of each scenario (default %d)", bench.DefaultRepeat))
+	addRunFlags(cmd, &cfg)
+	return cmd
+}
+
+// newChaosCommand is `run chaos` under a name of its own.
+func newChaosCommand(stdout, stderr io.Writer) *cobra.Command {
+	var cfg bench.RunConfig
+	cmd := &cobra.Command{
+		Use:   "chaos [--quick] [--duration D] [--seed N] [--out DIR] [--bin DIR]",
+		Short: "Run the chaos scenario (the same as run chaos): random node kills for a while, time to recover from each",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Scenarios = []string{"chaos"}
+			return runScenarios(cmd, cfg, stdout, stderr)
+		},
+	}
+	cmd.Flags().BoolVar(&cfg.Quick, "quick", false, "15s of faults unless --duration is given: checks that the scenario works")
+	addRunFlags(cmd, &cfg)
+	return cmd
+}
+
+// addRunFlags adds to cmd the flags that run and its aliases share.
+func addRunFlags(cmd *cobra.Command, cfg *bench.RunConfig) {
+	flags := cmd.Flags()
+	flags.DurationVar(&cfg.Duration, "duration", 0, "how long the scenarios that run for a time go on (chaos: default 60s, 15s with --quick)")
+	flags.Uint64Var(&cfg.Seed, "seed", 0, "seed of the scenarios' random choices (default: one from the clock, given in the reports)")
 	flags.StringVar(&cfg.OutDir, "out", "bench-results", "directory for "+bench.JSONFile+" and "+bench.MarkdownFile)
 	flags.StringVar(&cfg.BinDir, "bin", "", "directory holding swarmd and swarmctl (default: swarmbench's own directory)")
-	return cmd
+}
+
+// runScenarios runs cfg.Scenarios with progress on stderr, then prints
+// the Markdown table of what completed on stdout.
+func runScenarios(cmd *cobra.Command, cfg bench.RunConfig, stdout, stderr io.Writer) error {
+	if cfg.Duration < 0 {
+		return fmt.Errorf("--duration %s: want a positive duration", cfg.Duration)
+	}
+	cfg.Log = stderr
+	if cfg.BinDir == "" {
+		dir, err := executableDir()
+		if err != nil {
+			return fmt.Errorf("find swarmd next to swarmbench: %w (pass --bin DIR)", err)
+		}
+		cfg.BinDir = dir
+	}
+	recs, err := bench.Run(cmd.Context(), cfg)
+	if len(recs) > 0 {
+		fmt.Fprintln(stdout)
+		if werr := bench.WriteMarkdown(stdout, recs); werr != nil && err == nil {
+			err = werr
+		}
+		fmt.Fprintf(stderr, "reports: %s, %s\n", filepath.Join(cfg.OutDir, bench.JSONFile), filepath.Join(cfg.OutDir, bench.MarkdownFile))
+	}
+	return err
 }
 
 // executableDir is the directory of the running swarmbench, symlinks
