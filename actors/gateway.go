@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/actorswarm/swarm/cluster"
+	"github.com/actorswarm/swarm/internal/ident"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -69,6 +70,9 @@ func (g *Gateway) onRequest(ctx actor.Context, req *swarmv1.GatewayRequest) {
 func (g *Gateway) Serve(root *actor.RootContext, req *swarmv1.GatewayRequest) *swarmv1.GatewayResponse {
 	ctx, cancel := context.WithTimeout(context.Background(), RequestTimeout-2*time.Second)
 	defer cancel()
+	if req.RequestId == "" {
+		req.RequestId = ident.New()
+	}
 	if resp, ok := g.eng.HandleLocal(ctx, req); ok {
 		return resp
 	}
@@ -152,7 +156,7 @@ func (g *Gateway) forward(root *actor.RootContext, req *swarmv1.GatewayRequest) 
 		return &swarmv1.GatewayResponse{Error: "request forwarded too many times between managers"}
 	}
 	self := g.eng.NodeID()
-	fwd := &swarmv1.GatewayRequest{Req: resolveSelf(req, self).Req, Hops: req.Hops + 1}
+	fwd := &swarmv1.GatewayRequest{Req: resolveSelf(req, self).Req, Hops: req.Hops + 1, RequestId: req.RequestId}
 	var peers []*swarmv1.Peer
 	for _, p := range g.eng.ManagerPeers() {
 		if p.NodeId != self {

@@ -137,6 +137,7 @@ func PeersOf(nodes []*swarmv1.Node) []*swarmv1.Peer {
 // Handle serves one cluster command. Local commands (init, join, leave,
 // info) are not its business.
 func (m *Manager) Handle(ctx context.Context, req *swarmv1.GatewayRequest) *swarmv1.GatewayResponse {
+	ctx = WithRequestID(ctx, req.GetRequestId())
 	var (
 		resp *swarmv1.GatewayResponse
 		err  error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lni/dragonboat/v4"
@@ -325,6 +326,32 @@ func (r *Raft) cancelOnLeaderChange(ctx context.Context, shard uint64, cancel co
 	return func() { close(done) }
 }
 
+type requestKey struct{}
+
+// requestScope numbers the proposals made for one user request.
+type requestScope struct {
+	id string
+	n  atomic.Uint64
+}
+
+// WithRequestID returns a context whose proposals get request IDs derived
+// from id and their order (id/1, id/2, ...): the same request served again
+// (forwarded to another manager after the first vanished) proposes the
+// same IDs, which the state machine applies once.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	if id == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, requestKey{}, &requestScope{id: id})
+}
+
+func proposalID(ctx context.Context) string {
+	if sc, ok := ctx.Value(requestKey{}).(*requestScope); ok {
+		return fmt.Sprintf("%s/%d", sc.id, sc.n.Add(1))
+	}
+	return ident.New()
+}
+
 // Propose commits cmd to shard and returns its result. A command the state
 // machine refused comes back as an error wrapping the package's sentinel;
 // ErrNoQuorum when no quorum could commit it in time.
@@ -337,7 +364,7 @@ func (r *Raft) Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) 
 		cmd.NowUnixNano = time.Now().UnixNano()
 	}
 	if cmd.RequestId == "" {
-		cmd.RequestId = ident.New()
+		cmd.RequestId = proposalID(ctx)
 	}
 	data, err := proto.Marshal(cmd)
 	if err != nil {

@@ -52,7 +52,12 @@ type GatewayRequest struct {
 	//	*GatewayRequest_Events
 	Req isGatewayRequest_Req `protobuf_oneof:"req"`
 	// hops counts forwards, so that a request cannot bounce forever.
-	Hops          uint32 `protobuf:"varint,100,opt,name=hops,proto3" json:"hops,omitempty"`
+	Hops uint32 `protobuf:"varint,100,opt,name=hops,proto3" json:"hops,omitempty"`
+	// request_id is set by the first gateway the request reaches; the Raft
+	// proposals made for it derive their request IDs from it, so that a
+	// request forwarded again to another manager after the first one
+	// vanished is not applied twice.
+	RequestId     string `protobuf:"bytes,101,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -306,6 +311,13 @@ func (x *GatewayRequest) GetHops() uint32 {
 		return x.Hops
 	}
 	return 0
+}
+
+func (x *GatewayRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type isGatewayRequest_Req interface {
@@ -2814,7 +2826,7 @@ var File_actorswarm_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"\n" +
-	"\x1bactorswarm/v1/gateway.proto\x12\ractorswarm.v1\x1a\x1bactorswarm/v1/service.proto\x1a\x19actorswarm/v1/types.proto\"\xfa\f\n" +
+	"\x1bactorswarm/v1/gateway.proto\x12\ractorswarm.v1\x1a\x1bactorswarm/v1/service.proto\x1a\x19actorswarm/v1/types.proto\"\x99\r\n" +
 	"\x0eGatewayRequest\x120\n" +
 	"\x04info\x18\x01 \x01(\v2\x1a.actorswarm.v1.InfoRequestH\x00R\x04info\x12@\n" +
 	"\n" +
@@ -2847,7 +2859,9 @@ const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"\ttask_list\x18\x15 \x01(\v2\x1e.actorswarm.v1.TaskListRequestH\x00R\btaskList\x12F\n" +
 	"\fservice_logs\x18\x16 \x01(\v2!.actorswarm.v1.ServiceLogsRequestH\x00R\vserviceLogs\x126\n" +
 	"\x06events\x18\x17 \x01(\v2\x1c.actorswarm.v1.EventsRequestH\x00R\x06events\x12\x12\n" +
-	"\x04hops\x18d \x01(\rR\x04hopsB\x05\n" +
+	"\x04hops\x18d \x01(\rR\x04hops\x12\x1d\n" +
+	"\n" +
+	"request_id\x18e \x01(\tR\trequestIdB\x05\n" +
 	"\x03req\"\xaf\x06\n" +
 	"\x0fGatewayResponse\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12\x12\n" +
