@@ -1,0 +1,93 @@
+package actors
+
+import (
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/actorswarm/swarm/cluster"
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// fakeSource names nodes and tasks for the events actor.
+type fakeSource struct {
+	leader string
+}
+
+func (fakeSource) Node(id string) (*swarmv1.Node, bool) {
+	return &swarmv1.Node{Id: id, Description: &swarmv1.NodeDescription{Hostname: "host-" + id}}, true
+}
+
+func (fakeSource) Task(id string) (*swarmv1.Task, bool) {
+	return &swarmv1.Task{Id: id, ServiceName: "web", Slot: 3, NodeId: "n2"}, true
+}
+
+func (fakeSource) ServiceName(string) string { return "web" }
+func (f *fakeSource) LeaderNodeID() string   { return f.leader }
+
+func eventLines(e *Events) []string {
+	var out []string
+	for _, ev := range e.ring {
+		keys := []string{}
+		for k, v := range ev.Attributes {
+			keys = append(keys, k+"="+v)
+		}
+		out = append(out, ev.Type+" "+ev.Action+" "+ev.ActorId+" "+strings.Join(sortStrings(keys), ","))
+	}
+	return out
+}
+
+func sortStrings(s []string) []string {
+	sort.Strings(s)
+	return s
+}
+
+func TestEventsRecord(t *testing.T) {
+	src := &fakeSource{}
+	e := NewEvents(src)
+	e.Record(&cluster.Applied{ShardID: 1, Command: &swarmv1.Command{NowUnixNano: 1, Cmd: &swarmv1.Command_SetNodeStates{SetNodeStates: &swarmv1.SetNodeStates{
+		Changes: []*swarmv1.NodeStateChange{{NodeId: "n1", State: swarmv1.NodeState_NODE_STATE_DOWN, Message: "heartbeat failure"}},
+	}}}, Result: &swarmv1.Result{}})
+	e.Record(&cluster.Applied{ShardID: 2, Command: &swarmv1.Command{NowUnixNano: 2, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: &swarmv1.TaskBatch{
+		Status: []*swarmv1.TaskStatusUpdate{{TaskId: "t1", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_FAILED, Err: "task: non-zero exit (1)"}}},
+		Desire: []*swarmv1.TaskDesire{{TaskId: "t1", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN, Reason: "rebalanced"}},
+	}}}, Result: &swarmv1.Result{}})
+	src.leader = "n3"
+	e.onLeaderTick()
+	e.onLeaderTick() // no change: no second event
+	want := []string{
+		"node update n1 message=heartbeat failure,name=host-n1,state.new=down",
+		"task update t1 error=task: non-zero exit (1),name=web.3,node=host-n2,service=web,state.new=failed",
+		"task update t1 desiredstate.new=shutdown,name=web.3,node=host-n2,reason=rebalanced,service=web",
+		"raft leader n3 name=host-n3",
+	}
+	got := eventLines(e)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if e.ring[0].Id != 1 || e.ring[3].Id != 4 {
+		t.Fatalf("ids %d..%d, want 1..4", e.ring[0].Id, e.ring[3].Id)
+	}
+}
+
+func TestEventsRingIsBounded(t *testing.T) {
+	e := NewEvents(&fakeSource{})
+	for i := 0; i < keptEvents+10; i++ {
+		e.add(int64(i+1), "node", "update", "n", nil)
+	}
+	if len(e.ring) != keptEvents || e.ring[0].Id != 11 {
+		t.Fatalf("ring of %d starting at id %d, want %d starting at 11", len(e.ring), e.ring[0].Id, keptEvents)
+	}
+}
+
+func TestResolveSelf(t *testing.T) {
+	req := &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_NodeInspect{NodeInspect: &swarmv1.NodeInspectRequest{Ref: "self"}}}
+	got := resolveSelf(req, "me")
+	if got.GetNodeInspect().GetRef() != "me" || req.GetNodeInspect().GetRef() != "self" {
+		t.Fatalf("resolved %q (original now %q), want me and the original untouched", got.GetNodeInspect().GetRef(), req.GetNodeInspect().GetRef())
+	}
+	other := &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_NodeUpdate{NodeUpdate: &swarmv1.NodeUpdateRequest{Ref: "node-2"}}}
+	if got := resolveSelf(other, "me"); got.GetNodeUpdate().GetRef() != "node-2" {
+		t.Fatalf("a named node was rewritten to %q", got.GetNodeUpdate().GetRef())
+	}
+}
