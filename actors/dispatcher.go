@@ -20,6 +20,8 @@ type DispatchControl interface {
 	Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) error
 	// TasksOfNode returns the tasks assigned to a node, from every shard.
 	TasksOfNode(nodeID string) []*swarmv1.Task
+	// Mesh returns the routing mesh: published ports and their backends.
+	Mesh() *swarmv1.Mesh
 }
 
 // Dispatcher serves nodes' task syncs on a manager: it commits the state
@@ -81,7 +83,11 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 			out = append(out, t)
 		}
 	}
-	return &swarmv1.TaskSyncResponse{Tasks: out}
+	resp := &swarmv1.TaskSyncResponse{Tasks: out}
+	if mesh := d.ctl.Mesh(); mesh.GetVersion() != req.GetMeshVersion() {
+		resp.Mesh = mesh
+	}
+	return resp
 }
 
 func appendOnce(list []string, s string) []string {

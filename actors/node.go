@@ -32,6 +32,8 @@ type NodeEngine interface {
 	Runtime(name string) task.Runtime
 	// FreePort returns a free host port for a task's $PORT.
 	FreePort() (uint32, error)
+	// Addr is this node's IP, where its published ports listen.
+	Addr() string
 }
 
 // heartbeatTick makes the node actor send its heartbeats. Local only.

@@ -1,7 +1,9 @@
 package actors
 
 import (
+	"net"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -44,6 +46,10 @@ type nodeTasks struct {
 	syncing   bool
 	dirty     bool
 	ticks     int
+	// mesh is the routing mesh as last received, and lbs the lb actors of
+	// its ports.
+	mesh *swarmv1.Mesh
+	lbs  map[uint32]*actor.PID
 }
 
 func newNodeTasks() nodeTasks {
@@ -53,6 +59,7 @@ func newNodeTasks() nodeTasks {
 		reports:   make(map[string]*swarmv1.TaskStatusUpdate),
 		reportSvc: make(map[string]string),
 		logs:      make(map[string]task.Instance),
+		lbs:       make(map[uint32]*actor.PID),
 	}
 }
 
@@ -116,7 +123,7 @@ func (n *Node) sync(ctx actor.Context) {
 		return
 	}
 	n.tasks.dirty = false
-	req := &swarmv1.TaskSyncRequest{NodeId: id, ReportServices: make(map[string]string)}
+	req := &swarmv1.TaskSyncRequest{NodeId: id, ReportServices: make(map[string]string), MeshVersion: n.tasks.mesh.GetVersion()}
 	sent := make(map[string]*swarmv1.TaskStatusUpdate, len(n.tasks.reports))
 	for tid, r := range n.tasks.reports {
 		req.Reports = append(req.Reports, r)
@@ -141,6 +148,9 @@ func (n *Node) sync(ctx actor.Context) {
 			}
 		}
 		n.apply(ctx, resp.Tasks)
+		if resp.Mesh != nil {
+			n.applyMesh(ctx, resp.Mesh)
+		}
 		if n.tasks.dirty || len(n.tasks.reports) > 0 {
 			n.sync(ctx)
 		}
@@ -273,5 +283,35 @@ func (n *Node) onLogs(ctx actor.Context, req *swarmv1.TaskLogsRequest) {
 	sort.SliceStable(resp.Lines, func(i, j int) bool { return resp.Lines[i].TimestampUnixNano < resp.Lines[j].TimestampUnixNano })
 	if ctx.Sender() != nil {
 		ctx.Respond(resp)
+	}
+}
+
+// applyMesh keeps one lb actor per published TCP port of the swarm,
+// listening on this node's address, and gives each its backends.
+func (n *Node) applyMesh(ctx actor.Context, m *swarmv1.Mesh) {
+	n.tasks.mesh = m
+	want := make(map[uint32]bool)
+	for _, p := range m.GetPorts() {
+		if p.GetProtocol() == swarmv1.Protocol_PROTOCOL_UDP {
+			continue
+		}
+		want[p.Port] = true
+		pid, ok := n.tasks.lbs[p.Port]
+		if !ok {
+			addr := net.JoinHostPort(n.eng.Addr(), strconv.FormatUint(uint64(p.Port), 10))
+			var err error
+			pid, err = ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return NewLB(addr) }), "lb/"+strconv.FormatUint(uint64(p.Port), 10))
+			if err != nil {
+				continue
+			}
+			n.tasks.lbs[p.Port] = pid
+		}
+		ctx.Send(pid, p)
+	}
+	for port, pid := range n.tasks.lbs {
+		if !want[port] {
+			ctx.Stop(pid)
+			delete(n.tasks.lbs, port)
+		}
 	}
 }

@@ -3,9 +3,14 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -59,6 +64,9 @@ func newRuntimes(cfg *Config, p paths) (map[string]task.Runtime, error) {
 
 // Runtime implements actors.NodeEngine.
 func (d *Daemon) Runtime(name string) task.Runtime { return d.runtimes[name] }
+
+// Addr implements actors.NodeEngine.
+func (d *Daemon) Addr() string { return d.cfg.Addr }
 
 // FreePort implements actors.NodeEngine.
 func (d *Daemon) FreePort() (uint32, error) { return process.FreePort() }
@@ -265,4 +273,55 @@ func (e *managerEnv) Poke(nodeIDs []string) {
 		seen[id] = true
 		e.system.Root.Send(actor.NewPID(addrs[id], actors.NodeName), &swarmv1.TasksChanged{})
 	}
+}
+
+// Mesh is the routing mesh as this manager's replicas know it: every
+// published ingress port with the running tasks of its service on Ready
+// nodes, and a version that changes with any of it.
+func (e *managerEnv) Mesh() *swarmv1.Mesh {
+	addrs := make(map[string]string)
+	for _, n := range e.Nodes() {
+		if n.GetStatus().GetState() == swarmv1.NodeState_NODE_STATE_READY {
+			addrs[n.Id] = n.Addr
+		}
+	}
+	mesh := &swarmv1.Mesh{}
+	for _, shard := range e.ServiceShards() {
+		v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any {
+			var ports []*swarmv1.MeshPort
+			for _, svc := range s.Services() {
+				var backends []string
+				for _, t := range s.TasksOfService(svc.Id) {
+					st := t.GetStatus()
+					if t.DesiredState != swarmv1.TaskState_TASK_STATE_RUNNING || st.GetState() != swarmv1.TaskState_TASK_STATE_RUNNING || st.GetPort() == 0 {
+						continue
+					}
+					if addr, ok := addrs[t.NodeId]; ok {
+						backends = append(backends, net.JoinHostPort(addr, strconv.FormatUint(uint64(st.GetPort()), 10)))
+					}
+				}
+				sort.Strings(backends)
+				for _, p := range svc.Ports {
+					if p.GetMode() == swarmv1.PublishMode_PUBLISH_MODE_HOST {
+						continue
+					}
+					ports = append(ports, &swarmv1.MeshPort{
+						Port: p.PublishedPort, Protocol: p.Protocol, ServiceId: svc.Id,
+						ServiceName: svc.GetSpec().GetName(), Lb: p.Lb, Backends: backends,
+					})
+				}
+			}
+			return ports
+		})
+		if err == nil {
+			mesh.Ports = append(mesh.Ports, v.([]*swarmv1.MeshPort)...)
+		}
+	}
+	sort.Slice(mesh.Ports, func(i, j int) bool { return mesh.Ports[i].Port < mesh.Ports[j].Port })
+	h := fnv.New64a()
+	for _, p := range mesh.Ports {
+		fmt.Fprintf(h, "%d/%d/%s/%s|", p.Port, p.Protocol, p.ServiceId, strings.Join(p.Backends, ","))
+	}
+	mesh.Version = strconv.FormatUint(h.Sum64(), 36)
+	return mesh
 }

@@ -69,12 +69,19 @@ sleep 0.5
 say "swarmctl node ls                         # on node4, a worker: it forwards to a manager"
 ctl 4 node ls
 
-say "swarmctl service create --name http --replicas 2 bin/swarm-http"
-ctl 1 service create --name http --replicas 2 "$BIN/swarm-http"
+say "swarmctl service create --name http --replicas 2 -p 18080:80 bin/swarm-http"
+ctl 1 service create --name http --replicas 2 -p 18080:80 "$BIN/swarm-http"
 say "swarmctl service ls"
 ctl 4 service ls
 say "swarmctl service ps http"
 ctl 4 service ps http
+say "curl http://<every node>:18080/   # the routing mesh: any node, balanced over the tasks"
+for i in $(seq 1 $NODES); do
+	for _ in 1 2; do
+		printf '%s: ' "$(ip_of "$i")"
+		curl -s --max-time 2 "http://$(ip_of "$i"):18080/" || echo "(no answer)"
+	done
+done
 say "swarmctl service scale http=5"
 ctl 4 service scale http=5
 ctl 4 service ps http
@@ -118,5 +125,5 @@ ctl "$ask" node ls
 say "swarmctl service rm http"
 ctl "$ask" service rm http
 echo
-echo "The routing mesh (curl any node) and overlay networks are not in this build"
-echo "yet; the demo grows with them. Stopping everything."
+echo "Overlay networks are not in this build yet; the demo grows with them."
+echo "Stopping everything."

@@ -708,8 +708,10 @@ type TaskSyncRequest struct {
 	// report_services maps each reported task to its service, for routing
 	// the report to the right shard.
 	ReportServices map[string]string `protobuf:"bytes,3,rep,name=report_services,json=reportServices,proto3" json:"report_services,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// mesh_version is the version of the routing mesh the node has.
+	MeshVersion   string `protobuf:"bytes,4,opt,name=mesh_version,json=meshVersion,proto3" json:"mesh_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskSyncRequest) Reset() {
@@ -763,12 +765,21 @@ func (x *TaskSyncRequest) GetReportServices() map[string]string {
 	return nil
 }
 
+func (x *TaskSyncRequest) GetMeshVersion() string {
+	if x != nil {
+		return x.MeshVersion
+	}
+	return ""
+}
+
 // TaskSyncResponse lists the tasks assigned to the node that it must run
 // or stop; its reports are committed when error is empty.
 type TaskSyncResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Error         string                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
-	Tasks         []*Task                `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Error string                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Tasks []*Task                `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// mesh is set when the routing mesh changed since mesh_version.
+	Mesh          *Mesh `protobuf:"bytes,3,opt,name=mesh,proto3" json:"mesh,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -817,6 +828,153 @@ func (x *TaskSyncResponse) GetTasks() []*Task {
 	return nil
 }
 
+func (x *TaskSyncResponse) GetMesh() *Mesh {
+	if x != nil {
+		return x.Mesh
+	}
+	return nil
+}
+
+// Mesh is the routing mesh: every published ingress port of the swarm
+// with the running tasks behind it.
+type Mesh struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	Ports         []*MeshPort            `protobuf:"bytes,2,rep,name=ports,proto3" json:"ports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Mesh) Reset() {
+	*x = Mesh{}
+	mi := &file_actorswarm_v1_node_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Mesh) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Mesh) ProtoMessage() {}
+
+func (x *Mesh) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_node_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Mesh.ProtoReflect.Descriptor instead.
+func (*Mesh) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Mesh) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Mesh) GetPorts() []*MeshPort {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
+// MeshPort is one published port and its backends.
+type MeshPort struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Port        uint32                 `protobuf:"varint,1,opt,name=port,proto3" json:"port,omitempty"`
+	Protocol    Protocol               `protobuf:"varint,2,opt,name=protocol,proto3,enum=actorswarm.v1.Protocol" json:"protocol,omitempty"`
+	ServiceId   string                 `protobuf:"bytes,3,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	ServiceName string                 `protobuf:"bytes,4,opt,name=service_name,json=serviceName,proto3" json:"service_name,omitempty"`
+	Lb          string                 `protobuf:"bytes,5,opt,name=lb,proto3" json:"lb,omitempty"`
+	// backends are IP:port of the running tasks.
+	Backends      []string `protobuf:"bytes,6,rep,name=backends,proto3" json:"backends,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MeshPort) Reset() {
+	*x = MeshPort{}
+	mi := &file_actorswarm_v1_node_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MeshPort) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MeshPort) ProtoMessage() {}
+
+func (x *MeshPort) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_node_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MeshPort.ProtoReflect.Descriptor instead.
+func (*MeshPort) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *MeshPort) GetPort() uint32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *MeshPort) GetProtocol() Protocol {
+	if x != nil {
+		return x.Protocol
+	}
+	return Protocol_PROTOCOL_UNSPECIFIED
+}
+
+func (x *MeshPort) GetServiceId() string {
+	if x != nil {
+		return x.ServiceId
+	}
+	return ""
+}
+
+func (x *MeshPort) GetServiceName() string {
+	if x != nil {
+		return x.ServiceName
+	}
+	return ""
+}
+
+func (x *MeshPort) GetLb() string {
+	if x != nil {
+		return x.Lb
+	}
+	return ""
+}
+
+func (x *MeshPort) GetBackends() []string {
+	if x != nil {
+		return x.Backends
+	}
+	return nil
+}
+
 // TasksChanged tells a node that its assignments changed: sync now.
 type TasksChanged struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -826,7 +984,7 @@ type TasksChanged struct {
 
 func (x *TasksChanged) Reset() {
 	*x = TasksChanged{}
-	mi := &file_actorswarm_v1_node_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -838,7 +996,7 @@ func (x *TasksChanged) String() string {
 func (*TasksChanged) ProtoMessage() {}
 
 func (x *TasksChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_node_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -851,7 +1009,7 @@ func (x *TasksChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TasksChanged.ProtoReflect.Descriptor instead.
 func (*TasksChanged) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{11}
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{13}
 }
 
 // TaskLogsRequest asks a node for the kept output of some of its tasks.
@@ -866,7 +1024,7 @@ type TaskLogsRequest struct {
 
 func (x *TaskLogsRequest) Reset() {
 	*x = TaskLogsRequest{}
-	mi := &file_actorswarm_v1_node_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -878,7 +1036,7 @@ func (x *TaskLogsRequest) String() string {
 func (*TaskLogsRequest) ProtoMessage() {}
 
 func (x *TaskLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_node_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -891,7 +1049,7 @@ func (x *TaskLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLogsRequest.ProtoReflect.Descriptor instead.
 func (*TaskLogsRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{12}
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TaskLogsRequest) GetTaskIds() []string {
@@ -925,7 +1083,7 @@ type TaskLogsResponse struct {
 
 func (x *TaskLogsResponse) Reset() {
 	*x = TaskLogsResponse{}
-	mi := &file_actorswarm_v1_node_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1095,7 @@ func (x *TaskLogsResponse) String() string {
 func (*TaskLogsResponse) ProtoMessage() {}
 
 func (x *TaskLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_node_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1108,7 @@ func (x *TaskLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLogsResponse.ProtoReflect.Descriptor instead.
 func (*TaskLogsResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{13}
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TaskLogsResponse) GetLines() []*LogLine {
@@ -1021,17 +1179,30 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\vRoleChanged\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"#\n" +
 	"\bNodeLeft\x12\x17\n" +
-	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\x85\x02\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\xa8\x02\n" +
 	"\x0fTaskSyncRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x129\n" +
 	"\areports\x18\x02 \x03(\v2\x1f.actorswarm.v1.TaskStatusUpdateR\areports\x12[\n" +
-	"\x0freport_services\x18\x03 \x03(\v22.actorswarm.v1.TaskSyncRequest.ReportServicesEntryR\x0ereportServices\x1aA\n" +
+	"\x0freport_services\x18\x03 \x03(\v22.actorswarm.v1.TaskSyncRequest.ReportServicesEntryR\x0ereportServices\x12!\n" +
+	"\fmesh_version\x18\x04 \x01(\tR\vmeshVersion\x1aA\n" +
 	"\x13ReportServicesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"S\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"|\n" +
 	"\x10TaskSyncResponse\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12)\n" +
-	"\x05tasks\x18\x02 \x03(\v2\x13.actorswarm.v1.TaskR\x05tasks\"\x0e\n" +
+	"\x05tasks\x18\x02 \x03(\v2\x13.actorswarm.v1.TaskR\x05tasks\x12'\n" +
+	"\x04mesh\x18\x03 \x01(\v2\x13.actorswarm.v1.MeshR\x04mesh\"O\n" +
+	"\x04Mesh\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\tR\aversion\x12-\n" +
+	"\x05ports\x18\x02 \x03(\v2\x17.actorswarm.v1.MeshPortR\x05ports\"\xc1\x01\n" +
+	"\bMeshPort\x12\x12\n" +
+	"\x04port\x18\x01 \x01(\rR\x04port\x123\n" +
+	"\bprotocol\x18\x02 \x01(\x0e2\x17.actorswarm.v1.ProtocolR\bprotocol\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x03 \x01(\tR\tserviceId\x12!\n" +
+	"\fservice_name\x18\x04 \x01(\tR\vserviceName\x12\x0e\n" +
+	"\x02lb\x18\x05 \x01(\tR\x02lb\x12\x1a\n" +
+	"\bbackends\x18\x06 \x03(\tR\bbackends\"\x0e\n" +
 	"\fTasksChanged\"h\n" +
 	"\x0fTaskLogsRequest\x12\x19\n" +
 	"\btask_ids\x18\x01 \x03(\tR\ataskIds\x12\x12\n" +
@@ -1052,7 +1223,7 @@ func file_actorswarm_v1_node_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_node_proto_rawDescData
 }
 
-var file_actorswarm_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_actorswarm_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_actorswarm_v1_node_proto_goTypes = []any{
 	(*Peer)(nil),             // 0: actorswarm.v1.Peer
 	(*JoinRequest)(nil),      // 1: actorswarm.v1.JoinRequest
@@ -1065,30 +1236,36 @@ var file_actorswarm_v1_node_proto_goTypes = []any{
 	(*NodeLeft)(nil),         // 8: actorswarm.v1.NodeLeft
 	(*TaskSyncRequest)(nil),  // 9: actorswarm.v1.TaskSyncRequest
 	(*TaskSyncResponse)(nil), // 10: actorswarm.v1.TaskSyncResponse
-	(*TasksChanged)(nil),     // 11: actorswarm.v1.TasksChanged
-	(*TaskLogsRequest)(nil),  // 12: actorswarm.v1.TaskLogsRequest
-	(*TaskLogsResponse)(nil), // 13: actorswarm.v1.TaskLogsResponse
-	nil,                      // 14: actorswarm.v1.TaskSyncRequest.ReportServicesEntry
-	(NodeRole)(0),            // 15: actorswarm.v1.NodeRole
-	(*TaskStatusUpdate)(nil), // 16: actorswarm.v1.TaskStatusUpdate
-	(*Task)(nil),             // 17: actorswarm.v1.Task
-	(*LogLine)(nil),          // 18: actorswarm.v1.LogLine
+	(*Mesh)(nil),             // 11: actorswarm.v1.Mesh
+	(*MeshPort)(nil),         // 12: actorswarm.v1.MeshPort
+	(*TasksChanged)(nil),     // 13: actorswarm.v1.TasksChanged
+	(*TaskLogsRequest)(nil),  // 14: actorswarm.v1.TaskLogsRequest
+	(*TaskLogsResponse)(nil), // 15: actorswarm.v1.TaskLogsResponse
+	nil,                      // 16: actorswarm.v1.TaskSyncRequest.ReportServicesEntry
+	(NodeRole)(0),            // 17: actorswarm.v1.NodeRole
+	(*TaskStatusUpdate)(nil), // 18: actorswarm.v1.TaskStatusUpdate
+	(*Task)(nil),             // 19: actorswarm.v1.Task
+	(Protocol)(0),            // 20: actorswarm.v1.Protocol
+	(*LogLine)(nil),          // 21: actorswarm.v1.LogLine
 }
 var file_actorswarm_v1_node_proto_depIdxs = []int32{
-	15, // 0: actorswarm.v1.JoinResponse.role:type_name -> actorswarm.v1.NodeRole
+	17, // 0: actorswarm.v1.JoinResponse.role:type_name -> actorswarm.v1.NodeRole
 	0,  // 1: actorswarm.v1.JoinResponse.managers:type_name -> actorswarm.v1.Peer
 	0,  // 2: actorswarm.v1.HeartbeatAck.managers:type_name -> actorswarm.v1.Peer
-	15, // 3: actorswarm.v1.HeartbeatAck.role:type_name -> actorswarm.v1.NodeRole
+	17, // 3: actorswarm.v1.HeartbeatAck.role:type_name -> actorswarm.v1.NodeRole
 	0,  // 4: actorswarm.v1.BecomeManager.managers:type_name -> actorswarm.v1.Peer
-	16, // 5: actorswarm.v1.TaskSyncRequest.reports:type_name -> actorswarm.v1.TaskStatusUpdate
-	14, // 6: actorswarm.v1.TaskSyncRequest.report_services:type_name -> actorswarm.v1.TaskSyncRequest.ReportServicesEntry
-	17, // 7: actorswarm.v1.TaskSyncResponse.tasks:type_name -> actorswarm.v1.Task
-	18, // 8: actorswarm.v1.TaskLogsResponse.lines:type_name -> actorswarm.v1.LogLine
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	18, // 5: actorswarm.v1.TaskSyncRequest.reports:type_name -> actorswarm.v1.TaskStatusUpdate
+	16, // 6: actorswarm.v1.TaskSyncRequest.report_services:type_name -> actorswarm.v1.TaskSyncRequest.ReportServicesEntry
+	19, // 7: actorswarm.v1.TaskSyncResponse.tasks:type_name -> actorswarm.v1.Task
+	11, // 8: actorswarm.v1.TaskSyncResponse.mesh:type_name -> actorswarm.v1.Mesh
+	12, // 9: actorswarm.v1.Mesh.ports:type_name -> actorswarm.v1.MeshPort
+	20, // 10: actorswarm.v1.MeshPort.protocol:type_name -> actorswarm.v1.Protocol
+	21, // 11: actorswarm.v1.TaskLogsResponse.lines:type_name -> actorswarm.v1.LogLine
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_node_proto_init() }
@@ -1106,7 +1283,7 @@ func file_actorswarm_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_node_proto_rawDesc), len(file_actorswarm_v1_node_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
