@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,10 +59,11 @@ type RaftConfig struct {
 	// Watch, when set, is told of every successfully applied command of
 	// this replica. It must not block.
 	Watch func(Applied)
-	// NonVoting restarts replicas that joined as non-voting members and
-	// whose promotion was not yet settled (see SettleVoting): their log
-	// still starts with their addition as non-voting members.
-	NonVoting bool
+	// NonVoting says, per shard, to restart this replica as non-voting:
+	// a replica that joined as a non-voting member must be, as long as its
+	// log (with no snapshot in front) replays its addition as one — else
+	// dragonboat panics ("is not a nonVoting"). See HasSnapshot.
+	NonVoting func(shard uint64) bool
 }
 
 func (c *RaftConfig) validate() error {
@@ -166,7 +171,7 @@ func StartRaft(cfg RaftConfig, mode StartMode, members map[uint64]string) (*Raft
 			SnapshotEntries:    1000,
 			CompactionOverhead: 200,
 			WaitReady:          true,
-			IsNonVoting:        mode == Join || cfg.NonVoting,
+			IsNonVoting:        mode == Join || (cfg.NonVoting != nil && cfg.NonVoting(shard)),
 		}
 		create := func(uint64, uint64) sm.IStateMachine { return f }
 		if err := r.startReplica(initial, join, create, rc); err != nil {
@@ -514,6 +519,31 @@ func (r *Raft) RemoveReplica(ctx context.Context, replicaID uint64) error {
 		func(c context.Context, shard uint64) error {
 			return r.nh.SyncRequestDeleteReplica(c, shard, replicaID, 0)
 		})
+}
+
+// HasSnapshot reports whether the NodeHost directory dir holds a completed
+// snapshot of shard for replica: a restart then replays the log from it,
+// not from the replica's first entry.
+func HasSnapshot(dir string, shard, replica uint64) bool {
+	want := fmt.Sprintf("snapshot-%d-%d", shard, replica)
+	found := false
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || found || !d.IsDir() || d.Name() != want {
+			return nil
+		}
+		entries, err := os.ReadDir(path)
+		if err != nil {
+			return fs.SkipDir
+		}
+		for _, e := range entries {
+			n := e.Name()
+			if e.IsDir() && strings.HasPrefix(n, "snapshot-") && !strings.Contains(n, ".") {
+				found = true
+			}
+		}
+		return fs.SkipDir
+	})
+	return found
 }
 
 // SettleVoting waits until this replica votes in every shard, then takes a

@@ -174,7 +174,8 @@ func (d *Daemon) resume() error {
 	}
 	if d.id.Manager {
 		rc := d.raftConfig(d.id.ReplicaID, d.id.DeploymentID, d.id.RaftDir)
-		rc.NonVoting = !d.id.Settled
+		joined, dir, replica := d.id.JoinedNonVoting, rc.Dir, d.id.ReplicaID
+		rc.NonVoting = func(shard uint64) bool { return joined && !cluster.HasSnapshot(dir, shard, replica) }
 		r, err := cluster.StartRaft(rc, cluster.Restart, nil)
 		if err != nil {
 			return fmt.Errorf("resume raft: %w", err)

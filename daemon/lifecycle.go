@@ -338,7 +338,7 @@ func (d *Daemon) forceNewClusterLocked(ctx context.Context) (*swarmv1.GatewayRes
 			return nil, err
 		}
 	}
-	d.id.ReplicaID, d.id.DeploymentID, d.id.RaftDir, d.id.Settled = replica, deployment, dir, true
+	d.id.ReplicaID, d.id.DeploymentID, d.id.RaftDir, d.id.Settled, d.id.JoinedNonVoting = replica, deployment, dir, true, false
 	var self *swarmv1.Node
 	for _, n := range ctl.Nodes {
 		if n.Id == d.id.NodeID {
@@ -437,7 +437,7 @@ func (d *Daemon) joinedLocked(via string, resp *swarmv1.JoinResponse, key *ecdsa
 		return err
 	}
 	if resp.Role == swarmv1.NodeRole_NODE_ROLE_MANAGER {
-		id.Manager, id.ReplicaID, id.RaftDir, id.Settled = true, resp.ReplicaId, newRaftDir(), true
+		id.Manager, id.ReplicaID, id.RaftDir, id.Settled, id.JoinedNonVoting = true, resp.ReplicaId, newRaftDir(), true, true
 		r, err := cluster.StartRaft(d.raftConfig(id.ReplicaID, id.DeploymentID, id.RaftDir), cluster.Join, nil)
 		if err != nil {
 			return err
@@ -563,7 +563,7 @@ func (d *Daemon) BecomeManager(_ context.Context, msg *swarmv1.BecomeManager) er
 		_ = os.RemoveAll(d.paths.raft(dir))
 		return err
 	}
-	d.id.Manager, d.id.ReplicaID, d.id.DeploymentID, d.id.RaftDir, d.id.Settled = true, msg.ReplicaId, msg.DeploymentId, dir, true
+	d.id.Manager, d.id.ReplicaID, d.id.DeploymentID, d.id.RaftDir, d.id.Settled, d.id.JoinedNonVoting = true, msg.ReplicaId, msg.DeploymentId, dir, true, true
 	d.id.Managers = peersFrom(msg.Managers)
 	if err := saveIdentity(d.paths, d.id); err != nil {
 		r.Close()
@@ -601,7 +601,7 @@ func (d *Daemon) becomeWorkerLocked(certDER []byte) error {
 			}
 		}
 	}
-	d.id.Manager, d.id.ReplicaID, d.id.RaftDir, d.id.Settled = false, 0, "", false
+	d.id.Manager, d.id.ReplicaID, d.id.RaftDir, d.id.Settled, d.id.JoinedNonVoting = false, 0, "", false, false
 	if err := saveIdentity(d.paths, d.id); err != nil {
 		return err
 	}

@@ -24,8 +24,12 @@ type identity struct {
 	RaftDir string `json:"raft_dir,omitempty"`
 	// Settled is false while replicas that joined as non-voting members
 	// have not yet been snapshotted as voting ones (cluster.SettleVoting).
-	Settled  bool         `json:"settled,omitempty"`
-	Managers []managerRef `json:"managers"`
+	Settled bool `json:"settled,omitempty"`
+	// JoinedNonVoting is set for replicas that joined as non-voting
+	// members (join with a manager token, promotion), not for the first
+	// manager or one forced anew.
+	JoinedNonVoting bool         `json:"joined_non_voting,omitempty"`
+	Managers        []managerRef `json:"managers"`
 }
 
 type managerRef struct {
