@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -289,5 +291,46 @@ func TestRaftReplicasAndQuorumLoss(t *testing.T) {
 	}
 	if !proto.Equal(v.(*swarmv1.Snapshot), snap) {
 		t.Errorf("LocalRead on replica %d:\n%v\nwant the last committed\n%v", last+1, v, snap)
+	}
+}
+
+func TestProposalIDsDeriveFromTheRequest(t *testing.T) {
+	ctx := WithRequestID(context.Background(), "req")
+	if a, b := proposalID(ctx), proposalID(ctx); a != "req/1" || b != "req/2" {
+		t.Fatalf("proposal IDs %q, %q; want req/1, req/2", a, b)
+	}
+	// The same request served again (another manager) proposes the same IDs.
+	again := WithRequestID(context.Background(), "req")
+	if a := proposalID(again); a != "req/1" {
+		t.Fatalf("retried request proposes %q, want req/1", a)
+	}
+	if a, b := proposalID(context.Background()), proposalID(context.Background()); a == b || a == "" {
+		t.Fatalf("proposals without a request got %q and %q; want fresh distinct IDs", a, b)
+	}
+}
+
+func TestHasSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "vm", "123", "snapshot-part-1")
+	mk := func(p string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(base, p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("snapshot-1-2")
+	if HasSnapshot(dir, 1, 2) {
+		t.Fatal("an empty snapshot directory counted as a snapshot")
+	}
+	mk("snapshot-1-2/snapshot-0000000000000007.generating")
+	if HasSnapshot(dir, 1, 2) {
+		t.Fatal("a snapshot still being generated counted")
+	}
+	mk("snapshot-1-2/snapshot-0000000000000007")
+	if !HasSnapshot(dir, 1, 2) {
+		t.Fatal("a completed snapshot not found")
+	}
+	if HasSnapshot(dir, 1, 3) || HasSnapshot(dir, 2, 2) {
+		t.Fatal("a snapshot of another replica or shard counted")
 	}
 }
