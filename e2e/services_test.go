@@ -377,3 +377,41 @@ func TestServiceRebalance(t *testing.T) {
 		t.Fatalf("%d tasks moved to node-3 with rebalancing off", n)
 	}
 }
+
+// TestServiceScaleDuringLeaderKill kills the Raft leader while `service
+// scale` (waiting for convergence) runs through a worker: the command
+// completes and the service ends with the new replica count, none on the
+// killed manager.
+func TestServiceScaleDuringLeaderKill(t *testing.T) {
+	c := NewCluster(t, 100)
+	s := formSwarm(t, c, []int{1, 2, 3}, []int{4})
+	c.MustCtl(4, "service", "create", "-d", "--name", "grow", "--replicas", "2", "/bin/sleep", "600")
+	waitRunning(t, c, 4, "grow", 2, 10*time.Second)
+	leader, err := leaderRow(c.MustNodes(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := s.index(t, leader.Hostname)
+
+	type result struct {
+		out, errOut string
+		code        int
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, errOut, code := c.CtlWithin(60*time.Second, 4, "service", "scale", "grow=10")
+		done <- result{out, errOut, code}
+	}()
+	time.Sleep(150 * time.Millisecond)
+	killed := time.Now()
+	c.Kill(old)
+	r := <-done
+	if r.code != 0 || !strings.Contains(r.out, "grow scaled to 10") || !strings.Contains(r.out, "verify: Service grow converged") {
+		t.Fatalf("service scale during the leader kill: exit %d\n%s\n%s", r.code, r.out, r.errOut)
+	}
+	t.Logf("service scale converged %s after the leader (%s) was killed", time.Since(killed).Round(time.Millisecond), leader.Hostname)
+	rows := waitRunning(t, c, 4, "grow", 10, 10*time.Second)
+	if n := nodesOf(rows)[leader.Hostname]; n != 0 {
+		t.Errorf("%d tasks still counted running on the killed %s", n, leader.Hostname)
+	}
+}
