@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,6 +22,28 @@ func TestQuickLoopback(t *testing.T) {
 	if os.Getenv("SWARM_E2E") != "1" {
 		t.Skip("starts swarmd processes: set SWARM_E2E=1 (and SWARM_BIN, default ../bin) to run it")
 	}
+	checkQuickRun(t, Options{Quick: true, BinDir: binDir(t)}, "leader-crash", "node-down", "node-crash", "chaos", "converge", "scale")
+}
+
+// TestQuickDockerSwarm runs node-crash once on Docker Swarm mode (the
+// local engine and one in a network namespace), as root, when SWARM_E2E=1
+// and a Docker engine answers; and a scenario it cannot run, whose record
+// must say why.
+func TestQuickDockerSwarm(t *testing.T) {
+	if os.Getenv("SWARM_E2E") != "1" {
+		t.Skip("starts Docker engines: set SWARM_E2E=1 to run it")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("the Docker Swarm target needs root (network namespaces)")
+	}
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		t.Skip("the Docker Swarm target needs a Docker engine (.ci/run starts dockerd): docker info failed")
+	}
+	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t), Target: TargetDockerSwarm}, "node-crash", "converge")
+}
+
+// binDir is $SWARM_BIN, default ../bin, as an absolute path.
+func binDir(t *testing.T) string {
 	dir := os.Getenv("SWARM_BIN")
 	if dir == "" {
 		dir = filepath.Join("..", "bin")
@@ -29,16 +52,24 @@ func TestQuickLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SWARM_BIN %q: %v", dir, err)
 	}
-	checkQuickRun(t, Options{Quick: true, BinDir: abs}, "leader-crash", "node-down", "node-crash", "chaos", "converge", "scale")
+	return abs
 }
 
-// checkQuickRun runs the scenarios through Run and checks the records it
-// returns and the reports it writes.
+// checkQuickRun runs the scenarios through Run (against opts.Target) and
+// checks the records it returns and the reports it writes.
 func checkQuickRun(t *testing.T, opts Options, scenarios ...string) {
 	t.Helper()
 	out := t.TempDir()
 	opts.Log = testLog{t}
-	recs, err := Run(t.Context(), RunConfig{Scenarios: scenarios, Options: opts, OutDir: out})
+	cfg := RunConfig{Scenarios: scenarios, Options: opts, OutDir: out}
+	if opts.Target != "" {
+		cfg.Targets = []string{opts.Target}
+	}
+	repeat := opts.Repeat
+	if repeat == 0 {
+		repeat = QuickRepeat
+	}
+	recs, err := Run(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("Run(%v): %v", scenarios, err)
 	}
@@ -58,8 +89,14 @@ func checkQuickRun(t *testing.T, opts Options, scenarios ...string) {
 		if err := r.Check(); err != nil {
 			t.Error(err)
 		}
-		if r.Summary.N < QuickRepeat {
-			t.Errorf("%s: %d samples, want at least one per repetition (%d)", r.Scenario, r.Summary.N, QuickRepeat)
+		if opts.Target != "" && r.Target != opts.Target {
+			t.Errorf("%s: target %q, want %q", r.Scenario, r.Target, opts.Target)
+		}
+		if r.NotRun != "" {
+			continue // Check has made sure it has no samples
+		}
+		if r.Summary.N < repeat {
+			t.Errorf("%s: %d samples, want at least one per repetition (%d)", r.Scenario, r.Summary.N, repeat)
 		}
 		s := r.Summary
 		if !(s.Min <= s.Median && s.Median <= s.P99 && s.P99 <= s.Max) {

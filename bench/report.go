@@ -16,9 +16,16 @@ import (
 	"time"
 )
 
-// Target is what the records measure. The same scenarios may one day run
-// against Docker Swarm (DESIGN.md §10); its records will name that target.
-const Target = "actorswarm"
+// Targets: what a record measures. A scenario runs against ActorSwarm,
+// and those that can also against Docker Swarm mode on the local Docker
+// engine (DESIGN.md §10), so one run reports both side by side.
+const (
+	TargetActorSwarm  = "actorswarm"
+	TargetDockerSwarm = "dockerswarm"
+)
+
+// Targets lists the targets in the order reports show them.
+var Targets = []string{TargetActorSwarm, TargetDockerSwarm}
 
 // Names of the report files written into the output directory.
 const (
@@ -44,12 +51,17 @@ type Record struct {
 	Unit        string            `json:"unit"`
 	Samples     []float64         `json:"samples"`
 	Summary     Summary           `json:"summary"`
+	// NotRun says why the scenario cannot run on the target; such a
+	// record has no samples.
+	NotRun string `json:"not_run,omitempty"`
 }
 
-// Stamp sets the target, the machine, the revision and the summary, and
-// puts the start time in UTC.
-func (r *Record) Stamp(m Machine, rev string) {
-	r.Target = Target
+// Stamp sets the target (when the scenario left it empty), the machine,
+// the revision and the summary, and puts the start time in UTC.
+func (r *Record) Stamp(target string, m Machine, rev string) {
+	if r.Target == "" {
+		r.Target = target
+	}
 	if r.Parameters == nil {
 		r.Parameters = map[string]string{}
 	}
@@ -59,9 +71,10 @@ func (r *Record) Stamp(m Machine, rev string) {
 	r.Summary = Summarize(r.Samples)
 }
 
-// Check reports what makes r unfit for a report: no samples, a sample that
-// is not a finite number, a summary that does not match the samples, or a
-// missing name, unit, target, revision or start time.
+// Check reports what makes r unfit for a report: no samples (unless it
+// says why it was not run), a sample that is not a finite number, a
+// summary that does not match the samples, or a missing name, unit,
+// target, revision or start time.
 func (r *Record) Check() error {
 	var errs []error
 	for _, f := range []struct{ name, value string }{
@@ -74,7 +87,10 @@ func (r *Record) Check() error {
 	if r.Started.IsZero() {
 		errs = append(errs, errors.New("no start time"))
 	}
-	if len(r.Samples) == 0 {
+	switch {
+	case r.NotRun != "" && len(r.Samples) > 0:
+		errs = append(errs, errors.New("samples in a record of a scenario not run"))
+	case r.NotRun == "" && len(r.Samples) == 0:
 		errs = append(errs, errors.New("no samples"))
 	}
 	for i, s := range r.Samples {
@@ -132,6 +148,10 @@ func WriteMarkdown(w io.Writer, recs []Record) error {
 	rows := [][]string{markdownHeader}
 	for _, r := range recs {
 		s := r.Summary
+		if r.NotRun != "" {
+			rows = append(rows, []string{r.Scenario, r.Target, "0", r.Unit, "-", "-", "-", "-"})
+			continue
+		}
 		rows = append(rows, []string{r.Scenario, r.Target, strconv.Itoa(s.N), r.Unit,
 			FormatFigure(s.Min), FormatFigure(s.Median), FormatFigure(s.P99), FormatFigure(s.Max)})
 	}
@@ -169,9 +189,31 @@ func WriteMarkdown(w io.Writer, recs []Record) error {
 		line(row)
 	}
 	if len(recs) > 0 {
-		b.WriteString("\nParameters:\n\n")
+		var params, notRun []Record
 		for _, r := range recs {
-			fmt.Fprintf(&b, "- %s: %s\n", r.Scenario, formatParameters(r.Parameters))
+			if r.NotRun != "" {
+				notRun = append(notRun, r)
+			} else {
+				params = append(params, r)
+			}
+		}
+		if len(params) > 0 {
+			b.WriteString("\nParameters:\n\n")
+			for _, r := range params {
+				fmt.Fprintf(&b, "- %s (%s): %s\n", r.Scenario, r.Target, formatParameters(r.Parameters))
+			}
+		}
+		if cmp := comparisons(params); len(cmp) > 0 {
+			b.WriteString("\nCompared (median of the other target / median of actorswarm):\n\n")
+			for _, c := range cmp {
+				b.WriteString("- " + c + "\n")
+			}
+		}
+		if len(notRun) > 0 {
+			b.WriteString("\nNot run:\n\n")
+			for _, r := range notRun {
+				fmt.Fprintf(&b, "- %s on %s: %s\n", r.Scenario, r.Target, r.NotRun)
+			}
 		}
 		b.WriteString("\nMeasured on:\n\n")
 		var seen []string
@@ -186,6 +228,28 @@ func WriteMarkdown(w io.Writer, recs []Record) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// comparisons pairs each measurement of another target with ActorSwarm's
+// of the same name and unit: "node-crash/replaced: dockerswarm 19926 ms
+// vs actorswarm 625 ms = 31.9×".
+func comparisons(recs []Record) []string {
+	var out []string
+	for _, o := range recs {
+		if o.Target == TargetActorSwarm {
+			continue
+		}
+		for _, a := range recs {
+			if a.Target != TargetActorSwarm || a.Scenario != o.Scenario || a.Unit != o.Unit || a.Summary.Median == 0 {
+				continue
+			}
+			out = append(out, fmt.Sprintf("%s: %s %s %s vs %s %s %s = %s×", o.Scenario,
+				o.Target, FormatFigure(o.Summary.Median), o.Unit, a.Target, FormatFigure(a.Summary.Median), a.Unit,
+				FormatFigure(o.Summary.Median/a.Summary.Median)))
+			break
+		}
+	}
+	return out
 }
 
 func formatParameters(p map[string]string) string {

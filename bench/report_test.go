@@ -66,9 +66,24 @@ func fixtureRecords() []Record {
 			Unit:     "ms",
 			Samples:  []float64{0.0123, 42},
 		},
+		{
+			Scenario:   "leader-crash",
+			Target:     TargetDockerSwarm,
+			Parameters: map[string]string{"managers": "3", "engine": "20.10.24"},
+			Started:    started.Add(3 * time.Minute),
+			Unit:       "ms",
+			Samples:    []float64{10250, 12125.5},
+		},
+		{
+			Scenario: "raft-propose",
+			Target:   TargetDockerSwarm,
+			Started:  started.Add(4 * time.Minute),
+			Unit:     "-",
+			NotRun:   "cannot be driven on its own",
+		},
 	}
 	for i := range recs {
-		recs[i].Stamp(m, "abc1234")
+		recs[i].Stamp(TargetActorSwarm, m, "abc1234")
 	}
 	return recs
 }

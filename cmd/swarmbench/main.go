@@ -57,7 +57,7 @@ func newListCommand(stdout io.Writer) *cobra.Command {
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
 	var cfg bench.RunConfig
 	cmd := &cobra.Command{
-		Use:   "run [--quick] [--repeat N] [--duration D] [--seed N] [--out DIR] [--bin DIR] SCENARIO...",
+		Use:   "run [--quick] [--target actorswarm|dockerswarm]... [--repeat N] [--duration D] [--seed N] [--out DIR] [--bin DIR] SCENARIO...",
 		Short: "Run scenarios; progress goes to stderr, the Markdown table to stdout",
 		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -98,6 +98,7 @@ func addRunFlags(cmd *cobra.Command, cfg *bench.RunConfig) {
 	flags.DurationVar(&cfg.Duration, "duration", 0, "how long the scenarios that run for a time go on (chaos: default 60s, 15s with --quick)")
 	flags.Uint64Var(&cfg.Seed, "seed", 0, "seed of the scenarios' random choices (default: one from the clock, given in the reports)")
 	flags.StringVar(&cfg.OutDir, "out", "bench-results", "directory for "+bench.JSONFile+" and "+bench.MarkdownFile)
+	flags.StringSliceVar(&cfg.Targets, "target", []string{bench.TargetActorSwarm}, "what to run the scenarios against: actorswarm, dockerswarm (the local Docker engine and a second one in a network namespace, as root), or both: --target actorswarm,dockerswarm")
 	flags.StringVar(&cfg.BinDir, "bin", "", "directory holding swarmd and swarmctl (default: swarmbench's own directory)")
 }
 

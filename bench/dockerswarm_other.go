@@ -1,0 +1,13 @@
+//go:build !linux
+
+package bench
+
+import (
+	"context"
+	"errors"
+)
+
+// runDockerNodeCrash needs Linux namespaces for its worker engine.
+func runDockerNodeCrash(context.Context, Options) ([]Record, error) {
+	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
+}

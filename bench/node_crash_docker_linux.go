@@ -1,0 +1,128 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+	"time"
+)
+
+// runDockerNodeCrash is node-crash on Docker Swarm mode with its default
+// settings: the local engine (manager) and one worker engine run a
+// service of 20 replicas (--update-parallelism 0 so that a forced update
+// spreads them again at once); the worker "host" is SIGKILLed (dockerd,
+// containerd and its containers at once), and the time is measured until
+// the manager's service ps shows 20 running, none on the worker, and
+// until node ls shows the worker Down. The worker is restarted, Ready
+// again, and `service update --force` spreads the tasks over both nodes
+// before the next repetition (Docker Swarm does not rebalance by itself).
+func runDockerNodeCrash(ctx context.Context, opts Options) (recs []Record, err error) {
+	const (
+		name    = "node-crash"
+		service = "crash"
+	)
+	replicas := crashReplicas
+	if opts.Quick {
+		replicas = crashQuickReplicas
+	}
+	d, err := startDockerSwarm(ctx, opts, 1)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, d.close()) }()
+	if _, err := dockerCLI(ctx, "", "service", "create", "-d", "--name", service, "--replicas", fmt.Sprint(replicas),
+		"--update-parallelism", "0", "--no-resolve-image", dockerImage); err != nil {
+		return nil, err
+	}
+	if err := d.waitSpread(ctx, service, replicas); err != nil {
+		return nil, err
+	}
+	version, _ := dockerCLI(ctx, "", "version", "--format", "{{.Server.Version}}")
+	params := map[string]string{
+		"replicas": fmt.Sprint(replicas),
+		"nodes":    "1 manager (the local engine) + 1 worker engine in a network namespace",
+		"engine":   strings.TrimSpace(version),
+		"settings": "Docker Swarm defaults (dispatcher heartbeat 5s)",
+	}
+	replaced := Record{Scenario: name + "/replaced", Target: TargetDockerSwarm, Parameters: params, Started: time.Now(), Unit: "ms"}
+	down := Record{Scenario: name + "/down", Target: TargetDockerSwarm, Parameters: maps.Clone(params), Started: replaced.Started, Unit: "ms"}
+	victim := d.workers[0]
+	for run := 1; run <= opts.Repeat; run++ {
+		per, _, err := d.runningPerNode(ctx, service)
+		if err != nil {
+			return nil, err
+		}
+		tasks := per[victim.name]
+		killed, err := d.crash(victim)
+		if err != nil {
+			return nil, err
+		}
+		pctx, stop := context.WithCancelCause(ctx)
+		var (
+			wg                   sync.WaitGroup
+			tDown, tReplaced     float64
+			errDown, errReplaced error
+		)
+		wg.Go(func() {
+			errDown = Poll(pctx, dockerWait, victim.name+" shown Down after its crash", func(ctx context.Context) error {
+				nodes, err := d.nodeStatus(ctx)
+				if err != nil {
+					return err
+				}
+				if nodes[victim.name] != "Down" {
+					return fmt.Errorf("%s is %q", victim.name, nodes[victim.name])
+				}
+				return nil
+			})
+			tDown = ms(time.Since(killed))
+			if errDown != nil {
+				stop(errOtherFailed)
+			}
+		})
+		wg.Go(func() {
+			what := fmt.Sprintf("%d tasks of %s running again, none on %s", replicas, service, victim.name)
+			errReplaced = Poll(pctx, dockerWait, what, func(ctx context.Context) error {
+				per, total, err := d.runningPerNode(ctx, service)
+				if err != nil {
+					return err
+				}
+				if total != replicas || per[victim.name] > 0 {
+					return fmt.Errorf("%d running (want %d), %d of them on %s", total, replicas, per[victim.name], victim.name)
+				}
+				return nil
+			})
+			tReplaced = ms(time.Since(killed))
+			if errReplaced != nil {
+				stop(errOtherFailed)
+			}
+		})
+		wg.Wait()
+		stop(nil)
+		if err := errors.Join(errDown, errReplaced); err != nil {
+			return nil, err
+		}
+		replaced.Samples = append(replaced.Samples, tReplaced)
+		down.Samples = append(down.Samples, tDown)
+		opts.progress(name, run, "dockerswarm: killed %s (%d tasks): %d running again after %s ms, Down after %s ms",
+			victim.name, tasks, replicas, FormatFigure(tReplaced), FormatFigure(tDown))
+		if run == opts.Repeat {
+			break
+		}
+		if err := d.startEngine(ctx, victim); err != nil {
+			return nil, err
+		}
+		if err := d.waitNodes(ctx, "Ready"); err != nil {
+			return nil, err
+		}
+		if _, err := dockerCLI(ctx, "", "service", "update", "-d", "--force", service); err != nil {
+			return nil, err
+		}
+		if err := d.waitSpread(ctx, service, replicas); err != nil {
+			return nil, err
+		}
+	}
+	return []Record{replaced, down}, nil
+}
