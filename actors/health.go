@@ -30,6 +30,8 @@ type HealthControl interface {
 	SelfID() string
 	// ProposeStates commits verdicts; it blocks.
 	ProposeStates(ctx context.Context, changes []*swarmv1.NodeStateChange) error
+	// MeshVersion is the version of the routing mesh this manager knows.
+	MeshVersion() string
 }
 
 // Grace is how long a node may stay silent before it is Down: three
@@ -101,6 +103,9 @@ func (h *Health) onHeartbeat(ctx actor.Context, hb *swarmv1.Heartbeat) {
 		HeartbeatPeriodNano: int64(h.ctl.HeartbeatPeriod()),
 		Authoritative:       h.ctl.IsControlLeader(),
 		ManagerId:           h.ctl.SelfID(),
+	}
+	if ack.Authoritative {
+		ack.MeshVersion = h.ctl.MeshVersion()
 	}
 	if n, ok := h.ctl.Node(hb.GetNodeId()); ok {
 		ack.Role = n.Role

@@ -69,13 +69,15 @@ func (n *Node) Receive(ctx actor.Context) {
 	case *heartbeatTick:
 		n.onTick(ctx)
 	case *swarmv1.HeartbeatAck:
-		n.onAck(msg)
+		n.onAck(ctx, msg)
 	case *swarmv1.BecomeManager:
 		n.onBecomeManager(ctx, msg)
 	case *swarmv1.BecomeWorker:
 		n.onBecomeWorker(ctx, msg)
 	case *swarmv1.TasksChanged:
 		n.onTasksChanged(ctx)
+	case *drained:
+		n.onDrained(ctx, msg)
 	case *task.Report:
 		n.onReport(ctx, msg)
 	case *swarmv1.TaskLogsRequest:
@@ -118,13 +120,18 @@ func (n *Node) onTick(ctx actor.Context) {
 	n.onTaskTick(ctx)
 }
 
-func (n *Node) onAck(ack *swarmv1.HeartbeatAck) {
+func (n *Node) onAck(ctx actor.Context, ack *swarmv1.HeartbeatAck) {
 	if p := ack.GetHeartbeatPeriodNano(); p > 0 {
 		n.period.Store(p)
 	}
 	n.eng.NoteAck(ack.GetManagerId())
 	if !ack.GetAuthoritative() {
 		return
+	}
+	// The routing mesh moved: fetch it now rather than at the next
+	// periodic sync, so that no lb keeps a stopped task for long.
+	if v := ack.GetMeshVersion(); v != "" && v != n.tasks.mesh.GetVersion() {
+		n.sync(ctx)
 	}
 	// Acks come from every manager every period; one in flight is enough.
 	if !n.acking.CompareAndSwap(false, true) {

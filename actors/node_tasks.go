@@ -32,6 +32,57 @@ type runnerRef struct {
 	// gone is set when the task is no longer assigned here: the runner is
 	// stopped once its task ended.
 	gone bool
+	// draining is set while a task behind a published port waits, told
+	// to stop, for every node's lb to drop it (drainDelay).
+	draining bool
+}
+
+// drained ends the drain of a task: it may stop now.
+type drained struct{ taskID string }
+
+// drainDelay is how long a task behind a published port keeps running
+// after it was told to stop, so that every node's lb learns from its next
+// heartbeat ack that the mesh lost it and sends it no new connection, and
+// the connections it has can finish: three heartbeat periods, and never
+// more than the task's stop grace period.
+func (n *Node) drainDelay(t *swarmv1.Task) time.Duration {
+	d := 3 * time.Duration(n.period.Load())
+	if g := time.Duration(t.GetSpec().GetStopGraceNano()); g > 0 && g < d {
+		d = g
+	}
+	return d
+}
+
+// behindMesh reports whether a task's service publishes a port through
+// the routing mesh.
+func (n *Node) behindMesh(serviceID string) bool {
+	for _, p := range n.tasks.mesh.GetPorts() {
+		if p.GetServiceId() == serviceID {
+			return true
+		}
+	}
+	return false
+}
+
+// stopTask tells a runner to stop, after a drain when its task is behind
+// a published port.
+func (n *Node) stopTask(ctx actor.Context, t *swarmv1.Task, ref *runnerRef) {
+	if ref.draining {
+		return
+	}
+	if !n.behindMesh(t.ServiceId) {
+		ctx.Send(ref.pid, &task.Stop{})
+		return
+	}
+	ref.draining = true
+	self, root, id := ctx.Self(), ctx.ActorSystem().Root, t.Id
+	time.AfterFunc(n.drainDelay(t), func() { root.Send(self, &drained{taskID: id}) })
+}
+
+func (n *Node) onDrained(ctx actor.Context, msg *drained) {
+	if ref, ok := n.tasks.runners[msg.taskID]; ok && !terminalState(ref.state) {
+		ctx.Send(ref.pid, &task.Stop{})
+	}
 }
 
 // nodeTasks is the task side of the node actor: runners, unsent reports,
@@ -181,7 +232,7 @@ func (n *Node) apply(ctx actor.Context, tasks []*swarmv1.Task) {
 			}
 		default:
 			if running && !terminalState(ref.state) {
-				ctx.Send(ref.pid, &task.Stop{})
+				n.stopTask(ctx, t, ref)
 				continue
 			}
 			if !running && !terminalState(state) {

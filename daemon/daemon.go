@@ -29,11 +29,14 @@ import (
 
 // Daemon is one running swarmd.
 type Daemon struct {
-	cfg   Config
-	log   *slog.Logger
-	paths paths
-	lock  *os.File
-	creds *creds
+	// meshGen counts the commands applied on this node's replicas: the
+	// routing mesh is computed again when it moved.
+	meshGen atomic.Uint64
+	cfg     Config
+	log     *slog.Logger
+	paths   paths
+	lock    *os.File
+	creds   *creds
 
 	system     *actor.ActorSystem
 	remote     *remote.Remote
@@ -207,7 +210,7 @@ func (d *Daemon) raftConfig(replica, deployment uint64, dir string) cluster.Raft
 func (d *Daemon) startManagerLocked(r *cluster.Raft) {
 	d.raft = r
 	d.mgr = cluster.NewManager(r, d.id.NodeID, d.id.DeploymentID, notifier{root: d.system.Root})
-	env := &managerEnv{raft: r, mgr: d.mgr, system: d.system, log: d.log}
+	env := &managerEnv{raft: r, mgr: d.mgr, system: d.system, log: d.log, mesh: &meshCache{gen: &d.meshGen}}
 	ctl := &healthControl{managerEnv: env, d: d, deployment: d.id.DeploymentID, self: d.id.NodeID}
 	pid, err := d.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return actors.NewHealth(ctl, clock.Real{}) }), actors.HealthName)
 	if err != nil {
@@ -404,6 +407,8 @@ type healthControl struct {
 }
 
 func (h *healthControl) IsControlLeader() bool { return h.raft.IsLeader(cluster.ControlShard) }
+
+func (h *healthControl) MeshVersion() string { return h.Mesh().GetVersion() }
 
 func (h *healthControl) Peers() []*swarmv1.Peer {
 	v, err := h.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any { return cluster.PeersOf(s.Managers()) })

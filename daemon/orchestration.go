@@ -8,9 +8,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -75,6 +78,7 @@ func (d *Daemon) FreePort() (uint32, error) { return process.FreePort() }
 // actor (which wakes the supervisors concerned). It must not block: Send
 // only enqueues.
 func (d *Daemon) watch(a cluster.Applied) {
+	d.meshGen.Add(1)
 	if pid := d.servicesPID.Load(); pid != nil {
 		d.system.Root.Send(pid, &a)
 	}
@@ -125,7 +129,23 @@ type managerEnv struct {
 	mgr    *cluster.Manager
 	system *actor.ActorSystem
 	log    *slog.Logger
+	mesh   *meshCache
 }
+
+// meshCache keeps the routing mesh between changes: it is asked for with
+// every heartbeat ack and every task sync, and computed again only when a
+// command was applied since (gen moved), at most every meshRefresh.
+type meshCache struct {
+	gen  *atomic.Uint64
+	mu   sync.Mutex
+	at   uint64
+	when time.Time
+	mesh *swarmv1.Mesh
+}
+
+// meshRefresh bounds how often the mesh is computed while commands keep
+// coming; a change is seen at most this much later.
+const meshRefresh = 20 * time.Millisecond
 
 var (
 	_ service.Env            = (*managerEnv)(nil)
@@ -279,6 +299,21 @@ func (e *managerEnv) Poke(nodeIDs []string) {
 // published ingress port with the running tasks of its service on Ready
 // nodes, and a version that changes with any of it.
 func (e *managerEnv) Mesh() *swarmv1.Mesh {
+	c := e.mesh
+	if c == nil {
+		return e.computeMesh()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	gen := c.gen.Load()
+	if c.mesh != nil && (gen == c.at || time.Since(c.when) < meshRefresh) {
+		return c.mesh
+	}
+	c.mesh, c.at, c.when = e.computeMesh(), gen, time.Now()
+	return c.mesh
+}
+
+func (e *managerEnv) computeMesh() *swarmv1.Mesh {
 	addrs := make(map[string]string)
 	for _, n := range e.Nodes() {
 		if n.GetStatus().GetState() == swarmv1.NodeState_NODE_STATE_READY {
@@ -290,6 +325,11 @@ func (e *managerEnv) Mesh() *swarmv1.Mesh {
 		v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any {
 			var ports []*swarmv1.MeshPort
 			for _, svc := range s.Services() {
+				if !slices.ContainsFunc(svc.Ports, func(p *swarmv1.PortConfig) bool {
+					return p.GetMode() != swarmv1.PublishMode_PUBLISH_MODE_HOST
+				}) {
+					continue
+				}
 				var backends []string
 				for _, t := range s.TasksOfService(svc.Id) {
 					st := t.GetStatus()

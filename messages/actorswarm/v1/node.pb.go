@@ -401,7 +401,10 @@ type HeartbeatAck struct {
 	// shard, so that role and unknown_node reflect committed state.
 	Authoritative bool `protobuf:"varint,6,opt,name=authoritative,proto3" json:"authoritative,omitempty"`
 	// manager_id is the answering manager.
-	ManagerId     string `protobuf:"bytes,7,opt,name=manager_id,json=managerId,proto3" json:"manager_id,omitempty"`
+	ManagerId string `protobuf:"bytes,7,opt,name=manager_id,json=managerId,proto3" json:"manager_id,omitempty"`
+	// mesh_version is the version of the routing mesh the answering manager
+	// knows (authoritative acks only): a node holding another syncs at once.
+	MeshVersion   string `protobuf:"bytes,8,opt,name=mesh_version,json=meshVersion,proto3" json:"mesh_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -481,6 +484,13 @@ func (x *HeartbeatAck) GetAuthoritative() bool {
 func (x *HeartbeatAck) GetManagerId() string {
 	if x != nil {
 		return x.ManagerId
+	}
+	return ""
+}
+
+func (x *HeartbeatAck) GetMeshVersion() string {
+	if x != nil {
+		return x.MeshVersion
 	}
 	return ""
 }
@@ -1157,7 +1167,7 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\rdeployment_id\x18\t \x01(\x04R\fdeploymentId\"6\n" +
 	"\tHeartbeat\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\xad\x02\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\xd0\x02\n" +
 	"\fHeartbeatAck\x12/\n" +
 	"\bmanagers\x18\x01 \x03(\v2\x13.actorswarm.v1.PeerR\bmanagers\x12+\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x17.actorswarm.v1.NodeRoleR\x04role\x12!\n" +
@@ -1166,7 +1176,8 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\x15heartbeat_period_nano\x18\x05 \x01(\x03R\x13heartbeatPeriodNano\x12$\n" +
 	"\rauthoritative\x18\x06 \x01(\bR\rauthoritative\x12\x1d\n" +
 	"\n" +
-	"manager_id\x18\a \x01(\tR\tmanagerId\"\xb1\x01\n" +
+	"manager_id\x18\a \x01(\tR\tmanagerId\x12!\n" +
+	"\fmesh_version\x18\b \x01(\tR\vmeshVersion\"\xb1\x01\n" +
 	"\rBecomeManager\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x01 \x01(\x04R\treplicaId\x12\x19\n" +
