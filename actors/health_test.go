@@ -29,7 +29,7 @@ func (f *fakeControl) Peers() []*swarmv1.Peer               { return nil }
 func (f *fakeControl) HeartbeatPeriod() time.Duration       { return f.period }
 func (f *fakeControl) DeploymentID() uint64                 { return 1 }
 func (f *fakeControl) SelfID() string                       { return "m" }
-func (f *fakeControl) MeshVersion() string { return "" }
+func (f *fakeControl) MeshVersion() string                  { return "" }
 func (f *fakeControl) ProposeStates(context.Context, []*swarmv1.NodeStateChange) error {
 	return nil
 }
