@@ -22,6 +22,9 @@ type DispatchControl interface {
 	TasksOfNode(nodeID string) []*swarmv1.Task
 	// Mesh returns the routing mesh: published ports and their backends.
 	Mesh() *swarmv1.Mesh
+	// SetPortErrors records the published ports a node cannot serve,
+	// unless they are recorded already; it blocks.
+	SetPortErrors(ctx context.Context, nodeID string, errs map[string]string) error
 }
 
 // Dispatcher serves nodes' task syncs on a manager: it commits the state
@@ -75,6 +78,9 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 		if err := d.ctl.Propose(ctx, shard, &swarmv1.Command{Cmd: &swarmv1.Command_TaskBatch{TaskBatch: b}}); err != nil {
 			return &swarmv1.TaskSyncResponse{Error: err.Error()}
 		}
+	}
+	if err := d.ctl.SetPortErrors(ctx, req.GetNodeId(), req.GetPortErrors()); err != nil {
+		return &swarmv1.TaskSyncResponse{Error: err.Error()}
 	}
 	var out []*swarmv1.Task
 	for _, t := range d.ctl.TasksOfNode(req.GetNodeId()) {

@@ -35,6 +35,10 @@ type GatewayEngine interface {
 	// LostSince reports whether the connection to the node at addr was
 	// lost after t (the actor remote saw it break).
 	LostSince(addr string, t time.Time) bool
+	// SilentSince reports whether the manager nodeID has not answered this
+	// node's heartbeats for a failure detector's grace, counted from t at
+	// the earliest: it is most likely dead.
+	SilentSince(nodeID string, t time.Time) bool
 }
 
 // Gateway answers swarmctl's requests on every node: it serves them itself
@@ -123,8 +127,11 @@ func resolveSelf(req *swarmv1.GatewayRequest, self string) *swarmv1.GatewayReque
 var errConnectionLost = fmt.Errorf("connection to the manager was lost")
 
 // ask sends req to the gateway at addr and waits for its answer, giving up
-// early when the connection to that node is lost.
-func (g *Gateway) ask(root *actor.RootContext, addr string, req *swarmv1.GatewayRequest, timeout time.Duration) (any, error) {
+// early when the connection to that node is lost or it stopped answering
+// heartbeats (a SIGKILLed manager's connection is seen broken only after
+// the actor remote's reconnection attempts, seconds later).
+func (g *Gateway) ask(root *actor.RootContext, p *swarmv1.Peer, req *swarmv1.GatewayRequest, timeout time.Duration) (any, error) {
+	addr := p.GatewayAddr
 	start := time.Now()
 	f := root.RequestFuture(actor.NewPID(addr, GatewayName), req, timeout)
 	type answer struct {
@@ -143,7 +150,7 @@ func (g *Gateway) ask(root *actor.RootContext, addr string, req *swarmv1.Gateway
 		case a := <-ch:
 			return a.res, a.err
 		case <-tick.C:
-			if g.eng.LostSince(addr, start) {
+			if g.eng.LostSince(addr, start) || g.eng.SilentSince(p.NodeId, start) {
 				return nil, errConnectionLost
 			}
 		}
@@ -173,7 +180,7 @@ func (g *Gateway) forward(root *actor.RootContext, req *swarmv1.GatewayRequest) 
 		if i < len(peers)-1 {
 			timeout = forwardTryTimeout
 		}
-		res, err := g.ask(root, p.GatewayAddr, fwd, timeout)
+		res, err := g.ask(root, p, fwd, timeout)
 		if err != nil {
 			lastErr = err
 			continue

@@ -34,6 +34,9 @@ type NodeEngine interface {
 	FreePort() (uint32, error)
 	// Addr is this node's IP, where its published ports listen.
 	Addr() string
+	// LBRegistry is where this node's lb actors list their counters for
+	// /metrics; nil when nothing reads them.
+	LBRegistry() *LBRegistry
 }
 
 // heartbeatTick makes the node actor send its heartbeats. Local only.
@@ -78,6 +81,8 @@ func (n *Node) Receive(ctx actor.Context) {
 		n.onTasksChanged(ctx)
 	case *drained:
 		n.onDrained(ctx, msg)
+	case *lbStatus:
+		n.onLBStatus(ctx, msg)
 	case *task.Report:
 		n.onReport(ctx, msg)
 	case *swarmv1.TaskLogsRequest:

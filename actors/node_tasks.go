@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"maps"
 	"net"
 	"sort"
 	"strconv"
@@ -100,7 +101,9 @@ type nodeTasks struct {
 	// mesh is the routing mesh as last received, and lbs the lb actors of
 	// its ports.
 	mesh *swarmv1.Mesh
-	lbs  map[uint32]*actor.PID
+	lbs  map[string]*actor.PID
+	// portErrs are the published ports ("80/tcp") whose lb cannot listen.
+	portErrs map[string]string
 }
 
 func newNodeTasks() nodeTasks {
@@ -110,7 +113,8 @@ func newNodeTasks() nodeTasks {
 		reports:   make(map[string]*swarmv1.TaskStatusUpdate),
 		reportSvc: make(map[string]string),
 		logs:      make(map[string]task.Instance),
-		lbs:       make(map[uint32]*actor.PID),
+		lbs:       make(map[string]*actor.PID),
+		portErrs:  make(map[string]string),
 	}
 }
 
@@ -174,7 +178,7 @@ func (n *Node) sync(ctx actor.Context) {
 		return
 	}
 	n.tasks.dirty = false
-	req := &swarmv1.TaskSyncRequest{NodeId: id, ReportServices: make(map[string]string), MeshVersion: n.tasks.mesh.GetVersion()}
+	req := &swarmv1.TaskSyncRequest{NodeId: id, ReportServices: make(map[string]string), MeshVersion: n.tasks.mesh.GetVersion(), PortErrors: maps.Clone(n.tasks.portErrs)}
 	sent := make(map[string]*swarmv1.TaskStatusUpdate, len(n.tasks.reports))
 	for tid, r := range n.tasks.reports {
 		req.Reports = append(req.Reports, r)
@@ -279,18 +283,35 @@ func (n *Node) start(ctx actor.Context, t *swarmv1.Task) {
 		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_REJECTED, "runtime "+name+" is not offered by this node")
 		return
 	}
-	port, err := n.eng.FreePort()
-	if err != nil {
-		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_REJECTED, "no free port for the task: "+err.Error())
-		return
+	// A port published in host mode is the task's own $PORT, bound on
+	// this node; otherwise the task gets a free port and the routing mesh
+	// proxies to it.
+	port := hostModePort(t)
+	if port == 0 {
+		var err error
+		if port, err = n.eng.FreePort(); err != nil {
+			n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_REJECTED, "no free port for the task: "+err.Error())
+			return
+		}
 	}
-	props := actor.PropsFromProducer(func() actor.Actor { return task.NewRunner(t, rt, port) })
+	host := n.eng.Addr()
+	props := actor.PropsFromProducer(func() actor.Actor { return task.NewRunner(t, rt, port, host) })
 	pid, err := ctx.SpawnNamed(props, "task/"+t.Id)
 	if err != nil {
 		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_REJECTED, "spawn: "+err.Error())
 		return
 	}
 	n.tasks.runners[t.Id] = &runnerRef{pid: pid, service: t.ServiceId, state: t.GetStatus().GetState()}
+}
+
+// hostModePort is the first port a task publishes in host mode, 0 if none.
+func hostModePort(t *swarmv1.Task) uint32 {
+	for _, p := range t.GetPorts() {
+		if p.GetMode() == swarmv1.PublishMode_PUBLISH_MODE_HOST && p.GetPublishedPort() != 0 {
+			return p.GetPublishedPort()
+		}
+	}
+	return 0
 }
 
 // adopt looks for a task this node ran before it restarted: a runtime
@@ -337,32 +358,47 @@ func (n *Node) onLogs(ctx actor.Context, req *swarmv1.TaskLogsRequest) {
 	}
 }
 
-// applyMesh keeps one lb actor per published TCP port of the swarm,
+// applyMesh keeps one lb actor per published port of the swarm,
 // listening on this node's address, and gives each its backends.
 func (n *Node) applyMesh(ctx actor.Context, m *swarmv1.Mesh) {
 	n.tasks.mesh = m
-	want := make(map[uint32]bool)
+	want := make(map[string]bool)
 	for _, p := range m.GetPorts() {
-		if p.GetProtocol() == swarmv1.Protocol_PROTOCOL_UDP {
-			continue
-		}
-		want[p.Port] = true
-		pid, ok := n.tasks.lbs[p.Port]
+		key := PortKey(p.Port, p.GetProtocol())
+		want[key] = true
+		pid, ok := n.tasks.lbs[key]
 		if !ok {
 			addr := net.JoinHostPort(n.eng.Addr(), strconv.FormatUint(uint64(p.Port), 10))
+			proto, reg := p.GetProtocol(), n.eng.LBRegistry()
 			var err error
-			pid, err = ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return NewLB(addr) }), "lb/"+strconv.FormatUint(uint64(p.Port), 10))
+			pid, err = ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return NewLB(addr, proto, reg) }), "lb/"+key)
 			if err != nil {
 				continue
 			}
-			n.tasks.lbs[p.Port] = pid
+			n.tasks.lbs[key] = pid
 		}
 		ctx.Send(pid, p)
 	}
-	for port, pid := range n.tasks.lbs {
-		if !want[port] {
+	for key, pid := range n.tasks.lbs {
+		if !want[key] {
 			ctx.Stop(pid)
-			delete(n.tasks.lbs, port)
+			delete(n.tasks.lbs, key)
+			n.onLBStatus(ctx, &lbStatus{key: key})
 		}
 	}
+}
+
+// onLBStatus notes whether a published port listens here; a change goes
+// to the managers with the next sync.
+func (n *Node) onLBStatus(ctx actor.Context, st *lbStatus) {
+	if n.tasks.portErrs[st.key] == st.err {
+		return
+	}
+	if st.err == "" {
+		delete(n.tasks.portErrs, st.key)
+	} else {
+		n.tasks.portErrs[st.key] = st.err
+	}
+	n.tasks.dirty = true
+	n.sync(ctx)
 }

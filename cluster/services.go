@@ -230,7 +230,41 @@ func (m *Manager) serviceInspect(ctx context.Context, r *swarmv1.ServiceInspectR
 	if err != nil {
 		return nil, err
 	}
+	_, nodes, err := m.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	svc = proto.Clone(svc).(*swarmv1.Service)
+	svc.Endpoint = Endpoint(svc, nodes)
 	return serviceResponse(svc), nil
+}
+
+// Endpoint tells how svc is reached: its published ports, and for each
+// ingress one the nodes whose load balancer reports it cannot listen.
+func Endpoint(svc *swarmv1.Service, nodes []*swarmv1.Node) *swarmv1.ServiceEndpoint {
+	ep := &swarmv1.ServiceEndpoint{Mode: "vip", Ports: svc.GetPorts()}
+	for _, p := range svc.GetPorts() {
+		if p.GetMode() == swarmv1.PublishMode_PUBLISH_MODE_HOST {
+			continue
+		}
+		key := fmt.Sprintf("%d/%s", p.GetPublishedPort(), protocolName(p.GetProtocol()))
+		for _, n := range nodes {
+			if e, ok := n.GetStatus().GetPortErrors()[key]; ok {
+				ep.Failures = append(ep.Failures, &swarmv1.PortFailure{
+					PublishedPort: p.GetPublishedPort(), Protocol: p.GetProtocol(),
+					NodeId: n.GetId(), Hostname: n.GetDescription().GetHostname(), Error: e,
+				})
+			}
+		}
+	}
+	return ep
+}
+
+func protocolName(p swarmv1.Protocol) string {
+	if p == swarmv1.Protocol_PROTOCOL_UDP {
+		return "udp"
+	}
+	return "tcp"
 }
 
 // updateSpec commits a new spec for svc (ports reserved anew first) and

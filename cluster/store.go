@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -144,6 +145,8 @@ func (s *Store) apply(cmd *swarmv1.Command) (*swarmv1.Result, error) {
 		return s.applySetNodeRole(c.SetNodeRole, now)
 	case *swarmv1.Command_SetNodeStates:
 		return s.applySetNodeStates(c.SetNodeStates, now)
+	case *swarmv1.Command_SetNodePortErrors:
+		return s.applySetNodePortErrors(c.SetNodePortErrors, now)
 	case *swarmv1.Command_RemoveNode:
 		return s.applyRemoveNode(c.RemoveNode)
 	case *swarmv1.Command_RotateToken:
@@ -401,6 +404,45 @@ func (s *Store) applySetNodeStates(c *swarmv1.SetNodeStates, now int64) (*swarmv
 		s.touchNode(n, now)
 	}
 	return &swarmv1.Result{}, nil
+}
+
+// maxPortErrors bounds what a node may report: one entry per published
+// port of the swarm at most, each error cut to maxPortErrorLen bytes.
+const (
+	maxPortErrors   = 1024
+	maxPortErrorLen = 256
+)
+
+func (s *Store) applySetNodePortErrors(c *swarmv1.SetNodePortErrors, now int64) (*swarmv1.Result, error) {
+	n, err := s.node(c.GetNodeId())
+	if err != nil {
+		return nil, err
+	}
+	if len(c.GetPortErrors()) > maxPortErrors {
+		return nil, fmt.Errorf("node %s reports %d port errors, at most %d: %w", n.Id, len(c.GetPortErrors()), maxPortErrors, ErrInvalid)
+	}
+	errs := make(map[string]string, len(c.GetPortErrors()))
+	for k, v := range c.GetPortErrors() {
+		if k == "" || len(k) > 16 {
+			return nil, fmt.Errorf("node %s: bad port %q: %w", n.Id, k, ErrInvalid)
+		}
+		if len(v) > maxPortErrorLen {
+			v = v[:maxPortErrorLen]
+		}
+		errs[k] = v
+	}
+	if n.Status == nil {
+		n.Status = &swarmv1.NodeStatus{}
+	}
+	if maps.Equal(n.Status.PortErrors, errs) {
+		return &swarmv1.Result{Node: n}, nil
+	}
+	n.Status.PortErrors = errs
+	if len(errs) == 0 {
+		n.Status.PortErrors = nil
+	}
+	s.touchNode(n, now)
+	return &swarmv1.Result{Node: n}, nil
 }
 
 func (s *Store) applyRemoveNode(c *swarmv1.RemoveNode) (*swarmv1.Result, error) {

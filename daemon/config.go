@@ -26,12 +26,22 @@ type Config struct {
 	Runtimes  []string
 	// DetectDocker adds the docker runtime when an engine answers; set by
 	// Validate when no runtime was named.
-	DetectDocker  bool
-	Heartbeat     time.Duration
+	DetectDocker bool
+	Heartbeat    time.Duration
+	// MetricsAddr is where /metrics is served (IP:port); empty means
+	// Addr:DefaultMetricsPort, MetricsOff none.
+	MetricsAddr   string
 	ServiceShards int
 	Version       string
 	Logger        *slog.Logger
 }
+
+// Metrics defaults: the port of Docker's --metrics-addr convention, and
+// the --metrics-addr value that turns metrics off.
+const (
+	DefaultMetricsPort = 9323
+	MetricsOff         = "none"
+)
 
 // Validate fills defaults and checks the values.
 func (c *Config) Validate() error {
@@ -61,6 +71,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Port == c.RaftPort {
 		return errors.New("--port and --raft-port must differ")
+	}
+	switch c.MetricsAddr {
+	case MetricsOff:
+	case "":
+		c.MetricsAddr = net.JoinHostPort(c.Addr, strconv.Itoa(DefaultMetricsPort))
+	default:
+		if _, err := netip.ParseAddrPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr %q: want IP:port, or %q: %w", c.MetricsAddr, MetricsOff, err)
+		}
 	}
 	if c.Hostname == "" {
 		h, err := os.Hostname()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -32,11 +33,14 @@ type Daemon struct {
 	// meshGen counts the commands applied on this node's replicas: the
 	// routing mesh is computed again when it moved.
 	meshGen atomic.Uint64
-	cfg     Config
-	log     *slog.Logger
-	paths   paths
-	lock    *os.File
-	creds   *creds
+	// lbs lists this node's load balancers for /metrics.
+	lbs        *actors.LBRegistry
+	metricsSrv *http.Server
+	cfg        Config
+	log        *slog.Logger
+	paths      paths
+	lock       *os.File
+	creds      *creds
 
 	system     *actor.ActorSystem
 	remote     *remote.Remote
@@ -90,7 +94,7 @@ func New(cfg Config) (*Daemon, error) {
 		lock.Close()
 		return nil, err
 	}
-	return &Daemon{runtimes: rts, cfg: cfg, log: cfg.Logger, paths: p, lock: lock, creds: c, id: id, acks: make(map[string]time.Time), lost: make(map[string]time.Time)}, nil
+	return &Daemon{lbs: actors.NewLBRegistry(), runtimes: rts, cfg: cfg, log: cfg.Logger, paths: p, lock: lock, creds: c, id: id, acks: make(map[string]time.Time), lost: make(map[string]time.Time)}, nil
 }
 
 // Start brings the node up: the actor system and its remote on
@@ -140,6 +144,7 @@ func (d *Daemon) Start() error {
 	if err := d.resume(); err != nil {
 		return err
 	}
+	d.serveMetrics()
 	return d.serveSocket()
 }
 
@@ -253,8 +258,12 @@ func (d *Daemon) stopManagerLocked() {
 	d.mgr = nil
 }
 
+// LBRegistry implements actors.NodeEngine.
+func (d *Daemon) LBRegistry() *actors.LBRegistry { return d.lbs }
+
 // Close stops everything Start started and releases the data directory.
 func (d *Daemon) Close() {
+	d.stopMetrics()
 	d.mu.Lock()
 	d.stopManagerLocked()
 	d.mu.Unlock()

@@ -89,6 +89,20 @@ func (d *Daemon) LostSince(addr string, t time.Time) bool {
 	return d.lost[addr].After(t)
 }
 
+// SilentSince implements actors.GatewayEngine.
+func (d *Daemon) SilentSince(nodeID string, t time.Time) bool {
+	d.ackMu.Lock()
+	acked := d.acks[nodeID]
+	d.ackMu.Unlock()
+	if acked.IsZero() {
+		return false // no heartbeat answered yet: nothing to judge by
+	}
+	if acked.Before(t) {
+		acked = t
+	}
+	return time.Since(acked) > actors.Grace(d.cfg.Heartbeat)
+}
+
 // NoteAck implements actors.NodeEngine.
 func (d *Daemon) NoteAck(managerID string) {
 	d.ackMu.Lock()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -279,6 +280,19 @@ func (e *managerEnv) Propose(ctx context.Context, shard uint64, cmd *swarmv1.Com
 	return err
 }
 
+// SetPortErrors records the published ports a node cannot serve when
+// they differ from what its replica of the control shard holds.
+func (e *managerEnv) SetPortErrors(ctx context.Context, nodeID string, errs map[string]string) error {
+	n, ok := e.Node(nodeID)
+	if !ok || maps.Equal(n.GetStatus().GetPortErrors(), errs) {
+		return nil
+	}
+	_, err := e.raft.Propose(ctx, cluster.ControlShard, &swarmv1.Command{Cmd: &swarmv1.Command_SetNodePortErrors{
+		SetNodePortErrors: &swarmv1.SetNodePortErrors{NodeId: nodeID, PortErrors: errs},
+	}})
+	return err
+}
+
 // Poke tells the node actors of nodeIDs to sync their tasks now.
 func (e *managerEnv) Poke(nodeIDs []string) {
 	addrs := make(map[string]string)
@@ -348,6 +362,7 @@ func (e *managerEnv) computeMesh() *swarmv1.Mesh {
 					ports = append(ports, &swarmv1.MeshPort{
 						Port: p.PublishedPort, Protocol: p.Protocol, ServiceId: svc.Id,
 						ServiceName: svc.GetSpec().GetName(), Lb: p.Lb, Backends: backends,
+						ProxyProtocol: p.ProxyProtocol, DrainTimeoutNano: svc.GetSpec().GetTask().GetStopGraceNano(),
 					})
 				}
 			}
@@ -360,7 +375,7 @@ func (e *managerEnv) computeMesh() *swarmv1.Mesh {
 	sort.Slice(mesh.Ports, func(i, j int) bool { return mesh.Ports[i].Port < mesh.Ports[j].Port })
 	h := fnv.New64a()
 	for _, p := range mesh.Ports {
-		fmt.Fprintf(h, "%d/%d/%s/%s|", p.Port, p.Protocol, p.ServiceId, strings.Join(p.Backends, ","))
+		fmt.Fprintf(h, "%d/%d/%s/%s/%t/%d/%s|", p.Port, p.Protocol, p.ServiceId, p.Lb, p.ProxyProtocol, p.DrainTimeoutNano, strings.Join(p.Backends, ","))
 	}
 	mesh.Version = strconv.FormatUint(h.Sum64(), 36)
 	return mesh

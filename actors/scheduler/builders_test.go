@@ -121,6 +121,14 @@ func reserve(cpus float64, mem int64) taskOpt {
 	}
 }
 
+func hostPort(published uint32, proto swarmv1.Protocol) taskOpt {
+	return func(t *swarmv1.Task) {
+		t.Ports = append(t.Ports, &swarmv1.PortConfig{
+			PublishedPort: published, TargetPort: 80, Protocol: proto, Mode: swarmv1.PublishMode_PUBLISH_MODE_HOST,
+		})
+	}
+}
+
 func uses(runtime string) taskOpt {
 	return func(t *swarmv1.Task) { t.Spec.Runtime = runtime }
 }

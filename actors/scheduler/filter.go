@@ -22,6 +22,7 @@ const (
 	filterConstraints
 	filterResources
 	filterMaxReplicas
+	filterHostPort
 	numFilters
 )
 
@@ -42,6 +43,8 @@ func (f filter) explain(n int, runtime string) string {
 		return "insufficient resources on " + nodes
 	case filterMaxReplicas:
 		return "max replicas per node limit exceed"
+	case filterHostPort:
+		return "host-mode port already in use on " + nodes
 	}
 	return ""
 }
@@ -148,4 +151,21 @@ func samePlacement(a, b *swarmv1.TaskSpec) bool {
 		pa.GetMaxReplicasPerNode() == pb.GetMaxReplicasPerNode() &&
 		slices.Equal(pa.GetConstraints(), pb.GetConstraints()) &&
 		slices.Equal(pa.GetSpreadLabels(), pb.GetSpreadLabels())
+}
+
+// hostPortKeys lists the ports a task publishes in host mode, as
+// "80/tcp": no two live tasks on one node may share one.
+func hostPortKeys(t *swarmv1.Task) []string {
+	var out []string
+	for _, p := range t.GetPorts() {
+		if p.GetMode() != swarmv1.PublishMode_PUBLISH_MODE_HOST || p.GetPublishedPort() == 0 {
+			continue
+		}
+		proto := "tcp"
+		if p.GetProtocol() == swarmv1.Protocol_PROTOCOL_UDP {
+			proto = "udp"
+		}
+		out = append(out, fmt.Sprintf("%d/%s", p.GetPublishedPort(), proto))
+	}
+	return out
 }

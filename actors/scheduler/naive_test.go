@@ -28,6 +28,7 @@ func naivePlan(nodes []*swarmv1.Node, active, pending []*swarmv1.Task) Result {
 		service string
 		cpu     int64
 		mem     int64
+		ports   []string
 	}
 	var holds []held
 	nodeOf := func(id string) int {
@@ -44,7 +45,7 @@ func naivePlan(nodes []*swarmv1.Node, active, pending []*swarmv1.Task) Result {
 	}
 	hold := func(t *swarmv1.Task, n int) {
 		cpu, mem := want(t)
-		holds = append(holds, held{n, t.GetServiceId(), cpu, mem})
+		holds = append(holds, held{n, t.GetServiceId(), cpu, mem, hostPortKeys(t)})
 	}
 	for _, t := range active {
 		if n := nodeOf(t.GetNodeId()); n >= 0 {
@@ -81,9 +82,9 @@ func naivePlan(nodes []*swarmv1.Node, active, pending []*swarmv1.Task) Result {
 	for _, k := range keys {
 		for _, i := range byKey[k] {
 			t := pending[i]
-			n, reason := naiveChoose(nodes, t, func(visit func(node int, service string, cpu, mem int64)) {
+			n, reason := naiveChoose(nodes, t, func(visit func(node int, service string, cpu, mem int64, ports []string)) {
 				for _, h := range holds {
-					visit(h.node, h.service, h.cpu, h.mem)
+					visit(h.node, h.service, h.cpu, h.mem, h.ports)
 				}
 			})
 			if n < 0 {
@@ -110,14 +111,14 @@ func naiveGroupKey(t *swarmv1.Task) string {
 		rt = "process"
 	}
 	r, p := s.GetReservations(), s.GetPlacement()
-	return fmt.Sprintf("%q %q %d %d %d %q %q", t.GetServiceId(), rt,
+	return fmt.Sprintf("%q %q %d %d %d %q %q %q", t.GetServiceId(), rt,
 		max(0, r.GetNanoCpus()), max(0, r.GetMemoryBytes()),
-		p.GetMaxReplicasPerNode(), p.GetConstraints(), p.GetSpreadLabels())
+		p.GetMaxReplicasPerNode(), p.GetConstraints(), p.GetSpreadLabels(), hostPortKeys(t))
 }
 
 // naiveChoose picks the node for one task, or says why there is none;
 // holds visits every task that holds a node.
-func naiveChoose(nodes []*swarmv1.Node, t *swarmv1.Task, holds func(func(node int, service string, cpu, mem int64))) (int, string) {
+func naiveChoose(nodes []*swarmv1.Node, t *swarmv1.Task, holds func(func(node int, service string, cpu, mem int64, ports []string))) (int, string) {
 	var cs []Constraint
 	for _, s := range t.GetSpec().GetPlacement().GetConstraints() {
 		c, err := ParseConstraint(s)
@@ -149,7 +150,12 @@ func naiveChoose(nodes []*swarmv1.Node, t *swarmv1.Task, holds func(func(node in
 	total := make([]int64, len(nodes))
 	usedCPU := make([]int64, len(nodes))
 	usedMem := make([]int64, len(nodes))
-	holds(func(n int, service string, cpu, mem int64) {
+	wantPorts := hostPortKeys(t)
+	clash := make([]bool, len(nodes))
+	holds(func(n int, service string, cpu, mem int64, ports []string) {
+		for _, p := range ports {
+			clash[n] = clash[n] || slices.Contains(wantPorts, p)
+		}
 		total[n]++
 		usedCPU[n] += cpu
 		usedMem[n] += mem
@@ -189,6 +195,10 @@ func naiveChoose(nodes []*swarmv1.Node, t *swarmv1.Task, holds func(func(node in
 		}
 		if limit > 0 && svc[i] >= int64(limit) {
 			fails["max replicas"]++
+			continue
+		}
+		if clash[i] {
+			fails["host port"]++
 			continue
 		}
 		var key []int64
@@ -232,7 +242,7 @@ func naiveReason(fails map[string]int, rt string) string {
 		count int
 	}
 	var entries []entry
-	for _, f := range []string{"availability", "runtime", "constraints", "resources", "max replicas"} {
+	for _, f := range []string{"availability", "runtime", "constraints", "resources", "max replicas", "host port"} {
 		c := fails[f]
 		if c == 0 {
 			continue
@@ -247,6 +257,7 @@ func naiveReason(fails map[string]int, rt string) string {
 			"constraints":  "scheduling constraints not satisfied on " + nodes,
 			"resources":    "insufficient resources on " + nodes,
 			"max replicas": "max replicas per node limit exceed",
+			"host port":    "host-mode port already in use on " + nodes,
 		}[f]
 		entries = append(entries, entry{text, c})
 	}
@@ -325,8 +336,20 @@ func randomSwarm(r *rand.Rand, scale int) (nodes []*swarmv1.Node, active, pendin
 		}
 		return reserve(float64(r.IntN(3))*0.5, int64(r.IntN(3))*gib/2)
 	}
+	// Some services publish a host-mode port, some of them the same.
+	hostPorts := map[string]uint32{}
+	for _, s := range append(services, "other") {
+		if chance(0.25) {
+			hostPorts[s] = uint32(8080 + r.IntN(2))
+		}
+	}
 	for i := range r.IntN(20*scale + 1) {
-		active = append(active, task(fmt.Sprintf("a%d", i), pick(append(services, "other")...), on(nodeID()), smallReservation()))
+		s := pick(append(services, "other")...)
+		t := task(fmt.Sprintf("a%d", i), s, on(nodeID()), smallReservation())
+		if p, ok := hostPorts[s]; ok {
+			hostPort(p, swarmv1.Protocol_PROTOCOL_TCP)(t)
+		}
+		active = append(active, t)
 	}
 
 	constraintPool := []string{
@@ -370,6 +393,9 @@ func randomSwarm(r *rand.Rand, scale int) (nodes []*swarmv1.Node, active, pendin
 		}
 		t := task(fmt.Sprintf("p%d", i), s)
 		t.Spec = spec
+		if p, ok := hostPorts[s]; ok {
+			hostPort(p, swarmv1.Protocol_PROTOCOL_TCP)(t)
+		}
 		if chance(0.03) {
 			t.NodeId = nodeID()
 		}

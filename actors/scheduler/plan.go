@@ -89,6 +89,7 @@ type planner struct {
 	capacity []resources
 	used     []resources
 	tasksOf  map[string][]int32 // service ID → the node of each of its tasks
+	ports    map[int32][]string // node → host-mode ports its tasks publish
 
 	// Scratch for the group being placed.
 	fail     []filter // first static filter (1–3) each node fails
@@ -124,6 +125,7 @@ func newPlanner(nodes []*swarmv1.Node) *planner {
 		capacity: make([]resources, len(nodes)),
 		used:     make([]resources, len(nodes)),
 		tasksOf:  make(map[string][]int32),
+		ports:    make(map[int32][]string),
 		uncached: make([]filter, len(nodes)),
 		leaves:   make([]int32, 0, len(nodes)),
 	}
@@ -157,12 +159,26 @@ func (p *planner) hold(t *swarmv1.Task) {
 	p.used[n].cpu += r.cpu
 	p.used[n].mem += r.mem
 	p.tasksOf[t.GetServiceId()] = append(p.tasksOf[t.GetServiceId()], n)
+	if ports := hostPortKeys(t); len(ports) > 0 {
+		p.ports[n] = append(p.ports[n], ports...)
+	}
+}
+
+// portClash reports whether node n has a task publishing one of ports.
+func (p *planner) portClash(n int32, ports []string) bool {
+	for _, used := range p.ports[n] {
+		if slices.Contains(ports, used) {
+			return true
+		}
+	}
+	return false
 }
 
 // group is the pending tasks of one service placed by the same rules.
 type group struct {
 	service string
 	spec    *swarmv1.TaskSpec // the first task's
+	ports   []string          // the first task's host-mode ports
 	tasks   []int32           // indices in pending
 	next    *group            // the next group of the same service
 }
@@ -181,11 +197,11 @@ func (p *planner) group(pending []*swarmv1.Task) []*group {
 			continue
 		}
 		g, last := first[t.GetServiceId()], (*group)(nil)
-		for g != nil && !samePlacement(g.spec, t.GetSpec()) {
+		for g != nil && !(samePlacement(g.spec, t.GetSpec()) && slices.Equal(g.ports, hostPortKeys(t))) {
 			g, last = g.next, g
 		}
 		if g == nil {
-			g = &group{service: t.GetServiceId(), spec: t.GetSpec()}
+			g = &group{service: t.GetServiceId(), spec: t.GetSpec(), ports: hostPortKeys(t)}
 			groups = append(groups, g)
 			if last == nil {
 				first[g.service] = g
@@ -206,6 +222,7 @@ type rules struct {
 	want        resources
 	maxPerNode  uint64
 	spread      []string
+	ports       []string // host-mode ports
 }
 
 // place places the tasks of one group, recording each task's node in
@@ -231,6 +248,7 @@ func (p *planner) place(g *group, placed []int32, unplaced func(task int32, reas
 		want:        resources{cpu: max(g.spec.GetReservations().GetNanoCpus(), 0), mem: max(g.spec.GetReservations().GetMemoryBytes(), 0)},
 		maxPerNode:  g.spec.GetPlacement().GetMaxReplicasPerNode(),
 		spread:      spreadLabels(g.spec.GetPlacement()),
+		ports:       g.ports,
 	}
 	for _, n := range p.tasksOf[g.service] {
 		p.load[n].tasks += aTaskOfService
@@ -261,6 +279,8 @@ func (p *planner) dynamicFilter(n int32, r *rules) filter {
 		return filterResources
 	case r.maxPerNode > 0 && uint64(p.load[n].svc()) >= r.maxPerNode:
 		return filterMaxReplicas
+	case len(r.ports) > 0 && p.portClash(n, r.ports):
+		return filterHostPort
 	}
 	return pass
 }
@@ -408,6 +428,9 @@ func (p *planner) take(root *branch, r *rules) int32 {
 	p.load[n].tasks += aTaskOfService + aTask
 	p.used[n].cpu += r.want.cpu
 	p.used[n].mem += r.want.mem
+	if len(r.ports) > 0 {
+		p.ports[n] = append(p.ports[n], r.ports...)
+	}
 	for b := leaf; b != nil; b = b.parent {
 		b.count++
 	}

@@ -236,6 +236,34 @@ func TestPlan(t *testing.T) {
 			},
 		},
 
+		// Host-mode published ports.
+		{
+			name:    "one task per node per host-mode port",
+			nodes:   []*swarmv1.Node{node("n1"), node("n2")},
+			pending: tasks("t", "s", 3, hostPort(8080, swarmv1.Protocol_PROTOCOL_TCP)),
+			want:    "t1=n1 t2=n2",
+			unplaced: map[string]string{
+				"t3": "no suitable node (host-mode port already in use on 2 nodes)",
+			},
+		},
+		{
+			name:    "host-mode port held by another service's task",
+			nodes:   []*swarmv1.Node{node("n1"), node("n2")},
+			active:  []*swarmv1.Task{task("a1", "other", on("n1"), hostPort(8080, swarmv1.Protocol_PROTOCOL_TCP))},
+			pending: tasks("t", "s", 2, hostPort(8080, swarmv1.Protocol_PROTOCOL_TCP)),
+			want:    "t1=n2",
+			unplaced: map[string]string{
+				"t2": "no suitable node (host-mode port already in use on 2 nodes)",
+			},
+		},
+		{
+			name:    "the same port number over another protocol does not clash",
+			nodes:   []*swarmv1.Node{node("n1")},
+			active:  []*swarmv1.Task{task("a1", "other", on("n1"), hostPort(8080, swarmv1.Protocol_PROTOCOL_UDP))},
+			pending: tasks("t", "s", 1, hostPort(8080, swarmv1.Protocol_PROTOCOL_TCP)),
+			want:    "t1=n1",
+		},
+
 		// Placement preferences.
 		{
 			name:    "spread over a label",

@@ -14,8 +14,8 @@ func (s Spec) HostnameOrID() string {
 }
 
 // Env is the environment of a task: base (what the runtime puts first),
-// the service's env over it, then HOSTNAME and PORT, which describe the
-// task and its published port and so win over the service's env. Each
+// the service's env over it, then HOSTNAME, PORT and HOST, which describe
+// the task and where it listens and so win over the service's env. Each
 // variable appears once, with its last value, at its first place.
 func Env(s Spec, base ...string) []string {
 	env := make([]string, 0, len(base)+len(s.Env)+2)
@@ -24,6 +24,9 @@ func Env(s Spec, base ...string) []string {
 	env = append(env, "HOSTNAME="+s.HostnameOrID())
 	if s.Port != 0 {
 		env = append(env, "PORT="+strconv.FormatUint(uint64(s.Port), 10))
+	}
+	if s.Host != "" {
+		env = append(env, "HOST="+s.Host)
 	}
 	at := make(map[string]int, len(env))
 	out := make([]string, 0, len(env))

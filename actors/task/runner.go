@@ -50,6 +50,7 @@ type Runner struct {
 	task     *swarmv1.Task
 	rt       Runtime
 	port     uint32
+	host     string
 	inst     Instance
 	stopping bool
 	ended    bool
@@ -65,9 +66,9 @@ type Runner struct {
 }
 
 // NewRunner returns the runner of t through rt; port is its $PORT (0:
-// none).
-func NewRunner(t *swarmv1.Task, rt Runtime, port uint32) *Runner {
-	return &Runner{task: proto.Clone(t).(*swarmv1.Task), rt: rt, port: port}
+// none) and host its $HOST ("": none).
+func NewRunner(t *swarmv1.Task, rt Runtime, port uint32, host string) *Runner {
+	return &Runner{task: proto.Clone(t).(*swarmv1.Task), rt: rt, port: port, host: host}
 }
 
 // NewAdopter returns the runner of a task that a previous swarmd of this
@@ -125,7 +126,7 @@ func (r *Runner) spec() Spec {
 		TaskID: r.task.Id, ServiceID: r.task.ServiceId, ServiceName: r.task.ServiceName,
 		Slot: r.task.Slot, NodeID: r.task.NodeId, Name: Name(r.task),
 		Image: ts.GetImage(), Args: ts.GetArgs(), Env: ts.GetEnv(), Hostname: ts.GetHostname(),
-		Labels: ts.GetLabels(), Port: r.port, Limits: ts.GetLimits(),
+		Labels: ts.GetLabels(), Port: r.port, Host: r.host, Limits: ts.GetLimits(),
 	}
 }
 

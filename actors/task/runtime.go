@@ -24,7 +24,11 @@ type Spec struct {
 	Labels   map[string]string
 	// Port is the host port a process task must listen on ($PORT); 0 when
 	// the task has no published port.
-	Port   uint32
+	Port uint32
+	// Host is the node's address, where a task sharing the host's network
+	// should bind ($HOST): several loopback nodes share one machine, so a
+	// port published in host mode on each of them only binds this way.
+	Host   string
 	Limits *swarmv1.Resources
 }
 

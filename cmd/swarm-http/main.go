@@ -21,12 +21,14 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/actorswarm/swarm/internal/version"
+	"github.com/actorswarm/swarm/lb"
 )
 
 // shutdownGrace is how long in-flight requests get after a signal; it stays
@@ -39,6 +41,12 @@ type config struct {
 	port     int
 	hostname string
 	logLevel slog.Level
+	// proxyProtocol reads a PROXY protocol v2 header ahead of each
+	// connection (the routing mesh's proxy-protocol=v2) and takes the
+	// client's address from it.
+	proxyProtocol bool
+	// udp also answers datagrams on the same port.
+	udp bool
 }
 
 func main() {
@@ -66,6 +74,9 @@ func newCommand(getenv func(string) string, hostname func() (string, error), run
 		Version:      version.Version,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("addr") {
+				cfg.addr = getenv("HOST")
+			}
 			if !cmd.Flags().Changed("port") {
 				p, err := portFromEnv(getenv("PORT"))
 				if err != nil {
@@ -89,8 +100,10 @@ func newCommand(getenv func(string) string, hostname func() (string, error), run
 	}
 	cmd.SetVersionTemplate("swarm-http {{.Version}}\n")
 	cmd.Flags().IntVar(&cfg.port, "port", 80, "TCP port to listen on (default: $PORT, else 80)")
-	cmd.Flags().StringVar(&cfg.addr, "addr", "", "IP address to listen on (default: all addresses)")
+	cmd.Flags().StringVar(&cfg.addr, "addr", "", "IP address to listen on (default: $HOST, else all addresses)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	cmd.Flags().BoolVar(&cfg.proxyProtocol, "proxy-protocol", false, "expect a PROXY protocol v2 header on each connection (published with proxy-protocol=v2)")
+	cmd.Flags().BoolVar(&cfg.udp, "udp", false, "also answer UDP datagrams on the port, with the host's name")
 	return cmd
 }
 
@@ -132,6 +145,9 @@ func newHandler(hostname string, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		log.Debug("request", "remote", r.RemoteAddr, "path", r.URL.Path)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		// Who the server saw: the client through a PROXY header, or the
+		// peer of the connection.
+		w.Header().Set("X-Remote-Addr", r.RemoteAddr)
 		_, _ = w.Write(page)
 	})
 	return mux
@@ -144,6 +160,18 @@ func serve(ctx context.Context, cfg config, logOut io.Writer) error {
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.addr, strconv.Itoa(cfg.port)))
 	if err != nil {
 		return err
+	}
+	if cfg.proxyProtocol {
+		ln = proxyListener{ln}
+	}
+	if cfg.udp {
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(cfg.addr, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)))
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer pc.Close()
+		go answerUDP(pc, cfg.hostname)
 	}
 	srv := &http.Server{
 		Handler:           newHandler(cfg.hostname, log),
@@ -170,4 +198,66 @@ func serve(ctx context.Context, cfg config, logOut io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// proxyListener takes the client's address from the PROXY protocol v2
+// header that opens each connection.
+type proxyListener struct{ net.Listener }
+
+func (l proxyListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &proxyConn{Conn: c}, nil
+}
+
+// proxyConn reads its header on the first Read (in the server's
+// goroutine for the connection, not in Accept).
+type proxyConn struct {
+	net.Conn
+	once   sync.Once
+	remote net.Addr
+	err    error
+}
+
+func (c *proxyConn) header() {
+	c.once.Do(func() {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		src, _, err := lb.ReadProxyV2(c.Conn)
+		_ = c.Conn.SetReadDeadline(time.Time{})
+		c.err = err
+		if src.IsValid() {
+			c.remote = net.TCPAddrFromAddrPort(src)
+		}
+	})
+}
+
+func (c *proxyConn) Read(b []byte) (int, error) {
+	c.header()
+	if c.err != nil {
+		return 0, c.err
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *proxyConn) RemoteAddr() net.Addr {
+	c.header()
+	if c.remote != nil {
+		return c.remote
+	}
+	return c.Conn.RemoteAddr()
+}
+
+// answerUDP answers every datagram with the host's name until pc closes.
+func answerUDP(pc net.PacketConn, hostname string) {
+	reply := []byte("This datagram was processed by host: " + hostname + "\n")
+	buf := make([]byte, 64*1024)
+	for {
+		_, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		_, _ = pc.WriteTo(reply, from)
+	}
 }

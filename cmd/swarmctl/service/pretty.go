@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -83,6 +84,19 @@ func pretty(svc *swarmv1.Service, now time.Time) string {
 				end = " "
 			}
 			line("  PublishMode = %s%s", publishModeName(port.GetMode()), end)
+			// ActorSwarm's own: the balancing options, and the nodes that
+			// cannot serve the port.
+			if port.GetLb() != "" {
+				line("  LoadBalancing = %s", port.GetLb())
+			}
+			if port.GetProxyProtocol() {
+				line("  ProxyProtocol = v2")
+			}
+			for _, f := range svc.GetEndpoint().GetFailures() {
+				if f.GetPublishedPort() == port.GetPublishedPort() && f.GetProtocol() == port.GetProtocol() {
+					line("  Unavailable on %s: %s", cmp.Or(f.GetHostname(), f.GetNodeId()), f.GetError())
+				}
+			}
 		}
 	}
 	line("")

@@ -719,7 +719,10 @@ type TaskSyncRequest struct {
 	// the report to the right shard.
 	ReportServices map[string]string `protobuf:"bytes,3,rep,name=report_services,json=reportServices,proto3" json:"report_services,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// mesh_version is the version of the routing mesh the node has.
-	MeshVersion   string `protobuf:"bytes,4,opt,name=mesh_version,json=meshVersion,proto3" json:"mesh_version,omitempty"`
+	MeshVersion string `protobuf:"bytes,4,opt,name=mesh_version,json=meshVersion,proto3" json:"mesh_version,omitempty"`
+	// port_errors are the published ports ("80/tcp") this node's load
+	// balancers cannot listen on, with the error; all of them, every time.
+	PortErrors    map[string]string `protobuf:"bytes,5,rep,name=port_errors,json=portErrors,proto3" json:"port_errors,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -780,6 +783,13 @@ func (x *TaskSyncRequest) GetMeshVersion() string {
 		return x.MeshVersion
 	}
 	return ""
+}
+
+func (x *TaskSyncRequest) GetPortErrors() map[string]string {
+	if x != nil {
+		return x.PortErrors
+	}
+	return nil
 }
 
 // TaskSyncResponse lists the tasks assigned to the node that it must run
@@ -908,9 +918,14 @@ type MeshPort struct {
 	ServiceName string                 `protobuf:"bytes,4,opt,name=service_name,json=serviceName,proto3" json:"service_name,omitempty"`
 	Lb          string                 `protobuf:"bytes,5,opt,name=lb,proto3" json:"lb,omitempty"`
 	// backends are IP:port of the running tasks.
-	Backends      []string `protobuf:"bytes,6,rep,name=backends,proto3" json:"backends,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Backends []string `protobuf:"bytes,6,rep,name=backends,proto3" json:"backends,omitempty"`
+	// proxy_protocol sends a PROXY protocol v2 header to the task first.
+	ProxyProtocol bool `protobuf:"varint,7,opt,name=proxy_protocol,json=proxyProtocol,proto3" json:"proxy_protocol,omitempty"`
+	// drain_timeout_nano is how long connections to a task that left the
+	// backends may go on: the task's stop grace period.
+	DrainTimeoutNano int64 `protobuf:"varint,8,opt,name=drain_timeout_nano,json=drainTimeoutNano,proto3" json:"drain_timeout_nano,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *MeshPort) Reset() {
@@ -983,6 +998,20 @@ func (x *MeshPort) GetBackends() []string {
 		return x.Backends
 	}
 	return nil
+}
+
+func (x *MeshPort) GetProxyProtocol() bool {
+	if x != nil {
+		return x.ProxyProtocol
+	}
+	return false
+}
+
+func (x *MeshPort) GetDrainTimeoutNano() int64 {
+	if x != nil {
+		return x.DrainTimeoutNano
+	}
+	return 0
 }
 
 // TasksChanged tells a node that its assignments changed: sync now.
@@ -1190,13 +1219,18 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\vRoleChanged\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"#\n" +
 	"\bNodeLeft\x12\x17\n" +
-	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\xa8\x02\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\xb8\x03\n" +
 	"\x0fTaskSyncRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x129\n" +
 	"\areports\x18\x02 \x03(\v2\x1f.actorswarm.v1.TaskStatusUpdateR\areports\x12[\n" +
 	"\x0freport_services\x18\x03 \x03(\v22.actorswarm.v1.TaskSyncRequest.ReportServicesEntryR\x0ereportServices\x12!\n" +
-	"\fmesh_version\x18\x04 \x01(\tR\vmeshVersion\x1aA\n" +
+	"\fmesh_version\x18\x04 \x01(\tR\vmeshVersion\x12O\n" +
+	"\vport_errors\x18\x05 \x03(\v2..actorswarm.v1.TaskSyncRequest.PortErrorsEntryR\n" +
+	"portErrors\x1aA\n" +
 	"\x13ReportServicesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
+	"\x0fPortErrorsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"|\n" +
 	"\x10TaskSyncResponse\x12\x14\n" +
@@ -1205,7 +1239,7 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\x04mesh\x18\x03 \x01(\v2\x13.actorswarm.v1.MeshR\x04mesh\"O\n" +
 	"\x04Mesh\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12-\n" +
-	"\x05ports\x18\x02 \x03(\v2\x17.actorswarm.v1.MeshPortR\x05ports\"\xc1\x01\n" +
+	"\x05ports\x18\x02 \x03(\v2\x17.actorswarm.v1.MeshPortR\x05ports\"\x96\x02\n" +
 	"\bMeshPort\x12\x12\n" +
 	"\x04port\x18\x01 \x01(\rR\x04port\x123\n" +
 	"\bprotocol\x18\x02 \x01(\x0e2\x17.actorswarm.v1.ProtocolR\bprotocol\x12\x1d\n" +
@@ -1213,7 +1247,9 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"service_id\x18\x03 \x01(\tR\tserviceId\x12!\n" +
 	"\fservice_name\x18\x04 \x01(\tR\vserviceName\x12\x0e\n" +
 	"\x02lb\x18\x05 \x01(\tR\x02lb\x12\x1a\n" +
-	"\bbackends\x18\x06 \x03(\tR\bbackends\"\x0e\n" +
+	"\bbackends\x18\x06 \x03(\tR\bbackends\x12%\n" +
+	"\x0eproxy_protocol\x18\a \x01(\bR\rproxyProtocol\x12,\n" +
+	"\x12drain_timeout_nano\x18\b \x01(\x03R\x10drainTimeoutNano\"\x0e\n" +
 	"\fTasksChanged\"h\n" +
 	"\x0fTaskLogsRequest\x12\x19\n" +
 	"\btask_ids\x18\x01 \x03(\tR\ataskIds\x12\x12\n" +
@@ -1234,7 +1270,7 @@ func file_actorswarm_v1_node_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_node_proto_rawDescData
 }
 
-var file_actorswarm_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_actorswarm_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_actorswarm_v1_node_proto_goTypes = []any{
 	(*Peer)(nil),             // 0: actorswarm.v1.Peer
 	(*JoinRequest)(nil),      // 1: actorswarm.v1.JoinRequest
@@ -1253,30 +1289,32 @@ var file_actorswarm_v1_node_proto_goTypes = []any{
 	(*TaskLogsRequest)(nil),  // 14: actorswarm.v1.TaskLogsRequest
 	(*TaskLogsResponse)(nil), // 15: actorswarm.v1.TaskLogsResponse
 	nil,                      // 16: actorswarm.v1.TaskSyncRequest.ReportServicesEntry
-	(NodeRole)(0),            // 17: actorswarm.v1.NodeRole
-	(*TaskStatusUpdate)(nil), // 18: actorswarm.v1.TaskStatusUpdate
-	(*Task)(nil),             // 19: actorswarm.v1.Task
-	(Protocol)(0),            // 20: actorswarm.v1.Protocol
-	(*LogLine)(nil),          // 21: actorswarm.v1.LogLine
+	nil,                      // 17: actorswarm.v1.TaskSyncRequest.PortErrorsEntry
+	(NodeRole)(0),            // 18: actorswarm.v1.NodeRole
+	(*TaskStatusUpdate)(nil), // 19: actorswarm.v1.TaskStatusUpdate
+	(*Task)(nil),             // 20: actorswarm.v1.Task
+	(Protocol)(0),            // 21: actorswarm.v1.Protocol
+	(*LogLine)(nil),          // 22: actorswarm.v1.LogLine
 }
 var file_actorswarm_v1_node_proto_depIdxs = []int32{
-	17, // 0: actorswarm.v1.JoinResponse.role:type_name -> actorswarm.v1.NodeRole
+	18, // 0: actorswarm.v1.JoinResponse.role:type_name -> actorswarm.v1.NodeRole
 	0,  // 1: actorswarm.v1.JoinResponse.managers:type_name -> actorswarm.v1.Peer
 	0,  // 2: actorswarm.v1.HeartbeatAck.managers:type_name -> actorswarm.v1.Peer
-	17, // 3: actorswarm.v1.HeartbeatAck.role:type_name -> actorswarm.v1.NodeRole
+	18, // 3: actorswarm.v1.HeartbeatAck.role:type_name -> actorswarm.v1.NodeRole
 	0,  // 4: actorswarm.v1.BecomeManager.managers:type_name -> actorswarm.v1.Peer
-	18, // 5: actorswarm.v1.TaskSyncRequest.reports:type_name -> actorswarm.v1.TaskStatusUpdate
+	19, // 5: actorswarm.v1.TaskSyncRequest.reports:type_name -> actorswarm.v1.TaskStatusUpdate
 	16, // 6: actorswarm.v1.TaskSyncRequest.report_services:type_name -> actorswarm.v1.TaskSyncRequest.ReportServicesEntry
-	19, // 7: actorswarm.v1.TaskSyncResponse.tasks:type_name -> actorswarm.v1.Task
-	11, // 8: actorswarm.v1.TaskSyncResponse.mesh:type_name -> actorswarm.v1.Mesh
-	12, // 9: actorswarm.v1.Mesh.ports:type_name -> actorswarm.v1.MeshPort
-	20, // 10: actorswarm.v1.MeshPort.protocol:type_name -> actorswarm.v1.Protocol
-	21, // 11: actorswarm.v1.TaskLogsResponse.lines:type_name -> actorswarm.v1.LogLine
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	17, // 7: actorswarm.v1.TaskSyncRequest.port_errors:type_name -> actorswarm.v1.TaskSyncRequest.PortErrorsEntry
+	20, // 8: actorswarm.v1.TaskSyncResponse.tasks:type_name -> actorswarm.v1.Task
+	11, // 9: actorswarm.v1.TaskSyncResponse.mesh:type_name -> actorswarm.v1.Mesh
+	12, // 10: actorswarm.v1.Mesh.ports:type_name -> actorswarm.v1.MeshPort
+	21, // 11: actorswarm.v1.MeshPort.protocol:type_name -> actorswarm.v1.Protocol
+	22, // 12: actorswarm.v1.TaskLogsResponse.lines:type_name -> actorswarm.v1.LogLine
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_node_proto_init() }
@@ -1294,7 +1332,7 @@ func file_actorswarm_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_node_proto_rawDesc), len(file_actorswarm_v1_node_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

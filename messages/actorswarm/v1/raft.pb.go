@@ -44,6 +44,7 @@ type Command struct {
 	//	*Command_UpdateService
 	//	*Command_RemoveService
 	//	*Command_TaskBatch
+	//	*Command_SetNodePortErrors
 	Cmd isCommand_Cmd `protobuf_oneof:"cmd"`
 	// request_id identifies the proposal: a command retried after a leader
 	// change is applied once and answered with the first result.
@@ -231,6 +232,15 @@ func (x *Command) GetTaskBatch() *TaskBatch {
 	return nil
 }
 
+func (x *Command) GetSetNodePortErrors() *SetNodePortErrors {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_SetNodePortErrors); ok {
+			return x.SetNodePortErrors
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
@@ -302,6 +312,10 @@ type Command_TaskBatch struct {
 	TaskBatch *TaskBatch `protobuf:"bytes,16,opt,name=task_batch,json=taskBatch,proto3,oneof"`
 }
 
+type Command_SetNodePortErrors struct {
+	SetNodePortErrors *SetNodePortErrors `protobuf:"bytes,17,opt,name=set_node_port_errors,json=setNodePortErrors,proto3,oneof"`
+}
+
 func (*Command_InitCluster) isCommand_Cmd() {}
 
 func (*Command_AddNode) isCommand_Cmd() {}
@@ -331,6 +345,8 @@ func (*Command_UpdateService) isCommand_Cmd() {}
 func (*Command_RemoveService) isCommand_Cmd() {}
 
 func (*Command_TaskBatch) isCommand_Cmd() {}
+
+func (*Command_SetNodePortErrors) isCommand_Cmd() {}
 
 // InitCluster creates the swarm with its first node, a manager.
 type InitCluster struct {
@@ -676,6 +692,59 @@ func (x *SetNodeStates) GetChanges() []*NodeStateChange {
 	return nil
 }
 
+// SetNodePortErrors records the published ports a node cannot serve.
+type SetNodePortErrors struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	PortErrors    map[string]string      `protobuf:"bytes,2,rep,name=port_errors,json=portErrors,proto3" json:"port_errors,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetNodePortErrors) Reset() {
+	*x = SetNodePortErrors{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetNodePortErrors) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetNodePortErrors) ProtoMessage() {}
+
+func (x *SetNodePortErrors) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetNodePortErrors.ProtoReflect.Descriptor instead.
+func (*SetNodePortErrors) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SetNodePortErrors) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *SetNodePortErrors) GetPortErrors() map[string]string {
+	if x != nil {
+		return x.PortErrors
+	}
+	return nil
+}
+
 // RemoveNode forgets a node.
 type RemoveNode struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -686,7 +755,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[7]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +767,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[7]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +780,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{7}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -732,7 +801,7 @@ type RotateToken struct {
 
 func (x *RotateToken) Reset() {
 	*x = RotateToken{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[8]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -744,7 +813,7 @@ func (x *RotateToken) String() string {
 func (*RotateToken) ProtoMessage() {}
 
 func (x *RotateToken) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[8]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -757,7 +826,7 @@ func (x *RotateToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateToken.ProtoReflect.Descriptor instead.
 func (*RotateToken) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{8}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RotateToken) GetRole() NodeRole {
@@ -785,7 +854,7 @@ type RestoreState struct {
 
 func (x *RestoreState) Reset() {
 	*x = RestoreState{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[9]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +866,7 @@ func (x *RestoreState) String() string {
 func (*RestoreState) ProtoMessage() {}
 
 func (x *RestoreState) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[9]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +879,7 @@ func (x *RestoreState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreState.ProtoReflect.Descriptor instead.
 func (*RestoreState) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{9}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RestoreState) GetSnapshot() *Snapshot {
@@ -830,7 +899,7 @@ type UpdateClusterSettings struct {
 
 func (x *UpdateClusterSettings) Reset() {
 	*x = UpdateClusterSettings{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[10]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +911,7 @@ func (x *UpdateClusterSettings) String() string {
 func (*UpdateClusterSettings) ProtoMessage() {}
 
 func (x *UpdateClusterSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[10]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +924,7 @@ func (x *UpdateClusterSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterSettings.ProtoReflect.Descriptor instead.
 func (*UpdateClusterSettings) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{10}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateClusterSettings) GetSettings() *ClusterSettings {
@@ -880,7 +949,7 @@ type ReserveService struct {
 
 func (x *ReserveService) Reset() {
 	*x = ReserveService{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -892,7 +961,7 @@ func (x *ReserveService) String() string {
 func (*ReserveService) ProtoMessage() {}
 
 func (x *ReserveService) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -905,7 +974,7 @@ func (x *ReserveService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReserveService.ProtoReflect.Descriptor instead.
 func (*ReserveService) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{11}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReserveService) GetServiceId() string {
@@ -939,7 +1008,7 @@ type ReleaseService struct {
 
 func (x *ReleaseService) Reset() {
 	*x = ReleaseService{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -951,7 +1020,7 @@ func (x *ReleaseService) String() string {
 func (*ReleaseService) ProtoMessage() {}
 
 func (x *ReleaseService) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -964,7 +1033,7 @@ func (x *ReleaseService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseService.ProtoReflect.Descriptor instead.
 func (*ReleaseService) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{12}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReleaseService) GetServiceId() string {
@@ -984,7 +1053,7 @@ type CreateService struct {
 
 func (x *CreateService) Reset() {
 	*x = CreateService{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -996,7 +1065,7 @@ func (x *CreateService) String() string {
 func (*CreateService) ProtoMessage() {}
 
 func (x *CreateService) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1009,7 +1078,7 @@ func (x *CreateService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateService.ProtoReflect.Descriptor instead.
 func (*CreateService) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{13}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateService) GetService() *Service {
@@ -1038,7 +1107,7 @@ type UpdateService struct {
 
 func (x *UpdateService) Reset() {
 	*x = UpdateService{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1050,7 +1119,7 @@ func (x *UpdateService) String() string {
 func (*UpdateService) ProtoMessage() {}
 
 func (x *UpdateService) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1063,7 +1132,7 @@ func (x *UpdateService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateService.ProtoReflect.Descriptor instead.
 func (*UpdateService) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{14}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateService) GetServiceId() string {
@@ -1119,7 +1188,7 @@ type RemoveService struct {
 
 func (x *RemoveService) Reset() {
 	*x = RemoveService{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1200,7 @@ func (x *RemoveService) String() string {
 func (*RemoveService) ProtoMessage() {}
 
 func (x *RemoveService) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1213,7 @@ func (x *RemoveService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveService.ProtoReflect.Descriptor instead.
 func (*RemoveService) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{15}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RemoveService) GetServiceId() string {
@@ -1165,7 +1234,7 @@ type TaskAssignment struct {
 
 func (x *TaskAssignment) Reset() {
 	*x = TaskAssignment{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1177,7 +1246,7 @@ func (x *TaskAssignment) String() string {
 func (*TaskAssignment) ProtoMessage() {}
 
 func (x *TaskAssignment) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1190,7 +1259,7 @@ func (x *TaskAssignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskAssignment.ProtoReflect.Descriptor instead.
 func (*TaskAssignment) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{16}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TaskAssignment) GetTaskId() string {
@@ -1220,7 +1289,7 @@ type TaskDesire struct {
 
 func (x *TaskDesire) Reset() {
 	*x = TaskDesire{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1232,7 +1301,7 @@ func (x *TaskDesire) String() string {
 func (*TaskDesire) ProtoMessage() {}
 
 func (x *TaskDesire) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1245,7 +1314,7 @@ func (x *TaskDesire) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskDesire.ProtoReflect.Descriptor instead.
 func (*TaskDesire) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{17}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TaskDesire) GetTaskId() string {
@@ -1281,7 +1350,7 @@ type TaskStatusUpdate struct {
 
 func (x *TaskStatusUpdate) Reset() {
 	*x = TaskStatusUpdate{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[18]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1293,7 +1362,7 @@ func (x *TaskStatusUpdate) String() string {
 func (*TaskStatusUpdate) ProtoMessage() {}
 
 func (x *TaskStatusUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[18]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1306,7 +1375,7 @@ func (x *TaskStatusUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatusUpdate.ProtoReflect.Descriptor instead.
 func (*TaskStatusUpdate) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{18}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TaskStatusUpdate) GetTaskId() string {
@@ -1341,7 +1410,7 @@ type TaskBatch struct {
 
 func (x *TaskBatch) Reset() {
 	*x = TaskBatch{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[19]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1422,7 @@ func (x *TaskBatch) String() string {
 func (*TaskBatch) ProtoMessage() {}
 
 func (x *TaskBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[19]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1435,7 @@ func (x *TaskBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskBatch.ProtoReflect.Descriptor instead.
 func (*TaskBatch) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{19}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TaskBatch) GetCreate() []*Task {
@@ -1428,7 +1497,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[20]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1509,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[20]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1522,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{20}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Result) GetError() string {
@@ -1512,7 +1581,7 @@ type Query struct {
 
 func (x *Query) Reset() {
 	*x = Query{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[21]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1524,7 +1593,7 @@ func (x *Query) String() string {
 func (*Query) ProtoMessage() {}
 
 func (x *Query) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[21]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1537,7 +1606,7 @@ func (x *Query) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Query.ProtoReflect.Descriptor instead.
 func (*Query) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{21}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Query) GetQuery() isQuery_Query {
@@ -1590,7 +1659,7 @@ type GetCluster struct {
 
 func (x *GetCluster) Reset() {
 	*x = GetCluster{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1602,7 +1671,7 @@ func (x *GetCluster) String() string {
 func (*GetCluster) ProtoMessage() {}
 
 func (x *GetCluster) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1615,7 +1684,7 @@ func (x *GetCluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCluster.ProtoReflect.Descriptor instead.
 func (*GetCluster) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{22}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{23}
 }
 
 // ListNodes asks for every node.
@@ -1627,7 +1696,7 @@ type ListNodes struct {
 
 func (x *ListNodes) Reset() {
 	*x = ListNodes{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1639,7 +1708,7 @@ func (x *ListNodes) String() string {
 func (*ListNodes) ProtoMessage() {}
 
 func (x *ListNodes) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1652,7 +1721,7 @@ func (x *ListNodes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodes.ProtoReflect.Descriptor instead.
 func (*ListNodes) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{23}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{24}
 }
 
 // QueryResult answers a Query.
@@ -1666,7 +1735,7 @@ type QueryResult struct {
 
 func (x *QueryResult) Reset() {
 	*x = QueryResult{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1678,7 +1747,7 @@ func (x *QueryResult) String() string {
 func (*QueryResult) ProtoMessage() {}
 
 func (x *QueryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1691,7 +1760,7 @@ func (x *QueryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryResult.ProtoReflect.Descriptor instead.
 func (*QueryResult) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{24}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *QueryResult) GetCluster() *Cluster {
@@ -1728,7 +1797,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1740,7 +1809,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1753,7 +1822,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{25}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Snapshot) GetVersion() uint32 {
@@ -1817,7 +1886,7 @@ type ServiceReservation struct {
 
 func (x *ServiceReservation) Reset() {
 	*x = ServiceReservation{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +1898,7 @@ func (x *ServiceReservation) String() string {
 func (*ServiceReservation) ProtoMessage() {}
 
 func (x *ServiceReservation) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +1911,7 @@ func (x *ServiceReservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceReservation.ProtoReflect.Descriptor instead.
 func (*ServiceReservation) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{26}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ServiceReservation) GetServiceId() string {
@@ -1877,7 +1946,7 @@ type RecentResult struct {
 
 func (x *RecentResult) Reset() {
 	*x = RecentResult{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1889,7 +1958,7 @@ func (x *RecentResult) String() string {
 func (*RecentResult) ProtoMessage() {}
 
 func (x *RecentResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1902,7 +1971,7 @@ func (x *RecentResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecentResult.ProtoReflect.Descriptor instead.
 func (*RecentResult) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{27}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RecentResult) GetRequestId() string {
@@ -1923,7 +1992,7 @@ var File_actorswarm_v1_raft_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\n" +
-	"\x18actorswarm/v1/raft.proto\x12\ractorswarm.v1\x1a\x1bactorswarm/v1/service.proto\x1a\x19actorswarm/v1/types.proto\"\xe5\b\n" +
+	"\x18actorswarm/v1/raft.proto\x12\ractorswarm.v1\x1a\x1bactorswarm/v1/service.proto\x1a\x19actorswarm/v1/types.proto\"\xba\t\n" +
 	"\aCommand\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12?\n" +
 	"\finit_cluster\x18\x02 \x01(\v2\x1a.actorswarm.v1.InitClusterH\x00R\vinitCluster\x123\n" +
@@ -1943,7 +2012,8 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\x0eupdate_service\x18\x0e \x01(\v2\x1c.actorswarm.v1.UpdateServiceH\x00R\rupdateService\x12E\n" +
 	"\x0eremove_service\x18\x0f \x01(\v2\x1c.actorswarm.v1.RemoveServiceH\x00R\rremoveService\x129\n" +
 	"\n" +
-	"task_batch\x18\x10 \x01(\v2\x18.actorswarm.v1.TaskBatchH\x00R\ttaskBatch\x12\x1d\n" +
+	"task_batch\x18\x10 \x01(\v2\x18.actorswarm.v1.TaskBatchH\x00R\ttaskBatch\x12S\n" +
+	"\x14set_node_port_errors\x18\x11 \x01(\v2 .actorswarm.v1.SetNodePortErrorsH\x00R\x11setNodePortErrors\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x14 \x01(\tR\trequestIdB\x05\n" +
 	"\x03cmd\"h\n" +
@@ -1970,7 +2040,14 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\x05state\x18\x02 \x01(\x0e2\x18.actorswarm.v1.NodeStateR\x05state\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\"I\n" +
 	"\rSetNodeStates\x128\n" +
-	"\achanges\x18\x01 \x03(\v2\x1e.actorswarm.v1.NodeStateChangeR\achanges\"%\n" +
+	"\achanges\x18\x01 \x03(\v2\x1e.actorswarm.v1.NodeStateChangeR\achanges\"\xbe\x01\n" +
+	"\x11SetNodePortErrors\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12Q\n" +
+	"\vport_errors\x18\x02 \x03(\v20.actorswarm.v1.SetNodePortErrors.PortErrorsEntryR\n" +
+	"portErrors\x1a=\n" +
+	"\x0fPortErrorsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"%\n" +
 	"\n" +
 	"RemoveNode\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"r\n" +
@@ -2071,7 +2148,7 @@ func file_actorswarm_v1_raft_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_raft_proto_rawDescData
 }
 
-var file_actorswarm_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_actorswarm_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_actorswarm_v1_raft_proto_goTypes = []any{
 	(*Command)(nil),               // 0: actorswarm.v1.Command
 	(*InitCluster)(nil),           // 1: actorswarm.v1.InitCluster
@@ -2080,42 +2157,44 @@ var file_actorswarm_v1_raft_proto_goTypes = []any{
 	(*SetNodeRole)(nil),           // 4: actorswarm.v1.SetNodeRole
 	(*NodeStateChange)(nil),       // 5: actorswarm.v1.NodeStateChange
 	(*SetNodeStates)(nil),         // 6: actorswarm.v1.SetNodeStates
-	(*RemoveNode)(nil),            // 7: actorswarm.v1.RemoveNode
-	(*RotateToken)(nil),           // 8: actorswarm.v1.RotateToken
-	(*RestoreState)(nil),          // 9: actorswarm.v1.RestoreState
-	(*UpdateClusterSettings)(nil), // 10: actorswarm.v1.UpdateClusterSettings
-	(*ReserveService)(nil),        // 11: actorswarm.v1.ReserveService
-	(*ReleaseService)(nil),        // 12: actorswarm.v1.ReleaseService
-	(*CreateService)(nil),         // 13: actorswarm.v1.CreateService
-	(*UpdateService)(nil),         // 14: actorswarm.v1.UpdateService
-	(*RemoveService)(nil),         // 15: actorswarm.v1.RemoveService
-	(*TaskAssignment)(nil),        // 16: actorswarm.v1.TaskAssignment
-	(*TaskDesire)(nil),            // 17: actorswarm.v1.TaskDesire
-	(*TaskStatusUpdate)(nil),      // 18: actorswarm.v1.TaskStatusUpdate
-	(*TaskBatch)(nil),             // 19: actorswarm.v1.TaskBatch
-	(*Result)(nil),                // 20: actorswarm.v1.Result
-	(*Query)(nil),                 // 21: actorswarm.v1.Query
-	(*GetCluster)(nil),            // 22: actorswarm.v1.GetCluster
-	(*ListNodes)(nil),             // 23: actorswarm.v1.ListNodes
-	(*QueryResult)(nil),           // 24: actorswarm.v1.QueryResult
-	(*Snapshot)(nil),              // 25: actorswarm.v1.Snapshot
-	(*ServiceReservation)(nil),    // 26: actorswarm.v1.ServiceReservation
-	(*RecentResult)(nil),          // 27: actorswarm.v1.RecentResult
-	nil,                           // 28: actorswarm.v1.UpdateNodeSpec.LabelAddEntry
-	(*Cluster)(nil),               // 29: actorswarm.v1.Cluster
-	(*Node)(nil),                  // 30: actorswarm.v1.Node
-	(NodeAvailability)(0),         // 31: actorswarm.v1.NodeAvailability
-	(NodeRole)(0),                 // 32: actorswarm.v1.NodeRole
-	(NodeState)(0),                // 33: actorswarm.v1.NodeState
-	(*JoinTokenSecret)(nil),       // 34: actorswarm.v1.JoinTokenSecret
-	(*ClusterSettings)(nil),       // 35: actorswarm.v1.ClusterSettings
-	(*PortConfig)(nil),            // 36: actorswarm.v1.PortConfig
-	(*Service)(nil),               // 37: actorswarm.v1.Service
-	(*ServiceSpec)(nil),           // 38: actorswarm.v1.ServiceSpec
-	(*UpdateStatus)(nil),          // 39: actorswarm.v1.UpdateStatus
-	(TaskState)(0),                // 40: actorswarm.v1.TaskState
-	(*TaskStatus)(nil),            // 41: actorswarm.v1.TaskStatus
-	(*Task)(nil),                  // 42: actorswarm.v1.Task
+	(*SetNodePortErrors)(nil),     // 7: actorswarm.v1.SetNodePortErrors
+	(*RemoveNode)(nil),            // 8: actorswarm.v1.RemoveNode
+	(*RotateToken)(nil),           // 9: actorswarm.v1.RotateToken
+	(*RestoreState)(nil),          // 10: actorswarm.v1.RestoreState
+	(*UpdateClusterSettings)(nil), // 11: actorswarm.v1.UpdateClusterSettings
+	(*ReserveService)(nil),        // 12: actorswarm.v1.ReserveService
+	(*ReleaseService)(nil),        // 13: actorswarm.v1.ReleaseService
+	(*CreateService)(nil),         // 14: actorswarm.v1.CreateService
+	(*UpdateService)(nil),         // 15: actorswarm.v1.UpdateService
+	(*RemoveService)(nil),         // 16: actorswarm.v1.RemoveService
+	(*TaskAssignment)(nil),        // 17: actorswarm.v1.TaskAssignment
+	(*TaskDesire)(nil),            // 18: actorswarm.v1.TaskDesire
+	(*TaskStatusUpdate)(nil),      // 19: actorswarm.v1.TaskStatusUpdate
+	(*TaskBatch)(nil),             // 20: actorswarm.v1.TaskBatch
+	(*Result)(nil),                // 21: actorswarm.v1.Result
+	(*Query)(nil),                 // 22: actorswarm.v1.Query
+	(*GetCluster)(nil),            // 23: actorswarm.v1.GetCluster
+	(*ListNodes)(nil),             // 24: actorswarm.v1.ListNodes
+	(*QueryResult)(nil),           // 25: actorswarm.v1.QueryResult
+	(*Snapshot)(nil),              // 26: actorswarm.v1.Snapshot
+	(*ServiceReservation)(nil),    // 27: actorswarm.v1.ServiceReservation
+	(*RecentResult)(nil),          // 28: actorswarm.v1.RecentResult
+	nil,                           // 29: actorswarm.v1.UpdateNodeSpec.LabelAddEntry
+	nil,                           // 30: actorswarm.v1.SetNodePortErrors.PortErrorsEntry
+	(*Cluster)(nil),               // 31: actorswarm.v1.Cluster
+	(*Node)(nil),                  // 32: actorswarm.v1.Node
+	(NodeAvailability)(0),         // 33: actorswarm.v1.NodeAvailability
+	(NodeRole)(0),                 // 34: actorswarm.v1.NodeRole
+	(NodeState)(0),                // 35: actorswarm.v1.NodeState
+	(*JoinTokenSecret)(nil),       // 36: actorswarm.v1.JoinTokenSecret
+	(*ClusterSettings)(nil),       // 37: actorswarm.v1.ClusterSettings
+	(*PortConfig)(nil),            // 38: actorswarm.v1.PortConfig
+	(*Service)(nil),               // 39: actorswarm.v1.Service
+	(*ServiceSpec)(nil),           // 40: actorswarm.v1.ServiceSpec
+	(*UpdateStatus)(nil),          // 41: actorswarm.v1.UpdateStatus
+	(TaskState)(0),                // 42: actorswarm.v1.TaskState
+	(*TaskStatus)(nil),            // 43: actorswarm.v1.TaskStatus
+	(*Task)(nil),                  // 44: actorswarm.v1.Task
 }
 var file_actorswarm_v1_raft_proto_depIdxs = []int32{
 	1,  // 0: actorswarm.v1.Command.init_cluster:type_name -> actorswarm.v1.InitCluster
@@ -2123,59 +2202,61 @@ var file_actorswarm_v1_raft_proto_depIdxs = []int32{
 	3,  // 2: actorswarm.v1.Command.update_node_spec:type_name -> actorswarm.v1.UpdateNodeSpec
 	4,  // 3: actorswarm.v1.Command.set_node_role:type_name -> actorswarm.v1.SetNodeRole
 	6,  // 4: actorswarm.v1.Command.set_node_states:type_name -> actorswarm.v1.SetNodeStates
-	7,  // 5: actorswarm.v1.Command.remove_node:type_name -> actorswarm.v1.RemoveNode
-	8,  // 6: actorswarm.v1.Command.rotate_token:type_name -> actorswarm.v1.RotateToken
-	9,  // 7: actorswarm.v1.Command.restore_state:type_name -> actorswarm.v1.RestoreState
-	10, // 8: actorswarm.v1.Command.update_cluster_settings:type_name -> actorswarm.v1.UpdateClusterSettings
-	11, // 9: actorswarm.v1.Command.reserve_service:type_name -> actorswarm.v1.ReserveService
-	12, // 10: actorswarm.v1.Command.release_service:type_name -> actorswarm.v1.ReleaseService
-	13, // 11: actorswarm.v1.Command.create_service:type_name -> actorswarm.v1.CreateService
-	14, // 12: actorswarm.v1.Command.update_service:type_name -> actorswarm.v1.UpdateService
-	15, // 13: actorswarm.v1.Command.remove_service:type_name -> actorswarm.v1.RemoveService
-	19, // 14: actorswarm.v1.Command.task_batch:type_name -> actorswarm.v1.TaskBatch
-	29, // 15: actorswarm.v1.InitCluster.cluster:type_name -> actorswarm.v1.Cluster
-	30, // 16: actorswarm.v1.InitCluster.node:type_name -> actorswarm.v1.Node
-	30, // 17: actorswarm.v1.AddNode.node:type_name -> actorswarm.v1.Node
-	31, // 18: actorswarm.v1.UpdateNodeSpec.availability:type_name -> actorswarm.v1.NodeAvailability
-	28, // 19: actorswarm.v1.UpdateNodeSpec.label_add:type_name -> actorswarm.v1.UpdateNodeSpec.LabelAddEntry
-	32, // 20: actorswarm.v1.SetNodeRole.role:type_name -> actorswarm.v1.NodeRole
-	33, // 21: actorswarm.v1.NodeStateChange.state:type_name -> actorswarm.v1.NodeState
-	5,  // 22: actorswarm.v1.SetNodeStates.changes:type_name -> actorswarm.v1.NodeStateChange
-	32, // 23: actorswarm.v1.RotateToken.role:type_name -> actorswarm.v1.NodeRole
-	34, // 24: actorswarm.v1.RotateToken.secret:type_name -> actorswarm.v1.JoinTokenSecret
-	25, // 25: actorswarm.v1.RestoreState.snapshot:type_name -> actorswarm.v1.Snapshot
-	35, // 26: actorswarm.v1.UpdateClusterSettings.settings:type_name -> actorswarm.v1.ClusterSettings
-	36, // 27: actorswarm.v1.ReserveService.ports:type_name -> actorswarm.v1.PortConfig
-	37, // 28: actorswarm.v1.CreateService.service:type_name -> actorswarm.v1.Service
-	38, // 29: actorswarm.v1.UpdateService.spec:type_name -> actorswarm.v1.ServiceSpec
-	36, // 30: actorswarm.v1.UpdateService.ports:type_name -> actorswarm.v1.PortConfig
-	39, // 31: actorswarm.v1.UpdateService.update_status:type_name -> actorswarm.v1.UpdateStatus
-	40, // 32: actorswarm.v1.TaskDesire.desired_state:type_name -> actorswarm.v1.TaskState
-	41, // 33: actorswarm.v1.TaskStatusUpdate.status:type_name -> actorswarm.v1.TaskStatus
-	42, // 34: actorswarm.v1.TaskBatch.create:type_name -> actorswarm.v1.Task
-	16, // 35: actorswarm.v1.TaskBatch.assign:type_name -> actorswarm.v1.TaskAssignment
-	17, // 36: actorswarm.v1.TaskBatch.desire:type_name -> actorswarm.v1.TaskDesire
-	18, // 37: actorswarm.v1.TaskBatch.status:type_name -> actorswarm.v1.TaskStatusUpdate
-	30, // 38: actorswarm.v1.Result.node:type_name -> actorswarm.v1.Node
-	37, // 39: actorswarm.v1.Result.service:type_name -> actorswarm.v1.Service
-	36, // 40: actorswarm.v1.Result.ports:type_name -> actorswarm.v1.PortConfig
-	22, // 41: actorswarm.v1.Query.get_cluster:type_name -> actorswarm.v1.GetCluster
-	23, // 42: actorswarm.v1.Query.list_nodes:type_name -> actorswarm.v1.ListNodes
-	29, // 43: actorswarm.v1.QueryResult.cluster:type_name -> actorswarm.v1.Cluster
-	30, // 44: actorswarm.v1.QueryResult.nodes:type_name -> actorswarm.v1.Node
-	29, // 45: actorswarm.v1.Snapshot.cluster:type_name -> actorswarm.v1.Cluster
-	30, // 46: actorswarm.v1.Snapshot.nodes:type_name -> actorswarm.v1.Node
-	26, // 47: actorswarm.v1.Snapshot.reservations:type_name -> actorswarm.v1.ServiceReservation
-	37, // 48: actorswarm.v1.Snapshot.services:type_name -> actorswarm.v1.Service
-	42, // 49: actorswarm.v1.Snapshot.tasks:type_name -> actorswarm.v1.Task
-	27, // 50: actorswarm.v1.Snapshot.recent:type_name -> actorswarm.v1.RecentResult
-	36, // 51: actorswarm.v1.ServiceReservation.ports:type_name -> actorswarm.v1.PortConfig
-	20, // 52: actorswarm.v1.RecentResult.result:type_name -> actorswarm.v1.Result
-	53, // [53:53] is the sub-list for method output_type
-	53, // [53:53] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	8,  // 5: actorswarm.v1.Command.remove_node:type_name -> actorswarm.v1.RemoveNode
+	9,  // 6: actorswarm.v1.Command.rotate_token:type_name -> actorswarm.v1.RotateToken
+	10, // 7: actorswarm.v1.Command.restore_state:type_name -> actorswarm.v1.RestoreState
+	11, // 8: actorswarm.v1.Command.update_cluster_settings:type_name -> actorswarm.v1.UpdateClusterSettings
+	12, // 9: actorswarm.v1.Command.reserve_service:type_name -> actorswarm.v1.ReserveService
+	13, // 10: actorswarm.v1.Command.release_service:type_name -> actorswarm.v1.ReleaseService
+	14, // 11: actorswarm.v1.Command.create_service:type_name -> actorswarm.v1.CreateService
+	15, // 12: actorswarm.v1.Command.update_service:type_name -> actorswarm.v1.UpdateService
+	16, // 13: actorswarm.v1.Command.remove_service:type_name -> actorswarm.v1.RemoveService
+	20, // 14: actorswarm.v1.Command.task_batch:type_name -> actorswarm.v1.TaskBatch
+	7,  // 15: actorswarm.v1.Command.set_node_port_errors:type_name -> actorswarm.v1.SetNodePortErrors
+	31, // 16: actorswarm.v1.InitCluster.cluster:type_name -> actorswarm.v1.Cluster
+	32, // 17: actorswarm.v1.InitCluster.node:type_name -> actorswarm.v1.Node
+	32, // 18: actorswarm.v1.AddNode.node:type_name -> actorswarm.v1.Node
+	33, // 19: actorswarm.v1.UpdateNodeSpec.availability:type_name -> actorswarm.v1.NodeAvailability
+	29, // 20: actorswarm.v1.UpdateNodeSpec.label_add:type_name -> actorswarm.v1.UpdateNodeSpec.LabelAddEntry
+	34, // 21: actorswarm.v1.SetNodeRole.role:type_name -> actorswarm.v1.NodeRole
+	35, // 22: actorswarm.v1.NodeStateChange.state:type_name -> actorswarm.v1.NodeState
+	5,  // 23: actorswarm.v1.SetNodeStates.changes:type_name -> actorswarm.v1.NodeStateChange
+	30, // 24: actorswarm.v1.SetNodePortErrors.port_errors:type_name -> actorswarm.v1.SetNodePortErrors.PortErrorsEntry
+	34, // 25: actorswarm.v1.RotateToken.role:type_name -> actorswarm.v1.NodeRole
+	36, // 26: actorswarm.v1.RotateToken.secret:type_name -> actorswarm.v1.JoinTokenSecret
+	26, // 27: actorswarm.v1.RestoreState.snapshot:type_name -> actorswarm.v1.Snapshot
+	37, // 28: actorswarm.v1.UpdateClusterSettings.settings:type_name -> actorswarm.v1.ClusterSettings
+	38, // 29: actorswarm.v1.ReserveService.ports:type_name -> actorswarm.v1.PortConfig
+	39, // 30: actorswarm.v1.CreateService.service:type_name -> actorswarm.v1.Service
+	40, // 31: actorswarm.v1.UpdateService.spec:type_name -> actorswarm.v1.ServiceSpec
+	38, // 32: actorswarm.v1.UpdateService.ports:type_name -> actorswarm.v1.PortConfig
+	41, // 33: actorswarm.v1.UpdateService.update_status:type_name -> actorswarm.v1.UpdateStatus
+	42, // 34: actorswarm.v1.TaskDesire.desired_state:type_name -> actorswarm.v1.TaskState
+	43, // 35: actorswarm.v1.TaskStatusUpdate.status:type_name -> actorswarm.v1.TaskStatus
+	44, // 36: actorswarm.v1.TaskBatch.create:type_name -> actorswarm.v1.Task
+	17, // 37: actorswarm.v1.TaskBatch.assign:type_name -> actorswarm.v1.TaskAssignment
+	18, // 38: actorswarm.v1.TaskBatch.desire:type_name -> actorswarm.v1.TaskDesire
+	19, // 39: actorswarm.v1.TaskBatch.status:type_name -> actorswarm.v1.TaskStatusUpdate
+	32, // 40: actorswarm.v1.Result.node:type_name -> actorswarm.v1.Node
+	39, // 41: actorswarm.v1.Result.service:type_name -> actorswarm.v1.Service
+	38, // 42: actorswarm.v1.Result.ports:type_name -> actorswarm.v1.PortConfig
+	23, // 43: actorswarm.v1.Query.get_cluster:type_name -> actorswarm.v1.GetCluster
+	24, // 44: actorswarm.v1.Query.list_nodes:type_name -> actorswarm.v1.ListNodes
+	31, // 45: actorswarm.v1.QueryResult.cluster:type_name -> actorswarm.v1.Cluster
+	32, // 46: actorswarm.v1.QueryResult.nodes:type_name -> actorswarm.v1.Node
+	31, // 47: actorswarm.v1.Snapshot.cluster:type_name -> actorswarm.v1.Cluster
+	32, // 48: actorswarm.v1.Snapshot.nodes:type_name -> actorswarm.v1.Node
+	27, // 49: actorswarm.v1.Snapshot.reservations:type_name -> actorswarm.v1.ServiceReservation
+	39, // 50: actorswarm.v1.Snapshot.services:type_name -> actorswarm.v1.Service
+	44, // 51: actorswarm.v1.Snapshot.tasks:type_name -> actorswarm.v1.Task
+	28, // 52: actorswarm.v1.Snapshot.recent:type_name -> actorswarm.v1.RecentResult
+	38, // 53: actorswarm.v1.ServiceReservation.ports:type_name -> actorswarm.v1.PortConfig
+	21, // 54: actorswarm.v1.RecentResult.result:type_name -> actorswarm.v1.Result
+	55, // [55:55] is the sub-list for method output_type
+	55, // [55:55] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_raft_proto_init() }
@@ -2201,8 +2282,9 @@ func file_actorswarm_v1_raft_proto_init() {
 		(*Command_UpdateService)(nil),
 		(*Command_RemoveService)(nil),
 		(*Command_TaskBatch)(nil),
+		(*Command_SetNodePortErrors)(nil),
 	}
-	file_actorswarm_v1_raft_proto_msgTypes[21].OneofWrappers = []any{
+	file_actorswarm_v1_raft_proto_msgTypes[22].OneofWrappers = []any{
 		(*Query_GetCluster)(nil),
 		(*Query_ListNodes)(nil),
 	}
@@ -2212,7 +2294,7 @@ func file_actorswarm_v1_raft_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_raft_proto_rawDesc), len(file_actorswarm_v1_raft_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1247,8 +1247,11 @@ type Service struct {
 	// spec_version counts spec changes; tasks carry the one they run.
 	SpecVersion uint64 `protobuf:"varint,7,opt,name=spec_version,json=specVersion,proto3" json:"spec_version,omitempty"`
 	// ports are the published ports with published_port allocated.
-	Ports         []*PortConfig `protobuf:"bytes,8,rep,name=ports,proto3" json:"ports,omitempty"`
-	UpdateStatus  *UpdateStatus `protobuf:"bytes,9,opt,name=update_status,json=updateStatus,proto3" json:"update_status,omitempty"`
+	Ports        []*PortConfig `protobuf:"bytes,8,rep,name=ports,proto3" json:"ports,omitempty"`
+	UpdateStatus *UpdateStatus `protobuf:"bytes,9,opt,name=update_status,json=updateStatus,proto3" json:"update_status,omitempty"`
+	// endpoint is how the service is reached; filled in by service inspect,
+	// never stored.
+	Endpoint      *ServiceEndpoint `protobuf:"bytes,10,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1346,6 +1349,153 @@ func (x *Service) GetUpdateStatus() *UpdateStatus {
 	return nil
 }
 
+func (x *Service) GetEndpoint() *ServiceEndpoint {
+	if x != nil {
+		return x.Endpoint
+	}
+	return nil
+}
+
+// ServiceEndpoint is how a service is reached: the routing mesh's mode,
+// the published ports, and the nodes that cannot serve one of them.
+type ServiceEndpoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// mode is "vip": one address (any node's) balanced over the tasks.
+	Mode          string         `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`
+	Ports         []*PortConfig  `protobuf:"bytes,2,rep,name=ports,proto3" json:"ports,omitempty"`
+	Failures      []*PortFailure `protobuf:"bytes,3,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceEndpoint) Reset() {
+	*x = ServiceEndpoint{}
+	mi := &file_actorswarm_v1_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceEndpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceEndpoint) ProtoMessage() {}
+
+func (x *ServiceEndpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceEndpoint.ProtoReflect.Descriptor instead.
+func (*ServiceEndpoint) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ServiceEndpoint) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *ServiceEndpoint) GetPorts() []*PortConfig {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
+func (x *ServiceEndpoint) GetFailures() []*PortFailure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+// PortFailure is a published port a node's load balancer cannot listen on.
+type PortFailure struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PublishedPort uint32                 `protobuf:"varint,1,opt,name=published_port,json=publishedPort,proto3" json:"published_port,omitempty"`
+	Protocol      Protocol               `protobuf:"varint,2,opt,name=protocol,proto3,enum=actorswarm.v1.Protocol" json:"protocol,omitempty"`
+	NodeId        string                 `protobuf:"bytes,3,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Hostname      string                 `protobuf:"bytes,4,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	Error         string                 `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PortFailure) Reset() {
+	*x = PortFailure{}
+	mi := &file_actorswarm_v1_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PortFailure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PortFailure) ProtoMessage() {}
+
+func (x *PortFailure) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PortFailure.ProtoReflect.Descriptor instead.
+func (*PortFailure) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *PortFailure) GetPublishedPort() uint32 {
+	if x != nil {
+		return x.PublishedPort
+	}
+	return 0
+}
+
+func (x *PortFailure) GetProtocol() Protocol {
+	if x != nil {
+		return x.Protocol
+	}
+	return Protocol_PROTOCOL_UNSPECIFIED
+}
+
+func (x *PortFailure) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *PortFailure) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *PortFailure) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 // TaskStatus is what the task's node (or the supervisor) reports.
 type TaskStatus struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
@@ -1364,7 +1514,7 @@ type TaskStatus struct {
 
 func (x *TaskStatus) Reset() {
 	*x = TaskStatus{}
-	mi := &file_actorswarm_v1_service_proto_msgTypes[10]
+	mi := &file_actorswarm_v1_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1526,7 @@ func (x *TaskStatus) String() string {
 func (*TaskStatus) ProtoMessage() {}
 
 func (x *TaskStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_service_proto_msgTypes[10]
+	mi := &file_actorswarm_v1_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +1539,7 @@ func (x *TaskStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatus.ProtoReflect.Descriptor instead.
 func (*TaskStatus) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_service_proto_rawDescGZIP(), []int{10}
+	return file_actorswarm_v1_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TaskStatus) GetState() TaskState {
@@ -1476,7 +1626,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_actorswarm_v1_service_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1488,7 +1638,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_service_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1501,7 +1651,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_service_proto_rawDescGZIP(), []int{11}
+	return file_actorswarm_v1_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Task) GetId() string {
@@ -1679,7 +1829,7 @@ const file_actorswarm_v1_service_proto_rawDesc = "" +
 	"\x05state\x18\x01 \x01(\x0e2\x1a.actorswarm.v1.UpdateStateR\x05state\x12*\n" +
 	"\x11started_unix_nano\x18\x02 \x01(\x03R\x0fstartedUnixNano\x12.\n" +
 	"\x13completed_unix_nano\x18\x03 \x01(\x03R\x11completedUnixNano\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage\"\x92\x03\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"\xce\x03\n" +
 	"\aService\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12*\n" +
 	"\x11created_unix_nano\x18\x02 \x01(\x03R\x0fcreatedUnixNano\x12*\n" +
@@ -1689,7 +1839,19 @@ const file_actorswarm_v1_service_proto_rawDesc = "" +
 	"\rprevious_spec\x18\x06 \x01(\v2\x1a.actorswarm.v1.ServiceSpecR\fpreviousSpec\x12!\n" +
 	"\fspec_version\x18\a \x01(\x04R\vspecVersion\x12/\n" +
 	"\x05ports\x18\b \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\x12@\n" +
-	"\rupdate_status\x18\t \x01(\v2\x1b.actorswarm.v1.UpdateStatusR\fupdateStatus\"\xfe\x01\n" +
+	"\rupdate_status\x18\t \x01(\v2\x1b.actorswarm.v1.UpdateStatusR\fupdateStatus\x12:\n" +
+	"\bendpoint\x18\n" +
+	" \x01(\v2\x1e.actorswarm.v1.ServiceEndpointR\bendpoint\"\x8e\x01\n" +
+	"\x0fServiceEndpoint\x12\x12\n" +
+	"\x04mode\x18\x01 \x01(\tR\x04mode\x12/\n" +
+	"\x05ports\x18\x02 \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\x126\n" +
+	"\bfailures\x18\x03 \x03(\v2\x1a.actorswarm.v1.PortFailureR\bfailures\"\xb4\x01\n" +
+	"\vPortFailure\x12%\n" +
+	"\x0epublished_port\x18\x01 \x01(\rR\rpublishedPort\x123\n" +
+	"\bprotocol\x18\x02 \x01(\x0e2\x17.actorswarm.v1.ProtocolR\bprotocol\x12\x17\n" +
+	"\anode_id\x18\x03 \x01(\tR\x06nodeId\x12\x1a\n" +
+	"\bhostname\x18\x04 \x01(\tR\bhostname\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\"\xfe\x01\n" +
 	"\n" +
 	"TaskStatus\x12.\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x18.actorswarm.v1.TaskStateR\x05state\x12.\n" +
@@ -1781,34 +1943,36 @@ func file_actorswarm_v1_service_proto_rawDescGZIP() []byte {
 }
 
 var file_actorswarm_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_actorswarm_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_actorswarm_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_actorswarm_v1_service_proto_goTypes = []any{
-	(ServiceMode)(0),      // 0: actorswarm.v1.ServiceMode
-	(RestartCondition)(0), // 1: actorswarm.v1.RestartCondition
-	(FailureAction)(0),    // 2: actorswarm.v1.FailureAction
-	(UpdateOrder)(0),      // 3: actorswarm.v1.UpdateOrder
-	(PublishMode)(0),      // 4: actorswarm.v1.PublishMode
-	(Protocol)(0),         // 5: actorswarm.v1.Protocol
-	(TaskState)(0),        // 6: actorswarm.v1.TaskState
-	(UpdateState)(0),      // 7: actorswarm.v1.UpdateState
-	(*Resources)(nil),     // 8: actorswarm.v1.Resources
-	(*RestartPolicy)(nil), // 9: actorswarm.v1.RestartPolicy
-	(*HealthCheck)(nil),   // 10: actorswarm.v1.HealthCheck
-	(*Placement)(nil),     // 11: actorswarm.v1.Placement
-	(*TaskSpec)(nil),      // 12: actorswarm.v1.TaskSpec
-	(*UpdateConfig)(nil),  // 13: actorswarm.v1.UpdateConfig
-	(*PortConfig)(nil),    // 14: actorswarm.v1.PortConfig
-	(*ServiceSpec)(nil),   // 15: actorswarm.v1.ServiceSpec
-	(*UpdateStatus)(nil),  // 16: actorswarm.v1.UpdateStatus
-	(*Service)(nil),       // 17: actorswarm.v1.Service
-	(*TaskStatus)(nil),    // 18: actorswarm.v1.TaskStatus
-	(*Task)(nil),          // 19: actorswarm.v1.Task
-	nil,                   // 20: actorswarm.v1.TaskSpec.LabelsEntry
-	nil,                   // 21: actorswarm.v1.ServiceSpec.LabelsEntry
+	(ServiceMode)(0),        // 0: actorswarm.v1.ServiceMode
+	(RestartCondition)(0),   // 1: actorswarm.v1.RestartCondition
+	(FailureAction)(0),      // 2: actorswarm.v1.FailureAction
+	(UpdateOrder)(0),        // 3: actorswarm.v1.UpdateOrder
+	(PublishMode)(0),        // 4: actorswarm.v1.PublishMode
+	(Protocol)(0),           // 5: actorswarm.v1.Protocol
+	(TaskState)(0),          // 6: actorswarm.v1.TaskState
+	(UpdateState)(0),        // 7: actorswarm.v1.UpdateState
+	(*Resources)(nil),       // 8: actorswarm.v1.Resources
+	(*RestartPolicy)(nil),   // 9: actorswarm.v1.RestartPolicy
+	(*HealthCheck)(nil),     // 10: actorswarm.v1.HealthCheck
+	(*Placement)(nil),       // 11: actorswarm.v1.Placement
+	(*TaskSpec)(nil),        // 12: actorswarm.v1.TaskSpec
+	(*UpdateConfig)(nil),    // 13: actorswarm.v1.UpdateConfig
+	(*PortConfig)(nil),      // 14: actorswarm.v1.PortConfig
+	(*ServiceSpec)(nil),     // 15: actorswarm.v1.ServiceSpec
+	(*UpdateStatus)(nil),    // 16: actorswarm.v1.UpdateStatus
+	(*Service)(nil),         // 17: actorswarm.v1.Service
+	(*ServiceEndpoint)(nil), // 18: actorswarm.v1.ServiceEndpoint
+	(*PortFailure)(nil),     // 19: actorswarm.v1.PortFailure
+	(*TaskStatus)(nil),      // 20: actorswarm.v1.TaskStatus
+	(*Task)(nil),            // 21: actorswarm.v1.Task
+	nil,                     // 22: actorswarm.v1.TaskSpec.LabelsEntry
+	nil,                     // 23: actorswarm.v1.ServiceSpec.LabelsEntry
 }
 var file_actorswarm_v1_service_proto_depIdxs = []int32{
 	1,  // 0: actorswarm.v1.RestartPolicy.condition:type_name -> actorswarm.v1.RestartCondition
-	20, // 1: actorswarm.v1.TaskSpec.labels:type_name -> actorswarm.v1.TaskSpec.LabelsEntry
+	22, // 1: actorswarm.v1.TaskSpec.labels:type_name -> actorswarm.v1.TaskSpec.LabelsEntry
 	8,  // 2: actorswarm.v1.TaskSpec.reservations:type_name -> actorswarm.v1.Resources
 	8,  // 3: actorswarm.v1.TaskSpec.limits:type_name -> actorswarm.v1.Resources
 	9,  // 4: actorswarm.v1.TaskSpec.restart:type_name -> actorswarm.v1.RestartPolicy
@@ -1818,7 +1982,7 @@ var file_actorswarm_v1_service_proto_depIdxs = []int32{
 	3,  // 8: actorswarm.v1.UpdateConfig.order:type_name -> actorswarm.v1.UpdateOrder
 	5,  // 9: actorswarm.v1.PortConfig.protocol:type_name -> actorswarm.v1.Protocol
 	4,  // 10: actorswarm.v1.PortConfig.mode:type_name -> actorswarm.v1.PublishMode
-	21, // 11: actorswarm.v1.ServiceSpec.labels:type_name -> actorswarm.v1.ServiceSpec.LabelsEntry
+	23, // 11: actorswarm.v1.ServiceSpec.labels:type_name -> actorswarm.v1.ServiceSpec.LabelsEntry
 	12, // 12: actorswarm.v1.ServiceSpec.task:type_name -> actorswarm.v1.TaskSpec
 	0,  // 13: actorswarm.v1.ServiceSpec.mode:type_name -> actorswarm.v1.ServiceMode
 	13, // 14: actorswarm.v1.ServiceSpec.update:type_name -> actorswarm.v1.UpdateConfig
@@ -1829,16 +1993,20 @@ var file_actorswarm_v1_service_proto_depIdxs = []int32{
 	15, // 19: actorswarm.v1.Service.previous_spec:type_name -> actorswarm.v1.ServiceSpec
 	14, // 20: actorswarm.v1.Service.ports:type_name -> actorswarm.v1.PortConfig
 	16, // 21: actorswarm.v1.Service.update_status:type_name -> actorswarm.v1.UpdateStatus
-	6,  // 22: actorswarm.v1.TaskStatus.state:type_name -> actorswarm.v1.TaskState
-	12, // 23: actorswarm.v1.Task.spec:type_name -> actorswarm.v1.TaskSpec
-	6,  // 24: actorswarm.v1.Task.desired_state:type_name -> actorswarm.v1.TaskState
-	18, // 25: actorswarm.v1.Task.status:type_name -> actorswarm.v1.TaskStatus
-	14, // 26: actorswarm.v1.Task.ports:type_name -> actorswarm.v1.PortConfig
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	18, // 22: actorswarm.v1.Service.endpoint:type_name -> actorswarm.v1.ServiceEndpoint
+	14, // 23: actorswarm.v1.ServiceEndpoint.ports:type_name -> actorswarm.v1.PortConfig
+	19, // 24: actorswarm.v1.ServiceEndpoint.failures:type_name -> actorswarm.v1.PortFailure
+	5,  // 25: actorswarm.v1.PortFailure.protocol:type_name -> actorswarm.v1.Protocol
+	6,  // 26: actorswarm.v1.TaskStatus.state:type_name -> actorswarm.v1.TaskState
+	12, // 27: actorswarm.v1.Task.spec:type_name -> actorswarm.v1.TaskSpec
+	6,  // 28: actorswarm.v1.Task.desired_state:type_name -> actorswarm.v1.TaskState
+	20, // 29: actorswarm.v1.Task.status:type_name -> actorswarm.v1.TaskStatus
+	14, // 30: actorswarm.v1.Task.ports:type_name -> actorswarm.v1.PortConfig
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_service_proto_init() }
@@ -1852,7 +2020,7 @@ func file_actorswarm_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_service_proto_rawDesc), len(file_actorswarm_v1_service_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

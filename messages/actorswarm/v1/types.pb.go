@@ -337,8 +337,11 @@ type NodeStatus struct {
 	State           NodeState              `protobuf:"varint,1,opt,name=state,proto3,enum=actorswarm.v1.NodeState" json:"state,omitempty"`
 	Message         string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
 	UpdatedUnixNano int64                  `protobuf:"varint,3,opt,name=updated_unix_nano,json=updatedUnixNano,proto3" json:"updated_unix_nano,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// port_errors are the published ports ("80/tcp") the node's load
+	// balancers cannot listen on, with the error.
+	PortErrors    map[string]string `protobuf:"bytes,4,rep,name=port_errors,json=portErrors,proto3" json:"port_errors,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NodeStatus) Reset() {
@@ -390,6 +393,13 @@ func (x *NodeStatus) GetUpdatedUnixNano() int64 {
 		return x.UpdatedUnixNano
 	}
 	return 0
+}
+
+func (x *NodeStatus) GetPortErrors() map[string]string {
+	if x != nil {
+		return x.PortErrors
+	}
+	return nil
 }
 
 // ManagerInfo describes a node's Raft replica while it is a manager.
@@ -833,12 +843,17 @@ const file_actorswarm_v1_types_proto_rawDesc = "" +
 	"\fmemory_bytes\x18\x05 \x01(\x03R\vmemoryBytes\x12\x0e\n" +
 	"\x02os\x18\x06 \x01(\tR\x02os\x12\x12\n" +
 	"\x04arch\x18\a \x01(\tR\x04arch\x12$\n" +
-	"\x0epublic_key_der\x18\b \x01(\fR\fpublicKeyDer\"\x82\x01\n" +
+	"\x0epublic_key_der\x18\b \x01(\fR\fpublicKeyDer\"\x8d\x02\n" +
 	"\n" +
 	"NodeStatus\x12.\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x18.actorswarm.v1.NodeStateR\x05state\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12*\n" +
-	"\x11updated_unix_nano\x18\x03 \x01(\x03R\x0fupdatedUnixNano\"I\n" +
+	"\x11updated_unix_nano\x18\x03 \x01(\x03R\x0fupdatedUnixNano\x12J\n" +
+	"\vport_errors\x18\x04 \x03(\v2).actorswarm.v1.NodeStatus.PortErrorsEntryR\n" +
+	"portErrors\x1a=\n" +
+	"\x0fPortErrorsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"I\n" +
 	"\vManagerInfo\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x01 \x01(\x04R\treplicaId\x12\x1b\n" +
@@ -904,7 +919,7 @@ func file_actorswarm_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_actorswarm_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_actorswarm_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_actorswarm_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_actorswarm_v1_types_proto_goTypes = []any{
 	(NodeRole)(0),           // 0: actorswarm.v1.NodeRole
 	(NodeAvailability)(0),   // 1: actorswarm.v1.NodeAvailability
@@ -918,24 +933,26 @@ var file_actorswarm_v1_types_proto_goTypes = []any{
 	(*ClusterSettings)(nil), // 9: actorswarm.v1.ClusterSettings
 	(*Cluster)(nil),         // 10: actorswarm.v1.Cluster
 	nil,                     // 11: actorswarm.v1.NodeSpec.LabelsEntry
+	nil,                     // 12: actorswarm.v1.NodeStatus.PortErrorsEntry
 }
 var file_actorswarm_v1_types_proto_depIdxs = []int32{
 	1,  // 0: actorswarm.v1.NodeSpec.availability:type_name -> actorswarm.v1.NodeAvailability
 	11, // 1: actorswarm.v1.NodeSpec.labels:type_name -> actorswarm.v1.NodeSpec.LabelsEntry
 	2,  // 2: actorswarm.v1.NodeStatus.state:type_name -> actorswarm.v1.NodeState
-	3,  // 3: actorswarm.v1.Node.spec:type_name -> actorswarm.v1.NodeSpec
-	4,  // 4: actorswarm.v1.Node.description:type_name -> actorswarm.v1.NodeDescription
-	5,  // 5: actorswarm.v1.Node.status:type_name -> actorswarm.v1.NodeStatus
-	0,  // 6: actorswarm.v1.Node.role:type_name -> actorswarm.v1.NodeRole
-	6,  // 7: actorswarm.v1.Node.manager:type_name -> actorswarm.v1.ManagerInfo
-	8,  // 8: actorswarm.v1.Cluster.worker_token:type_name -> actorswarm.v1.JoinTokenSecret
-	8,  // 9: actorswarm.v1.Cluster.manager_token:type_name -> actorswarm.v1.JoinTokenSecret
-	9,  // 10: actorswarm.v1.Cluster.settings:type_name -> actorswarm.v1.ClusterSettings
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	12, // 3: actorswarm.v1.NodeStatus.port_errors:type_name -> actorswarm.v1.NodeStatus.PortErrorsEntry
+	3,  // 4: actorswarm.v1.Node.spec:type_name -> actorswarm.v1.NodeSpec
+	4,  // 5: actorswarm.v1.Node.description:type_name -> actorswarm.v1.NodeDescription
+	5,  // 6: actorswarm.v1.Node.status:type_name -> actorswarm.v1.NodeStatus
+	0,  // 7: actorswarm.v1.Node.role:type_name -> actorswarm.v1.NodeRole
+	6,  // 8: actorswarm.v1.Node.manager:type_name -> actorswarm.v1.ManagerInfo
+	8,  // 9: actorswarm.v1.Cluster.worker_token:type_name -> actorswarm.v1.JoinTokenSecret
+	8,  // 10: actorswarm.v1.Cluster.manager_token:type_name -> actorswarm.v1.JoinTokenSecret
+	9,  // 11: actorswarm.v1.Cluster.settings:type_name -> actorswarm.v1.ClusterSettings
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_types_proto_init() }
@@ -949,7 +966,7 @@ func file_actorswarm_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_types_proto_rawDesc), len(file_actorswarm_v1_types_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
