@@ -120,6 +120,13 @@ func Scenarios() []Scenario {
 			DockerSwarmWhyNot: "a node kill takes Docker Swarm ~19 s to recover from (see node-crash); not built yet",
 		},
 		{
+			Name:        "mesh-throughput",
+			Description: "5 loopback swarmd (3 managers), 2 swarm-http tasks published on a port: wrk (2 threads, 32 connections) to one task directly, through the routing mesh of a worker, and through HAProxy (TCP round-robin over both tasks), one after the other: requests/s, p50 and p99",
+			Run:         runMeshThroughput,
+			// Swarm's mesh is IPVS, which this kernel lacks (STACK-NOTES).
+			DockerSwarmWhyNot: "Docker Swarm's ingress mesh needs IPVS, which this kernel does not have",
+		},
+		{
 			Name:              "converge",
 			Description:       "5 loopback swarmd (3 managers): service create -d of 1000 process tasks, time until service ls shows 1000/1000, and tasks/s",
 			Run:               runConverge,
