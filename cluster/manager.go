@@ -161,6 +161,14 @@ func (m *Manager) Handle(ctx context.Context, req *swarmv1.GatewayRequest) *swar
 		resp, err = m.swarmUpdate(ctx, r.SwarmUpdate)
 	case *swarmv1.GatewayRequest_ReplicaReady:
 		resp, err = m.replicaReady(ctx, r.ReplicaReady)
+	case *swarmv1.GatewayRequest_NetworkCreate:
+		resp, err = m.networkCreate(ctx, r.NetworkCreate)
+	case *swarmv1.GatewayRequest_NetworkList:
+		resp, err = m.networkList(ctx)
+	case *swarmv1.GatewayRequest_NetworkInspect:
+		resp, err = m.networkInspect(ctx, r.NetworkInspect)
+	case *swarmv1.GatewayRequest_NetworkRemove:
+		resp, err = m.networkRemove(ctx, r.NetworkRemove)
 	case *swarmv1.GatewayRequest_ServiceCreate:
 		resp, err = m.serviceCreate(ctx, r.ServiceCreate)
 	case *swarmv1.GatewayRequest_ServiceList:

@@ -172,7 +172,7 @@ func (m *Manager) serviceCreate(ctx context.Context, r *swarmv1.ServiceCreateReq
 	}
 	id := ident.New()
 	res, err := m.propose(ctx, &swarmv1.Command{Cmd: &swarmv1.Command_ReserveService{ReserveService: &swarmv1.ReserveService{
-		ServiceId: id, Name: spec.Name, Ports: spec.Ports,
+		ServiceId: id, Name: spec.Name, Ports: spec.Ports, Networks: spec.Networks,
 	}}})
 	if err != nil {
 		return nil, err
@@ -280,7 +280,7 @@ func (m *Manager) updateSpec(ctx context.Context, svc *swarmv1.Service, version 
 		return nil, fmt.Errorf("service mode cannot be changed: %w", ErrInvalid)
 	}
 	res, err := m.propose(ctx, &swarmv1.Command{Cmd: &swarmv1.Command_ReserveService{ReserveService: &swarmv1.ReserveService{
-		ServiceId: svc.Id, Name: spec.Name, Ports: spec.Ports,
+		ServiceId: svc.Id, Name: spec.Name, Ports: spec.Ports, Networks: spec.Networks,
 	}}})
 	if err != nil {
 		return nil, err
@@ -295,7 +295,7 @@ func (m *Manager) updateSpec(ctx context.Context, svc *swarmv1.Service, version 
 		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_, _ = m.propose(uctx, &swarmv1.Command{Cmd: &swarmv1.Command_ReserveService{ReserveService: &swarmv1.ReserveService{
-			ServiceId: svc.Id, Name: svc.GetSpec().GetName(), Ports: svc.Ports,
+			ServiceId: svc.Id, Name: svc.GetSpec().GetName(), Ports: svc.Ports, Networks: svc.GetSpec().GetNetworks(),
 		}}})
 		return nil, err
 	}
@@ -336,7 +336,7 @@ func (m *Manager) serviceRollback(ctx context.Context, r *swarmv1.ServiceRollbac
 		return nil, fmt.Errorf("service %s does not have a previous spec: %w", svc.GetSpec().GetName(), ErrConflict)
 	}
 	res, err := m.propose(ctx, &swarmv1.Command{Cmd: &swarmv1.Command_ReserveService{ReserveService: &swarmv1.ReserveService{
-		ServiceId: svc.Id, Name: prev.Name, Ports: prev.Ports,
+		ServiceId: svc.Id, Name: prev.Name, Ports: prev.Ports, Networks: prev.Networks,
 	}}})
 	if err != nil {
 		return nil, err

@@ -67,6 +67,8 @@ type Store struct {
 	nodes   map[string]*swarmv1.Node
 	// Control shard: service names and published ports, cluster-wide.
 	reservations map[string]*swarmv1.ServiceReservation
+	// Control shard: overlay networks.
+	networks map[string]*swarmv1.Network
 	// Service shards: services and their tasks, with indexes.
 	services       map[string]*swarmv1.Service
 	tasks          map[string]*swarmv1.Task
@@ -87,6 +89,7 @@ func NewStore() *Store {
 		nodes:          make(map[string]*swarmv1.Node),
 		recent:         make(map[string]*swarmv1.Result),
 		reservations:   make(map[string]*swarmv1.ServiceReservation),
+		networks:       make(map[string]*swarmv1.Network),
 		services:       make(map[string]*swarmv1.Service),
 		tasks:          make(map[string]*swarmv1.Task),
 		tasksByService: make(map[string]map[string]struct{}),
@@ -149,6 +152,10 @@ func (s *Store) apply(cmd *swarmv1.Command) (*swarmv1.Result, error) {
 		return s.applySetNodePortErrors(c.SetNodePortErrors, now)
 	case *swarmv1.Command_RemoveNode:
 		return s.applyRemoveNode(c.RemoveNode)
+	case *swarmv1.Command_CreateNetwork:
+		return s.applyCreateNetwork(c.CreateNetwork, now)
+	case *swarmv1.Command_RemoveNetwork:
+		return s.applyRemoveNetwork(c.RemoveNetwork)
 	case *swarmv1.Command_RotateToken:
 		return s.applyRotateToken(c.RotateToken, now)
 	case *swarmv1.Command_RestoreState:
@@ -510,6 +517,7 @@ func (s *Store) Snapshot() *swarmv1.Snapshot {
 	}
 	snap.Nodes = s.Nodes()
 	s.snapshotServices(snap)
+	snap.Networks = s.Networks()
 	for _, id := range s.recentOrder {
 		snap.Recent = append(snap.Recent, &swarmv1.RecentResult{RequestId: id, Result: proto.Clone(s.recent[id]).(*swarmv1.Result)})
 	}
@@ -551,6 +559,9 @@ func (s *Store) restore(snap *swarmv1.Snapshot) error {
 		if id := n.GetManager().GetReplicaId(); id >= s.cluster.NextReplicaId {
 			s.cluster.NextReplicaId = id + 1
 		}
+	}
+	if err := s.restoreNetworks(snap); err != nil {
+		return err
 	}
 	if err := s.restoreServices(snap); err != nil {
 		return err

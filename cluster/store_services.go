@@ -89,8 +89,12 @@ func (s *Store) applyReserve(c *swarmv1.ReserveService) (*swarmv1.Result, error)
 		used[portKey(p)] = name
 		ports = append(ports, p)
 	}
-	s.reservations[id] = &swarmv1.ServiceReservation{ServiceId: id, Name: name, Ports: ports}
-	return &swarmv1.Result{Ports: clonePorts(ports)}, nil
+	nets, err := s.resolveNetworks(c.GetNetworks())
+	if err != nil {
+		return nil, err
+	}
+	s.reservations[id] = &swarmv1.ServiceReservation{ServiceId: id, Name: name, Ports: ports, NetworkIds: nets}
+	return &swarmv1.Result{Ports: clonePorts(ports), NetworkIds: nets}, nil
 }
 
 func clonePorts(ps []*swarmv1.PortConfig) []*swarmv1.PortConfig {

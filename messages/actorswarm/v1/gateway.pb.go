@@ -50,6 +50,10 @@ type GatewayRequest struct {
 	//	*GatewayRequest_TaskList
 	//	*GatewayRequest_ServiceLogs
 	//	*GatewayRequest_Events
+	//	*GatewayRequest_NetworkCreate
+	//	*GatewayRequest_NetworkList
+	//	*GatewayRequest_NetworkInspect
+	//	*GatewayRequest_NetworkRemove
 	Req isGatewayRequest_Req `protobuf_oneof:"req"`
 	// hops counts forwards, so that a request cannot bounce forever.
 	Hops uint32 `protobuf:"varint,100,opt,name=hops,proto3" json:"hops,omitempty"`
@@ -306,6 +310,42 @@ func (x *GatewayRequest) GetEvents() *EventsRequest {
 	return nil
 }
 
+func (x *GatewayRequest) GetNetworkCreate() *NetworkCreateRequest {
+	if x != nil {
+		if x, ok := x.Req.(*GatewayRequest_NetworkCreate); ok {
+			return x.NetworkCreate
+		}
+	}
+	return nil
+}
+
+func (x *GatewayRequest) GetNetworkList() *NetworkListRequest {
+	if x != nil {
+		if x, ok := x.Req.(*GatewayRequest_NetworkList); ok {
+			return x.NetworkList
+		}
+	}
+	return nil
+}
+
+func (x *GatewayRequest) GetNetworkInspect() *NetworkInspectRequest {
+	if x != nil {
+		if x, ok := x.Req.(*GatewayRequest_NetworkInspect); ok {
+			return x.NetworkInspect
+		}
+	}
+	return nil
+}
+
+func (x *GatewayRequest) GetNetworkRemove() *NetworkRemoveRequest {
+	if x != nil {
+		if x, ok := x.Req.(*GatewayRequest_NetworkRemove); ok {
+			return x.NetworkRemove
+		}
+	}
+	return nil
+}
+
 func (x *GatewayRequest) GetHops() uint32 {
 	if x != nil {
 		return x.Hops
@@ -416,6 +456,22 @@ type GatewayRequest_Events struct {
 	Events *EventsRequest `protobuf:"bytes,23,opt,name=events,proto3,oneof"`
 }
 
+type GatewayRequest_NetworkCreate struct {
+	NetworkCreate *NetworkCreateRequest `protobuf:"bytes,24,opt,name=network_create,json=networkCreate,proto3,oneof"`
+}
+
+type GatewayRequest_NetworkList struct {
+	NetworkList *NetworkListRequest `protobuf:"bytes,25,opt,name=network_list,json=networkList,proto3,oneof"`
+}
+
+type GatewayRequest_NetworkInspect struct {
+	NetworkInspect *NetworkInspectRequest `protobuf:"bytes,26,opt,name=network_inspect,json=networkInspect,proto3,oneof"`
+}
+
+type GatewayRequest_NetworkRemove struct {
+	NetworkRemove *NetworkRemoveRequest `protobuf:"bytes,27,opt,name=network_remove,json=networkRemove,proto3,oneof"`
+}
+
 func (*GatewayRequest_Info) isGatewayRequest_Req() {}
 
 func (*GatewayRequest_SwarmInit) isGatewayRequest_Req() {}
@@ -462,6 +518,14 @@ func (*GatewayRequest_ServiceLogs) isGatewayRequest_Req() {}
 
 func (*GatewayRequest_Events) isGatewayRequest_Req() {}
 
+func (*GatewayRequest_NetworkCreate) isGatewayRequest_Req() {}
+
+func (*GatewayRequest_NetworkList) isGatewayRequest_Req() {}
+
+func (*GatewayRequest_NetworkInspect) isGatewayRequest_Req() {}
+
+func (*GatewayRequest_NetworkRemove) isGatewayRequest_Req() {}
+
 // GatewayResponse answers a GatewayRequest: error is a one-line message for
 // the user when the command failed.
 type GatewayResponse struct {
@@ -482,6 +546,8 @@ type GatewayResponse struct {
 	//	*GatewayResponse_TaskList
 	//	*GatewayResponse_ServiceLogs
 	//	*GatewayResponse_Events
+	//	*GatewayResponse_Network
+	//	*GatewayResponse_NetworkList
 	Resp          isGatewayResponse_Resp `protobuf_oneof:"resp"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -646,6 +712,24 @@ func (x *GatewayResponse) GetEvents() *EventsResponse {
 	return nil
 }
 
+func (x *GatewayResponse) GetNetwork() *NetworkResponse {
+	if x != nil {
+		if x, ok := x.Resp.(*GatewayResponse_Network); ok {
+			return x.Network
+		}
+	}
+	return nil
+}
+
+func (x *GatewayResponse) GetNetworkList() *NetworkListResponse {
+	if x != nil {
+		if x, ok := x.Resp.(*GatewayResponse_NetworkList); ok {
+			return x.NetworkList
+		}
+	}
+	return nil
+}
+
 type isGatewayResponse_Resp interface {
 	isGatewayResponse_Resp()
 }
@@ -698,6 +782,14 @@ type GatewayResponse_Events struct {
 	Events *EventsResponse `protobuf:"bytes,14,opt,name=events,proto3,oneof"`
 }
 
+type GatewayResponse_Network struct {
+	Network *NetworkResponse `protobuf:"bytes,15,opt,name=network,proto3,oneof"`
+}
+
+type GatewayResponse_NetworkList struct {
+	NetworkList *NetworkListResponse `protobuf:"bytes,16,opt,name=network_list,json=networkList,proto3,oneof"`
+}
+
 func (*GatewayResponse_Info) isGatewayResponse_Resp() {}
 
 func (*GatewayResponse_SwarmInit) isGatewayResponse_Resp() {}
@@ -722,6 +814,272 @@ func (*GatewayResponse_ServiceLogs) isGatewayResponse_Resp() {}
 
 func (*GatewayResponse_Events) isGatewayResponse_Resp() {}
 
+func (*GatewayResponse_Network) isGatewayResponse_Resp() {}
+
+func (*GatewayResponse_NetworkList) isGatewayResponse_Resp() {}
+
+// NetworkCreateRequest creates an overlay network.
+type NetworkCreateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Spec          *NetworkSpec           `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkCreateRequest) Reset() {
+	*x = NetworkCreateRequest{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkCreateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkCreateRequest) ProtoMessage() {}
+
+func (x *NetworkCreateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkCreateRequest.ProtoReflect.Descriptor instead.
+func (*NetworkCreateRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *NetworkCreateRequest) GetSpec() *NetworkSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+// NetworkListRequest lists the networks.
+type NetworkListRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkListRequest) Reset() {
+	*x = NetworkListRequest{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkListRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkListRequest) ProtoMessage() {}
+
+func (x *NetworkListRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkListRequest.ProtoReflect.Descriptor instead.
+func (*NetworkListRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{3}
+}
+
+// NetworkInspectRequest names a network by ID, ID prefix or name.
+type NetworkInspectRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ref           string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkInspectRequest) Reset() {
+	*x = NetworkInspectRequest{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkInspectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkInspectRequest) ProtoMessage() {}
+
+func (x *NetworkInspectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkInspectRequest.ProtoReflect.Descriptor instead.
+func (*NetworkInspectRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *NetworkInspectRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+// NetworkRemoveRequest removes one network by ID, ID prefix or name.
+type NetworkRemoveRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ref           string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkRemoveRequest) Reset() {
+	*x = NetworkRemoveRequest{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkRemoveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkRemoveRequest) ProtoMessage() {}
+
+func (x *NetworkRemoveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkRemoveRequest.ProtoReflect.Descriptor instead.
+func (*NetworkRemoveRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *NetworkRemoveRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+// NetworkResponse is one network.
+type NetworkResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Network       *Network               `protobuf:"bytes,1,opt,name=network,proto3" json:"network,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkResponse) Reset() {
+	*x = NetworkResponse{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkResponse) ProtoMessage() {}
+
+func (x *NetworkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkResponse.ProtoReflect.Descriptor instead.
+func (*NetworkResponse) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *NetworkResponse) GetNetwork() *Network {
+	if x != nil {
+		return x.Network
+	}
+	return nil
+}
+
+// NetworkListResponse lists networks, by name.
+type NetworkListResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Networks      []*Network             `protobuf:"bytes,1,rep,name=networks,proto3" json:"networks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkListResponse) Reset() {
+	*x = NetworkListResponse{}
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkListResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkListResponse) ProtoMessage() {}
+
+func (x *NetworkListResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkListResponse.ProtoReflect.Descriptor instead.
+func (*NetworkListResponse) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *NetworkListResponse) GetNetworks() []*Network {
+	if x != nil {
+		return x.Networks
+	}
+	return nil
+}
+
 // InfoRequest asks a node what it is.
 type InfoRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -731,7 +1089,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[2]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -743,7 +1101,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[2]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -756,7 +1114,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{2}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{8}
 }
 
 // InfoResponse says what the answering node is.
@@ -776,7 +1134,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[3]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +1146,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[3]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +1159,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{3}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *InfoResponse) GetNodeId() string {
@@ -873,7 +1231,7 @@ type SwarmInitRequest struct {
 
 func (x *SwarmInitRequest) Reset() {
 	*x = SwarmInitRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[4]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +1243,7 @@ func (x *SwarmInitRequest) String() string {
 func (*SwarmInitRequest) ProtoMessage() {}
 
 func (x *SwarmInitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[4]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +1256,7 @@ func (x *SwarmInitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SwarmInitRequest.ProtoReflect.Descriptor instead.
 func (*SwarmInitRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{4}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SwarmInitRequest) GetAdvertiseAddr() string {
@@ -927,7 +1285,7 @@ type SwarmInitResponse struct {
 
 func (x *SwarmInitResponse) Reset() {
 	*x = SwarmInitResponse{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[5]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -939,7 +1297,7 @@ func (x *SwarmInitResponse) String() string {
 func (*SwarmInitResponse) ProtoMessage() {}
 
 func (x *SwarmInitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[5]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -952,7 +1310,7 @@ func (x *SwarmInitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SwarmInitResponse.ProtoReflect.Descriptor instead.
 func (*SwarmInitResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{5}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SwarmInitResponse) GetNodeId() string {
@@ -988,7 +1346,7 @@ type SwarmJoinRequest struct {
 
 func (x *SwarmJoinRequest) Reset() {
 	*x = SwarmJoinRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[6]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1000,7 +1358,7 @@ func (x *SwarmJoinRequest) String() string {
 func (*SwarmJoinRequest) ProtoMessage() {}
 
 func (x *SwarmJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[6]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1013,7 +1371,7 @@ func (x *SwarmJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SwarmJoinRequest.ProtoReflect.Descriptor instead.
 func (*SwarmJoinRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{6}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SwarmJoinRequest) GetToken() string {
@@ -1048,7 +1406,7 @@ type SwarmJoinResponse struct {
 
 func (x *SwarmJoinResponse) Reset() {
 	*x = SwarmJoinResponse{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[7]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1060,7 +1418,7 @@ func (x *SwarmJoinResponse) String() string {
 func (*SwarmJoinResponse) ProtoMessage() {}
 
 func (x *SwarmJoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[7]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1073,7 +1431,7 @@ func (x *SwarmJoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SwarmJoinResponse.ProtoReflect.Descriptor instead.
 func (*SwarmJoinResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{7}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SwarmJoinResponse) GetNodeId() string {
@@ -1100,7 +1458,7 @@ type SwarmLeaveRequest struct {
 
 func (x *SwarmLeaveRequest) Reset() {
 	*x = SwarmLeaveRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[8]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1470,7 @@ func (x *SwarmLeaveRequest) String() string {
 func (*SwarmLeaveRequest) ProtoMessage() {}
 
 func (x *SwarmLeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[8]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1483,7 @@ func (x *SwarmLeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SwarmLeaveRequest.ProtoReflect.Descriptor instead.
 func (*SwarmLeaveRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{8}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SwarmLeaveRequest) GetForce() bool {
@@ -1147,7 +1505,7 @@ type SwarmUpdateRequest struct {
 
 func (x *SwarmUpdateRequest) Reset() {
 	*x = SwarmUpdateRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[9]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1159,7 +1517,7 @@ func (x *SwarmUpdateRequest) String() string {
 func (*SwarmUpdateRequest) ProtoMessage() {}
 
 func (x *SwarmUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[9]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1172,7 +1530,7 @@ func (x *SwarmUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SwarmUpdateRequest.ProtoReflect.Descriptor instead.
 func (*SwarmUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{9}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SwarmUpdateRequest) GetHeartbeatPeriodNano() int64 {
@@ -1207,7 +1565,7 @@ type JoinTokenRequest struct {
 
 func (x *JoinTokenRequest) Reset() {
 	*x = JoinTokenRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[10]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1577,7 @@ func (x *JoinTokenRequest) String() string {
 func (*JoinTokenRequest) ProtoMessage() {}
 
 func (x *JoinTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[10]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1590,7 @@ func (x *JoinTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinTokenRequest.ProtoReflect.Descriptor instead.
 func (*JoinTokenRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{10}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *JoinTokenRequest) GetRole() NodeRole {
@@ -1260,7 +1618,7 @@ type JoinTokenResponse struct {
 
 func (x *JoinTokenResponse) Reset() {
 	*x = JoinTokenResponse{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1630,7 @@ func (x *JoinTokenResponse) String() string {
 func (*JoinTokenResponse) ProtoMessage() {}
 
 func (x *JoinTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1643,7 @@ func (x *JoinTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinTokenResponse.ProtoReflect.Descriptor instead.
 func (*JoinTokenResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{11}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *JoinTokenResponse) GetToken() string {
@@ -1311,7 +1669,7 @@ type NodeListRequest struct {
 
 func (x *NodeListRequest) Reset() {
 	*x = NodeListRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1323,7 +1681,7 @@ func (x *NodeListRequest) String() string {
 func (*NodeListRequest) ProtoMessage() {}
 
 func (x *NodeListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1336,7 +1694,7 @@ func (x *NodeListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeListRequest.ProtoReflect.Descriptor instead.
 func (*NodeListRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{12}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{18}
 }
 
 // NodeListResponse lists nodes with what the table needs around them.
@@ -1351,7 +1709,7 @@ type NodeListResponse struct {
 
 func (x *NodeListResponse) Reset() {
 	*x = NodeListResponse{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1721,7 @@ func (x *NodeListResponse) String() string {
 func (*NodeListResponse) ProtoMessage() {}
 
 func (x *NodeListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1734,7 @@ func (x *NodeListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeListResponse.ProtoReflect.Descriptor instead.
 func (*NodeListResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{13}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *NodeListResponse) GetNodes() []*Node {
@@ -1410,7 +1768,7 @@ type NodeInspectRequest struct {
 
 func (x *NodeInspectRequest) Reset() {
 	*x = NodeInspectRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[14]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1422,7 +1780,7 @@ func (x *NodeInspectRequest) String() string {
 func (*NodeInspectRequest) ProtoMessage() {}
 
 func (x *NodeInspectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[14]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1435,7 +1793,7 @@ func (x *NodeInspectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeInspectRequest.ProtoReflect.Descriptor instead.
 func (*NodeInspectRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{14}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *NodeInspectRequest) GetRef() string {
@@ -1457,7 +1815,7 @@ type NodeResponse struct {
 
 func (x *NodeResponse) Reset() {
 	*x = NodeResponse{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[15]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1469,7 +1827,7 @@ func (x *NodeResponse) String() string {
 func (*NodeResponse) ProtoMessage() {}
 
 func (x *NodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[15]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1482,7 +1840,7 @@ func (x *NodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeResponse.ProtoReflect.Descriptor instead.
 func (*NodeResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{15}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *NodeResponse) GetNode() *Node {
@@ -1519,7 +1877,7 @@ type NodeUpdateRequest struct {
 
 func (x *NodeUpdateRequest) Reset() {
 	*x = NodeUpdateRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[16]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1889,7 @@ func (x *NodeUpdateRequest) String() string {
 func (*NodeUpdateRequest) ProtoMessage() {}
 
 func (x *NodeUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[16]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1902,7 @@ func (x *NodeUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeUpdateRequest.ProtoReflect.Descriptor instead.
 func (*NodeUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{16}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *NodeUpdateRequest) GetRef() string {
@@ -1585,7 +1943,7 @@ type NodePromoteRequest struct {
 
 func (x *NodePromoteRequest) Reset() {
 	*x = NodePromoteRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[17]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +1955,7 @@ func (x *NodePromoteRequest) String() string {
 func (*NodePromoteRequest) ProtoMessage() {}
 
 func (x *NodePromoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[17]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +1968,7 @@ func (x *NodePromoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodePromoteRequest.ProtoReflect.Descriptor instead.
 func (*NodePromoteRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{17}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *NodePromoteRequest) GetRef() string {
@@ -1630,7 +1988,7 @@ type NodeDemoteRequest struct {
 
 func (x *NodeDemoteRequest) Reset() {
 	*x = NodeDemoteRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[18]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +2000,7 @@ func (x *NodeDemoteRequest) String() string {
 func (*NodeDemoteRequest) ProtoMessage() {}
 
 func (x *NodeDemoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[18]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +2013,7 @@ func (x *NodeDemoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeDemoteRequest.ProtoReflect.Descriptor instead.
 func (*NodeDemoteRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{18}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *NodeDemoteRequest) GetRef() string {
@@ -1676,7 +2034,7 @@ type NodeRemoveRequest struct {
 
 func (x *NodeRemoveRequest) Reset() {
 	*x = NodeRemoveRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[19]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1688,7 +2046,7 @@ func (x *NodeRemoveRequest) String() string {
 func (*NodeRemoveRequest) ProtoMessage() {}
 
 func (x *NodeRemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[19]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1701,7 +2059,7 @@ func (x *NodeRemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRemoveRequest.ProtoReflect.Descriptor instead.
 func (*NodeRemoveRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{19}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *NodeRemoveRequest) GetRef() string {
@@ -1735,7 +2093,7 @@ type ReplicaReadyRequest struct {
 
 func (x *ReplicaReadyRequest) Reset() {
 	*x = ReplicaReadyRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[20]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +2105,7 @@ func (x *ReplicaReadyRequest) String() string {
 func (*ReplicaReadyRequest) ProtoMessage() {}
 
 func (x *ReplicaReadyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[20]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +2118,7 @@ func (x *ReplicaReadyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaReadyRequest.ProtoReflect.Descriptor instead.
 func (*ReplicaReadyRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{20}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReplicaReadyRequest) GetNodeId() string {
@@ -1786,7 +2144,7 @@ type EmptyResponse struct {
 
 func (x *EmptyResponse) Reset() {
 	*x = EmptyResponse{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[21]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1798,7 +2156,7 @@ func (x *EmptyResponse) String() string {
 func (*EmptyResponse) ProtoMessage() {}
 
 func (x *EmptyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[21]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1811,7 +2169,7 @@ func (x *EmptyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmptyResponse.ProtoReflect.Descriptor instead.
 func (*EmptyResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{21}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{27}
 }
 
 // ServiceCreateRequest creates a service.
@@ -1824,7 +2182,7 @@ type ServiceCreateRequest struct {
 
 func (x *ServiceCreateRequest) Reset() {
 	*x = ServiceCreateRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[22]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1836,7 +2194,7 @@ func (x *ServiceCreateRequest) String() string {
 func (*ServiceCreateRequest) ProtoMessage() {}
 
 func (x *ServiceCreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[22]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1849,7 +2207,7 @@ func (x *ServiceCreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceCreateRequest.ProtoReflect.Descriptor instead.
 func (*ServiceCreateRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{22}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ServiceCreateRequest) GetSpec() *ServiceSpec {
@@ -1871,7 +2229,7 @@ type ServiceResponse struct {
 
 func (x *ServiceResponse) Reset() {
 	*x = ServiceResponse{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[23]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1883,7 +2241,7 @@ func (x *ServiceResponse) String() string {
 func (*ServiceResponse) ProtoMessage() {}
 
 func (x *ServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[23]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1896,7 +2254,7 @@ func (x *ServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceResponse.ProtoReflect.Descriptor instead.
 func (*ServiceResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{23}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ServiceResponse) GetService() *Service {
@@ -1922,7 +2280,7 @@ type ServiceListRequest struct {
 
 func (x *ServiceListRequest) Reset() {
 	*x = ServiceListRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[24]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1934,7 +2292,7 @@ func (x *ServiceListRequest) String() string {
 func (*ServiceListRequest) ProtoMessage() {}
 
 func (x *ServiceListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[24]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1947,7 +2305,7 @@ func (x *ServiceListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceListRequest.ProtoReflect.Descriptor instead.
 func (*ServiceListRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{24}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{30}
 }
 
 // ServiceSummary is one row of `service ls`.
@@ -1962,7 +2320,7 @@ type ServiceSummary struct {
 
 func (x *ServiceSummary) Reset() {
 	*x = ServiceSummary{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[25]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1974,7 +2332,7 @@ func (x *ServiceSummary) String() string {
 func (*ServiceSummary) ProtoMessage() {}
 
 func (x *ServiceSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[25]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1987,7 +2345,7 @@ func (x *ServiceSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceSummary.ProtoReflect.Descriptor instead.
 func (*ServiceSummary) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{25}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ServiceSummary) GetService() *Service {
@@ -2021,7 +2379,7 @@ type ServiceListResponse struct {
 
 func (x *ServiceListResponse) Reset() {
 	*x = ServiceListResponse{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[26]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2033,7 +2391,7 @@ func (x *ServiceListResponse) String() string {
 func (*ServiceListResponse) ProtoMessage() {}
 
 func (x *ServiceListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[26]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2046,7 +2404,7 @@ func (x *ServiceListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceListResponse.ProtoReflect.Descriptor instead.
 func (*ServiceListResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{26}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ServiceListResponse) GetServices() []*ServiceSummary {
@@ -2066,7 +2424,7 @@ type ServiceInspectRequest struct {
 
 func (x *ServiceInspectRequest) Reset() {
 	*x = ServiceInspectRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[27]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2078,7 +2436,7 @@ func (x *ServiceInspectRequest) String() string {
 func (*ServiceInspectRequest) ProtoMessage() {}
 
 func (x *ServiceInspectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[27]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2091,7 +2449,7 @@ func (x *ServiceInspectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceInspectRequest.ProtoReflect.Descriptor instead.
 func (*ServiceInspectRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{27}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ServiceInspectRequest) GetRef() string {
@@ -2114,7 +2472,7 @@ type ServiceUpdateRequest struct {
 
 func (x *ServiceUpdateRequest) Reset() {
 	*x = ServiceUpdateRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[28]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2126,7 +2484,7 @@ func (x *ServiceUpdateRequest) String() string {
 func (*ServiceUpdateRequest) ProtoMessage() {}
 
 func (x *ServiceUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[28]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2139,7 +2497,7 @@ func (x *ServiceUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceUpdateRequest.ProtoReflect.Descriptor instead.
 func (*ServiceUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{28}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ServiceUpdateRequest) GetRef() string {
@@ -2174,7 +2532,7 @@ type ServiceScaleRequest struct {
 
 func (x *ServiceScaleRequest) Reset() {
 	*x = ServiceScaleRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[29]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2186,7 +2544,7 @@ func (x *ServiceScaleRequest) String() string {
 func (*ServiceScaleRequest) ProtoMessage() {}
 
 func (x *ServiceScaleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[29]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2199,7 +2557,7 @@ func (x *ServiceScaleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceScaleRequest.ProtoReflect.Descriptor instead.
 func (*ServiceScaleRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{29}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ServiceScaleRequest) GetRef() string {
@@ -2226,7 +2584,7 @@ type ServiceRollbackRequest struct {
 
 func (x *ServiceRollbackRequest) Reset() {
 	*x = ServiceRollbackRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[30]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2238,7 +2596,7 @@ func (x *ServiceRollbackRequest) String() string {
 func (*ServiceRollbackRequest) ProtoMessage() {}
 
 func (x *ServiceRollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[30]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2251,7 +2609,7 @@ func (x *ServiceRollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceRollbackRequest.ProtoReflect.Descriptor instead.
 func (*ServiceRollbackRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{30}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ServiceRollbackRequest) GetRef() string {
@@ -2271,7 +2629,7 @@ type ServiceRemoveRequest struct {
 
 func (x *ServiceRemoveRequest) Reset() {
 	*x = ServiceRemoveRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[31]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2283,7 +2641,7 @@ func (x *ServiceRemoveRequest) String() string {
 func (*ServiceRemoveRequest) ProtoMessage() {}
 
 func (x *ServiceRemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[31]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2296,7 +2654,7 @@ func (x *ServiceRemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceRemoveRequest.ProtoReflect.Descriptor instead.
 func (*ServiceRemoveRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{31}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ServiceRemoveRequest) GetRef() string {
@@ -2318,7 +2676,7 @@ type TaskListRequest struct {
 
 func (x *TaskListRequest) Reset() {
 	*x = TaskListRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[32]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2330,7 +2688,7 @@ func (x *TaskListRequest) String() string {
 func (*TaskListRequest) ProtoMessage() {}
 
 func (x *TaskListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[32]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2343,7 +2701,7 @@ func (x *TaskListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskListRequest.ProtoReflect.Descriptor instead.
 func (*TaskListRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{32}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *TaskListRequest) GetServiceRefs() []string {
@@ -2374,7 +2732,7 @@ type TaskListResponse struct {
 
 func (x *TaskListResponse) Reset() {
 	*x = TaskListResponse{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[33]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2386,7 +2744,7 @@ func (x *TaskListResponse) String() string {
 func (*TaskListResponse) ProtoMessage() {}
 
 func (x *TaskListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[33]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2399,7 +2757,7 @@ func (x *TaskListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskListResponse.ProtoReflect.Descriptor instead.
 func (*TaskListResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{33}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *TaskListResponse) GetTasks() []*Task {
@@ -2437,7 +2795,7 @@ type ServiceLogsRequest struct {
 
 func (x *ServiceLogsRequest) Reset() {
 	*x = ServiceLogsRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[34]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2449,7 +2807,7 @@ func (x *ServiceLogsRequest) String() string {
 func (*ServiceLogsRequest) ProtoMessage() {}
 
 func (x *ServiceLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[34]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2462,7 +2820,7 @@ func (x *ServiceLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceLogsRequest.ProtoReflect.Descriptor instead.
 func (*ServiceLogsRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{34}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ServiceLogsRequest) GetRef() string {
@@ -2500,7 +2858,7 @@ type LogLine struct {
 
 func (x *LogLine) Reset() {
 	*x = LogLine{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[35]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2512,7 +2870,7 @@ func (x *LogLine) String() string {
 func (*LogLine) ProtoMessage() {}
 
 func (x *LogLine) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[35]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2525,7 +2883,7 @@ func (x *LogLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogLine.ProtoReflect.Descriptor instead.
 func (*LogLine) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{35}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *LogLine) GetTaskId() string {
@@ -2569,7 +2927,7 @@ type ServiceLogsResponse struct {
 
 func (x *ServiceLogsResponse) Reset() {
 	*x = ServiceLogsResponse{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[36]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2581,7 +2939,7 @@ func (x *ServiceLogsResponse) String() string {
 func (*ServiceLogsResponse) ProtoMessage() {}
 
 func (x *ServiceLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[36]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2594,7 +2952,7 @@ func (x *ServiceLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceLogsResponse.ProtoReflect.Descriptor instead.
 func (*ServiceLogsResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{36}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ServiceLogsResponse) GetLines() []*LogLine {
@@ -2644,7 +3002,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[37]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2656,7 +3014,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[37]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2669,7 +3027,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{37}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Event) GetId() uint64 {
@@ -2726,7 +3084,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[38]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2738,7 +3096,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[38]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2751,7 +3109,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{38}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *EventsRequest) GetSinceUnixNano() int64 {
@@ -2780,7 +3138,7 @@ type EventsResponse struct {
 
 func (x *EventsResponse) Reset() {
 	*x = EventsResponse{}
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[39]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2792,7 +3150,7 @@ func (x *EventsResponse) String() string {
 func (*EventsResponse) ProtoMessage() {}
 
 func (x *EventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_gateway_proto_msgTypes[39]
+	mi := &file_actorswarm_v1_gateway_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2805,7 +3163,7 @@ func (x *EventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsResponse.ProtoReflect.Descriptor instead.
 func (*EventsResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{39}
+	return file_actorswarm_v1_gateway_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *EventsResponse) GetEvents() []*Event {
@@ -2826,7 +3184,7 @@ var File_actorswarm_v1_gateway_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"\n" +
-	"\x1bactorswarm/v1/gateway.proto\x12\ractorswarm.v1\x1a\x1bactorswarm/v1/service.proto\x1a\x19actorswarm/v1/types.proto\"\x99\r\n" +
+	"\x1bactorswarm/v1/gateway.proto\x12\ractorswarm.v1\x1a\x1bactorswarm/v1/service.proto\x1a\x19actorswarm/v1/types.proto\"\xce\x0f\n" +
 	"\x0eGatewayRequest\x120\n" +
 	"\x04info\x18\x01 \x01(\v2\x1a.actorswarm.v1.InfoRequestH\x00R\x04info\x12@\n" +
 	"\n" +
@@ -2858,11 +3216,15 @@ const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"\x0eservice_remove\x18\x14 \x01(\v2#.actorswarm.v1.ServiceRemoveRequestH\x00R\rserviceRemove\x12=\n" +
 	"\ttask_list\x18\x15 \x01(\v2\x1e.actorswarm.v1.TaskListRequestH\x00R\btaskList\x12F\n" +
 	"\fservice_logs\x18\x16 \x01(\v2!.actorswarm.v1.ServiceLogsRequestH\x00R\vserviceLogs\x126\n" +
-	"\x06events\x18\x17 \x01(\v2\x1c.actorswarm.v1.EventsRequestH\x00R\x06events\x12\x12\n" +
+	"\x06events\x18\x17 \x01(\v2\x1c.actorswarm.v1.EventsRequestH\x00R\x06events\x12L\n" +
+	"\x0enetwork_create\x18\x18 \x01(\v2#.actorswarm.v1.NetworkCreateRequestH\x00R\rnetworkCreate\x12F\n" +
+	"\fnetwork_list\x18\x19 \x01(\v2!.actorswarm.v1.NetworkListRequestH\x00R\vnetworkList\x12O\n" +
+	"\x0fnetwork_inspect\x18\x1a \x01(\v2$.actorswarm.v1.NetworkInspectRequestH\x00R\x0enetworkInspect\x12L\n" +
+	"\x0enetwork_remove\x18\x1b \x01(\v2#.actorswarm.v1.NetworkRemoveRequestH\x00R\rnetworkRemove\x12\x12\n" +
 	"\x04hops\x18d \x01(\rR\x04hops\x12\x1d\n" +
 	"\n" +
 	"request_id\x18e \x01(\tR\trequestIdB\x05\n" +
-	"\x03req\"\xaf\x06\n" +
+	"\x03req\"\xb4\a\n" +
 	"\x0fGatewayResponse\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\x05R\x04code\x121\n" +
@@ -2881,8 +3243,21 @@ const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"\fservice_list\x18\v \x01(\v2\".actorswarm.v1.ServiceListResponseH\x00R\vserviceList\x12>\n" +
 	"\ttask_list\x18\f \x01(\v2\x1f.actorswarm.v1.TaskListResponseH\x00R\btaskList\x12G\n" +
 	"\fservice_logs\x18\r \x01(\v2\".actorswarm.v1.ServiceLogsResponseH\x00R\vserviceLogs\x127\n" +
-	"\x06events\x18\x0e \x01(\v2\x1d.actorswarm.v1.EventsResponseH\x00R\x06eventsB\x06\n" +
-	"\x04resp\"\r\n" +
+	"\x06events\x18\x0e \x01(\v2\x1d.actorswarm.v1.EventsResponseH\x00R\x06events\x12:\n" +
+	"\anetwork\x18\x0f \x01(\v2\x1e.actorswarm.v1.NetworkResponseH\x00R\anetwork\x12G\n" +
+	"\fnetwork_list\x18\x10 \x01(\v2\".actorswarm.v1.NetworkListResponseH\x00R\vnetworkListB\x06\n" +
+	"\x04resp\"F\n" +
+	"\x14NetworkCreateRequest\x12.\n" +
+	"\x04spec\x18\x01 \x01(\v2\x1a.actorswarm.v1.NetworkSpecR\x04spec\"\x14\n" +
+	"\x12NetworkListRequest\")\n" +
+	"\x15NetworkInspectRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\"(\n" +
+	"\x14NetworkRemoveRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\"C\n" +
+	"\x0fNetworkResponse\x120\n" +
+	"\anetwork\x18\x01 \x01(\v2\x16.actorswarm.v1.NetworkR\anetwork\"I\n" +
+	"\x13NetworkListResponse\x122\n" +
+	"\bnetworks\x18\x01 \x03(\v2\x16.actorswarm.v1.NetworkR\bnetworks\"\r\n" +
 	"\vInfoRequest\"\x81\x02\n" +
 	"\fInfoResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12+\n" +
@@ -3040,121 +3415,138 @@ func file_actorswarm_v1_gateway_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_gateway_proto_rawDescData
 }
 
-var file_actorswarm_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_actorswarm_v1_gateway_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_actorswarm_v1_gateway_proto_goTypes = []any{
 	(*GatewayRequest)(nil),         // 0: actorswarm.v1.GatewayRequest
 	(*GatewayResponse)(nil),        // 1: actorswarm.v1.GatewayResponse
-	(*InfoRequest)(nil),            // 2: actorswarm.v1.InfoRequest
-	(*InfoResponse)(nil),           // 3: actorswarm.v1.InfoResponse
-	(*SwarmInitRequest)(nil),       // 4: actorswarm.v1.SwarmInitRequest
-	(*SwarmInitResponse)(nil),      // 5: actorswarm.v1.SwarmInitResponse
-	(*SwarmJoinRequest)(nil),       // 6: actorswarm.v1.SwarmJoinRequest
-	(*SwarmJoinResponse)(nil),      // 7: actorswarm.v1.SwarmJoinResponse
-	(*SwarmLeaveRequest)(nil),      // 8: actorswarm.v1.SwarmLeaveRequest
-	(*SwarmUpdateRequest)(nil),     // 9: actorswarm.v1.SwarmUpdateRequest
-	(*JoinTokenRequest)(nil),       // 10: actorswarm.v1.JoinTokenRequest
-	(*JoinTokenResponse)(nil),      // 11: actorswarm.v1.JoinTokenResponse
-	(*NodeListRequest)(nil),        // 12: actorswarm.v1.NodeListRequest
-	(*NodeListResponse)(nil),       // 13: actorswarm.v1.NodeListResponse
-	(*NodeInspectRequest)(nil),     // 14: actorswarm.v1.NodeInspectRequest
-	(*NodeResponse)(nil),           // 15: actorswarm.v1.NodeResponse
-	(*NodeUpdateRequest)(nil),      // 16: actorswarm.v1.NodeUpdateRequest
-	(*NodePromoteRequest)(nil),     // 17: actorswarm.v1.NodePromoteRequest
-	(*NodeDemoteRequest)(nil),      // 18: actorswarm.v1.NodeDemoteRequest
-	(*NodeRemoveRequest)(nil),      // 19: actorswarm.v1.NodeRemoveRequest
-	(*ReplicaReadyRequest)(nil),    // 20: actorswarm.v1.ReplicaReadyRequest
-	(*EmptyResponse)(nil),          // 21: actorswarm.v1.EmptyResponse
-	(*ServiceCreateRequest)(nil),   // 22: actorswarm.v1.ServiceCreateRequest
-	(*ServiceResponse)(nil),        // 23: actorswarm.v1.ServiceResponse
-	(*ServiceListRequest)(nil),     // 24: actorswarm.v1.ServiceListRequest
-	(*ServiceSummary)(nil),         // 25: actorswarm.v1.ServiceSummary
-	(*ServiceListResponse)(nil),    // 26: actorswarm.v1.ServiceListResponse
-	(*ServiceInspectRequest)(nil),  // 27: actorswarm.v1.ServiceInspectRequest
-	(*ServiceUpdateRequest)(nil),   // 28: actorswarm.v1.ServiceUpdateRequest
-	(*ServiceScaleRequest)(nil),    // 29: actorswarm.v1.ServiceScaleRequest
-	(*ServiceRollbackRequest)(nil), // 30: actorswarm.v1.ServiceRollbackRequest
-	(*ServiceRemoveRequest)(nil),   // 31: actorswarm.v1.ServiceRemoveRequest
-	(*TaskListRequest)(nil),        // 32: actorswarm.v1.TaskListRequest
-	(*TaskListResponse)(nil),       // 33: actorswarm.v1.TaskListResponse
-	(*ServiceLogsRequest)(nil),     // 34: actorswarm.v1.ServiceLogsRequest
-	(*LogLine)(nil),                // 35: actorswarm.v1.LogLine
-	(*ServiceLogsResponse)(nil),    // 36: actorswarm.v1.ServiceLogsResponse
-	(*Event)(nil),                  // 37: actorswarm.v1.Event
-	(*EventsRequest)(nil),          // 38: actorswarm.v1.EventsRequest
-	(*EventsResponse)(nil),         // 39: actorswarm.v1.EventsResponse
-	nil,                            // 40: actorswarm.v1.NodeUpdateRequest.LabelAddEntry
-	nil,                            // 41: actorswarm.v1.TaskListResponse.NodeNamesEntry
-	nil,                            // 42: actorswarm.v1.TaskListResponse.ServiceNamesEntry
-	nil,                            // 43: actorswarm.v1.ServiceLogsResponse.NodeNamesEntry
-	nil,                            // 44: actorswarm.v1.Event.AttributesEntry
-	(NodeRole)(0),                  // 45: actorswarm.v1.NodeRole
-	(*Node)(nil),                   // 46: actorswarm.v1.Node
-	(NodeAvailability)(0),          // 47: actorswarm.v1.NodeAvailability
-	(*ServiceSpec)(nil),            // 48: actorswarm.v1.ServiceSpec
-	(*Service)(nil),                // 49: actorswarm.v1.Service
-	(*Task)(nil),                   // 50: actorswarm.v1.Task
+	(*NetworkCreateRequest)(nil),   // 2: actorswarm.v1.NetworkCreateRequest
+	(*NetworkListRequest)(nil),     // 3: actorswarm.v1.NetworkListRequest
+	(*NetworkInspectRequest)(nil),  // 4: actorswarm.v1.NetworkInspectRequest
+	(*NetworkRemoveRequest)(nil),   // 5: actorswarm.v1.NetworkRemoveRequest
+	(*NetworkResponse)(nil),        // 6: actorswarm.v1.NetworkResponse
+	(*NetworkListResponse)(nil),    // 7: actorswarm.v1.NetworkListResponse
+	(*InfoRequest)(nil),            // 8: actorswarm.v1.InfoRequest
+	(*InfoResponse)(nil),           // 9: actorswarm.v1.InfoResponse
+	(*SwarmInitRequest)(nil),       // 10: actorswarm.v1.SwarmInitRequest
+	(*SwarmInitResponse)(nil),      // 11: actorswarm.v1.SwarmInitResponse
+	(*SwarmJoinRequest)(nil),       // 12: actorswarm.v1.SwarmJoinRequest
+	(*SwarmJoinResponse)(nil),      // 13: actorswarm.v1.SwarmJoinResponse
+	(*SwarmLeaveRequest)(nil),      // 14: actorswarm.v1.SwarmLeaveRequest
+	(*SwarmUpdateRequest)(nil),     // 15: actorswarm.v1.SwarmUpdateRequest
+	(*JoinTokenRequest)(nil),       // 16: actorswarm.v1.JoinTokenRequest
+	(*JoinTokenResponse)(nil),      // 17: actorswarm.v1.JoinTokenResponse
+	(*NodeListRequest)(nil),        // 18: actorswarm.v1.NodeListRequest
+	(*NodeListResponse)(nil),       // 19: actorswarm.v1.NodeListResponse
+	(*NodeInspectRequest)(nil),     // 20: actorswarm.v1.NodeInspectRequest
+	(*NodeResponse)(nil),           // 21: actorswarm.v1.NodeResponse
+	(*NodeUpdateRequest)(nil),      // 22: actorswarm.v1.NodeUpdateRequest
+	(*NodePromoteRequest)(nil),     // 23: actorswarm.v1.NodePromoteRequest
+	(*NodeDemoteRequest)(nil),      // 24: actorswarm.v1.NodeDemoteRequest
+	(*NodeRemoveRequest)(nil),      // 25: actorswarm.v1.NodeRemoveRequest
+	(*ReplicaReadyRequest)(nil),    // 26: actorswarm.v1.ReplicaReadyRequest
+	(*EmptyResponse)(nil),          // 27: actorswarm.v1.EmptyResponse
+	(*ServiceCreateRequest)(nil),   // 28: actorswarm.v1.ServiceCreateRequest
+	(*ServiceResponse)(nil),        // 29: actorswarm.v1.ServiceResponse
+	(*ServiceListRequest)(nil),     // 30: actorswarm.v1.ServiceListRequest
+	(*ServiceSummary)(nil),         // 31: actorswarm.v1.ServiceSummary
+	(*ServiceListResponse)(nil),    // 32: actorswarm.v1.ServiceListResponse
+	(*ServiceInspectRequest)(nil),  // 33: actorswarm.v1.ServiceInspectRequest
+	(*ServiceUpdateRequest)(nil),   // 34: actorswarm.v1.ServiceUpdateRequest
+	(*ServiceScaleRequest)(nil),    // 35: actorswarm.v1.ServiceScaleRequest
+	(*ServiceRollbackRequest)(nil), // 36: actorswarm.v1.ServiceRollbackRequest
+	(*ServiceRemoveRequest)(nil),   // 37: actorswarm.v1.ServiceRemoveRequest
+	(*TaskListRequest)(nil),        // 38: actorswarm.v1.TaskListRequest
+	(*TaskListResponse)(nil),       // 39: actorswarm.v1.TaskListResponse
+	(*ServiceLogsRequest)(nil),     // 40: actorswarm.v1.ServiceLogsRequest
+	(*LogLine)(nil),                // 41: actorswarm.v1.LogLine
+	(*ServiceLogsResponse)(nil),    // 42: actorswarm.v1.ServiceLogsResponse
+	(*Event)(nil),                  // 43: actorswarm.v1.Event
+	(*EventsRequest)(nil),          // 44: actorswarm.v1.EventsRequest
+	(*EventsResponse)(nil),         // 45: actorswarm.v1.EventsResponse
+	nil,                            // 46: actorswarm.v1.NodeUpdateRequest.LabelAddEntry
+	nil,                            // 47: actorswarm.v1.TaskListResponse.NodeNamesEntry
+	nil,                            // 48: actorswarm.v1.TaskListResponse.ServiceNamesEntry
+	nil,                            // 49: actorswarm.v1.ServiceLogsResponse.NodeNamesEntry
+	nil,                            // 50: actorswarm.v1.Event.AttributesEntry
+	(*NetworkSpec)(nil),            // 51: actorswarm.v1.NetworkSpec
+	(*Network)(nil),                // 52: actorswarm.v1.Network
+	(NodeRole)(0),                  // 53: actorswarm.v1.NodeRole
+	(*Node)(nil),                   // 54: actorswarm.v1.Node
+	(NodeAvailability)(0),          // 55: actorswarm.v1.NodeAvailability
+	(*ServiceSpec)(nil),            // 56: actorswarm.v1.ServiceSpec
+	(*Service)(nil),                // 57: actorswarm.v1.Service
+	(*Task)(nil),                   // 58: actorswarm.v1.Task
 }
 var file_actorswarm_v1_gateway_proto_depIdxs = []int32{
-	2,  // 0: actorswarm.v1.GatewayRequest.info:type_name -> actorswarm.v1.InfoRequest
-	4,  // 1: actorswarm.v1.GatewayRequest.swarm_init:type_name -> actorswarm.v1.SwarmInitRequest
-	6,  // 2: actorswarm.v1.GatewayRequest.swarm_join:type_name -> actorswarm.v1.SwarmJoinRequest
-	8,  // 3: actorswarm.v1.GatewayRequest.swarm_leave:type_name -> actorswarm.v1.SwarmLeaveRequest
-	10, // 4: actorswarm.v1.GatewayRequest.join_token:type_name -> actorswarm.v1.JoinTokenRequest
-	12, // 5: actorswarm.v1.GatewayRequest.node_list:type_name -> actorswarm.v1.NodeListRequest
-	14, // 6: actorswarm.v1.GatewayRequest.node_inspect:type_name -> actorswarm.v1.NodeInspectRequest
-	16, // 7: actorswarm.v1.GatewayRequest.node_update:type_name -> actorswarm.v1.NodeUpdateRequest
-	17, // 8: actorswarm.v1.GatewayRequest.node_promote:type_name -> actorswarm.v1.NodePromoteRequest
-	18, // 9: actorswarm.v1.GatewayRequest.node_demote:type_name -> actorswarm.v1.NodeDemoteRequest
-	19, // 10: actorswarm.v1.GatewayRequest.node_remove:type_name -> actorswarm.v1.NodeRemoveRequest
-	9,  // 11: actorswarm.v1.GatewayRequest.swarm_update:type_name -> actorswarm.v1.SwarmUpdateRequest
-	20, // 12: actorswarm.v1.GatewayRequest.replica_ready:type_name -> actorswarm.v1.ReplicaReadyRequest
-	22, // 13: actorswarm.v1.GatewayRequest.service_create:type_name -> actorswarm.v1.ServiceCreateRequest
-	24, // 14: actorswarm.v1.GatewayRequest.service_list:type_name -> actorswarm.v1.ServiceListRequest
-	27, // 15: actorswarm.v1.GatewayRequest.service_inspect:type_name -> actorswarm.v1.ServiceInspectRequest
-	28, // 16: actorswarm.v1.GatewayRequest.service_update:type_name -> actorswarm.v1.ServiceUpdateRequest
-	29, // 17: actorswarm.v1.GatewayRequest.service_scale:type_name -> actorswarm.v1.ServiceScaleRequest
-	30, // 18: actorswarm.v1.GatewayRequest.service_rollback:type_name -> actorswarm.v1.ServiceRollbackRequest
-	31, // 19: actorswarm.v1.GatewayRequest.service_remove:type_name -> actorswarm.v1.ServiceRemoveRequest
-	32, // 20: actorswarm.v1.GatewayRequest.task_list:type_name -> actorswarm.v1.TaskListRequest
-	34, // 21: actorswarm.v1.GatewayRequest.service_logs:type_name -> actorswarm.v1.ServiceLogsRequest
-	38, // 22: actorswarm.v1.GatewayRequest.events:type_name -> actorswarm.v1.EventsRequest
-	3,  // 23: actorswarm.v1.GatewayResponse.info:type_name -> actorswarm.v1.InfoResponse
-	5,  // 24: actorswarm.v1.GatewayResponse.swarm_init:type_name -> actorswarm.v1.SwarmInitResponse
-	7,  // 25: actorswarm.v1.GatewayResponse.swarm_join:type_name -> actorswarm.v1.SwarmJoinResponse
-	11, // 26: actorswarm.v1.GatewayResponse.join_token:type_name -> actorswarm.v1.JoinTokenResponse
-	13, // 27: actorswarm.v1.GatewayResponse.node_list:type_name -> actorswarm.v1.NodeListResponse
-	15, // 28: actorswarm.v1.GatewayResponse.node:type_name -> actorswarm.v1.NodeResponse
-	21, // 29: actorswarm.v1.GatewayResponse.empty:type_name -> actorswarm.v1.EmptyResponse
-	23, // 30: actorswarm.v1.GatewayResponse.service:type_name -> actorswarm.v1.ServiceResponse
-	26, // 31: actorswarm.v1.GatewayResponse.service_list:type_name -> actorswarm.v1.ServiceListResponse
-	33, // 32: actorswarm.v1.GatewayResponse.task_list:type_name -> actorswarm.v1.TaskListResponse
-	36, // 33: actorswarm.v1.GatewayResponse.service_logs:type_name -> actorswarm.v1.ServiceLogsResponse
-	39, // 34: actorswarm.v1.GatewayResponse.events:type_name -> actorswarm.v1.EventsResponse
-	45, // 35: actorswarm.v1.InfoResponse.role:type_name -> actorswarm.v1.NodeRole
-	45, // 36: actorswarm.v1.SwarmJoinResponse.role:type_name -> actorswarm.v1.NodeRole
-	45, // 37: actorswarm.v1.JoinTokenRequest.role:type_name -> actorswarm.v1.NodeRole
-	46, // 38: actorswarm.v1.NodeListResponse.nodes:type_name -> actorswarm.v1.Node
-	46, // 39: actorswarm.v1.NodeResponse.node:type_name -> actorswarm.v1.Node
-	47, // 40: actorswarm.v1.NodeUpdateRequest.availability:type_name -> actorswarm.v1.NodeAvailability
-	40, // 41: actorswarm.v1.NodeUpdateRequest.label_add:type_name -> actorswarm.v1.NodeUpdateRequest.LabelAddEntry
-	48, // 42: actorswarm.v1.ServiceCreateRequest.spec:type_name -> actorswarm.v1.ServiceSpec
-	49, // 43: actorswarm.v1.ServiceResponse.service:type_name -> actorswarm.v1.Service
-	49, // 44: actorswarm.v1.ServiceSummary.service:type_name -> actorswarm.v1.Service
-	25, // 45: actorswarm.v1.ServiceListResponse.services:type_name -> actorswarm.v1.ServiceSummary
-	48, // 46: actorswarm.v1.ServiceUpdateRequest.spec:type_name -> actorswarm.v1.ServiceSpec
-	50, // 47: actorswarm.v1.TaskListResponse.tasks:type_name -> actorswarm.v1.Task
-	41, // 48: actorswarm.v1.TaskListResponse.node_names:type_name -> actorswarm.v1.TaskListResponse.NodeNamesEntry
-	42, // 49: actorswarm.v1.TaskListResponse.service_names:type_name -> actorswarm.v1.TaskListResponse.ServiceNamesEntry
-	35, // 50: actorswarm.v1.ServiceLogsResponse.lines:type_name -> actorswarm.v1.LogLine
-	50, // 51: actorswarm.v1.ServiceLogsResponse.tasks:type_name -> actorswarm.v1.Task
-	43, // 52: actorswarm.v1.ServiceLogsResponse.node_names:type_name -> actorswarm.v1.ServiceLogsResponse.NodeNamesEntry
-	44, // 53: actorswarm.v1.Event.attributes:type_name -> actorswarm.v1.Event.AttributesEntry
-	37, // 54: actorswarm.v1.EventsResponse.events:type_name -> actorswarm.v1.Event
-	55, // [55:55] is the sub-list for method output_type
-	55, // [55:55] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	8,  // 0: actorswarm.v1.GatewayRequest.info:type_name -> actorswarm.v1.InfoRequest
+	10, // 1: actorswarm.v1.GatewayRequest.swarm_init:type_name -> actorswarm.v1.SwarmInitRequest
+	12, // 2: actorswarm.v1.GatewayRequest.swarm_join:type_name -> actorswarm.v1.SwarmJoinRequest
+	14, // 3: actorswarm.v1.GatewayRequest.swarm_leave:type_name -> actorswarm.v1.SwarmLeaveRequest
+	16, // 4: actorswarm.v1.GatewayRequest.join_token:type_name -> actorswarm.v1.JoinTokenRequest
+	18, // 5: actorswarm.v1.GatewayRequest.node_list:type_name -> actorswarm.v1.NodeListRequest
+	20, // 6: actorswarm.v1.GatewayRequest.node_inspect:type_name -> actorswarm.v1.NodeInspectRequest
+	22, // 7: actorswarm.v1.GatewayRequest.node_update:type_name -> actorswarm.v1.NodeUpdateRequest
+	23, // 8: actorswarm.v1.GatewayRequest.node_promote:type_name -> actorswarm.v1.NodePromoteRequest
+	24, // 9: actorswarm.v1.GatewayRequest.node_demote:type_name -> actorswarm.v1.NodeDemoteRequest
+	25, // 10: actorswarm.v1.GatewayRequest.node_remove:type_name -> actorswarm.v1.NodeRemoveRequest
+	15, // 11: actorswarm.v1.GatewayRequest.swarm_update:type_name -> actorswarm.v1.SwarmUpdateRequest
+	26, // 12: actorswarm.v1.GatewayRequest.replica_ready:type_name -> actorswarm.v1.ReplicaReadyRequest
+	28, // 13: actorswarm.v1.GatewayRequest.service_create:type_name -> actorswarm.v1.ServiceCreateRequest
+	30, // 14: actorswarm.v1.GatewayRequest.service_list:type_name -> actorswarm.v1.ServiceListRequest
+	33, // 15: actorswarm.v1.GatewayRequest.service_inspect:type_name -> actorswarm.v1.ServiceInspectRequest
+	34, // 16: actorswarm.v1.GatewayRequest.service_update:type_name -> actorswarm.v1.ServiceUpdateRequest
+	35, // 17: actorswarm.v1.GatewayRequest.service_scale:type_name -> actorswarm.v1.ServiceScaleRequest
+	36, // 18: actorswarm.v1.GatewayRequest.service_rollback:type_name -> actorswarm.v1.ServiceRollbackRequest
+	37, // 19: actorswarm.v1.GatewayRequest.service_remove:type_name -> actorswarm.v1.ServiceRemoveRequest
+	38, // 20: actorswarm.v1.GatewayRequest.task_list:type_name -> actorswarm.v1.TaskListRequest
+	40, // 21: actorswarm.v1.GatewayRequest.service_logs:type_name -> actorswarm.v1.ServiceLogsRequest
+	44, // 22: actorswarm.v1.GatewayRequest.events:type_name -> actorswarm.v1.EventsRequest
+	2,  // 23: actorswarm.v1.GatewayRequest.network_create:type_name -> actorswarm.v1.NetworkCreateRequest
+	3,  // 24: actorswarm.v1.GatewayRequest.network_list:type_name -> actorswarm.v1.NetworkListRequest
+	4,  // 25: actorswarm.v1.GatewayRequest.network_inspect:type_name -> actorswarm.v1.NetworkInspectRequest
+	5,  // 26: actorswarm.v1.GatewayRequest.network_remove:type_name -> actorswarm.v1.NetworkRemoveRequest
+	9,  // 27: actorswarm.v1.GatewayResponse.info:type_name -> actorswarm.v1.InfoResponse
+	11, // 28: actorswarm.v1.GatewayResponse.swarm_init:type_name -> actorswarm.v1.SwarmInitResponse
+	13, // 29: actorswarm.v1.GatewayResponse.swarm_join:type_name -> actorswarm.v1.SwarmJoinResponse
+	17, // 30: actorswarm.v1.GatewayResponse.join_token:type_name -> actorswarm.v1.JoinTokenResponse
+	19, // 31: actorswarm.v1.GatewayResponse.node_list:type_name -> actorswarm.v1.NodeListResponse
+	21, // 32: actorswarm.v1.GatewayResponse.node:type_name -> actorswarm.v1.NodeResponse
+	27, // 33: actorswarm.v1.GatewayResponse.empty:type_name -> actorswarm.v1.EmptyResponse
+	29, // 34: actorswarm.v1.GatewayResponse.service:type_name -> actorswarm.v1.ServiceResponse
+	32, // 35: actorswarm.v1.GatewayResponse.service_list:type_name -> actorswarm.v1.ServiceListResponse
+	39, // 36: actorswarm.v1.GatewayResponse.task_list:type_name -> actorswarm.v1.TaskListResponse
+	42, // 37: actorswarm.v1.GatewayResponse.service_logs:type_name -> actorswarm.v1.ServiceLogsResponse
+	45, // 38: actorswarm.v1.GatewayResponse.events:type_name -> actorswarm.v1.EventsResponse
+	6,  // 39: actorswarm.v1.GatewayResponse.network:type_name -> actorswarm.v1.NetworkResponse
+	7,  // 40: actorswarm.v1.GatewayResponse.network_list:type_name -> actorswarm.v1.NetworkListResponse
+	51, // 41: actorswarm.v1.NetworkCreateRequest.spec:type_name -> actorswarm.v1.NetworkSpec
+	52, // 42: actorswarm.v1.NetworkResponse.network:type_name -> actorswarm.v1.Network
+	52, // 43: actorswarm.v1.NetworkListResponse.networks:type_name -> actorswarm.v1.Network
+	53, // 44: actorswarm.v1.InfoResponse.role:type_name -> actorswarm.v1.NodeRole
+	53, // 45: actorswarm.v1.SwarmJoinResponse.role:type_name -> actorswarm.v1.NodeRole
+	53, // 46: actorswarm.v1.JoinTokenRequest.role:type_name -> actorswarm.v1.NodeRole
+	54, // 47: actorswarm.v1.NodeListResponse.nodes:type_name -> actorswarm.v1.Node
+	54, // 48: actorswarm.v1.NodeResponse.node:type_name -> actorswarm.v1.Node
+	55, // 49: actorswarm.v1.NodeUpdateRequest.availability:type_name -> actorswarm.v1.NodeAvailability
+	46, // 50: actorswarm.v1.NodeUpdateRequest.label_add:type_name -> actorswarm.v1.NodeUpdateRequest.LabelAddEntry
+	56, // 51: actorswarm.v1.ServiceCreateRequest.spec:type_name -> actorswarm.v1.ServiceSpec
+	57, // 52: actorswarm.v1.ServiceResponse.service:type_name -> actorswarm.v1.Service
+	57, // 53: actorswarm.v1.ServiceSummary.service:type_name -> actorswarm.v1.Service
+	31, // 54: actorswarm.v1.ServiceListResponse.services:type_name -> actorswarm.v1.ServiceSummary
+	56, // 55: actorswarm.v1.ServiceUpdateRequest.spec:type_name -> actorswarm.v1.ServiceSpec
+	58, // 56: actorswarm.v1.TaskListResponse.tasks:type_name -> actorswarm.v1.Task
+	47, // 57: actorswarm.v1.TaskListResponse.node_names:type_name -> actorswarm.v1.TaskListResponse.NodeNamesEntry
+	48, // 58: actorswarm.v1.TaskListResponse.service_names:type_name -> actorswarm.v1.TaskListResponse.ServiceNamesEntry
+	41, // 59: actorswarm.v1.ServiceLogsResponse.lines:type_name -> actorswarm.v1.LogLine
+	58, // 60: actorswarm.v1.ServiceLogsResponse.tasks:type_name -> actorswarm.v1.Task
+	49, // 61: actorswarm.v1.ServiceLogsResponse.node_names:type_name -> actorswarm.v1.ServiceLogsResponse.NodeNamesEntry
+	50, // 62: actorswarm.v1.Event.attributes:type_name -> actorswarm.v1.Event.AttributesEntry
+	43, // 63: actorswarm.v1.EventsResponse.events:type_name -> actorswarm.v1.Event
+	64, // [64:64] is the sub-list for method output_type
+	64, // [64:64] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_gateway_proto_init() }
@@ -3188,6 +3580,10 @@ func file_actorswarm_v1_gateway_proto_init() {
 		(*GatewayRequest_TaskList)(nil),
 		(*GatewayRequest_ServiceLogs)(nil),
 		(*GatewayRequest_Events)(nil),
+		(*GatewayRequest_NetworkCreate)(nil),
+		(*GatewayRequest_NetworkList)(nil),
+		(*GatewayRequest_NetworkInspect)(nil),
+		(*GatewayRequest_NetworkRemove)(nil),
 	}
 	file_actorswarm_v1_gateway_proto_msgTypes[1].OneofWrappers = []any{
 		(*GatewayResponse_Info)(nil),
@@ -3202,6 +3598,8 @@ func file_actorswarm_v1_gateway_proto_init() {
 		(*GatewayResponse_TaskList)(nil),
 		(*GatewayResponse_ServiceLogs)(nil),
 		(*GatewayResponse_Events)(nil),
+		(*GatewayResponse_Network)(nil),
+		(*GatewayResponse_NetworkList)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3209,7 +3607,7 @@ func file_actorswarm_v1_gateway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_gateway_proto_rawDesc), len(file_actorswarm_v1_gateway_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   45,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

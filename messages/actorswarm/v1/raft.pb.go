@@ -45,6 +45,8 @@ type Command struct {
 	//	*Command_RemoveService
 	//	*Command_TaskBatch
 	//	*Command_SetNodePortErrors
+	//	*Command_CreateNetwork
+	//	*Command_RemoveNetwork
 	Cmd isCommand_Cmd `protobuf_oneof:"cmd"`
 	// request_id identifies the proposal: a command retried after a leader
 	// change is applied once and answered with the first result.
@@ -241,6 +243,24 @@ func (x *Command) GetSetNodePortErrors() *SetNodePortErrors {
 	return nil
 }
 
+func (x *Command) GetCreateNetwork() *CreateNetwork {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_CreateNetwork); ok {
+			return x.CreateNetwork
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetRemoveNetwork() *RemoveNetwork {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_RemoveNetwork); ok {
+			return x.RemoveNetwork
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
@@ -316,6 +336,14 @@ type Command_SetNodePortErrors struct {
 	SetNodePortErrors *SetNodePortErrors `protobuf:"bytes,17,opt,name=set_node_port_errors,json=setNodePortErrors,proto3,oneof"`
 }
 
+type Command_CreateNetwork struct {
+	CreateNetwork *CreateNetwork `protobuf:"bytes,18,opt,name=create_network,json=createNetwork,proto3,oneof"`
+}
+
+type Command_RemoveNetwork struct {
+	RemoveNetwork *RemoveNetwork `protobuf:"bytes,19,opt,name=remove_network,json=removeNetwork,proto3,oneof"`
+}
+
 func (*Command_InitCluster) isCommand_Cmd() {}
 
 func (*Command_AddNode) isCommand_Cmd() {}
@@ -347,6 +375,10 @@ func (*Command_RemoveService) isCommand_Cmd() {}
 func (*Command_TaskBatch) isCommand_Cmd() {}
 
 func (*Command_SetNodePortErrors) isCommand_Cmd() {}
+
+func (*Command_CreateNetwork) isCommand_Cmd() {}
+
+func (*Command_RemoveNetwork) isCommand_Cmd() {}
 
 // InitCluster creates the swarm with its first node, a manager.
 type InitCluster struct {
@@ -692,6 +724,97 @@ func (x *SetNodeStates) GetChanges() []*NodeStateChange {
 	return nil
 }
 
+// CreateNetwork adds a network; the store allocates its subnet (unless
+// the spec names one), gateway and VNI.
+type CreateNetwork struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Network       *Network               `protobuf:"bytes,1,opt,name=network,proto3" json:"network,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateNetwork) Reset() {
+	*x = CreateNetwork{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateNetwork) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateNetwork) ProtoMessage() {}
+
+func (x *CreateNetwork) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateNetwork.ProtoReflect.Descriptor instead.
+func (*CreateNetwork) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CreateNetwork) GetNetwork() *Network {
+	if x != nil {
+		return x.Network
+	}
+	return nil
+}
+
+// RemoveNetwork deletes a network no service uses.
+type RemoveNetwork struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NetworkId     string                 `protobuf:"bytes,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveNetwork) Reset() {
+	*x = RemoveNetwork{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveNetwork) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveNetwork) ProtoMessage() {}
+
+func (x *RemoveNetwork) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveNetwork.ProtoReflect.Descriptor instead.
+func (*RemoveNetwork) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RemoveNetwork) GetNetworkId() string {
+	if x != nil {
+		return x.NetworkId
+	}
+	return ""
+}
+
 // SetNodePortErrors records the published ports a node cannot serve.
 type SetNodePortErrors struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -703,7 +826,7 @@ type SetNodePortErrors struct {
 
 func (x *SetNodePortErrors) Reset() {
 	*x = SetNodePortErrors{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[7]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +838,7 @@ func (x *SetNodePortErrors) String() string {
 func (*SetNodePortErrors) ProtoMessage() {}
 
 func (x *SetNodePortErrors) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[7]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +851,7 @@ func (x *SetNodePortErrors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodePortErrors.ProtoReflect.Descriptor instead.
 func (*SetNodePortErrors) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{7}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SetNodePortErrors) GetNodeId() string {
@@ -755,7 +878,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[8]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -767,7 +890,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[8]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -780,7 +903,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{8}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -801,7 +924,7 @@ type RotateToken struct {
 
 func (x *RotateToken) Reset() {
 	*x = RotateToken{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[9]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -813,7 +936,7 @@ func (x *RotateToken) String() string {
 func (*RotateToken) ProtoMessage() {}
 
 func (x *RotateToken) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[9]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -826,7 +949,7 @@ func (x *RotateToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateToken.ProtoReflect.Descriptor instead.
 func (*RotateToken) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{9}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RotateToken) GetRole() NodeRole {
@@ -854,7 +977,7 @@ type RestoreState struct {
 
 func (x *RestoreState) Reset() {
 	*x = RestoreState{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[10]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -866,7 +989,7 @@ func (x *RestoreState) String() string {
 func (*RestoreState) ProtoMessage() {}
 
 func (x *RestoreState) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[10]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -879,7 +1002,7 @@ func (x *RestoreState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreState.ProtoReflect.Descriptor instead.
 func (*RestoreState) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{10}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RestoreState) GetSnapshot() *Snapshot {
@@ -899,7 +1022,7 @@ type UpdateClusterSettings struct {
 
 func (x *UpdateClusterSettings) Reset() {
 	*x = UpdateClusterSettings{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +1034,7 @@ func (x *UpdateClusterSettings) String() string {
 func (*UpdateClusterSettings) ProtoMessage() {}
 
 func (x *UpdateClusterSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,7 +1047,7 @@ func (x *UpdateClusterSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterSettings.ProtoReflect.Descriptor instead.
 func (*UpdateClusterSettings) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{11}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateClusterSettings) GetSettings() *ClusterSettings {
@@ -939,17 +1062,20 @@ func (x *UpdateClusterSettings) GetSettings() *ClusterSettings {
 // one from 30000-32767. Reserving again for the same service replaces its
 // ports (service update).
 type ReserveService struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ServiceId     string                 `protobuf:"bytes,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Ports         []*PortConfig          `protobuf:"bytes,3,rep,name=ports,proto3" json:"ports,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ServiceId string                 `protobuf:"bytes,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Ports     []*PortConfig          `protobuf:"bytes,3,rep,name=ports,proto3" json:"ports,omitempty"`
+	// networks are the names or IDs of the networks the service attaches
+	// to; each must exist. The reservation keeps their IDs.
+	Networks      []string `protobuf:"bytes,4,rep,name=networks,proto3" json:"networks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReserveService) Reset() {
 	*x = ReserveService{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -961,7 +1087,7 @@ func (x *ReserveService) String() string {
 func (*ReserveService) ProtoMessage() {}
 
 func (x *ReserveService) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -974,7 +1100,7 @@ func (x *ReserveService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReserveService.ProtoReflect.Descriptor instead.
 func (*ReserveService) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{12}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReserveService) GetServiceId() string {
@@ -998,6 +1124,13 @@ func (x *ReserveService) GetPorts() []*PortConfig {
 	return nil
 }
 
+func (x *ReserveService) GetNetworks() []string {
+	if x != nil {
+		return x.Networks
+	}
+	return nil
+}
+
 // ReleaseService frees a service's name and ports on the control shard.
 type ReleaseService struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1008,7 +1141,7 @@ type ReleaseService struct {
 
 func (x *ReleaseService) Reset() {
 	*x = ReleaseService{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +1153,7 @@ func (x *ReleaseService) String() string {
 func (*ReleaseService) ProtoMessage() {}
 
 func (x *ReleaseService) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,7 +1166,7 @@ func (x *ReleaseService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseService.ProtoReflect.Descriptor instead.
 func (*ReleaseService) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{13}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReleaseService) GetServiceId() string {
@@ -1053,7 +1186,7 @@ type CreateService struct {
 
 func (x *CreateService) Reset() {
 	*x = CreateService{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +1198,7 @@ func (x *CreateService) String() string {
 func (*CreateService) ProtoMessage() {}
 
 func (x *CreateService) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +1211,7 @@ func (x *CreateService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateService.ProtoReflect.Descriptor instead.
 func (*CreateService) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{14}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateService) GetService() *Service {
@@ -1107,7 +1240,7 @@ type UpdateService struct {
 
 func (x *UpdateService) Reset() {
 	*x = UpdateService{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1119,7 +1252,7 @@ func (x *UpdateService) String() string {
 func (*UpdateService) ProtoMessage() {}
 
 func (x *UpdateService) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1132,7 +1265,7 @@ func (x *UpdateService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateService.ProtoReflect.Descriptor instead.
 func (*UpdateService) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{15}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdateService) GetServiceId() string {
@@ -1188,7 +1321,7 @@ type RemoveService struct {
 
 func (x *RemoveService) Reset() {
 	*x = RemoveService{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1200,7 +1333,7 @@ func (x *RemoveService) String() string {
 func (*RemoveService) ProtoMessage() {}
 
 func (x *RemoveService) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1213,7 +1346,7 @@ func (x *RemoveService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveService.ProtoReflect.Descriptor instead.
 func (*RemoveService) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{16}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RemoveService) GetServiceId() string {
@@ -1234,7 +1367,7 @@ type TaskAssignment struct {
 
 func (x *TaskAssignment) Reset() {
 	*x = TaskAssignment{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1246,7 +1379,7 @@ func (x *TaskAssignment) String() string {
 func (*TaskAssignment) ProtoMessage() {}
 
 func (x *TaskAssignment) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1259,7 +1392,7 @@ func (x *TaskAssignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskAssignment.ProtoReflect.Descriptor instead.
 func (*TaskAssignment) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{17}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TaskAssignment) GetTaskId() string {
@@ -1289,7 +1422,7 @@ type TaskDesire struct {
 
 func (x *TaskDesire) Reset() {
 	*x = TaskDesire{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[18]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1301,7 +1434,7 @@ func (x *TaskDesire) String() string {
 func (*TaskDesire) ProtoMessage() {}
 
 func (x *TaskDesire) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[18]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1314,7 +1447,7 @@ func (x *TaskDesire) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskDesire.ProtoReflect.Descriptor instead.
 func (*TaskDesire) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{18}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TaskDesire) GetTaskId() string {
@@ -1350,7 +1483,7 @@ type TaskStatusUpdate struct {
 
 func (x *TaskStatusUpdate) Reset() {
 	*x = TaskStatusUpdate{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[19]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1362,7 +1495,7 @@ func (x *TaskStatusUpdate) String() string {
 func (*TaskStatusUpdate) ProtoMessage() {}
 
 func (x *TaskStatusUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[19]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1375,7 +1508,7 @@ func (x *TaskStatusUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatusUpdate.ProtoReflect.Descriptor instead.
 func (*TaskStatusUpdate) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{19}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TaskStatusUpdate) GetTaskId() string {
@@ -1410,7 +1543,7 @@ type TaskBatch struct {
 
 func (x *TaskBatch) Reset() {
 	*x = TaskBatch{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[20]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1422,7 +1555,7 @@ func (x *TaskBatch) String() string {
 func (*TaskBatch) ProtoMessage() {}
 
 func (x *TaskBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[20]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1435,7 +1568,7 @@ func (x *TaskBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskBatch.ProtoReflect.Descriptor instead.
 func (*TaskBatch) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{20}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TaskBatch) GetCreate() []*Task {
@@ -1486,18 +1619,21 @@ type Result struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Error string                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
 	// code classifies error (see cluster.ErrorCode).
-	Code          int32         `protobuf:"varint,2,opt,name=code,proto3" json:"code,omitempty"`
-	Node          *Node         `protobuf:"bytes,3,opt,name=node,proto3" json:"node,omitempty"`
-	ReplicaId     uint64        `protobuf:"varint,4,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
-	Service       *Service      `protobuf:"bytes,5,opt,name=service,proto3" json:"service,omitempty"`
-	Ports         []*PortConfig `protobuf:"bytes,6,rep,name=ports,proto3" json:"ports,omitempty"`
+	Code      int32         `protobuf:"varint,2,opt,name=code,proto3" json:"code,omitempty"`
+	Node      *Node         `protobuf:"bytes,3,opt,name=node,proto3" json:"node,omitempty"`
+	ReplicaId uint64        `protobuf:"varint,4,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
+	Service   *Service      `protobuf:"bytes,5,opt,name=service,proto3" json:"service,omitempty"`
+	Ports     []*PortConfig `protobuf:"bytes,6,rep,name=ports,proto3" json:"ports,omitempty"`
+	Network   *Network      `protobuf:"bytes,7,opt,name=network,proto3" json:"network,omitempty"`
+	// network_ids are a reservation's networks, resolved.
+	NetworkIds    []string `protobuf:"bytes,8,rep,name=network_ids,json=networkIds,proto3" json:"network_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[21]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1509,7 +1645,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[21]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1522,7 +1658,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{21}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Result) GetError() string {
@@ -1567,6 +1703,20 @@ func (x *Result) GetPorts() []*PortConfig {
 	return nil
 }
 
+func (x *Result) GetNetwork() *Network {
+	if x != nil {
+		return x.Network
+	}
+	return nil
+}
+
+func (x *Result) GetNetworkIds() []string {
+	if x != nil {
+		return x.NetworkIds
+	}
+	return nil
+}
+
 // Query is a read of one shard's state.
 type Query struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1581,7 +1731,7 @@ type Query struct {
 
 func (x *Query) Reset() {
 	*x = Query{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +1743,7 @@ func (x *Query) String() string {
 func (*Query) ProtoMessage() {}
 
 func (x *Query) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +1756,7 @@ func (x *Query) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Query.ProtoReflect.Descriptor instead.
 func (*Query) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{22}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Query) GetQuery() isQuery_Query {
@@ -1659,7 +1809,7 @@ type GetCluster struct {
 
 func (x *GetCluster) Reset() {
 	*x = GetCluster{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1821,7 @@ func (x *GetCluster) String() string {
 func (*GetCluster) ProtoMessage() {}
 
 func (x *GetCluster) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1834,7 @@ func (x *GetCluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCluster.ProtoReflect.Descriptor instead.
 func (*GetCluster) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{23}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{25}
 }
 
 // ListNodes asks for every node.
@@ -1696,7 +1846,7 @@ type ListNodes struct {
 
 func (x *ListNodes) Reset() {
 	*x = ListNodes{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +1858,7 @@ func (x *ListNodes) String() string {
 func (*ListNodes) ProtoMessage() {}
 
 func (x *ListNodes) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +1871,7 @@ func (x *ListNodes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodes.ProtoReflect.Descriptor instead.
 func (*ListNodes) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{24}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{26}
 }
 
 // QueryResult answers a Query.
@@ -1735,7 +1885,7 @@ type QueryResult struct {
 
 func (x *QueryResult) Reset() {
 	*x = QueryResult{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +1897,7 @@ func (x *QueryResult) String() string {
 func (*QueryResult) ProtoMessage() {}
 
 func (x *QueryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +1910,7 @@ func (x *QueryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryResult.ProtoReflect.Descriptor instead.
 func (*QueryResult) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{25}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *QueryResult) GetCluster() *Cluster {
@@ -1788,6 +1938,7 @@ type Snapshot struct {
 	Reservations []*ServiceReservation `protobuf:"bytes,5,rep,name=reservations,proto3" json:"reservations,omitempty"`
 	Services     []*Service            `protobuf:"bytes,6,rep,name=services,proto3" json:"services,omitempty"`
 	Tasks        []*Task               `protobuf:"bytes,7,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	Networks     []*Network            `protobuf:"bytes,8,rep,name=networks,proto3" json:"networks,omitempty"`
 	// recent are the last applied request IDs with their results, oldest
 	// first, for deduplication.
 	Recent        []*RecentResult `protobuf:"bytes,4,rep,name=recent,proto3" json:"recent,omitempty"`
@@ -1797,7 +1948,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1809,7 +1960,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1822,7 +1973,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{26}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Snapshot) GetVersion() uint32 {
@@ -1867,6 +2018,13 @@ func (x *Snapshot) GetTasks() []*Task {
 	return nil
 }
 
+func (x *Snapshot) GetNetworks() []*Network {
+	if x != nil {
+		return x.Networks
+	}
+	return nil
+}
+
 func (x *Snapshot) GetRecent() []*RecentResult {
 	if x != nil {
 		return x.Recent
@@ -1876,17 +2034,19 @@ func (x *Snapshot) GetRecent() []*RecentResult {
 
 // ServiceReservation is one service's name and published ports.
 type ServiceReservation struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ServiceId     string                 `protobuf:"bytes,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Ports         []*PortConfig          `protobuf:"bytes,3,rep,name=ports,proto3" json:"ports,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ServiceId string                 `protobuf:"bytes,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Ports     []*PortConfig          `protobuf:"bytes,3,rep,name=ports,proto3" json:"ports,omitempty"`
+	// network_ids are the networks the service attaches to.
+	NetworkIds    []string `protobuf:"bytes,4,rep,name=network_ids,json=networkIds,proto3" json:"network_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceReservation) Reset() {
 	*x = ServiceReservation{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1898,7 +2058,7 @@ func (x *ServiceReservation) String() string {
 func (*ServiceReservation) ProtoMessage() {}
 
 func (x *ServiceReservation) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1911,7 +2071,7 @@ func (x *ServiceReservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceReservation.ProtoReflect.Descriptor instead.
 func (*ServiceReservation) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{27}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ServiceReservation) GetServiceId() string {
@@ -1935,6 +2095,13 @@ func (x *ServiceReservation) GetPorts() []*PortConfig {
 	return nil
 }
 
+func (x *ServiceReservation) GetNetworkIds() []string {
+	if x != nil {
+		return x.NetworkIds
+	}
+	return nil
+}
+
 // RecentResult is one remembered proposal result.
 type RecentResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1946,7 +2113,7 @@ type RecentResult struct {
 
 func (x *RecentResult) Reset() {
 	*x = RecentResult{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[28]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1958,7 +2125,7 @@ func (x *RecentResult) String() string {
 func (*RecentResult) ProtoMessage() {}
 
 func (x *RecentResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[28]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1971,7 +2138,7 @@ func (x *RecentResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecentResult.ProtoReflect.Descriptor instead.
 func (*RecentResult) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{28}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RecentResult) GetRequestId() string {
@@ -1992,7 +2159,8 @@ var File_actorswarm_v1_raft_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\n" +
-	"\x18actorswarm/v1/raft.proto\x12\ractorswarm.v1\x1a\x1bactorswarm/v1/service.proto\x1a\x19actorswarm/v1/types.proto\"\xba\t\n" +
+	"\x18actorswarm/v1/raft.proto\x12\ractorswarm.v1\x1a\x1bactorswarm/v1/service.proto\x1a\x19actorswarm/v1/types.proto\"\xc8\n" +
+	"\n" +
 	"\aCommand\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12?\n" +
 	"\finit_cluster\x18\x02 \x01(\v2\x1a.actorswarm.v1.InitClusterH\x00R\vinitCluster\x123\n" +
@@ -2013,7 +2181,9 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\x0eremove_service\x18\x0f \x01(\v2\x1c.actorswarm.v1.RemoveServiceH\x00R\rremoveService\x129\n" +
 	"\n" +
 	"task_batch\x18\x10 \x01(\v2\x18.actorswarm.v1.TaskBatchH\x00R\ttaskBatch\x12S\n" +
-	"\x14set_node_port_errors\x18\x11 \x01(\v2 .actorswarm.v1.SetNodePortErrorsH\x00R\x11setNodePortErrors\x12\x1d\n" +
+	"\x14set_node_port_errors\x18\x11 \x01(\v2 .actorswarm.v1.SetNodePortErrorsH\x00R\x11setNodePortErrors\x12E\n" +
+	"\x0ecreate_network\x18\x12 \x01(\v2\x1c.actorswarm.v1.CreateNetworkH\x00R\rcreateNetwork\x12E\n" +
+	"\x0eremove_network\x18\x13 \x01(\v2\x1c.actorswarm.v1.RemoveNetworkH\x00R\rremoveNetwork\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x14 \x01(\tR\trequestIdB\x05\n" +
 	"\x03cmd\"h\n" +
@@ -2040,7 +2210,12 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\x05state\x18\x02 \x01(\x0e2\x18.actorswarm.v1.NodeStateR\x05state\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\"I\n" +
 	"\rSetNodeStates\x128\n" +
-	"\achanges\x18\x01 \x03(\v2\x1e.actorswarm.v1.NodeStateChangeR\achanges\"\xbe\x01\n" +
+	"\achanges\x18\x01 \x03(\v2\x1e.actorswarm.v1.NodeStateChangeR\achanges\"A\n" +
+	"\rCreateNetwork\x120\n" +
+	"\anetwork\x18\x01 \x01(\v2\x16.actorswarm.v1.NetworkR\anetwork\".\n" +
+	"\rRemoveNetwork\x12\x1d\n" +
+	"\n" +
+	"network_id\x18\x01 \x01(\tR\tnetworkId\"\xbe\x01\n" +
 	"\x11SetNodePortErrors\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12Q\n" +
 	"\vport_errors\x18\x02 \x03(\v20.actorswarm.v1.SetNodePortErrors.PortErrorsEntryR\n" +
@@ -2057,12 +2232,13 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\fRestoreState\x123\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x17.actorswarm.v1.SnapshotR\bsnapshot\"S\n" +
 	"\x15UpdateClusterSettings\x12:\n" +
-	"\bsettings\x18\x01 \x01(\v2\x1e.actorswarm.v1.ClusterSettingsR\bsettings\"t\n" +
+	"\bsettings\x18\x01 \x01(\v2\x1e.actorswarm.v1.ClusterSettingsR\bsettings\"\x90\x01\n" +
 	"\x0eReserveService\x12\x1d\n" +
 	"\n" +
 	"service_id\x18\x01 \x01(\tR\tserviceId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
-	"\x05ports\x18\x03 \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\"/\n" +
+	"\x05ports\x18\x03 \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\x12\x1a\n" +
+	"\bnetworks\x18\x04 \x03(\tR\bnetworks\"/\n" +
 	"\x0eReleaseService\x12\x1d\n" +
 	"\n" +
 	"service_id\x18\x01 \x01(\tR\tserviceId\"A\n" +
@@ -2097,7 +2273,7 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x03(\v2\x1f.actorswarm.v1.TaskStatusUpdateR\x06status\x12\x16\n" +
 	"\x06delete\x18\x05 \x03(\tR\x06delete\x12\x1f\n" +
 	"\vservice_ids\x18\x06 \x03(\tR\n" +
-	"serviceIds\"\xdd\x01\n" +
+	"serviceIds\"\xb0\x02\n" +
 	"\x06Result\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\x05R\x04code\x12'\n" +
@@ -2105,7 +2281,10 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\n" +
 	"replica_id\x18\x04 \x01(\x04R\treplicaId\x120\n" +
 	"\aservice\x18\x05 \x01(\v2\x16.actorswarm.v1.ServiceR\aservice\x12/\n" +
-	"\x05ports\x18\x06 \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\"\x89\x01\n" +
+	"\x05ports\x18\x06 \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\x120\n" +
+	"\anetwork\x18\a \x01(\v2\x16.actorswarm.v1.NetworkR\anetwork\x12\x1f\n" +
+	"\vnetwork_ids\x18\b \x03(\tR\n" +
+	"networkIds\"\x89\x01\n" +
 	"\x05Query\x12<\n" +
 	"\vget_cluster\x18\x01 \x01(\v2\x19.actorswarm.v1.GetClusterH\x00R\n" +
 	"getCluster\x129\n" +
@@ -2117,20 +2296,23 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\tListNodes\"j\n" +
 	"\vQueryResult\x120\n" +
 	"\acluster\x18\x01 \x01(\v2\x16.actorswarm.v1.ClusterR\acluster\x12)\n" +
-	"\x05nodes\x18\x02 \x03(\v2\x13.actorswarm.v1.NodeR\x05nodes\"\xdc\x02\n" +
+	"\x05nodes\x18\x02 \x03(\v2\x13.actorswarm.v1.NodeR\x05nodes\"\x90\x03\n" +
 	"\bSnapshot\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x120\n" +
 	"\acluster\x18\x02 \x01(\v2\x16.actorswarm.v1.ClusterR\acluster\x12)\n" +
 	"\x05nodes\x18\x03 \x03(\v2\x13.actorswarm.v1.NodeR\x05nodes\x12E\n" +
 	"\freservations\x18\x05 \x03(\v2!.actorswarm.v1.ServiceReservationR\freservations\x122\n" +
 	"\bservices\x18\x06 \x03(\v2\x16.actorswarm.v1.ServiceR\bservices\x12)\n" +
-	"\x05tasks\x18\a \x03(\v2\x13.actorswarm.v1.TaskR\x05tasks\x123\n" +
-	"\x06recent\x18\x04 \x03(\v2\x1b.actorswarm.v1.RecentResultR\x06recent\"x\n" +
+	"\x05tasks\x18\a \x03(\v2\x13.actorswarm.v1.TaskR\x05tasks\x122\n" +
+	"\bnetworks\x18\b \x03(\v2\x16.actorswarm.v1.NetworkR\bnetworks\x123\n" +
+	"\x06recent\x18\x04 \x03(\v2\x1b.actorswarm.v1.RecentResultR\x06recent\"\x99\x01\n" +
 	"\x12ServiceReservation\x12\x1d\n" +
 	"\n" +
 	"service_id\x18\x01 \x01(\tR\tserviceId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
-	"\x05ports\x18\x03 \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\"\\\n" +
+	"\x05ports\x18\x03 \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\x12\x1f\n" +
+	"\vnetwork_ids\x18\x04 \x03(\tR\n" +
+	"networkIds\"\\\n" +
 	"\fRecentResult\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12-\n" +
@@ -2148,7 +2330,7 @@ func file_actorswarm_v1_raft_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_raft_proto_rawDescData
 }
 
-var file_actorswarm_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_actorswarm_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_actorswarm_v1_raft_proto_goTypes = []any{
 	(*Command)(nil),               // 0: actorswarm.v1.Command
 	(*InitCluster)(nil),           // 1: actorswarm.v1.InitCluster
@@ -2157,44 +2339,47 @@ var file_actorswarm_v1_raft_proto_goTypes = []any{
 	(*SetNodeRole)(nil),           // 4: actorswarm.v1.SetNodeRole
 	(*NodeStateChange)(nil),       // 5: actorswarm.v1.NodeStateChange
 	(*SetNodeStates)(nil),         // 6: actorswarm.v1.SetNodeStates
-	(*SetNodePortErrors)(nil),     // 7: actorswarm.v1.SetNodePortErrors
-	(*RemoveNode)(nil),            // 8: actorswarm.v1.RemoveNode
-	(*RotateToken)(nil),           // 9: actorswarm.v1.RotateToken
-	(*RestoreState)(nil),          // 10: actorswarm.v1.RestoreState
-	(*UpdateClusterSettings)(nil), // 11: actorswarm.v1.UpdateClusterSettings
-	(*ReserveService)(nil),        // 12: actorswarm.v1.ReserveService
-	(*ReleaseService)(nil),        // 13: actorswarm.v1.ReleaseService
-	(*CreateService)(nil),         // 14: actorswarm.v1.CreateService
-	(*UpdateService)(nil),         // 15: actorswarm.v1.UpdateService
-	(*RemoveService)(nil),         // 16: actorswarm.v1.RemoveService
-	(*TaskAssignment)(nil),        // 17: actorswarm.v1.TaskAssignment
-	(*TaskDesire)(nil),            // 18: actorswarm.v1.TaskDesire
-	(*TaskStatusUpdate)(nil),      // 19: actorswarm.v1.TaskStatusUpdate
-	(*TaskBatch)(nil),             // 20: actorswarm.v1.TaskBatch
-	(*Result)(nil),                // 21: actorswarm.v1.Result
-	(*Query)(nil),                 // 22: actorswarm.v1.Query
-	(*GetCluster)(nil),            // 23: actorswarm.v1.GetCluster
-	(*ListNodes)(nil),             // 24: actorswarm.v1.ListNodes
-	(*QueryResult)(nil),           // 25: actorswarm.v1.QueryResult
-	(*Snapshot)(nil),              // 26: actorswarm.v1.Snapshot
-	(*ServiceReservation)(nil),    // 27: actorswarm.v1.ServiceReservation
-	(*RecentResult)(nil),          // 28: actorswarm.v1.RecentResult
-	nil,                           // 29: actorswarm.v1.UpdateNodeSpec.LabelAddEntry
-	nil,                           // 30: actorswarm.v1.SetNodePortErrors.PortErrorsEntry
-	(*Cluster)(nil),               // 31: actorswarm.v1.Cluster
-	(*Node)(nil),                  // 32: actorswarm.v1.Node
-	(NodeAvailability)(0),         // 33: actorswarm.v1.NodeAvailability
-	(NodeRole)(0),                 // 34: actorswarm.v1.NodeRole
-	(NodeState)(0),                // 35: actorswarm.v1.NodeState
-	(*JoinTokenSecret)(nil),       // 36: actorswarm.v1.JoinTokenSecret
-	(*ClusterSettings)(nil),       // 37: actorswarm.v1.ClusterSettings
-	(*PortConfig)(nil),            // 38: actorswarm.v1.PortConfig
-	(*Service)(nil),               // 39: actorswarm.v1.Service
-	(*ServiceSpec)(nil),           // 40: actorswarm.v1.ServiceSpec
-	(*UpdateStatus)(nil),          // 41: actorswarm.v1.UpdateStatus
-	(TaskState)(0),                // 42: actorswarm.v1.TaskState
-	(*TaskStatus)(nil),            // 43: actorswarm.v1.TaskStatus
-	(*Task)(nil),                  // 44: actorswarm.v1.Task
+	(*CreateNetwork)(nil),         // 7: actorswarm.v1.CreateNetwork
+	(*RemoveNetwork)(nil),         // 8: actorswarm.v1.RemoveNetwork
+	(*SetNodePortErrors)(nil),     // 9: actorswarm.v1.SetNodePortErrors
+	(*RemoveNode)(nil),            // 10: actorswarm.v1.RemoveNode
+	(*RotateToken)(nil),           // 11: actorswarm.v1.RotateToken
+	(*RestoreState)(nil),          // 12: actorswarm.v1.RestoreState
+	(*UpdateClusterSettings)(nil), // 13: actorswarm.v1.UpdateClusterSettings
+	(*ReserveService)(nil),        // 14: actorswarm.v1.ReserveService
+	(*ReleaseService)(nil),        // 15: actorswarm.v1.ReleaseService
+	(*CreateService)(nil),         // 16: actorswarm.v1.CreateService
+	(*UpdateService)(nil),         // 17: actorswarm.v1.UpdateService
+	(*RemoveService)(nil),         // 18: actorswarm.v1.RemoveService
+	(*TaskAssignment)(nil),        // 19: actorswarm.v1.TaskAssignment
+	(*TaskDesire)(nil),            // 20: actorswarm.v1.TaskDesire
+	(*TaskStatusUpdate)(nil),      // 21: actorswarm.v1.TaskStatusUpdate
+	(*TaskBatch)(nil),             // 22: actorswarm.v1.TaskBatch
+	(*Result)(nil),                // 23: actorswarm.v1.Result
+	(*Query)(nil),                 // 24: actorswarm.v1.Query
+	(*GetCluster)(nil),            // 25: actorswarm.v1.GetCluster
+	(*ListNodes)(nil),             // 26: actorswarm.v1.ListNodes
+	(*QueryResult)(nil),           // 27: actorswarm.v1.QueryResult
+	(*Snapshot)(nil),              // 28: actorswarm.v1.Snapshot
+	(*ServiceReservation)(nil),    // 29: actorswarm.v1.ServiceReservation
+	(*RecentResult)(nil),          // 30: actorswarm.v1.RecentResult
+	nil,                           // 31: actorswarm.v1.UpdateNodeSpec.LabelAddEntry
+	nil,                           // 32: actorswarm.v1.SetNodePortErrors.PortErrorsEntry
+	(*Cluster)(nil),               // 33: actorswarm.v1.Cluster
+	(*Node)(nil),                  // 34: actorswarm.v1.Node
+	(NodeAvailability)(0),         // 35: actorswarm.v1.NodeAvailability
+	(NodeRole)(0),                 // 36: actorswarm.v1.NodeRole
+	(NodeState)(0),                // 37: actorswarm.v1.NodeState
+	(*Network)(nil),               // 38: actorswarm.v1.Network
+	(*JoinTokenSecret)(nil),       // 39: actorswarm.v1.JoinTokenSecret
+	(*ClusterSettings)(nil),       // 40: actorswarm.v1.ClusterSettings
+	(*PortConfig)(nil),            // 41: actorswarm.v1.PortConfig
+	(*Service)(nil),               // 42: actorswarm.v1.Service
+	(*ServiceSpec)(nil),           // 43: actorswarm.v1.ServiceSpec
+	(*UpdateStatus)(nil),          // 44: actorswarm.v1.UpdateStatus
+	(TaskState)(0),                // 45: actorswarm.v1.TaskState
+	(*TaskStatus)(nil),            // 46: actorswarm.v1.TaskStatus
+	(*Task)(nil),                  // 47: actorswarm.v1.Task
 }
 var file_actorswarm_v1_raft_proto_depIdxs = []int32{
 	1,  // 0: actorswarm.v1.Command.init_cluster:type_name -> actorswarm.v1.InitCluster
@@ -2202,61 +2387,66 @@ var file_actorswarm_v1_raft_proto_depIdxs = []int32{
 	3,  // 2: actorswarm.v1.Command.update_node_spec:type_name -> actorswarm.v1.UpdateNodeSpec
 	4,  // 3: actorswarm.v1.Command.set_node_role:type_name -> actorswarm.v1.SetNodeRole
 	6,  // 4: actorswarm.v1.Command.set_node_states:type_name -> actorswarm.v1.SetNodeStates
-	8,  // 5: actorswarm.v1.Command.remove_node:type_name -> actorswarm.v1.RemoveNode
-	9,  // 6: actorswarm.v1.Command.rotate_token:type_name -> actorswarm.v1.RotateToken
-	10, // 7: actorswarm.v1.Command.restore_state:type_name -> actorswarm.v1.RestoreState
-	11, // 8: actorswarm.v1.Command.update_cluster_settings:type_name -> actorswarm.v1.UpdateClusterSettings
-	12, // 9: actorswarm.v1.Command.reserve_service:type_name -> actorswarm.v1.ReserveService
-	13, // 10: actorswarm.v1.Command.release_service:type_name -> actorswarm.v1.ReleaseService
-	14, // 11: actorswarm.v1.Command.create_service:type_name -> actorswarm.v1.CreateService
-	15, // 12: actorswarm.v1.Command.update_service:type_name -> actorswarm.v1.UpdateService
-	16, // 13: actorswarm.v1.Command.remove_service:type_name -> actorswarm.v1.RemoveService
-	20, // 14: actorswarm.v1.Command.task_batch:type_name -> actorswarm.v1.TaskBatch
-	7,  // 15: actorswarm.v1.Command.set_node_port_errors:type_name -> actorswarm.v1.SetNodePortErrors
-	31, // 16: actorswarm.v1.InitCluster.cluster:type_name -> actorswarm.v1.Cluster
-	32, // 17: actorswarm.v1.InitCluster.node:type_name -> actorswarm.v1.Node
-	32, // 18: actorswarm.v1.AddNode.node:type_name -> actorswarm.v1.Node
-	33, // 19: actorswarm.v1.UpdateNodeSpec.availability:type_name -> actorswarm.v1.NodeAvailability
-	29, // 20: actorswarm.v1.UpdateNodeSpec.label_add:type_name -> actorswarm.v1.UpdateNodeSpec.LabelAddEntry
-	34, // 21: actorswarm.v1.SetNodeRole.role:type_name -> actorswarm.v1.NodeRole
-	35, // 22: actorswarm.v1.NodeStateChange.state:type_name -> actorswarm.v1.NodeState
-	5,  // 23: actorswarm.v1.SetNodeStates.changes:type_name -> actorswarm.v1.NodeStateChange
-	30, // 24: actorswarm.v1.SetNodePortErrors.port_errors:type_name -> actorswarm.v1.SetNodePortErrors.PortErrorsEntry
-	34, // 25: actorswarm.v1.RotateToken.role:type_name -> actorswarm.v1.NodeRole
-	36, // 26: actorswarm.v1.RotateToken.secret:type_name -> actorswarm.v1.JoinTokenSecret
-	26, // 27: actorswarm.v1.RestoreState.snapshot:type_name -> actorswarm.v1.Snapshot
-	37, // 28: actorswarm.v1.UpdateClusterSettings.settings:type_name -> actorswarm.v1.ClusterSettings
-	38, // 29: actorswarm.v1.ReserveService.ports:type_name -> actorswarm.v1.PortConfig
-	39, // 30: actorswarm.v1.CreateService.service:type_name -> actorswarm.v1.Service
-	40, // 31: actorswarm.v1.UpdateService.spec:type_name -> actorswarm.v1.ServiceSpec
-	38, // 32: actorswarm.v1.UpdateService.ports:type_name -> actorswarm.v1.PortConfig
-	41, // 33: actorswarm.v1.UpdateService.update_status:type_name -> actorswarm.v1.UpdateStatus
-	42, // 34: actorswarm.v1.TaskDesire.desired_state:type_name -> actorswarm.v1.TaskState
-	43, // 35: actorswarm.v1.TaskStatusUpdate.status:type_name -> actorswarm.v1.TaskStatus
-	44, // 36: actorswarm.v1.TaskBatch.create:type_name -> actorswarm.v1.Task
-	17, // 37: actorswarm.v1.TaskBatch.assign:type_name -> actorswarm.v1.TaskAssignment
-	18, // 38: actorswarm.v1.TaskBatch.desire:type_name -> actorswarm.v1.TaskDesire
-	19, // 39: actorswarm.v1.TaskBatch.status:type_name -> actorswarm.v1.TaskStatusUpdate
-	32, // 40: actorswarm.v1.Result.node:type_name -> actorswarm.v1.Node
-	39, // 41: actorswarm.v1.Result.service:type_name -> actorswarm.v1.Service
-	38, // 42: actorswarm.v1.Result.ports:type_name -> actorswarm.v1.PortConfig
-	23, // 43: actorswarm.v1.Query.get_cluster:type_name -> actorswarm.v1.GetCluster
-	24, // 44: actorswarm.v1.Query.list_nodes:type_name -> actorswarm.v1.ListNodes
-	31, // 45: actorswarm.v1.QueryResult.cluster:type_name -> actorswarm.v1.Cluster
-	32, // 46: actorswarm.v1.QueryResult.nodes:type_name -> actorswarm.v1.Node
-	31, // 47: actorswarm.v1.Snapshot.cluster:type_name -> actorswarm.v1.Cluster
-	32, // 48: actorswarm.v1.Snapshot.nodes:type_name -> actorswarm.v1.Node
-	27, // 49: actorswarm.v1.Snapshot.reservations:type_name -> actorswarm.v1.ServiceReservation
-	39, // 50: actorswarm.v1.Snapshot.services:type_name -> actorswarm.v1.Service
-	44, // 51: actorswarm.v1.Snapshot.tasks:type_name -> actorswarm.v1.Task
-	28, // 52: actorswarm.v1.Snapshot.recent:type_name -> actorswarm.v1.RecentResult
-	38, // 53: actorswarm.v1.ServiceReservation.ports:type_name -> actorswarm.v1.PortConfig
-	21, // 54: actorswarm.v1.RecentResult.result:type_name -> actorswarm.v1.Result
-	55, // [55:55] is the sub-list for method output_type
-	55, // [55:55] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	10, // 5: actorswarm.v1.Command.remove_node:type_name -> actorswarm.v1.RemoveNode
+	11, // 6: actorswarm.v1.Command.rotate_token:type_name -> actorswarm.v1.RotateToken
+	12, // 7: actorswarm.v1.Command.restore_state:type_name -> actorswarm.v1.RestoreState
+	13, // 8: actorswarm.v1.Command.update_cluster_settings:type_name -> actorswarm.v1.UpdateClusterSettings
+	14, // 9: actorswarm.v1.Command.reserve_service:type_name -> actorswarm.v1.ReserveService
+	15, // 10: actorswarm.v1.Command.release_service:type_name -> actorswarm.v1.ReleaseService
+	16, // 11: actorswarm.v1.Command.create_service:type_name -> actorswarm.v1.CreateService
+	17, // 12: actorswarm.v1.Command.update_service:type_name -> actorswarm.v1.UpdateService
+	18, // 13: actorswarm.v1.Command.remove_service:type_name -> actorswarm.v1.RemoveService
+	22, // 14: actorswarm.v1.Command.task_batch:type_name -> actorswarm.v1.TaskBatch
+	9,  // 15: actorswarm.v1.Command.set_node_port_errors:type_name -> actorswarm.v1.SetNodePortErrors
+	7,  // 16: actorswarm.v1.Command.create_network:type_name -> actorswarm.v1.CreateNetwork
+	8,  // 17: actorswarm.v1.Command.remove_network:type_name -> actorswarm.v1.RemoveNetwork
+	33, // 18: actorswarm.v1.InitCluster.cluster:type_name -> actorswarm.v1.Cluster
+	34, // 19: actorswarm.v1.InitCluster.node:type_name -> actorswarm.v1.Node
+	34, // 20: actorswarm.v1.AddNode.node:type_name -> actorswarm.v1.Node
+	35, // 21: actorswarm.v1.UpdateNodeSpec.availability:type_name -> actorswarm.v1.NodeAvailability
+	31, // 22: actorswarm.v1.UpdateNodeSpec.label_add:type_name -> actorswarm.v1.UpdateNodeSpec.LabelAddEntry
+	36, // 23: actorswarm.v1.SetNodeRole.role:type_name -> actorswarm.v1.NodeRole
+	37, // 24: actorswarm.v1.NodeStateChange.state:type_name -> actorswarm.v1.NodeState
+	5,  // 25: actorswarm.v1.SetNodeStates.changes:type_name -> actorswarm.v1.NodeStateChange
+	38, // 26: actorswarm.v1.CreateNetwork.network:type_name -> actorswarm.v1.Network
+	32, // 27: actorswarm.v1.SetNodePortErrors.port_errors:type_name -> actorswarm.v1.SetNodePortErrors.PortErrorsEntry
+	36, // 28: actorswarm.v1.RotateToken.role:type_name -> actorswarm.v1.NodeRole
+	39, // 29: actorswarm.v1.RotateToken.secret:type_name -> actorswarm.v1.JoinTokenSecret
+	28, // 30: actorswarm.v1.RestoreState.snapshot:type_name -> actorswarm.v1.Snapshot
+	40, // 31: actorswarm.v1.UpdateClusterSettings.settings:type_name -> actorswarm.v1.ClusterSettings
+	41, // 32: actorswarm.v1.ReserveService.ports:type_name -> actorswarm.v1.PortConfig
+	42, // 33: actorswarm.v1.CreateService.service:type_name -> actorswarm.v1.Service
+	43, // 34: actorswarm.v1.UpdateService.spec:type_name -> actorswarm.v1.ServiceSpec
+	41, // 35: actorswarm.v1.UpdateService.ports:type_name -> actorswarm.v1.PortConfig
+	44, // 36: actorswarm.v1.UpdateService.update_status:type_name -> actorswarm.v1.UpdateStatus
+	45, // 37: actorswarm.v1.TaskDesire.desired_state:type_name -> actorswarm.v1.TaskState
+	46, // 38: actorswarm.v1.TaskStatusUpdate.status:type_name -> actorswarm.v1.TaskStatus
+	47, // 39: actorswarm.v1.TaskBatch.create:type_name -> actorswarm.v1.Task
+	19, // 40: actorswarm.v1.TaskBatch.assign:type_name -> actorswarm.v1.TaskAssignment
+	20, // 41: actorswarm.v1.TaskBatch.desire:type_name -> actorswarm.v1.TaskDesire
+	21, // 42: actorswarm.v1.TaskBatch.status:type_name -> actorswarm.v1.TaskStatusUpdate
+	34, // 43: actorswarm.v1.Result.node:type_name -> actorswarm.v1.Node
+	42, // 44: actorswarm.v1.Result.service:type_name -> actorswarm.v1.Service
+	41, // 45: actorswarm.v1.Result.ports:type_name -> actorswarm.v1.PortConfig
+	38, // 46: actorswarm.v1.Result.network:type_name -> actorswarm.v1.Network
+	25, // 47: actorswarm.v1.Query.get_cluster:type_name -> actorswarm.v1.GetCluster
+	26, // 48: actorswarm.v1.Query.list_nodes:type_name -> actorswarm.v1.ListNodes
+	33, // 49: actorswarm.v1.QueryResult.cluster:type_name -> actorswarm.v1.Cluster
+	34, // 50: actorswarm.v1.QueryResult.nodes:type_name -> actorswarm.v1.Node
+	33, // 51: actorswarm.v1.Snapshot.cluster:type_name -> actorswarm.v1.Cluster
+	34, // 52: actorswarm.v1.Snapshot.nodes:type_name -> actorswarm.v1.Node
+	29, // 53: actorswarm.v1.Snapshot.reservations:type_name -> actorswarm.v1.ServiceReservation
+	42, // 54: actorswarm.v1.Snapshot.services:type_name -> actorswarm.v1.Service
+	47, // 55: actorswarm.v1.Snapshot.tasks:type_name -> actorswarm.v1.Task
+	38, // 56: actorswarm.v1.Snapshot.networks:type_name -> actorswarm.v1.Network
+	30, // 57: actorswarm.v1.Snapshot.recent:type_name -> actorswarm.v1.RecentResult
+	41, // 58: actorswarm.v1.ServiceReservation.ports:type_name -> actorswarm.v1.PortConfig
+	23, // 59: actorswarm.v1.RecentResult.result:type_name -> actorswarm.v1.Result
+	60, // [60:60] is the sub-list for method output_type
+	60, // [60:60] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_raft_proto_init() }
@@ -2283,8 +2473,10 @@ func file_actorswarm_v1_raft_proto_init() {
 		(*Command_RemoveService)(nil),
 		(*Command_TaskBatch)(nil),
 		(*Command_SetNodePortErrors)(nil),
+		(*Command_CreateNetwork)(nil),
+		(*Command_RemoveNetwork)(nil),
 	}
-	file_actorswarm_v1_raft_proto_msgTypes[22].OneofWrappers = []any{
+	file_actorswarm_v1_raft_proto_msgTypes[24].OneofWrappers = []any{
 		(*Query_GetCluster)(nil),
 		(*Query_ListNodes)(nil),
 	}
@@ -2294,7 +2486,7 @@ func file_actorswarm_v1_raft_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_raft_proto_rawDesc), len(file_actorswarm_v1_raft_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

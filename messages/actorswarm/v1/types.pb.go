@@ -824,6 +824,195 @@ func (x *Cluster) GetVersion() uint64 {
 	return 0
 }
 
+// NetworkSpec is what the user asked for a network.
+type NetworkSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// driver is "overlay", the only one.
+	Driver string `protobuf:"bytes,2,opt,name=driver,proto3" json:"driver,omitempty"`
+	// subnet (CIDR) and gateway, when given; else allocated.
+	Subnet        string            `protobuf:"bytes,3,opt,name=subnet,proto3" json:"subnet,omitempty"`
+	Gateway       string            `protobuf:"bytes,4,opt,name=gateway,proto3" json:"gateway,omitempty"`
+	Attachable    bool              `protobuf:"varint,5,opt,name=attachable,proto3" json:"attachable,omitempty"`
+	Labels        map[string]string `protobuf:"bytes,6,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkSpec) Reset() {
+	*x = NetworkSpec{}
+	mi := &file_actorswarm_v1_types_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkSpec) ProtoMessage() {}
+
+func (x *NetworkSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_types_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkSpec.ProtoReflect.Descriptor instead.
+func (*NetworkSpec) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_types_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *NetworkSpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NetworkSpec) GetDriver() string {
+	if x != nil {
+		return x.Driver
+	}
+	return ""
+}
+
+func (x *NetworkSpec) GetSubnet() string {
+	if x != nil {
+		return x.Subnet
+	}
+	return ""
+}
+
+func (x *NetworkSpec) GetGateway() string {
+	if x != nil {
+		return x.Gateway
+	}
+	return ""
+}
+
+func (x *NetworkSpec) GetAttachable() bool {
+	if x != nil {
+		return x.Attachable
+	}
+	return false
+}
+
+func (x *NetworkSpec) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+// Network is an overlay network of the swarm: its spec, its allocated
+// subnet and gateway, and its VXLAN network identifier.
+type Network struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Spec            *NetworkSpec           `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	Subnet          string                 `protobuf:"bytes,3,opt,name=subnet,proto3" json:"subnet,omitempty"`
+	Gateway         string                 `protobuf:"bytes,4,opt,name=gateway,proto3" json:"gateway,omitempty"`
+	Vni             uint32                 `protobuf:"varint,5,opt,name=vni,proto3" json:"vni,omitempty"`
+	CreatedUnixNano int64                  `protobuf:"varint,6,opt,name=created_unix_nano,json=createdUnixNano,proto3" json:"created_unix_nano,omitempty"`
+	UpdatedUnixNano int64                  `protobuf:"varint,7,opt,name=updated_unix_nano,json=updatedUnixNano,proto3" json:"updated_unix_nano,omitempty"`
+	Version         uint64                 `protobuf:"varint,8,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Network) Reset() {
+	*x = Network{}
+	mi := &file_actorswarm_v1_types_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Network) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Network) ProtoMessage() {}
+
+func (x *Network) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_types_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Network.ProtoReflect.Descriptor instead.
+func (*Network) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_types_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Network) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Network) GetSpec() *NetworkSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *Network) GetSubnet() string {
+	if x != nil {
+		return x.Subnet
+	}
+	return ""
+}
+
+func (x *Network) GetGateway() string {
+	if x != nil {
+		return x.Gateway
+	}
+	return ""
+}
+
+func (x *Network) GetVni() uint32 {
+	if x != nil {
+		return x.Vni
+	}
+	return 0
+}
+
+func (x *Network) GetCreatedUnixNano() int64 {
+	if x != nil {
+		return x.CreatedUnixNano
+	}
+	return 0
+}
+
+func (x *Network) GetUpdatedUnixNano() int64 {
+	if x != nil {
+		return x.UpdatedUnixNano
+	}
+	return 0
+}
+
+func (x *Network) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 var File_actorswarm_v1_types_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_types_proto_rawDesc = "" +
@@ -891,7 +1080,28 @@ const file_actorswarm_v1_types_proto_rawDesc = "" +
 	"\x0fnext_replica_id\x18\b \x01(\x04R\rnextReplicaId\x12:\n" +
 	"\bsettings\x18\t \x01(\v2\x1e.actorswarm.v1.ClusterSettingsR\bsettings\x12\x18\n" +
 	"\aversion\x18\n" +
-	" \x01(\x04R\aversion*R\n" +
+	" \x01(\x04R\aversion\"\x86\x02\n" +
+	"\vNetworkSpec\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06driver\x18\x02 \x01(\tR\x06driver\x12\x16\n" +
+	"\x06subnet\x18\x03 \x01(\tR\x06subnet\x12\x18\n" +
+	"\agateway\x18\x04 \x01(\tR\agateway\x12\x1e\n" +
+	"\n" +
+	"attachable\x18\x05 \x01(\bR\n" +
+	"attachable\x12>\n" +
+	"\x06labels\x18\x06 \x03(\v2&.actorswarm.v1.NetworkSpec.LabelsEntryR\x06labels\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xff\x01\n" +
+	"\aNetwork\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
+	"\x04spec\x18\x02 \x01(\v2\x1a.actorswarm.v1.NetworkSpecR\x04spec\x12\x16\n" +
+	"\x06subnet\x18\x03 \x01(\tR\x06subnet\x12\x18\n" +
+	"\agateway\x18\x04 \x01(\tR\agateway\x12\x10\n" +
+	"\x03vni\x18\x05 \x01(\rR\x03vni\x12*\n" +
+	"\x11created_unix_nano\x18\x06 \x01(\x03R\x0fcreatedUnixNano\x12*\n" +
+	"\x11updated_unix_nano\x18\a \x01(\x03R\x0fupdatedUnixNano\x12\x18\n" +
+	"\aversion\x18\b \x01(\x04R\aversion*R\n" +
 	"\bNodeRole\x12\x19\n" +
 	"\x15NODE_ROLE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10NODE_ROLE_WORKER\x10\x01\x12\x15\n" +
@@ -919,7 +1129,7 @@ func file_actorswarm_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_actorswarm_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_actorswarm_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_actorswarm_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_actorswarm_v1_types_proto_goTypes = []any{
 	(NodeRole)(0),           // 0: actorswarm.v1.NodeRole
 	(NodeAvailability)(0),   // 1: actorswarm.v1.NodeAvailability
@@ -932,14 +1142,17 @@ var file_actorswarm_v1_types_proto_goTypes = []any{
 	(*JoinTokenSecret)(nil), // 8: actorswarm.v1.JoinTokenSecret
 	(*ClusterSettings)(nil), // 9: actorswarm.v1.ClusterSettings
 	(*Cluster)(nil),         // 10: actorswarm.v1.Cluster
-	nil,                     // 11: actorswarm.v1.NodeSpec.LabelsEntry
-	nil,                     // 12: actorswarm.v1.NodeStatus.PortErrorsEntry
+	(*NetworkSpec)(nil),     // 11: actorswarm.v1.NetworkSpec
+	(*Network)(nil),         // 12: actorswarm.v1.Network
+	nil,                     // 13: actorswarm.v1.NodeSpec.LabelsEntry
+	nil,                     // 14: actorswarm.v1.NodeStatus.PortErrorsEntry
+	nil,                     // 15: actorswarm.v1.NetworkSpec.LabelsEntry
 }
 var file_actorswarm_v1_types_proto_depIdxs = []int32{
 	1,  // 0: actorswarm.v1.NodeSpec.availability:type_name -> actorswarm.v1.NodeAvailability
-	11, // 1: actorswarm.v1.NodeSpec.labels:type_name -> actorswarm.v1.NodeSpec.LabelsEntry
+	13, // 1: actorswarm.v1.NodeSpec.labels:type_name -> actorswarm.v1.NodeSpec.LabelsEntry
 	2,  // 2: actorswarm.v1.NodeStatus.state:type_name -> actorswarm.v1.NodeState
-	12, // 3: actorswarm.v1.NodeStatus.port_errors:type_name -> actorswarm.v1.NodeStatus.PortErrorsEntry
+	14, // 3: actorswarm.v1.NodeStatus.port_errors:type_name -> actorswarm.v1.NodeStatus.PortErrorsEntry
 	3,  // 4: actorswarm.v1.Node.spec:type_name -> actorswarm.v1.NodeSpec
 	4,  // 5: actorswarm.v1.Node.description:type_name -> actorswarm.v1.NodeDescription
 	5,  // 6: actorswarm.v1.Node.status:type_name -> actorswarm.v1.NodeStatus
@@ -948,11 +1161,13 @@ var file_actorswarm_v1_types_proto_depIdxs = []int32{
 	8,  // 9: actorswarm.v1.Cluster.worker_token:type_name -> actorswarm.v1.JoinTokenSecret
 	8,  // 10: actorswarm.v1.Cluster.manager_token:type_name -> actorswarm.v1.JoinTokenSecret
 	9,  // 11: actorswarm.v1.Cluster.settings:type_name -> actorswarm.v1.ClusterSettings
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	15, // 12: actorswarm.v1.NetworkSpec.labels:type_name -> actorswarm.v1.NetworkSpec.LabelsEntry
+	11, // 13: actorswarm.v1.Network.spec:type_name -> actorswarm.v1.NetworkSpec
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_types_proto_init() }
@@ -966,7 +1181,7 @@ func file_actorswarm_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_types_proto_rawDesc), len(file_actorswarm_v1_types_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   10,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

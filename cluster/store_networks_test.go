@@ -1,0 +1,141 @@
+package cluster
+
+import (
+	"errors"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+func cmdCreateNetwork(id string, spec *swarmv1.NetworkSpec) *swarmv1.Command {
+	return &swarmv1.Command{NowUnixNano: 5000, Cmd: &swarmv1.Command_CreateNetwork{CreateNetwork: &swarmv1.CreateNetwork{
+		Network: &swarmv1.Network{Id: id, Spec: spec},
+	}}}
+}
+
+func cmdRemoveNetwork(id string) *swarmv1.Command {
+	return &swarmv1.Command{NowUnixNano: 6000, Cmd: &swarmv1.Command_RemoveNetwork{RemoveNetwork: &swarmv1.RemoveNetwork{NetworkId: id}}}
+}
+
+func cmdReserve(id, name string, networks ...string) *swarmv1.Command {
+	return &swarmv1.Command{Cmd: &swarmv1.Command_ReserveService{ReserveService: &swarmv1.ReserveService{ServiceId: id, Name: name, Networks: networks}}}
+}
+
+// TestStoreNetworks covers IPAM and VNIs: default subnets from the pool
+// in order, subnets asked for, what is refused and why, reuse after rm.
+func TestStoreNetworks(t *testing.T) {
+	s := storeAfter(t, storeFixture()...)
+	a := mustApply(t, s, cmdCreateNetwork("neta", &swarmv1.NetworkSpec{Name: "skynet", Driver: "overlay"})).Network
+	if a.Subnet != "10.0.0.0/24" || a.Gateway != "10.0.0.1" || a.Vni != FirstVNI || a.Version != 1 || a.CreatedUnixNano != 5000 {
+		t.Errorf("first network: %v", a)
+	}
+	b := mustApply(t, s, cmdCreateNetwork("netb", &swarmv1.NetworkSpec{Name: "other"})).Network
+	if b.Subnet != "10.0.1.0/24" || b.Vni != FirstVNI+1 || b.Spec.Driver != DriverOverlay {
+		t.Errorf("second network: %v", b)
+	}
+	c := mustApply(t, s, cmdCreateNetwork("netc", &swarmv1.NetworkSpec{Name: "mine", Subnet: "192.168.50.0/26", Gateway: "192.168.50.62"})).Network
+	if c.Subnet != "192.168.50.0/26" || c.Gateway != "192.168.50.62" {
+		t.Errorf("asked subnet: %v", c)
+	}
+	// The pool skips what is taken, whoever took it.
+	mustApply(t, s, cmdCreateNetwork("netd", &swarmv1.NetworkSpec{Name: "big", Subnet: "10.0.2.0/23"}))
+	if e := mustApply(t, s, cmdCreateNetwork("nete", &swarmv1.NetworkSpec{Name: "next"})).Network; e.Subnet != "10.0.4.0/24" {
+		t.Errorf("pool after a /23 at 10.0.2.0: got %s", e.Subnet)
+	}
+
+	before := proto.Clone(s.Snapshot())
+	for _, tc := range []struct {
+		name string
+		spec *swarmv1.NetworkSpec
+		want error
+	}{
+		{"duplicate name", &swarmv1.NetworkSpec{Name: "skynet"}, ErrExists},
+		{"bad name", &swarmv1.NetworkSpec{Name: "-x"}, ErrInvalid},
+		{"empty name", &swarmv1.NetworkSpec{}, ErrInvalid},
+		{"bridge driver", &swarmv1.NetworkSpec{Name: "x", Driver: "bridge"}, ErrInvalid},
+		{"overlapping subnet", &swarmv1.NetworkSpec{Name: "x", Subnet: "10.0.0.128/25"}, ErrConflict},
+		{"enclosing subnet", &swarmv1.NetworkSpec{Name: "x", Subnet: "10.0.0.0/16"}, ErrConflict},
+		{"host bits", &swarmv1.NetworkSpec{Name: "x", Subnet: "172.16.0.1/24"}, ErrInvalid},
+		{"too small", &swarmv1.NetworkSpec{Name: "x", Subnet: "172.16.0.0/30"}, ErrInvalid},
+		{"ipv6", &swarmv1.NetworkSpec{Name: "x", Subnet: "fd00::/64"}, ErrInvalid},
+		{"garbage subnet", &swarmv1.NetworkSpec{Name: "x", Subnet: "ten"}, ErrInvalid},
+		{"gateway outside", &swarmv1.NetworkSpec{Name: "x", Subnet: "172.16.0.0/24", Gateway: "172.16.1.1"}, ErrInvalid},
+		{"gateway is the broadcast", &swarmv1.NetworkSpec{Name: "x", Subnet: "172.16.0.0/24", Gateway: "172.16.0.255"}, ErrInvalid},
+		{"gateway garbage", &swarmv1.NetworkSpec{Name: "x", Gateway: "gw"}, ErrInvalid},
+	} {
+		if _, err := s.Apply(cmdCreateNetwork("bad", tc.spec)); !errors.Is(err, tc.want) {
+			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if _, err := s.Apply(cmdCreateNetwork("neta", &swarmv1.NetworkSpec{Name: "again"})); !errors.Is(err, ErrExists) {
+		t.Errorf("same ID twice: %v", err)
+	}
+	if !proto.Equal(before, s.Snapshot()) {
+		t.Errorf("refused creates changed the state")
+	}
+
+	// In use: the reservation holds the network's ID, found by name or ID.
+	res := mustApply(t, s, cmdReserve("svc1", "web", "skynet", "netb", "skynet"))
+	if len(res.NetworkIds) != 2 || res.NetworkIds[0] != "neta" || res.NetworkIds[1] != "netb" {
+		t.Errorf("reservation networks: %v", res.NetworkIds)
+	}
+	if _, err := s.Apply(cmdReserve("svc2", "db", "nope")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown network: %v", err)
+	}
+	if _, err := s.Apply(cmdRemoveNetwork("neta")); !errors.Is(err, ErrConflict) || err.Error() != "network skynet is in use by service web: conflict" {
+		t.Errorf("remove in use: %v", err)
+	}
+	mustApply(t, s, &swarmv1.Command{Cmd: &swarmv1.Command_ReleaseService{ReleaseService: &swarmv1.ReleaseService{ServiceId: "svc1"}}})
+	mustApply(t, s, cmdRemoveNetwork("neta"))
+	if _, err := s.Apply(cmdRemoveNetwork("neta")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("remove twice: %v", err)
+	}
+	// Its subnet and VNI are free again.
+	f := mustApply(t, s, cmdCreateNetwork("netf", &swarmv1.NetworkSpec{Name: "again"})).Network
+	if f.Subnet != "10.0.0.0/24" || f.Vni != FirstVNI {
+		t.Errorf("after rm: %v", f)
+	}
+
+	// Snapshots keep networks; bad ones are refused.
+	snap := s.Snapshot()
+	r := NewStore()
+	if err := r.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(snap, r.Snapshot()) {
+		t.Errorf("networks do not survive a snapshot")
+	}
+	bad := proto.Clone(snap).(*swarmv1.Snapshot)
+	bad.Networks = append(bad.Networks, proto.Clone(bad.Networks[0]).(*swarmv1.Network))
+	if err := NewStore().Restore(bad); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a network twice: %v", err)
+	}
+	bad.Networks = bad.Networks[:len(bad.Networks)-1]
+	bad.Networks[0].Subnet = "nonsense"
+	if err := NewStore().Restore(bad); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a bad subnet: %v", err)
+	}
+}
+
+func TestStoreFindNetwork(t *testing.T) {
+	s := storeAfter(t, storeFixture()...)
+	mustApply(t, s, cmdCreateNetwork("abc1", &swarmv1.NetworkSpec{Name: "one"}))
+	mustApply(t, s, cmdCreateNetwork("abc2", &swarmv1.NetworkSpec{Name: "two"}))
+	for ref, want := range map[string]string{"abc1": "one", "two": "two", "abc2": "two"} {
+		n, err := s.FindNetwork(ref)
+		if err != nil || n.Spec.Name != want {
+			t.Errorf("FindNetwork(%q) = %v, %v; want %s", ref, n, err, want)
+		}
+	}
+	if _, err := s.FindNetwork("abc"); !errors.Is(err, ErrConflict) {
+		t.Errorf("ambiguous prefix: %v", err)
+	}
+	if _, err := s.FindNetwork("zzz"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown: %v", err)
+	}
+	if names := s.Networks(); len(names) != 2 || names[0].Spec.Name != "one" {
+		t.Errorf("Networks() = %v", names)
+	}
+}
