@@ -29,10 +29,12 @@ func TestNetworks(t *testing.T) {
 	}
 
 	var got []struct {
-		Name    string
-		ID      string `json:"Id"`
-		Driver  string
-		IPAM    struct{ Config []struct{ Subnet, Gateway string } }
+		Name   string
+		ID     string `json:"Id"`
+		Driver string
+		IPAM   struct {
+			Config []struct{ Subnet, Gateway string }
+		}
 		Options map[string]string
 		Labels  map[string]string
 	}
