@@ -22,6 +22,11 @@ type DispatchControl interface {
 	TasksOfNode(nodeID string) []*swarmv1.Task
 	// Mesh returns the routing mesh: published ports and their backends.
 	Mesh() *swarmv1.Mesh
+	// Attach fills in the overlay addresses of tasks whose services use
+	// networks, allocating those they lack; it blocks.
+	Attach(ctx context.Context, tasks []*swarmv1.Task) error
+	// Release frees the overlay addresses of tasks that ended; it blocks.
+	Release(ctx context.Context, taskIDs []string) error
 	// SetPortErrors records the published ports a node cannot serve,
 	// unless they are recorded already; it blocks.
 	SetPortErrors(ctx context.Context, nodeID string, errs map[string]string) error
@@ -82,12 +87,26 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 	if err := d.ctl.SetPortErrors(ctx, req.GetNodeId(), req.GetPortErrors()); err != nil {
 		return &swarmv1.TaskSyncResponse{Error: err.Error()}
 	}
+	var ended []string
+	for _, r := range req.GetReports() {
+		if r.GetStatus().GetState() >= swarmv1.TaskState_TASK_STATE_COMPLETE {
+			ended = append(ended, r.GetTaskId())
+		}
+	}
+	if len(ended) > 0 {
+		if err := d.ctl.Release(ctx, ended); err != nil {
+			return &swarmv1.TaskSyncResponse{Error: err.Error()}
+		}
+	}
 	var out []*swarmv1.Task
 	for _, t := range d.ctl.TasksOfNode(req.GetNodeId()) {
 		ended := t.GetStatus().GetState() >= swarmv1.TaskState_TASK_STATE_COMPLETE
 		if t.DesiredState <= swarmv1.TaskState_TASK_STATE_RUNNING || !ended {
 			out = append(out, t)
 		}
+	}
+	if err := d.ctl.Attach(ctx, out); err != nil {
+		return &swarmv1.TaskSyncResponse{Error: err.Error()}
 	}
 	resp := &swarmv1.TaskSyncResponse{Tasks: out}
 	if mesh := d.ctl.Mesh(); mesh.GetVersion() != req.GetMeshVersion() {

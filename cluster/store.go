@@ -67,8 +67,10 @@ type Store struct {
 	nodes   map[string]*swarmv1.Node
 	// Control shard: service names and published ports, cluster-wide.
 	reservations map[string]*swarmv1.ServiceReservation
-	// Control shard: overlay networks.
-	networks map[string]*swarmv1.Network
+	// Control shard: overlay networks, and the tasks' addresses on them
+	// by task ID.
+	networks    map[string]*swarmv1.Network
+	attachments map[string][]*swarmv1.Attachment
 	// Service shards: services and their tasks, with indexes.
 	services       map[string]*swarmv1.Service
 	tasks          map[string]*swarmv1.Task
@@ -90,6 +92,7 @@ func NewStore() *Store {
 		recent:         make(map[string]*swarmv1.Result),
 		reservations:   make(map[string]*swarmv1.ServiceReservation),
 		networks:       make(map[string]*swarmv1.Network),
+		attachments:    make(map[string][]*swarmv1.Attachment),
 		services:       make(map[string]*swarmv1.Service),
 		tasks:          make(map[string]*swarmv1.Task),
 		tasksByService: make(map[string]map[string]struct{}),
@@ -156,6 +159,10 @@ func (s *Store) apply(cmd *swarmv1.Command) (*swarmv1.Result, error) {
 		return s.applyCreateNetwork(c.CreateNetwork, now)
 	case *swarmv1.Command_RemoveNetwork:
 		return s.applyRemoveNetwork(c.RemoveNetwork)
+	case *swarmv1.Command_AllocateAttachments:
+		return s.applyAllocateAttachments(c.AllocateAttachments)
+	case *swarmv1.Command_ReleaseAttachments:
+		return s.applyReleaseAttachments(c.ReleaseAttachments)
 	case *swarmv1.Command_RotateToken:
 		return s.applyRotateToken(c.RotateToken, now)
 	case *swarmv1.Command_RestoreState:
@@ -518,6 +525,7 @@ func (s *Store) Snapshot() *swarmv1.Snapshot {
 	snap.Nodes = s.Nodes()
 	s.snapshotServices(snap)
 	snap.Networks = s.Networks()
+	snap.Attachments = s.Attachments()
 	for _, id := range s.recentOrder {
 		snap.Recent = append(snap.Recent, &swarmv1.RecentResult{RequestId: id, Result: proto.Clone(s.recent[id]).(*swarmv1.Result)})
 	}
@@ -561,6 +569,9 @@ func (s *Store) restore(snap *swarmv1.Snapshot) error {
 		}
 	}
 	if err := s.restoreNetworks(snap); err != nil {
+		return err
+	}
+	if err := s.restoreAttachments(snap); err != nil {
 		return err
 	}
 	if err := s.restoreServices(snap); err != nil {

@@ -177,6 +177,16 @@ func (s *Store) applyRemoveNetwork(c *swarmv1.RemoveNetwork) (*swarmv1.Result, e
 		return nil, fmt.Errorf("network %s is in use by service %s: %w", n.GetSpec().GetName(), strings.Join(users, ", "), ErrConflict)
 	}
 	delete(s.networks, n.Id)
+	// Addresses of tasks of removed services that have not ended yet go
+	// with the network.
+	for id, as := range s.attachments {
+		as = slices.DeleteFunc(as, func(a *swarmv1.Attachment) bool { return a.NetworkId == n.Id })
+		if len(as) == 0 {
+			delete(s.attachments, id)
+		} else {
+			s.attachments[id] = as
+		}
+	}
 	return &swarmv1.Result{Network: n}, nil
 }
 
@@ -265,6 +275,149 @@ func (s *Store) restoreNetworks(snap *swarmv1.Snapshot) error {
 		}
 		vnis[n.GetVni()] = true
 		s.networks[n.Id] = proto.Clone(n).(*swarmv1.Network)
+	}
+	return nil
+}
+
+func (s *Store) applyAllocateAttachments(c *swarmv1.AllocateAttachments) (*swarmv1.Result, error) {
+	if len(c.GetRequests()) > maxAttachRequests {
+		return nil, fmt.Errorf("allocate: %d requests, at most %d: %w", len(c.GetRequests()), maxAttachRequests, ErrInvalid)
+	}
+	// Check everything first: a refused command changes nothing.
+	for _, r := range c.GetRequests() {
+		if r.GetTaskId() == "" {
+			return nil, fmt.Errorf("allocate: no task ID: %w", ErrInvalid)
+		}
+		for _, id := range r.GetNetworkIds() {
+			if _, ok := s.networks[id]; !ok {
+				return nil, fmt.Errorf("network %s not found: %w", id, ErrNotFound)
+			}
+		}
+	}
+	res := &swarmv1.Result{}
+	var added []*swarmv1.Attachment
+	used := s.usedAddresses()
+	for _, r := range c.GetRequests() {
+		if have := s.attachments[r.TaskId]; have != nil {
+			res.Attachments = append(res.Attachments, cloneAttachments(have)...)
+			continue
+		}
+		var mine []*swarmv1.Attachment
+		for _, id := range r.GetNetworkIds() {
+			n := s.networks[id]
+			addr, ok := freeAddress(n, used[id])
+			if !ok {
+				for _, a := range added {
+					delete(used[a.NetworkId], a.Address)
+				}
+				for _, a := range added {
+					delete(s.attachments, a.TaskId)
+				}
+				return nil, fmt.Errorf("no address left in network %s (%s): %w", n.GetSpec().GetName(), n.GetSubnet(), ErrConflict)
+			}
+			if used[id] == nil {
+				used[id] = make(map[string]bool)
+			}
+			used[id][addr] = true
+			a := &swarmv1.Attachment{NetworkId: id, Address: addr, TaskId: r.TaskId, ServiceId: r.ServiceId,
+				ServiceName: r.ServiceName, Slot: r.Slot, NodeId: r.NodeId,
+				NetworkName: n.GetSpec().GetName(), Vni: n.Vni, Subnet: n.Subnet, Gateway: n.Gateway}
+			mine = append(mine, a)
+			added = append(added, a)
+		}
+		s.attachments[r.TaskId] = mine
+		res.Attachments = append(res.Attachments, cloneAttachments(mine)...)
+	}
+	return res, nil
+}
+
+// maxAttachRequests bounds one allocation command.
+const maxAttachRequests = 4096
+
+func (s *Store) applyReleaseAttachments(c *swarmv1.ReleaseAttachments) (*swarmv1.Result, error) {
+	for _, id := range c.GetTaskIds() {
+		delete(s.attachments, id)
+	}
+	return &swarmv1.Result{}, nil
+}
+
+// usedAddresses maps each network to the addresses its tasks hold.
+func (s *Store) usedAddresses() map[string]map[string]bool {
+	used := make(map[string]map[string]bool)
+	for _, as := range s.attachments {
+		for _, a := range as {
+			if used[a.NetworkId] == nil {
+				used[a.NetworkId] = make(map[string]bool)
+			}
+			used[a.NetworkId][a.Address] = true
+		}
+	}
+	return used
+}
+
+// freeAddress is the lowest host address of n that is neither its
+// gateway nor used: the same answer on every replica.
+func freeAddress(n *swarmv1.Network, used map[string]bool) (string, bool) {
+	p, err := netip.ParsePrefix(n.GetSubnet())
+	if err != nil {
+		return "", false
+	}
+	last := lastAddr(p)
+	for a := p.Addr().Next(); a.IsValid() && a != last && p.Contains(a); a = a.Next() {
+		if s := a.String(); s != n.GetGateway() && !used[s] {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+func cloneAttachments(as []*swarmv1.Attachment) []*swarmv1.Attachment {
+	out := make([]*swarmv1.Attachment, len(as))
+	for i, a := range as {
+		out[i] = proto.Clone(a).(*swarmv1.Attachment)
+	}
+	return out
+}
+
+// Attachments returns copies of every task's attachments, by task ID then
+// network.
+func (s *Store) Attachments() []*swarmv1.Attachment {
+	var out []*swarmv1.Attachment
+	ids := make([]string, 0, len(s.attachments))
+	for id := range s.attachments {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		out = append(out, cloneAttachments(s.attachments[id])...)
+	}
+	return out
+}
+
+// AttachmentsOf returns copies of a task's attachments.
+func (s *Store) AttachmentsOf(taskID string) []*swarmv1.Attachment {
+	return cloneAttachments(s.attachments[taskID])
+}
+
+// NetworksOfService returns the networks a service's reservation holds.
+func (s *Store) NetworksOfService(serviceID string) []string {
+	return slices.Clone(s.reservations[serviceID].GetNetworkIds())
+}
+
+func (s *Store) restoreAttachments(snap *swarmv1.Snapshot) error {
+	seen := make(map[string]map[string]bool)
+	for _, a := range snap.GetAttachments() {
+		if a.GetTaskId() == "" || s.networks[a.GetNetworkId()] == nil {
+			return fmt.Errorf("snapshot holds an attachment of task %q to network %q: %w", a.GetTaskId(), a.GetNetworkId(), ErrInvalid)
+		}
+		if seen[a.NetworkId] == nil {
+			seen[a.NetworkId] = make(map[string]bool)
+		}
+		if seen[a.NetworkId][a.Address] {
+			return fmt.Errorf("snapshot holds address %s of network %s twice: %w", a.Address, a.NetworkId, ErrInvalid)
+		}
+		seen[a.NetworkId][a.Address] = true
+		s.attachments[a.TaskId] = append(s.attachments[a.TaskId], proto.Clone(a).(*swarmv1.Attachment))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -137,5 +138,85 @@ func TestStoreFindNetwork(t *testing.T) {
 	}
 	if names := s.Networks(); len(names) != 2 || names[0].Spec.Name != "one" {
 		t.Errorf("Networks() = %v", names)
+	}
+}
+
+func cmdAllocate(reqs ...*swarmv1.AttachmentRequest) *swarmv1.Command {
+	return &swarmv1.Command{Cmd: &swarmv1.Command_AllocateAttachments{AllocateAttachments: &swarmv1.AllocateAttachments{Requests: reqs}}}
+}
+
+func attachReq(task string, nets ...string) *swarmv1.AttachmentRequest {
+	return &swarmv1.AttachmentRequest{TaskId: task, ServiceId: "svc", ServiceName: "web", Slot: 1, NodeId: "n1", NetworkIds: nets}
+}
+
+func addrsOf(as []*swarmv1.Attachment) string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.TaskId+"@"+a.NetworkId+"="+a.Address)
+	}
+	return strings.Join(out, " ")
+}
+
+// TestStoreAttachments covers task addresses: the lowest free host
+// address, the gateway skipped, one per network, kept by a task, freed on
+// release, exhaustion refused whole, dropped with their network, and
+// carried by snapshots.
+func TestStoreAttachments(t *testing.T) {
+	s := storeAfter(t, storeFixture()...)
+	mustApply(t, s, cmdCreateNetwork("a", &swarmv1.NetworkSpec{Name: "a"}))
+	mustApply(t, s, cmdCreateNetwork("b", &swarmv1.NetworkSpec{Name: "b", Subnet: "192.168.9.0/29", Gateway: "192.168.9.6"}))
+	res := mustApply(t, s, cmdAllocate(attachReq("t1", "a", "b"), attachReq("t2", "a")))
+	if got := addrsOf(res.Attachments); got != "t1@a=10.0.0.2 t1@b=192.168.9.1 t2@a=10.0.0.3" {
+		t.Errorf("allocated %s", got)
+	}
+	if res.Attachments[0].ServiceName != "web" || res.Attachments[0].NodeId != "n1" || res.Attachments[0].Slot != 1 {
+		t.Errorf("attachment lacks its task's facts: %v", res.Attachments[0])
+	}
+	// A task asking again keeps its addresses.
+	if got := addrsOf(mustApply(t, s, cmdAllocate(attachReq("t1", "a", "b"))).Attachments); got != "t1@a=10.0.0.2 t1@b=192.168.9.1" {
+		t.Errorf("again: %s", got)
+	}
+	mustApply(t, s, &swarmv1.Command{Cmd: &swarmv1.Command_ReleaseAttachments{ReleaseAttachments: &swarmv1.ReleaseAttachments{TaskIds: []string{"t1", "unknown"}}}})
+	if got := addrsOf(mustApply(t, s, cmdAllocate(attachReq("t3", "a", "b"))).Attachments); got != "t3@a=10.0.0.2 t3@b=192.168.9.1" {
+		t.Errorf("after release: %s", got)
+	}
+	// b (a /29 with its gateway at .6) has .1-.5: four more fit, not five.
+	mustApply(t, s, cmdAllocate(attachReq("t4", "b"), attachReq("t5", "b"), attachReq("t6", "b")))
+	before := proto.Clone(s.Snapshot())
+	if _, err := s.Apply(cmdAllocate(attachReq("t7", "b"), attachReq("t8", "b"))); !errors.Is(err, ErrConflict) {
+		t.Errorf("exhausted network: %v", err)
+	}
+	if _, err := s.Apply(cmdAllocate(attachReq("t9", "nope"))); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown network: %v", err)
+	}
+	if _, err := s.Apply(cmdAllocate(attachReq("", "a"))); !errors.Is(err, ErrInvalid) {
+		t.Errorf("no task ID: %v", err)
+	}
+	if !proto.Equal(before, s.Snapshot()) {
+		t.Errorf("a refused allocation changed the state")
+	}
+
+	snap := s.Snapshot()
+	r := NewStore()
+	if err := r.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(snap, r.Snapshot()) || addrsOf(r.AttachmentsOf("t3")) != "t3@a=10.0.0.2 t3@b=192.168.9.1" {
+		t.Errorf("attachments do not survive a snapshot")
+	}
+	bad := proto.Clone(snap).(*swarmv1.Snapshot)
+	bad.Attachments[1].Address = bad.Attachments[0].Address
+	bad.Attachments[1].NetworkId = bad.Attachments[0].NetworkId
+	if err := NewStore().Restore(bad); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an address held twice: %v", err)
+	}
+
+	// Removing a network takes its addresses along.
+	mustApply(t, s, cmdRemoveNetwork("b"))
+	if got := addrsOf(s.AttachmentsOf("t3")); got != "t3@a=10.0.0.2" {
+		t.Errorf("after network rm: %s", got)
+	}
+	if err := NewStore().Restore(s.Snapshot()); err != nil {
+		t.Errorf("snapshot after network rm: %v", err)
 	}
 }

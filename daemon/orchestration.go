@@ -280,6 +280,75 @@ func (e *managerEnv) Propose(ctx context.Context, shard uint64, cmd *swarmv1.Com
 	return err
 }
 
+// Attach implements actors.DispatchControl: tasks that will run get
+// their overlay addresses, allocated on the control shard in one entry
+// for those that have none yet.
+func (e *managerEnv) Attach(ctx context.Context, tasks []*swarmv1.Task) error {
+	type plan struct {
+		have map[string][]*swarmv1.Attachment
+		want []*swarmv1.AttachmentRequest
+	}
+	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
+		p := plan{have: make(map[string][]*swarmv1.Attachment)}
+		for _, t := range tasks {
+			if t.DesiredState > swarmv1.TaskState_TASK_STATE_RUNNING || cluster.Terminal(t.GetStatus().GetState()) {
+				continue
+			}
+			nets := s.NetworksOfService(t.ServiceId)
+			if len(nets) == 0 {
+				continue
+			}
+			if have := s.AttachmentsOf(t.Id); len(have) == len(nets) {
+				p.have[t.Id] = have
+				continue
+			}
+			p.want = append(p.want, &swarmv1.AttachmentRequest{TaskId: t.Id, ServiceId: t.ServiceId, ServiceName: t.ServiceName,
+				Slot: t.Slot, NodeId: t.NodeId, NetworkIds: nets})
+		}
+		return p
+	})
+	if err != nil {
+		return err
+	}
+	p := v.(plan)
+	if len(p.want) > 0 {
+		res, err := e.raft.Propose(ctx, cluster.ControlShard, &swarmv1.Command{Cmd: &swarmv1.Command_AllocateAttachments{
+			AllocateAttachments: &swarmv1.AllocateAttachments{Requests: p.want},
+		}})
+		if err != nil {
+			return err
+		}
+		for _, a := range res.Attachments {
+			p.have[a.TaskId] = append(p.have[a.TaskId], a)
+		}
+	}
+	for _, t := range tasks {
+		t.Attachments = p.have[t.Id]
+	}
+	return nil
+}
+
+// Release implements actors.DispatchControl: the addresses of ended tasks
+// are freed, in one entry, when any of them holds some.
+func (e *managerEnv) Release(ctx context.Context, taskIDs []string) error {
+	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
+		var held []string
+		for _, id := range taskIDs {
+			if len(s.AttachmentsOf(id)) > 0 {
+				held = append(held, id)
+			}
+		}
+		return held
+	})
+	if err != nil || len(v.([]string)) == 0 {
+		return err
+	}
+	_, err = e.raft.Propose(ctx, cluster.ControlShard, &swarmv1.Command{Cmd: &swarmv1.Command_ReleaseAttachments{
+		ReleaseAttachments: &swarmv1.ReleaseAttachments{TaskIds: v.([]string)},
+	}})
+	return err
+}
+
 // SetPortErrors records the published ports a node cannot serve when
 // they differ from what its replica of the control shard holds.
 func (e *managerEnv) SetPortErrors(ctx context.Context, nodeID string, errs map[string]string) error {
@@ -373,10 +442,45 @@ func (e *managerEnv) computeMesh() *swarmv1.Mesh {
 		}
 	}
 	sort.Slice(mesh.Ports, func(i, j int) bool { return mesh.Ports[i].Port < mesh.Ports[j].Port })
+	if v, err := e.raft.LocalRead(cluster.ControlShard, meshNetworks); err == nil {
+		mesh.Networks = v.([]*swarmv1.MeshNetwork)
+	}
 	h := fnv.New64a()
 	for _, p := range mesh.Ports {
 		fmt.Fprintf(h, "%d/%d/%s/%s/%t/%d/%s|", p.Port, p.Protocol, p.ServiceId, p.Lb, p.ProxyProtocol, p.DrainTimeoutNano, strings.Join(p.Backends, ","))
 	}
+	for _, n := range mesh.Networks {
+		fmt.Fprintf(h, "net %s/%d/%s/%s|", n.Id, n.Vni, n.Subnet, n.Gateway)
+		for _, ep := range n.Endpoints {
+			fmt.Fprintf(h, "%s/%s/%s/%d/%s|", ep.Address, ep.TaskId, ep.ServiceName, ep.Slot, ep.NodeAddr)
+		}
+	}
 	mesh.Version = strconv.FormatUint(h.Sum64(), 36)
 	return mesh
+}
+
+// meshNetworks lists the overlay networks with their endpoints: every
+// task address with the underlay address of its node's forwarder. Tasks
+// on nodes that are not Ready are left out.
+func meshNetworks(s *cluster.Store) any {
+	addrs := make(map[string]string)
+	for _, n := range s.Nodes() {
+		port := n.GetDescription().GetVxlanPort()
+		if n.GetStatus().GetState() == swarmv1.NodeState_NODE_STATE_READY && port != 0 {
+			addrs[n.Id] = net.JoinHostPort(n.Addr, strconv.FormatUint(uint64(port), 10))
+		}
+	}
+	byNet := make(map[string][]*swarmv1.MeshEndpoint)
+	for _, a := range s.Attachments() {
+		if addr, ok := addrs[a.NodeId]; ok {
+			byNet[a.NetworkId] = append(byNet[a.NetworkId], &swarmv1.MeshEndpoint{
+				Address: a.Address, TaskId: a.TaskId, ServiceName: a.ServiceName, Slot: a.Slot, NodeId: a.NodeId, NodeAddr: addr,
+			})
+		}
+	}
+	var out []*swarmv1.MeshNetwork
+	for _, n := range s.Networks() {
+		out = append(out, &swarmv1.MeshNetwork{Id: n.Id, Name: n.GetSpec().GetName(), Vni: n.Vni, Subnet: n.Subnet, Gateway: n.Gateway, Endpoints: byNet[n.Id]})
+	}
+	return out
 }

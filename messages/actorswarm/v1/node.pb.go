@@ -107,6 +107,7 @@ type JoinRequest struct {
 	MemoryBytes   int64  `protobuf:"varint,10,opt,name=memory_bytes,json=memoryBytes,proto3" json:"memory_bytes,omitempty"`
 	Os            string `protobuf:"bytes,11,opt,name=os,proto3" json:"os,omitempty"`
 	Arch          string `protobuf:"bytes,12,opt,name=arch,proto3" json:"arch,omitempty"`
+	VxlanPort     uint32 `protobuf:"varint,13,opt,name=vxlan_port,json=vxlanPort,proto3" json:"vxlan_port,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -223,6 +224,13 @@ func (x *JoinRequest) GetArch() string {
 		return x.Arch
 	}
 	return ""
+}
+
+func (x *JoinRequest) GetVxlanPort() uint32 {
+	if x != nil {
+		return x.VxlanPort
+	}
+	return 0
 }
 
 // JoinResponse admits the node: its identity, certificate and managers.
@@ -858,9 +866,11 @@ func (x *TaskSyncResponse) GetMesh() *Mesh {
 // Mesh is the routing mesh: every published ingress port of the swarm
 // with the running tasks behind it.
 type Mesh struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
-	Ports         []*MeshPort            `protobuf:"bytes,2,rep,name=ports,proto3" json:"ports,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Version string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	Ports   []*MeshPort            `protobuf:"bytes,2,rep,name=ports,proto3" json:"ports,omitempty"`
+	// networks are the overlay networks with every task attached to them.
+	Networks      []*MeshNetwork `protobuf:"bytes,3,rep,name=networks,proto3" json:"networks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -909,6 +919,185 @@ func (x *Mesh) GetPorts() []*MeshPort {
 	return nil
 }
 
+func (x *Mesh) GetNetworks() []*MeshNetwork {
+	if x != nil {
+		return x.Networks
+	}
+	return nil
+}
+
+// MeshNetwork is one overlay network and its endpoints, for the nodes'
+// forwarders and name servers.
+type MeshNetwork struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Vni           uint32                 `protobuf:"varint,3,opt,name=vni,proto3" json:"vni,omitempty"`
+	Subnet        string                 `protobuf:"bytes,4,opt,name=subnet,proto3" json:"subnet,omitempty"`
+	Gateway       string                 `protobuf:"bytes,5,opt,name=gateway,proto3" json:"gateway,omitempty"`
+	Endpoints     []*MeshEndpoint        `protobuf:"bytes,6,rep,name=endpoints,proto3" json:"endpoints,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MeshNetwork) Reset() {
+	*x = MeshNetwork{}
+	mi := &file_actorswarm_v1_node_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MeshNetwork) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MeshNetwork) ProtoMessage() {}
+
+func (x *MeshNetwork) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_node_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MeshNetwork.ProtoReflect.Descriptor instead.
+func (*MeshNetwork) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *MeshNetwork) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *MeshNetwork) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MeshNetwork) GetVni() uint32 {
+	if x != nil {
+		return x.Vni
+	}
+	return 0
+}
+
+func (x *MeshNetwork) GetSubnet() string {
+	if x != nil {
+		return x.Subnet
+	}
+	return ""
+}
+
+func (x *MeshNetwork) GetGateway() string {
+	if x != nil {
+		return x.Gateway
+	}
+	return ""
+}
+
+func (x *MeshNetwork) GetEndpoints() []*MeshEndpoint {
+	if x != nil {
+		return x.Endpoints
+	}
+	return nil
+}
+
+// MeshEndpoint is one task's address on a network and where it runs.
+type MeshEndpoint struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Address     string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	TaskId      string                 `protobuf:"bytes,2,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	ServiceName string                 `protobuf:"bytes,3,opt,name=service_name,json=serviceName,proto3" json:"service_name,omitempty"`
+	Slot        uint64                 `protobuf:"varint,4,opt,name=slot,proto3" json:"slot,omitempty"`
+	NodeId      string                 `protobuf:"bytes,5,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// node_addr is the node's underlay address and VXLAN port (IP:port).
+	NodeAddr      string `protobuf:"bytes,6,opt,name=node_addr,json=nodeAddr,proto3" json:"node_addr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MeshEndpoint) Reset() {
+	*x = MeshEndpoint{}
+	mi := &file_actorswarm_v1_node_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MeshEndpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MeshEndpoint) ProtoMessage() {}
+
+func (x *MeshEndpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_node_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MeshEndpoint.ProtoReflect.Descriptor instead.
+func (*MeshEndpoint) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *MeshEndpoint) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *MeshEndpoint) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *MeshEndpoint) GetServiceName() string {
+	if x != nil {
+		return x.ServiceName
+	}
+	return ""
+}
+
+func (x *MeshEndpoint) GetSlot() uint64 {
+	if x != nil {
+		return x.Slot
+	}
+	return 0
+}
+
+func (x *MeshEndpoint) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *MeshEndpoint) GetNodeAddr() string {
+	if x != nil {
+		return x.NodeAddr
+	}
+	return ""
+}
+
 // MeshPort is one published port and its backends.
 type MeshPort struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -930,7 +1119,7 @@ type MeshPort struct {
 
 func (x *MeshPort) Reset() {
 	*x = MeshPort{}
-	mi := &file_actorswarm_v1_node_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +1131,7 @@ func (x *MeshPort) String() string {
 func (*MeshPort) ProtoMessage() {}
 
 func (x *MeshPort) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_node_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1144,7 @@ func (x *MeshPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MeshPort.ProtoReflect.Descriptor instead.
 func (*MeshPort) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{12}
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *MeshPort) GetPort() uint32 {
@@ -1023,7 +1212,7 @@ type TasksChanged struct {
 
 func (x *TasksChanged) Reset() {
 	*x = TasksChanged{}
-	mi := &file_actorswarm_v1_node_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1035,7 +1224,7 @@ func (x *TasksChanged) String() string {
 func (*TasksChanged) ProtoMessage() {}
 
 func (x *TasksChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_node_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1048,7 +1237,7 @@ func (x *TasksChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TasksChanged.ProtoReflect.Descriptor instead.
 func (*TasksChanged) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{13}
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{15}
 }
 
 // TaskLogsRequest asks a node for the kept output of some of its tasks.
@@ -1063,7 +1252,7 @@ type TaskLogsRequest struct {
 
 func (x *TaskLogsRequest) Reset() {
 	*x = TaskLogsRequest{}
-	mi := &file_actorswarm_v1_node_proto_msgTypes[14]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1264,7 @@ func (x *TaskLogsRequest) String() string {
 func (*TaskLogsRequest) ProtoMessage() {}
 
 func (x *TaskLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_node_proto_msgTypes[14]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1277,7 @@ func (x *TaskLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLogsRequest.ProtoReflect.Descriptor instead.
 func (*TaskLogsRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{14}
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TaskLogsRequest) GetTaskIds() []string {
@@ -1122,7 +1311,7 @@ type TaskLogsResponse struct {
 
 func (x *TaskLogsResponse) Reset() {
 	*x = TaskLogsResponse{}
-	mi := &file_actorswarm_v1_node_proto_msgTypes[15]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1134,7 +1323,7 @@ func (x *TaskLogsResponse) String() string {
 func (*TaskLogsResponse) ProtoMessage() {}
 
 func (x *TaskLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_node_proto_msgTypes[15]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1147,7 +1336,7 @@ func (x *TaskLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLogsResponse.ProtoReflect.Descriptor instead.
 func (*TaskLogsResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{15}
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TaskLogsResponse) GetLines() []*LogLine {
@@ -1167,7 +1356,7 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\fgateway_addr\x18\x02 \x01(\tR\vgatewayAddr\x12\x1b\n" +
 	"\traft_addr\x18\x03 \x01(\tR\braftAddr\x12\x1d\n" +
 	"\n" +
-	"replica_id\x18\x04 \x01(\x04R\treplicaId\"\xe0\x02\n" +
+	"replica_id\x18\x04 \x01(\x04R\treplicaId\"\xff\x02\n" +
 	"\vJoinRequest\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x1a\n" +
 	"\bhostname\x18\x02 \x01(\tR\bhostname\x12\x12\n" +
@@ -1181,7 +1370,9 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\fmemory_bytes\x18\n" +
 	" \x01(\x03R\vmemoryBytes\x12\x0e\n" +
 	"\x02os\x18\v \x01(\tR\x02os\x12\x12\n" +
-	"\x04arch\x18\f \x01(\tR\x04arch\"\xb9\x02\n" +
+	"\x04arch\x18\f \x01(\tR\x04arch\x12\x1d\n" +
+	"\n" +
+	"vxlan_port\x18\r \x01(\rR\tvxlanPort\"\xb9\x02\n" +
 	"\fJoinResponse\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12+\n" +
@@ -1236,10 +1427,25 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\x10TaskSyncResponse\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12)\n" +
 	"\x05tasks\x18\x02 \x03(\v2\x13.actorswarm.v1.TaskR\x05tasks\x12'\n" +
-	"\x04mesh\x18\x03 \x01(\v2\x13.actorswarm.v1.MeshR\x04mesh\"O\n" +
+	"\x04mesh\x18\x03 \x01(\v2\x13.actorswarm.v1.MeshR\x04mesh\"\x87\x01\n" +
 	"\x04Mesh\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12-\n" +
-	"\x05ports\x18\x02 \x03(\v2\x17.actorswarm.v1.MeshPortR\x05ports\"\x96\x02\n" +
+	"\x05ports\x18\x02 \x03(\v2\x17.actorswarm.v1.MeshPortR\x05ports\x126\n" +
+	"\bnetworks\x18\x03 \x03(\v2\x1a.actorswarm.v1.MeshNetworkR\bnetworks\"\xb0\x01\n" +
+	"\vMeshNetwork\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
+	"\x03vni\x18\x03 \x01(\rR\x03vni\x12\x16\n" +
+	"\x06subnet\x18\x04 \x01(\tR\x06subnet\x12\x18\n" +
+	"\agateway\x18\x05 \x01(\tR\agateway\x129\n" +
+	"\tendpoints\x18\x06 \x03(\v2\x1b.actorswarm.v1.MeshEndpointR\tendpoints\"\xae\x01\n" +
+	"\fMeshEndpoint\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x17\n" +
+	"\atask_id\x18\x02 \x01(\tR\x06taskId\x12!\n" +
+	"\fservice_name\x18\x03 \x01(\tR\vserviceName\x12\x12\n" +
+	"\x04slot\x18\x04 \x01(\x04R\x04slot\x12\x17\n" +
+	"\anode_id\x18\x05 \x01(\tR\x06nodeId\x12\x1b\n" +
+	"\tnode_addr\x18\x06 \x01(\tR\bnodeAddr\"\x96\x02\n" +
 	"\bMeshPort\x12\x12\n" +
 	"\x04port\x18\x01 \x01(\rR\x04port\x123\n" +
 	"\bprotocol\x18\x02 \x01(\x0e2\x17.actorswarm.v1.ProtocolR\bprotocol\x12\x1d\n" +
@@ -1270,7 +1476,7 @@ func file_actorswarm_v1_node_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_node_proto_rawDescData
 }
 
-var file_actorswarm_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_actorswarm_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_actorswarm_v1_node_proto_goTypes = []any{
 	(*Peer)(nil),             // 0: actorswarm.v1.Peer
 	(*JoinRequest)(nil),      // 1: actorswarm.v1.JoinRequest
@@ -1284,37 +1490,41 @@ var file_actorswarm_v1_node_proto_goTypes = []any{
 	(*TaskSyncRequest)(nil),  // 9: actorswarm.v1.TaskSyncRequest
 	(*TaskSyncResponse)(nil), // 10: actorswarm.v1.TaskSyncResponse
 	(*Mesh)(nil),             // 11: actorswarm.v1.Mesh
-	(*MeshPort)(nil),         // 12: actorswarm.v1.MeshPort
-	(*TasksChanged)(nil),     // 13: actorswarm.v1.TasksChanged
-	(*TaskLogsRequest)(nil),  // 14: actorswarm.v1.TaskLogsRequest
-	(*TaskLogsResponse)(nil), // 15: actorswarm.v1.TaskLogsResponse
-	nil,                      // 16: actorswarm.v1.TaskSyncRequest.ReportServicesEntry
-	nil,                      // 17: actorswarm.v1.TaskSyncRequest.PortErrorsEntry
-	(NodeRole)(0),            // 18: actorswarm.v1.NodeRole
-	(*TaskStatusUpdate)(nil), // 19: actorswarm.v1.TaskStatusUpdate
-	(*Task)(nil),             // 20: actorswarm.v1.Task
-	(Protocol)(0),            // 21: actorswarm.v1.Protocol
-	(*LogLine)(nil),          // 22: actorswarm.v1.LogLine
+	(*MeshNetwork)(nil),      // 12: actorswarm.v1.MeshNetwork
+	(*MeshEndpoint)(nil),     // 13: actorswarm.v1.MeshEndpoint
+	(*MeshPort)(nil),         // 14: actorswarm.v1.MeshPort
+	(*TasksChanged)(nil),     // 15: actorswarm.v1.TasksChanged
+	(*TaskLogsRequest)(nil),  // 16: actorswarm.v1.TaskLogsRequest
+	(*TaskLogsResponse)(nil), // 17: actorswarm.v1.TaskLogsResponse
+	nil,                      // 18: actorswarm.v1.TaskSyncRequest.ReportServicesEntry
+	nil,                      // 19: actorswarm.v1.TaskSyncRequest.PortErrorsEntry
+	(NodeRole)(0),            // 20: actorswarm.v1.NodeRole
+	(*TaskStatusUpdate)(nil), // 21: actorswarm.v1.TaskStatusUpdate
+	(*Task)(nil),             // 22: actorswarm.v1.Task
+	(Protocol)(0),            // 23: actorswarm.v1.Protocol
+	(*LogLine)(nil),          // 24: actorswarm.v1.LogLine
 }
 var file_actorswarm_v1_node_proto_depIdxs = []int32{
-	18, // 0: actorswarm.v1.JoinResponse.role:type_name -> actorswarm.v1.NodeRole
+	20, // 0: actorswarm.v1.JoinResponse.role:type_name -> actorswarm.v1.NodeRole
 	0,  // 1: actorswarm.v1.JoinResponse.managers:type_name -> actorswarm.v1.Peer
 	0,  // 2: actorswarm.v1.HeartbeatAck.managers:type_name -> actorswarm.v1.Peer
-	18, // 3: actorswarm.v1.HeartbeatAck.role:type_name -> actorswarm.v1.NodeRole
+	20, // 3: actorswarm.v1.HeartbeatAck.role:type_name -> actorswarm.v1.NodeRole
 	0,  // 4: actorswarm.v1.BecomeManager.managers:type_name -> actorswarm.v1.Peer
-	19, // 5: actorswarm.v1.TaskSyncRequest.reports:type_name -> actorswarm.v1.TaskStatusUpdate
-	16, // 6: actorswarm.v1.TaskSyncRequest.report_services:type_name -> actorswarm.v1.TaskSyncRequest.ReportServicesEntry
-	17, // 7: actorswarm.v1.TaskSyncRequest.port_errors:type_name -> actorswarm.v1.TaskSyncRequest.PortErrorsEntry
-	20, // 8: actorswarm.v1.TaskSyncResponse.tasks:type_name -> actorswarm.v1.Task
+	21, // 5: actorswarm.v1.TaskSyncRequest.reports:type_name -> actorswarm.v1.TaskStatusUpdate
+	18, // 6: actorswarm.v1.TaskSyncRequest.report_services:type_name -> actorswarm.v1.TaskSyncRequest.ReportServicesEntry
+	19, // 7: actorswarm.v1.TaskSyncRequest.port_errors:type_name -> actorswarm.v1.TaskSyncRequest.PortErrorsEntry
+	22, // 8: actorswarm.v1.TaskSyncResponse.tasks:type_name -> actorswarm.v1.Task
 	11, // 9: actorswarm.v1.TaskSyncResponse.mesh:type_name -> actorswarm.v1.Mesh
-	12, // 10: actorswarm.v1.Mesh.ports:type_name -> actorswarm.v1.MeshPort
-	21, // 11: actorswarm.v1.MeshPort.protocol:type_name -> actorswarm.v1.Protocol
-	22, // 12: actorswarm.v1.TaskLogsResponse.lines:type_name -> actorswarm.v1.LogLine
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	14, // 10: actorswarm.v1.Mesh.ports:type_name -> actorswarm.v1.MeshPort
+	12, // 11: actorswarm.v1.Mesh.networks:type_name -> actorswarm.v1.MeshNetwork
+	13, // 12: actorswarm.v1.MeshNetwork.endpoints:type_name -> actorswarm.v1.MeshEndpoint
+	23, // 13: actorswarm.v1.MeshPort.protocol:type_name -> actorswarm.v1.Protocol
+	24, // 14: actorswarm.v1.TaskLogsResponse.lines:type_name -> actorswarm.v1.LogLine
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_node_proto_init() }
@@ -1332,7 +1542,7 @@ func file_actorswarm_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_node_proto_rawDesc), len(file_actorswarm_v1_node_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -47,6 +47,8 @@ type Command struct {
 	//	*Command_SetNodePortErrors
 	//	*Command_CreateNetwork
 	//	*Command_RemoveNetwork
+	//	*Command_AllocateAttachments
+	//	*Command_ReleaseAttachments
 	Cmd isCommand_Cmd `protobuf_oneof:"cmd"`
 	// request_id identifies the proposal: a command retried after a leader
 	// change is applied once and answered with the first result.
@@ -261,6 +263,24 @@ func (x *Command) GetRemoveNetwork() *RemoveNetwork {
 	return nil
 }
 
+func (x *Command) GetAllocateAttachments() *AllocateAttachments {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_AllocateAttachments); ok {
+			return x.AllocateAttachments
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetReleaseAttachments() *ReleaseAttachments {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_ReleaseAttachments); ok {
+			return x.ReleaseAttachments
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
@@ -344,6 +364,14 @@ type Command_RemoveNetwork struct {
 	RemoveNetwork *RemoveNetwork `protobuf:"bytes,19,opt,name=remove_network,json=removeNetwork,proto3,oneof"`
 }
 
+type Command_AllocateAttachments struct {
+	AllocateAttachments *AllocateAttachments `protobuf:"bytes,22,opt,name=allocate_attachments,json=allocateAttachments,proto3,oneof"`
+}
+
+type Command_ReleaseAttachments struct {
+	ReleaseAttachments *ReleaseAttachments `protobuf:"bytes,23,opt,name=release_attachments,json=releaseAttachments,proto3,oneof"`
+}
+
 func (*Command_InitCluster) isCommand_Cmd() {}
 
 func (*Command_AddNode) isCommand_Cmd() {}
@@ -379,6 +407,10 @@ func (*Command_SetNodePortErrors) isCommand_Cmd() {}
 func (*Command_CreateNetwork) isCommand_Cmd() {}
 
 func (*Command_RemoveNetwork) isCommand_Cmd() {}
+
+func (*Command_AllocateAttachments) isCommand_Cmd() {}
+
+func (*Command_ReleaseAttachments) isCommand_Cmd() {}
 
 // InitCluster creates the swarm with its first node, a manager.
 type InitCluster struct {
@@ -770,6 +802,182 @@ func (x *CreateNetwork) GetNetwork() *Network {
 	return nil
 }
 
+// AllocateAttachments gives tasks their addresses on the networks of
+// their services; a task that has them keeps them.
+type AllocateAttachments struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Requests      []*AttachmentRequest   `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AllocateAttachments) Reset() {
+	*x = AllocateAttachments{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AllocateAttachments) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AllocateAttachments) ProtoMessage() {}
+
+func (x *AllocateAttachments) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AllocateAttachments.ProtoReflect.Descriptor instead.
+func (*AllocateAttachments) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AllocateAttachments) GetRequests() []*AttachmentRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+// AttachmentRequest asks addresses for one task.
+type AttachmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskId        string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	ServiceId     string                 `protobuf:"bytes,2,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	ServiceName   string                 `protobuf:"bytes,3,opt,name=service_name,json=serviceName,proto3" json:"service_name,omitempty"`
+	Slot          uint64                 `protobuf:"varint,4,opt,name=slot,proto3" json:"slot,omitempty"`
+	NodeId        string                 `protobuf:"bytes,5,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	NetworkIds    []string               `protobuf:"bytes,6,rep,name=network_ids,json=networkIds,proto3" json:"network_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachmentRequest) Reset() {
+	*x = AttachmentRequest{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachmentRequest) ProtoMessage() {}
+
+func (x *AttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachmentRequest.ProtoReflect.Descriptor instead.
+func (*AttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AttachmentRequest) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *AttachmentRequest) GetServiceId() string {
+	if x != nil {
+		return x.ServiceId
+	}
+	return ""
+}
+
+func (x *AttachmentRequest) GetServiceName() string {
+	if x != nil {
+		return x.ServiceName
+	}
+	return ""
+}
+
+func (x *AttachmentRequest) GetSlot() uint64 {
+	if x != nil {
+		return x.Slot
+	}
+	return 0
+}
+
+func (x *AttachmentRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *AttachmentRequest) GetNetworkIds() []string {
+	if x != nil {
+		return x.NetworkIds
+	}
+	return nil
+}
+
+// ReleaseAttachments frees the addresses of tasks that ended.
+type ReleaseAttachments struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskIds       []string               `protobuf:"bytes,1,rep,name=task_ids,json=taskIds,proto3" json:"task_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseAttachments) Reset() {
+	*x = ReleaseAttachments{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseAttachments) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseAttachments) ProtoMessage() {}
+
+func (x *ReleaseAttachments) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseAttachments.ProtoReflect.Descriptor instead.
+func (*ReleaseAttachments) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReleaseAttachments) GetTaskIds() []string {
+	if x != nil {
+		return x.TaskIds
+	}
+	return nil
+}
+
 // RemoveNetwork deletes a network no service uses.
 type RemoveNetwork struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -780,7 +988,7 @@ type RemoveNetwork struct {
 
 func (x *RemoveNetwork) Reset() {
 	*x = RemoveNetwork{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[8]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -792,7 +1000,7 @@ func (x *RemoveNetwork) String() string {
 func (*RemoveNetwork) ProtoMessage() {}
 
 func (x *RemoveNetwork) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[8]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -805,7 +1013,7 @@ func (x *RemoveNetwork) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNetwork.ProtoReflect.Descriptor instead.
 func (*RemoveNetwork) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{8}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RemoveNetwork) GetNetworkId() string {
@@ -826,7 +1034,7 @@ type SetNodePortErrors struct {
 
 func (x *SetNodePortErrors) Reset() {
 	*x = SetNodePortErrors{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[9]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -838,7 +1046,7 @@ func (x *SetNodePortErrors) String() string {
 func (*SetNodePortErrors) ProtoMessage() {}
 
 func (x *SetNodePortErrors) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[9]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -851,7 +1059,7 @@ func (x *SetNodePortErrors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodePortErrors.ProtoReflect.Descriptor instead.
 func (*SetNodePortErrors) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{9}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SetNodePortErrors) GetNodeId() string {
@@ -878,7 +1086,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[10]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +1098,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[10]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +1111,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{10}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -924,7 +1132,7 @@ type RotateToken struct {
 
 func (x *RotateToken) Reset() {
 	*x = RotateToken{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -936,7 +1144,7 @@ func (x *RotateToken) String() string {
 func (*RotateToken) ProtoMessage() {}
 
 func (x *RotateToken) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -949,7 +1157,7 @@ func (x *RotateToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateToken.ProtoReflect.Descriptor instead.
 func (*RotateToken) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{11}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RotateToken) GetRole() NodeRole {
@@ -977,7 +1185,7 @@ type RestoreState struct {
 
 func (x *RestoreState) Reset() {
 	*x = RestoreState{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1197,7 @@ func (x *RestoreState) String() string {
 func (*RestoreState) ProtoMessage() {}
 
 func (x *RestoreState) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1210,7 @@ func (x *RestoreState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreState.ProtoReflect.Descriptor instead.
 func (*RestoreState) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{12}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RestoreState) GetSnapshot() *Snapshot {
@@ -1022,7 +1230,7 @@ type UpdateClusterSettings struct {
 
 func (x *UpdateClusterSettings) Reset() {
 	*x = UpdateClusterSettings{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1242,7 @@ func (x *UpdateClusterSettings) String() string {
 func (*UpdateClusterSettings) ProtoMessage() {}
 
 func (x *UpdateClusterSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +1255,7 @@ func (x *UpdateClusterSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateClusterSettings.ProtoReflect.Descriptor instead.
 func (*UpdateClusterSettings) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{13}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateClusterSettings) GetSettings() *ClusterSettings {
@@ -1075,7 +1283,7 @@ type ReserveService struct {
 
 func (x *ReserveService) Reset() {
 	*x = ReserveService{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1087,7 +1295,7 @@ func (x *ReserveService) String() string {
 func (*ReserveService) ProtoMessage() {}
 
 func (x *ReserveService) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[14]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1100,7 +1308,7 @@ func (x *ReserveService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReserveService.ProtoReflect.Descriptor instead.
 func (*ReserveService) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{14}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReserveService) GetServiceId() string {
@@ -1141,7 +1349,7 @@ type ReleaseService struct {
 
 func (x *ReleaseService) Reset() {
 	*x = ReleaseService{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1361,7 @@ func (x *ReleaseService) String() string {
 func (*ReleaseService) ProtoMessage() {}
 
 func (x *ReleaseService) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[15]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1374,7 @@ func (x *ReleaseService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseService.ProtoReflect.Descriptor instead.
 func (*ReleaseService) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{15}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReleaseService) GetServiceId() string {
@@ -1186,7 +1394,7 @@ type CreateService struct {
 
 func (x *CreateService) Reset() {
 	*x = CreateService{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1198,7 +1406,7 @@ func (x *CreateService) String() string {
 func (*CreateService) ProtoMessage() {}
 
 func (x *CreateService) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[16]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1211,7 +1419,7 @@ func (x *CreateService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateService.ProtoReflect.Descriptor instead.
 func (*CreateService) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{16}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateService) GetService() *Service {
@@ -1240,7 +1448,7 @@ type UpdateService struct {
 
 func (x *UpdateService) Reset() {
 	*x = UpdateService{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1252,7 +1460,7 @@ func (x *UpdateService) String() string {
 func (*UpdateService) ProtoMessage() {}
 
 func (x *UpdateService) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[17]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1265,7 +1473,7 @@ func (x *UpdateService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateService.ProtoReflect.Descriptor instead.
 func (*UpdateService) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{17}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpdateService) GetServiceId() string {
@@ -1321,7 +1529,7 @@ type RemoveService struct {
 
 func (x *RemoveService) Reset() {
 	*x = RemoveService{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[18]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1541,7 @@ func (x *RemoveService) String() string {
 func (*RemoveService) ProtoMessage() {}
 
 func (x *RemoveService) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[18]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +1554,7 @@ func (x *RemoveService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveService.ProtoReflect.Descriptor instead.
 func (*RemoveService) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{18}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RemoveService) GetServiceId() string {
@@ -1367,7 +1575,7 @@ type TaskAssignment struct {
 
 func (x *TaskAssignment) Reset() {
 	*x = TaskAssignment{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[19]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1379,7 +1587,7 @@ func (x *TaskAssignment) String() string {
 func (*TaskAssignment) ProtoMessage() {}
 
 func (x *TaskAssignment) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[19]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1392,7 +1600,7 @@ func (x *TaskAssignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskAssignment.ProtoReflect.Descriptor instead.
 func (*TaskAssignment) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{19}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TaskAssignment) GetTaskId() string {
@@ -1422,7 +1630,7 @@ type TaskDesire struct {
 
 func (x *TaskDesire) Reset() {
 	*x = TaskDesire{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[20]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1642,7 @@ func (x *TaskDesire) String() string {
 func (*TaskDesire) ProtoMessage() {}
 
 func (x *TaskDesire) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[20]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1655,7 @@ func (x *TaskDesire) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskDesire.ProtoReflect.Descriptor instead.
 func (*TaskDesire) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{20}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TaskDesire) GetTaskId() string {
@@ -1483,7 +1691,7 @@ type TaskStatusUpdate struct {
 
 func (x *TaskStatusUpdate) Reset() {
 	*x = TaskStatusUpdate{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[21]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1703,7 @@ func (x *TaskStatusUpdate) String() string {
 func (*TaskStatusUpdate) ProtoMessage() {}
 
 func (x *TaskStatusUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[21]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1716,7 @@ func (x *TaskStatusUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatusUpdate.ProtoReflect.Descriptor instead.
 func (*TaskStatusUpdate) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{21}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TaskStatusUpdate) GetTaskId() string {
@@ -1543,7 +1751,7 @@ type TaskBatch struct {
 
 func (x *TaskBatch) Reset() {
 	*x = TaskBatch{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1555,7 +1763,7 @@ func (x *TaskBatch) String() string {
 func (*TaskBatch) ProtoMessage() {}
 
 func (x *TaskBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1568,7 +1776,7 @@ func (x *TaskBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskBatch.ProtoReflect.Descriptor instead.
 func (*TaskBatch) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{22}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TaskBatch) GetCreate() []*Task {
@@ -1626,14 +1834,15 @@ type Result struct {
 	Ports     []*PortConfig `protobuf:"bytes,6,rep,name=ports,proto3" json:"ports,omitempty"`
 	Network   *Network      `protobuf:"bytes,7,opt,name=network,proto3" json:"network,omitempty"`
 	// network_ids are a reservation's networks, resolved.
-	NetworkIds    []string `protobuf:"bytes,8,rep,name=network_ids,json=networkIds,proto3" json:"network_ids,omitempty"`
+	NetworkIds    []string      `protobuf:"bytes,8,rep,name=network_ids,json=networkIds,proto3" json:"network_ids,omitempty"`
+	Attachments   []*Attachment `protobuf:"bytes,9,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1645,7 +1854,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1658,7 +1867,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{23}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Result) GetError() string {
@@ -1717,6 +1926,13 @@ func (x *Result) GetNetworkIds() []string {
 	return nil
 }
 
+func (x *Result) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
 // Query is a read of one shard's state.
 type Query struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1731,7 +1947,7 @@ type Query struct {
 
 func (x *Query) Reset() {
 	*x = Query{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1743,7 +1959,7 @@ func (x *Query) String() string {
 func (*Query) ProtoMessage() {}
 
 func (x *Query) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1756,7 +1972,7 @@ func (x *Query) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Query.ProtoReflect.Descriptor instead.
 func (*Query) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{24}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Query) GetQuery() isQuery_Query {
@@ -1809,7 +2025,7 @@ type GetCluster struct {
 
 func (x *GetCluster) Reset() {
 	*x = GetCluster{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1821,7 +2037,7 @@ func (x *GetCluster) String() string {
 func (*GetCluster) ProtoMessage() {}
 
 func (x *GetCluster) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1834,7 +2050,7 @@ func (x *GetCluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCluster.ProtoReflect.Descriptor instead.
 func (*GetCluster) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{25}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{28}
 }
 
 // ListNodes asks for every node.
@@ -1846,7 +2062,7 @@ type ListNodes struct {
 
 func (x *ListNodes) Reset() {
 	*x = ListNodes{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1858,7 +2074,7 @@ func (x *ListNodes) String() string {
 func (*ListNodes) ProtoMessage() {}
 
 func (x *ListNodes) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1871,7 +2087,7 @@ func (x *ListNodes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodes.ProtoReflect.Descriptor instead.
 func (*ListNodes) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{26}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{29}
 }
 
 // QueryResult answers a Query.
@@ -1885,7 +2101,7 @@ type QueryResult struct {
 
 func (x *QueryResult) Reset() {
 	*x = QueryResult{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1897,7 +2113,7 @@ func (x *QueryResult) String() string {
 func (*QueryResult) ProtoMessage() {}
 
 func (x *QueryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1910,7 +2126,7 @@ func (x *QueryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryResult.ProtoReflect.Descriptor instead.
 func (*QueryResult) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{27}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *QueryResult) GetCluster() *Cluster {
@@ -1939,6 +2155,7 @@ type Snapshot struct {
 	Services     []*Service            `protobuf:"bytes,6,rep,name=services,proto3" json:"services,omitempty"`
 	Tasks        []*Task               `protobuf:"bytes,7,rep,name=tasks,proto3" json:"tasks,omitempty"`
 	Networks     []*Network            `protobuf:"bytes,8,rep,name=networks,proto3" json:"networks,omitempty"`
+	Attachments  []*Attachment         `protobuf:"bytes,9,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	// recent are the last applied request IDs with their results, oldest
 	// first, for deduplication.
 	Recent        []*RecentResult `protobuf:"bytes,4,rep,name=recent,proto3" json:"recent,omitempty"`
@@ -1948,7 +2165,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[28]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1960,7 +2177,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[28]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1973,7 +2190,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{28}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Snapshot) GetVersion() uint32 {
@@ -2025,6 +2242,13 @@ func (x *Snapshot) GetNetworks() []*Network {
 	return nil
 }
 
+func (x *Snapshot) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
 func (x *Snapshot) GetRecent() []*RecentResult {
 	if x != nil {
 		return x.Recent
@@ -2046,7 +2270,7 @@ type ServiceReservation struct {
 
 func (x *ServiceReservation) Reset() {
 	*x = ServiceReservation{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[29]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2058,7 +2282,7 @@ func (x *ServiceReservation) String() string {
 func (*ServiceReservation) ProtoMessage() {}
 
 func (x *ServiceReservation) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[29]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2071,7 +2295,7 @@ func (x *ServiceReservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceReservation.ProtoReflect.Descriptor instead.
 func (*ServiceReservation) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{29}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ServiceReservation) GetServiceId() string {
@@ -2113,7 +2337,7 @@ type RecentResult struct {
 
 func (x *RecentResult) Reset() {
 	*x = RecentResult{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[30]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2125,7 +2349,7 @@ func (x *RecentResult) String() string {
 func (*RecentResult) ProtoMessage() {}
 
 func (x *RecentResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[30]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2138,7 +2362,7 @@ func (x *RecentResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecentResult.ProtoReflect.Descriptor instead.
 func (*RecentResult) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{30}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RecentResult) GetRequestId() string {
@@ -2159,8 +2383,7 @@ var File_actorswarm_v1_raft_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\n" +
-	"\x18actorswarm/v1/raft.proto\x12\ractorswarm.v1\x1a\x1bactorswarm/v1/service.proto\x1a\x19actorswarm/v1/types.proto\"\xc8\n" +
-	"\n" +
+	"\x18actorswarm/v1/raft.proto\x12\ractorswarm.v1\x1a\x1bactorswarm/v1/service.proto\x1a\x19actorswarm/v1/types.proto\"\xf7\v\n" +
 	"\aCommand\x12\"\n" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x12?\n" +
 	"\finit_cluster\x18\x02 \x01(\v2\x1a.actorswarm.v1.InitClusterH\x00R\vinitCluster\x123\n" +
@@ -2183,7 +2406,9 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"task_batch\x18\x10 \x01(\v2\x18.actorswarm.v1.TaskBatchH\x00R\ttaskBatch\x12S\n" +
 	"\x14set_node_port_errors\x18\x11 \x01(\v2 .actorswarm.v1.SetNodePortErrorsH\x00R\x11setNodePortErrors\x12E\n" +
 	"\x0ecreate_network\x18\x12 \x01(\v2\x1c.actorswarm.v1.CreateNetworkH\x00R\rcreateNetwork\x12E\n" +
-	"\x0eremove_network\x18\x13 \x01(\v2\x1c.actorswarm.v1.RemoveNetworkH\x00R\rremoveNetwork\x12\x1d\n" +
+	"\x0eremove_network\x18\x13 \x01(\v2\x1c.actorswarm.v1.RemoveNetworkH\x00R\rremoveNetwork\x12W\n" +
+	"\x14allocate_attachments\x18\x16 \x01(\v2\".actorswarm.v1.AllocateAttachmentsH\x00R\x13allocateAttachments\x12T\n" +
+	"\x13release_attachments\x18\x17 \x01(\v2!.actorswarm.v1.ReleaseAttachmentsH\x00R\x12releaseAttachments\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x14 \x01(\tR\trequestIdB\x05\n" +
 	"\x03cmd\"h\n" +
@@ -2212,7 +2437,20 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\rSetNodeStates\x128\n" +
 	"\achanges\x18\x01 \x03(\v2\x1e.actorswarm.v1.NodeStateChangeR\achanges\"A\n" +
 	"\rCreateNetwork\x120\n" +
-	"\anetwork\x18\x01 \x01(\v2\x16.actorswarm.v1.NetworkR\anetwork\".\n" +
+	"\anetwork\x18\x01 \x01(\v2\x16.actorswarm.v1.NetworkR\anetwork\"S\n" +
+	"\x13AllocateAttachments\x12<\n" +
+	"\brequests\x18\x01 \x03(\v2 .actorswarm.v1.AttachmentRequestR\brequests\"\xbc\x01\n" +
+	"\x11AttachmentRequest\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x02 \x01(\tR\tserviceId\x12!\n" +
+	"\fservice_name\x18\x03 \x01(\tR\vserviceName\x12\x12\n" +
+	"\x04slot\x18\x04 \x01(\x04R\x04slot\x12\x17\n" +
+	"\anode_id\x18\x05 \x01(\tR\x06nodeId\x12\x1f\n" +
+	"\vnetwork_ids\x18\x06 \x03(\tR\n" +
+	"networkIds\"/\n" +
+	"\x12ReleaseAttachments\x12\x19\n" +
+	"\btask_ids\x18\x01 \x03(\tR\ataskIds\".\n" +
 	"\rRemoveNetwork\x12\x1d\n" +
 	"\n" +
 	"network_id\x18\x01 \x01(\tR\tnetworkId\"\xbe\x01\n" +
@@ -2273,7 +2511,7 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x03(\v2\x1f.actorswarm.v1.TaskStatusUpdateR\x06status\x12\x16\n" +
 	"\x06delete\x18\x05 \x03(\tR\x06delete\x12\x1f\n" +
 	"\vservice_ids\x18\x06 \x03(\tR\n" +
-	"serviceIds\"\xb0\x02\n" +
+	"serviceIds\"\xed\x02\n" +
 	"\x06Result\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\x05R\x04code\x12'\n" +
@@ -2284,7 +2522,8 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\x05ports\x18\x06 \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\x120\n" +
 	"\anetwork\x18\a \x01(\v2\x16.actorswarm.v1.NetworkR\anetwork\x12\x1f\n" +
 	"\vnetwork_ids\x18\b \x03(\tR\n" +
-	"networkIds\"\x89\x01\n" +
+	"networkIds\x12;\n" +
+	"\vattachments\x18\t \x03(\v2\x19.actorswarm.v1.AttachmentR\vattachments\"\x89\x01\n" +
 	"\x05Query\x12<\n" +
 	"\vget_cluster\x18\x01 \x01(\v2\x19.actorswarm.v1.GetClusterH\x00R\n" +
 	"getCluster\x129\n" +
@@ -2296,7 +2535,7 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\tListNodes\"j\n" +
 	"\vQueryResult\x120\n" +
 	"\acluster\x18\x01 \x01(\v2\x16.actorswarm.v1.ClusterR\acluster\x12)\n" +
-	"\x05nodes\x18\x02 \x03(\v2\x13.actorswarm.v1.NodeR\x05nodes\"\x90\x03\n" +
+	"\x05nodes\x18\x02 \x03(\v2\x13.actorswarm.v1.NodeR\x05nodes\"\xcd\x03\n" +
 	"\bSnapshot\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x120\n" +
 	"\acluster\x18\x02 \x01(\v2\x16.actorswarm.v1.ClusterR\acluster\x12)\n" +
@@ -2304,7 +2543,8 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\freservations\x18\x05 \x03(\v2!.actorswarm.v1.ServiceReservationR\freservations\x122\n" +
 	"\bservices\x18\x06 \x03(\v2\x16.actorswarm.v1.ServiceR\bservices\x12)\n" +
 	"\x05tasks\x18\a \x03(\v2\x13.actorswarm.v1.TaskR\x05tasks\x122\n" +
-	"\bnetworks\x18\b \x03(\v2\x16.actorswarm.v1.NetworkR\bnetworks\x123\n" +
+	"\bnetworks\x18\b \x03(\v2\x16.actorswarm.v1.NetworkR\bnetworks\x12;\n" +
+	"\vattachments\x18\t \x03(\v2\x19.actorswarm.v1.AttachmentR\vattachments\x123\n" +
 	"\x06recent\x18\x04 \x03(\v2\x1b.actorswarm.v1.RecentResultR\x06recent\"\x99\x01\n" +
 	"\x12ServiceReservation\x12\x1d\n" +
 	"\n" +
@@ -2330,7 +2570,7 @@ func file_actorswarm_v1_raft_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_raft_proto_rawDescData
 }
 
-var file_actorswarm_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_actorswarm_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_actorswarm_v1_raft_proto_goTypes = []any{
 	(*Command)(nil),               // 0: actorswarm.v1.Command
 	(*InitCluster)(nil),           // 1: actorswarm.v1.InitCluster
@@ -2340,46 +2580,50 @@ var file_actorswarm_v1_raft_proto_goTypes = []any{
 	(*NodeStateChange)(nil),       // 5: actorswarm.v1.NodeStateChange
 	(*SetNodeStates)(nil),         // 6: actorswarm.v1.SetNodeStates
 	(*CreateNetwork)(nil),         // 7: actorswarm.v1.CreateNetwork
-	(*RemoveNetwork)(nil),         // 8: actorswarm.v1.RemoveNetwork
-	(*SetNodePortErrors)(nil),     // 9: actorswarm.v1.SetNodePortErrors
-	(*RemoveNode)(nil),            // 10: actorswarm.v1.RemoveNode
-	(*RotateToken)(nil),           // 11: actorswarm.v1.RotateToken
-	(*RestoreState)(nil),          // 12: actorswarm.v1.RestoreState
-	(*UpdateClusterSettings)(nil), // 13: actorswarm.v1.UpdateClusterSettings
-	(*ReserveService)(nil),        // 14: actorswarm.v1.ReserveService
-	(*ReleaseService)(nil),        // 15: actorswarm.v1.ReleaseService
-	(*CreateService)(nil),         // 16: actorswarm.v1.CreateService
-	(*UpdateService)(nil),         // 17: actorswarm.v1.UpdateService
-	(*RemoveService)(nil),         // 18: actorswarm.v1.RemoveService
-	(*TaskAssignment)(nil),        // 19: actorswarm.v1.TaskAssignment
-	(*TaskDesire)(nil),            // 20: actorswarm.v1.TaskDesire
-	(*TaskStatusUpdate)(nil),      // 21: actorswarm.v1.TaskStatusUpdate
-	(*TaskBatch)(nil),             // 22: actorswarm.v1.TaskBatch
-	(*Result)(nil),                // 23: actorswarm.v1.Result
-	(*Query)(nil),                 // 24: actorswarm.v1.Query
-	(*GetCluster)(nil),            // 25: actorswarm.v1.GetCluster
-	(*ListNodes)(nil),             // 26: actorswarm.v1.ListNodes
-	(*QueryResult)(nil),           // 27: actorswarm.v1.QueryResult
-	(*Snapshot)(nil),              // 28: actorswarm.v1.Snapshot
-	(*ServiceReservation)(nil),    // 29: actorswarm.v1.ServiceReservation
-	(*RecentResult)(nil),          // 30: actorswarm.v1.RecentResult
-	nil,                           // 31: actorswarm.v1.UpdateNodeSpec.LabelAddEntry
-	nil,                           // 32: actorswarm.v1.SetNodePortErrors.PortErrorsEntry
-	(*Cluster)(nil),               // 33: actorswarm.v1.Cluster
-	(*Node)(nil),                  // 34: actorswarm.v1.Node
-	(NodeAvailability)(0),         // 35: actorswarm.v1.NodeAvailability
-	(NodeRole)(0),                 // 36: actorswarm.v1.NodeRole
-	(NodeState)(0),                // 37: actorswarm.v1.NodeState
-	(*Network)(nil),               // 38: actorswarm.v1.Network
-	(*JoinTokenSecret)(nil),       // 39: actorswarm.v1.JoinTokenSecret
-	(*ClusterSettings)(nil),       // 40: actorswarm.v1.ClusterSettings
-	(*PortConfig)(nil),            // 41: actorswarm.v1.PortConfig
-	(*Service)(nil),               // 42: actorswarm.v1.Service
-	(*ServiceSpec)(nil),           // 43: actorswarm.v1.ServiceSpec
-	(*UpdateStatus)(nil),          // 44: actorswarm.v1.UpdateStatus
-	(TaskState)(0),                // 45: actorswarm.v1.TaskState
-	(*TaskStatus)(nil),            // 46: actorswarm.v1.TaskStatus
-	(*Task)(nil),                  // 47: actorswarm.v1.Task
+	(*AllocateAttachments)(nil),   // 8: actorswarm.v1.AllocateAttachments
+	(*AttachmentRequest)(nil),     // 9: actorswarm.v1.AttachmentRequest
+	(*ReleaseAttachments)(nil),    // 10: actorswarm.v1.ReleaseAttachments
+	(*RemoveNetwork)(nil),         // 11: actorswarm.v1.RemoveNetwork
+	(*SetNodePortErrors)(nil),     // 12: actorswarm.v1.SetNodePortErrors
+	(*RemoveNode)(nil),            // 13: actorswarm.v1.RemoveNode
+	(*RotateToken)(nil),           // 14: actorswarm.v1.RotateToken
+	(*RestoreState)(nil),          // 15: actorswarm.v1.RestoreState
+	(*UpdateClusterSettings)(nil), // 16: actorswarm.v1.UpdateClusterSettings
+	(*ReserveService)(nil),        // 17: actorswarm.v1.ReserveService
+	(*ReleaseService)(nil),        // 18: actorswarm.v1.ReleaseService
+	(*CreateService)(nil),         // 19: actorswarm.v1.CreateService
+	(*UpdateService)(nil),         // 20: actorswarm.v1.UpdateService
+	(*RemoveService)(nil),         // 21: actorswarm.v1.RemoveService
+	(*TaskAssignment)(nil),        // 22: actorswarm.v1.TaskAssignment
+	(*TaskDesire)(nil),            // 23: actorswarm.v1.TaskDesire
+	(*TaskStatusUpdate)(nil),      // 24: actorswarm.v1.TaskStatusUpdate
+	(*TaskBatch)(nil),             // 25: actorswarm.v1.TaskBatch
+	(*Result)(nil),                // 26: actorswarm.v1.Result
+	(*Query)(nil),                 // 27: actorswarm.v1.Query
+	(*GetCluster)(nil),            // 28: actorswarm.v1.GetCluster
+	(*ListNodes)(nil),             // 29: actorswarm.v1.ListNodes
+	(*QueryResult)(nil),           // 30: actorswarm.v1.QueryResult
+	(*Snapshot)(nil),              // 31: actorswarm.v1.Snapshot
+	(*ServiceReservation)(nil),    // 32: actorswarm.v1.ServiceReservation
+	(*RecentResult)(nil),          // 33: actorswarm.v1.RecentResult
+	nil,                           // 34: actorswarm.v1.UpdateNodeSpec.LabelAddEntry
+	nil,                           // 35: actorswarm.v1.SetNodePortErrors.PortErrorsEntry
+	(*Cluster)(nil),               // 36: actorswarm.v1.Cluster
+	(*Node)(nil),                  // 37: actorswarm.v1.Node
+	(NodeAvailability)(0),         // 38: actorswarm.v1.NodeAvailability
+	(NodeRole)(0),                 // 39: actorswarm.v1.NodeRole
+	(NodeState)(0),                // 40: actorswarm.v1.NodeState
+	(*Network)(nil),               // 41: actorswarm.v1.Network
+	(*JoinTokenSecret)(nil),       // 42: actorswarm.v1.JoinTokenSecret
+	(*ClusterSettings)(nil),       // 43: actorswarm.v1.ClusterSettings
+	(*PortConfig)(nil),            // 44: actorswarm.v1.PortConfig
+	(*Service)(nil),               // 45: actorswarm.v1.Service
+	(*ServiceSpec)(nil),           // 46: actorswarm.v1.ServiceSpec
+	(*UpdateStatus)(nil),          // 47: actorswarm.v1.UpdateStatus
+	(TaskState)(0),                // 48: actorswarm.v1.TaskState
+	(*TaskStatus)(nil),            // 49: actorswarm.v1.TaskStatus
+	(*Task)(nil),                  // 50: actorswarm.v1.Task
+	(*Attachment)(nil),            // 51: actorswarm.v1.Attachment
 }
 var file_actorswarm_v1_raft_proto_depIdxs = []int32{
 	1,  // 0: actorswarm.v1.Command.init_cluster:type_name -> actorswarm.v1.InitCluster
@@ -2387,66 +2631,71 @@ var file_actorswarm_v1_raft_proto_depIdxs = []int32{
 	3,  // 2: actorswarm.v1.Command.update_node_spec:type_name -> actorswarm.v1.UpdateNodeSpec
 	4,  // 3: actorswarm.v1.Command.set_node_role:type_name -> actorswarm.v1.SetNodeRole
 	6,  // 4: actorswarm.v1.Command.set_node_states:type_name -> actorswarm.v1.SetNodeStates
-	10, // 5: actorswarm.v1.Command.remove_node:type_name -> actorswarm.v1.RemoveNode
-	11, // 6: actorswarm.v1.Command.rotate_token:type_name -> actorswarm.v1.RotateToken
-	12, // 7: actorswarm.v1.Command.restore_state:type_name -> actorswarm.v1.RestoreState
-	13, // 8: actorswarm.v1.Command.update_cluster_settings:type_name -> actorswarm.v1.UpdateClusterSettings
-	14, // 9: actorswarm.v1.Command.reserve_service:type_name -> actorswarm.v1.ReserveService
-	15, // 10: actorswarm.v1.Command.release_service:type_name -> actorswarm.v1.ReleaseService
-	16, // 11: actorswarm.v1.Command.create_service:type_name -> actorswarm.v1.CreateService
-	17, // 12: actorswarm.v1.Command.update_service:type_name -> actorswarm.v1.UpdateService
-	18, // 13: actorswarm.v1.Command.remove_service:type_name -> actorswarm.v1.RemoveService
-	22, // 14: actorswarm.v1.Command.task_batch:type_name -> actorswarm.v1.TaskBatch
-	9,  // 15: actorswarm.v1.Command.set_node_port_errors:type_name -> actorswarm.v1.SetNodePortErrors
+	13, // 5: actorswarm.v1.Command.remove_node:type_name -> actorswarm.v1.RemoveNode
+	14, // 6: actorswarm.v1.Command.rotate_token:type_name -> actorswarm.v1.RotateToken
+	15, // 7: actorswarm.v1.Command.restore_state:type_name -> actorswarm.v1.RestoreState
+	16, // 8: actorswarm.v1.Command.update_cluster_settings:type_name -> actorswarm.v1.UpdateClusterSettings
+	17, // 9: actorswarm.v1.Command.reserve_service:type_name -> actorswarm.v1.ReserveService
+	18, // 10: actorswarm.v1.Command.release_service:type_name -> actorswarm.v1.ReleaseService
+	19, // 11: actorswarm.v1.Command.create_service:type_name -> actorswarm.v1.CreateService
+	20, // 12: actorswarm.v1.Command.update_service:type_name -> actorswarm.v1.UpdateService
+	21, // 13: actorswarm.v1.Command.remove_service:type_name -> actorswarm.v1.RemoveService
+	25, // 14: actorswarm.v1.Command.task_batch:type_name -> actorswarm.v1.TaskBatch
+	12, // 15: actorswarm.v1.Command.set_node_port_errors:type_name -> actorswarm.v1.SetNodePortErrors
 	7,  // 16: actorswarm.v1.Command.create_network:type_name -> actorswarm.v1.CreateNetwork
-	8,  // 17: actorswarm.v1.Command.remove_network:type_name -> actorswarm.v1.RemoveNetwork
-	33, // 18: actorswarm.v1.InitCluster.cluster:type_name -> actorswarm.v1.Cluster
-	34, // 19: actorswarm.v1.InitCluster.node:type_name -> actorswarm.v1.Node
-	34, // 20: actorswarm.v1.AddNode.node:type_name -> actorswarm.v1.Node
-	35, // 21: actorswarm.v1.UpdateNodeSpec.availability:type_name -> actorswarm.v1.NodeAvailability
-	31, // 22: actorswarm.v1.UpdateNodeSpec.label_add:type_name -> actorswarm.v1.UpdateNodeSpec.LabelAddEntry
-	36, // 23: actorswarm.v1.SetNodeRole.role:type_name -> actorswarm.v1.NodeRole
-	37, // 24: actorswarm.v1.NodeStateChange.state:type_name -> actorswarm.v1.NodeState
-	5,  // 25: actorswarm.v1.SetNodeStates.changes:type_name -> actorswarm.v1.NodeStateChange
-	38, // 26: actorswarm.v1.CreateNetwork.network:type_name -> actorswarm.v1.Network
-	32, // 27: actorswarm.v1.SetNodePortErrors.port_errors:type_name -> actorswarm.v1.SetNodePortErrors.PortErrorsEntry
-	36, // 28: actorswarm.v1.RotateToken.role:type_name -> actorswarm.v1.NodeRole
-	39, // 29: actorswarm.v1.RotateToken.secret:type_name -> actorswarm.v1.JoinTokenSecret
-	28, // 30: actorswarm.v1.RestoreState.snapshot:type_name -> actorswarm.v1.Snapshot
-	40, // 31: actorswarm.v1.UpdateClusterSettings.settings:type_name -> actorswarm.v1.ClusterSettings
-	41, // 32: actorswarm.v1.ReserveService.ports:type_name -> actorswarm.v1.PortConfig
-	42, // 33: actorswarm.v1.CreateService.service:type_name -> actorswarm.v1.Service
-	43, // 34: actorswarm.v1.UpdateService.spec:type_name -> actorswarm.v1.ServiceSpec
-	41, // 35: actorswarm.v1.UpdateService.ports:type_name -> actorswarm.v1.PortConfig
-	44, // 36: actorswarm.v1.UpdateService.update_status:type_name -> actorswarm.v1.UpdateStatus
-	45, // 37: actorswarm.v1.TaskDesire.desired_state:type_name -> actorswarm.v1.TaskState
-	46, // 38: actorswarm.v1.TaskStatusUpdate.status:type_name -> actorswarm.v1.TaskStatus
-	47, // 39: actorswarm.v1.TaskBatch.create:type_name -> actorswarm.v1.Task
-	19, // 40: actorswarm.v1.TaskBatch.assign:type_name -> actorswarm.v1.TaskAssignment
-	20, // 41: actorswarm.v1.TaskBatch.desire:type_name -> actorswarm.v1.TaskDesire
-	21, // 42: actorswarm.v1.TaskBatch.status:type_name -> actorswarm.v1.TaskStatusUpdate
-	34, // 43: actorswarm.v1.Result.node:type_name -> actorswarm.v1.Node
-	42, // 44: actorswarm.v1.Result.service:type_name -> actorswarm.v1.Service
-	41, // 45: actorswarm.v1.Result.ports:type_name -> actorswarm.v1.PortConfig
-	38, // 46: actorswarm.v1.Result.network:type_name -> actorswarm.v1.Network
-	25, // 47: actorswarm.v1.Query.get_cluster:type_name -> actorswarm.v1.GetCluster
-	26, // 48: actorswarm.v1.Query.list_nodes:type_name -> actorswarm.v1.ListNodes
-	33, // 49: actorswarm.v1.QueryResult.cluster:type_name -> actorswarm.v1.Cluster
-	34, // 50: actorswarm.v1.QueryResult.nodes:type_name -> actorswarm.v1.Node
-	33, // 51: actorswarm.v1.Snapshot.cluster:type_name -> actorswarm.v1.Cluster
-	34, // 52: actorswarm.v1.Snapshot.nodes:type_name -> actorswarm.v1.Node
-	29, // 53: actorswarm.v1.Snapshot.reservations:type_name -> actorswarm.v1.ServiceReservation
-	42, // 54: actorswarm.v1.Snapshot.services:type_name -> actorswarm.v1.Service
-	47, // 55: actorswarm.v1.Snapshot.tasks:type_name -> actorswarm.v1.Task
-	38, // 56: actorswarm.v1.Snapshot.networks:type_name -> actorswarm.v1.Network
-	30, // 57: actorswarm.v1.Snapshot.recent:type_name -> actorswarm.v1.RecentResult
-	41, // 58: actorswarm.v1.ServiceReservation.ports:type_name -> actorswarm.v1.PortConfig
-	23, // 59: actorswarm.v1.RecentResult.result:type_name -> actorswarm.v1.Result
-	60, // [60:60] is the sub-list for method output_type
-	60, // [60:60] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	11, // 17: actorswarm.v1.Command.remove_network:type_name -> actorswarm.v1.RemoveNetwork
+	8,  // 18: actorswarm.v1.Command.allocate_attachments:type_name -> actorswarm.v1.AllocateAttachments
+	10, // 19: actorswarm.v1.Command.release_attachments:type_name -> actorswarm.v1.ReleaseAttachments
+	36, // 20: actorswarm.v1.InitCluster.cluster:type_name -> actorswarm.v1.Cluster
+	37, // 21: actorswarm.v1.InitCluster.node:type_name -> actorswarm.v1.Node
+	37, // 22: actorswarm.v1.AddNode.node:type_name -> actorswarm.v1.Node
+	38, // 23: actorswarm.v1.UpdateNodeSpec.availability:type_name -> actorswarm.v1.NodeAvailability
+	34, // 24: actorswarm.v1.UpdateNodeSpec.label_add:type_name -> actorswarm.v1.UpdateNodeSpec.LabelAddEntry
+	39, // 25: actorswarm.v1.SetNodeRole.role:type_name -> actorswarm.v1.NodeRole
+	40, // 26: actorswarm.v1.NodeStateChange.state:type_name -> actorswarm.v1.NodeState
+	5,  // 27: actorswarm.v1.SetNodeStates.changes:type_name -> actorswarm.v1.NodeStateChange
+	41, // 28: actorswarm.v1.CreateNetwork.network:type_name -> actorswarm.v1.Network
+	9,  // 29: actorswarm.v1.AllocateAttachments.requests:type_name -> actorswarm.v1.AttachmentRequest
+	35, // 30: actorswarm.v1.SetNodePortErrors.port_errors:type_name -> actorswarm.v1.SetNodePortErrors.PortErrorsEntry
+	39, // 31: actorswarm.v1.RotateToken.role:type_name -> actorswarm.v1.NodeRole
+	42, // 32: actorswarm.v1.RotateToken.secret:type_name -> actorswarm.v1.JoinTokenSecret
+	31, // 33: actorswarm.v1.RestoreState.snapshot:type_name -> actorswarm.v1.Snapshot
+	43, // 34: actorswarm.v1.UpdateClusterSettings.settings:type_name -> actorswarm.v1.ClusterSettings
+	44, // 35: actorswarm.v1.ReserveService.ports:type_name -> actorswarm.v1.PortConfig
+	45, // 36: actorswarm.v1.CreateService.service:type_name -> actorswarm.v1.Service
+	46, // 37: actorswarm.v1.UpdateService.spec:type_name -> actorswarm.v1.ServiceSpec
+	44, // 38: actorswarm.v1.UpdateService.ports:type_name -> actorswarm.v1.PortConfig
+	47, // 39: actorswarm.v1.UpdateService.update_status:type_name -> actorswarm.v1.UpdateStatus
+	48, // 40: actorswarm.v1.TaskDesire.desired_state:type_name -> actorswarm.v1.TaskState
+	49, // 41: actorswarm.v1.TaskStatusUpdate.status:type_name -> actorswarm.v1.TaskStatus
+	50, // 42: actorswarm.v1.TaskBatch.create:type_name -> actorswarm.v1.Task
+	22, // 43: actorswarm.v1.TaskBatch.assign:type_name -> actorswarm.v1.TaskAssignment
+	23, // 44: actorswarm.v1.TaskBatch.desire:type_name -> actorswarm.v1.TaskDesire
+	24, // 45: actorswarm.v1.TaskBatch.status:type_name -> actorswarm.v1.TaskStatusUpdate
+	37, // 46: actorswarm.v1.Result.node:type_name -> actorswarm.v1.Node
+	45, // 47: actorswarm.v1.Result.service:type_name -> actorswarm.v1.Service
+	44, // 48: actorswarm.v1.Result.ports:type_name -> actorswarm.v1.PortConfig
+	41, // 49: actorswarm.v1.Result.network:type_name -> actorswarm.v1.Network
+	51, // 50: actorswarm.v1.Result.attachments:type_name -> actorswarm.v1.Attachment
+	28, // 51: actorswarm.v1.Query.get_cluster:type_name -> actorswarm.v1.GetCluster
+	29, // 52: actorswarm.v1.Query.list_nodes:type_name -> actorswarm.v1.ListNodes
+	36, // 53: actorswarm.v1.QueryResult.cluster:type_name -> actorswarm.v1.Cluster
+	37, // 54: actorswarm.v1.QueryResult.nodes:type_name -> actorswarm.v1.Node
+	36, // 55: actorswarm.v1.Snapshot.cluster:type_name -> actorswarm.v1.Cluster
+	37, // 56: actorswarm.v1.Snapshot.nodes:type_name -> actorswarm.v1.Node
+	32, // 57: actorswarm.v1.Snapshot.reservations:type_name -> actorswarm.v1.ServiceReservation
+	45, // 58: actorswarm.v1.Snapshot.services:type_name -> actorswarm.v1.Service
+	50, // 59: actorswarm.v1.Snapshot.tasks:type_name -> actorswarm.v1.Task
+	41, // 60: actorswarm.v1.Snapshot.networks:type_name -> actorswarm.v1.Network
+	51, // 61: actorswarm.v1.Snapshot.attachments:type_name -> actorswarm.v1.Attachment
+	33, // 62: actorswarm.v1.Snapshot.recent:type_name -> actorswarm.v1.RecentResult
+	44, // 63: actorswarm.v1.ServiceReservation.ports:type_name -> actorswarm.v1.PortConfig
+	26, // 64: actorswarm.v1.RecentResult.result:type_name -> actorswarm.v1.Result
+	65, // [65:65] is the sub-list for method output_type
+	65, // [65:65] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_raft_proto_init() }
@@ -2475,8 +2724,10 @@ func file_actorswarm_v1_raft_proto_init() {
 		(*Command_SetNodePortErrors)(nil),
 		(*Command_CreateNetwork)(nil),
 		(*Command_RemoveNetwork)(nil),
+		(*Command_AllocateAttachments)(nil),
+		(*Command_ReleaseAttachments)(nil),
 	}
-	file_actorswarm_v1_raft_proto_msgTypes[24].OneofWrappers = []any{
+	file_actorswarm_v1_raft_proto_msgTypes[27].OneofWrappers = []any{
 		(*Query_GetCluster)(nil),
 		(*Query_ListNodes)(nil),
 	}
@@ -2486,7 +2737,7 @@ func file_actorswarm_v1_raft_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_raft_proto_rawDesc), len(file_actorswarm_v1_raft_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1620,8 +1620,11 @@ type Task struct {
 	// shutdown_reason says why the system told the task to shut down when
 	// it did so by its own choice (e.g. "rebalanced").
 	ShutdownReason string `protobuf:"bytes,14,opt,name=shutdown_reason,json=shutdownReason,proto3" json:"shutdown_reason,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// attachments are the task's overlay addresses: never stored with the
+	// task, filled in by the dispatcher for the node that runs it.
+	Attachments   []*Attachment `protobuf:"bytes,15,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Task) Reset() {
@@ -1752,11 +1755,18 @@ func (x *Task) GetShutdownReason() string {
 	return ""
 }
 
+func (x *Task) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
 var File_actorswarm_v1_service_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1bactorswarm/v1/service.proto\x12\ractorswarm.v1\"K\n" +
+	"\x1bactorswarm/v1/service.proto\x12\ractorswarm.v1\x1a\x19actorswarm/v1/types.proto\"K\n" +
 	"\tResources\x12\x1b\n" +
 	"\tnano_cpus\x18\x01 \x01(\x03R\bnanoCpus\x12!\n" +
 	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\"\xb1\x01\n" +
@@ -1861,7 +1871,7 @@ const file_actorswarm_v1_service_proto_rawDesc = "" +
 	"\texit_code\x18\x05 \x01(\x05R\bexitCode\x12\x12\n" +
 	"\x04port\x18\x06 \x01(\rR\x04port\x12!\n" +
 	"\fcontainer_id\x18\a \x01(\tR\vcontainerId\x12\x10\n" +
-	"\x03pid\x18\b \x01(\x05R\x03pid\"\x93\x04\n" +
+	"\x03pid\x18\b \x01(\x05R\x03pid\"\xd0\x04\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1878,7 +1888,8 @@ const file_actorswarm_v1_service_proto_rawDesc = "" +
 	"\aversion\x18\v \x01(\x04R\aversion\x12!\n" +
 	"\fservice_name\x18\f \x01(\tR\vserviceName\x12/\n" +
 	"\x05ports\x18\r \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\x12'\n" +
-	"\x0fshutdown_reason\x18\x0e \x01(\tR\x0eshutdownReason*a\n" +
+	"\x0fshutdown_reason\x18\x0e \x01(\tR\x0eshutdownReason\x12;\n" +
+	"\vattachments\x18\x0f \x03(\v2\x19.actorswarm.v1.AttachmentR\vattachments*a\n" +
 	"\vServiceMode\x12\x1c\n" +
 	"\x18SERVICE_MODE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17SERVICE_MODE_REPLICATED\x10\x01\x12\x17\n" +
@@ -1969,6 +1980,7 @@ var file_actorswarm_v1_service_proto_goTypes = []any{
 	(*Task)(nil),            // 21: actorswarm.v1.Task
 	nil,                     // 22: actorswarm.v1.TaskSpec.LabelsEntry
 	nil,                     // 23: actorswarm.v1.ServiceSpec.LabelsEntry
+	(*Attachment)(nil),      // 24: actorswarm.v1.Attachment
 }
 var file_actorswarm_v1_service_proto_depIdxs = []int32{
 	1,  // 0: actorswarm.v1.RestartPolicy.condition:type_name -> actorswarm.v1.RestartCondition
@@ -2002,11 +2014,12 @@ var file_actorswarm_v1_service_proto_depIdxs = []int32{
 	6,  // 28: actorswarm.v1.Task.desired_state:type_name -> actorswarm.v1.TaskState
 	20, // 29: actorswarm.v1.Task.status:type_name -> actorswarm.v1.TaskStatus
 	14, // 30: actorswarm.v1.Task.ports:type_name -> actorswarm.v1.PortConfig
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	24, // 31: actorswarm.v1.Task.attachments:type_name -> actorswarm.v1.Attachment
+	32, // [32:32] is the sub-list for method output_type
+	32, // [32:32] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_service_proto_init() }
@@ -2014,6 +2027,7 @@ func file_actorswarm_v1_service_proto_init() {
 	if File_actorswarm_v1_service_proto != nil {
 		return
 	}
+	file_actorswarm_v1_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -240,7 +240,9 @@ type NodeDescription struct {
 	Arch          string                 `protobuf:"bytes,7,opt,name=arch,proto3" json:"arch,omitempty"`
 	// public_key_der is the node's key (PKIX), so that managers can issue it a
 	// certificate for a new role.
-	PublicKeyDer  []byte `protobuf:"bytes,8,opt,name=public_key_der,json=publicKeyDer,proto3" json:"public_key_der,omitempty"`
+	PublicKeyDer []byte `protobuf:"bytes,8,opt,name=public_key_der,json=publicKeyDer,proto3" json:"public_key_der,omitempty"`
+	// vxlan_port is the UDP port of the node's overlay forwarder.
+	VxlanPort     uint32 `protobuf:"varint,9,opt,name=vxlan_port,json=vxlanPort,proto3" json:"vxlan_port,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -329,6 +331,13 @@ func (x *NodeDescription) GetPublicKeyDer() []byte {
 		return x.PublicKeyDer
 	}
 	return nil
+}
+
+func (x *NodeDescription) GetVxlanPort() uint32 {
+	if x != nil {
+		return x.VxlanPort
+	}
+	return 0
 }
 
 // NodeStatus is written by the managers: health and address.
@@ -1013,6 +1022,132 @@ func (x *Network) GetVersion() uint64 {
 	return 0
 }
 
+// Attachment is a task's address on one overlay network.
+type Attachment struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	NetworkId   string                 `protobuf:"bytes,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
+	Address     string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	TaskId      string                 `protobuf:"bytes,3,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	ServiceId   string                 `protobuf:"bytes,4,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	ServiceName string                 `protobuf:"bytes,5,opt,name=service_name,json=serviceName,proto3" json:"service_name,omitempty"`
+	Slot        uint64                 `protobuf:"varint,6,opt,name=slot,proto3" json:"slot,omitempty"`
+	NodeId      string                 `protobuf:"bytes,7,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// The network's facts a node needs to plumb the task in.
+	NetworkName   string `protobuf:"bytes,8,opt,name=network_name,json=networkName,proto3" json:"network_name,omitempty"`
+	Vni           uint32 `protobuf:"varint,9,opt,name=vni,proto3" json:"vni,omitempty"`
+	Subnet        string `protobuf:"bytes,10,opt,name=subnet,proto3" json:"subnet,omitempty"`
+	Gateway       string `protobuf:"bytes,11,opt,name=gateway,proto3" json:"gateway,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Attachment) Reset() {
+	*x = Attachment{}
+	mi := &file_actorswarm_v1_types_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Attachment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Attachment) ProtoMessage() {}
+
+func (x *Attachment) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_types_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
+func (*Attachment) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_types_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Attachment) GetNetworkId() string {
+	if x != nil {
+		return x.NetworkId
+	}
+	return ""
+}
+
+func (x *Attachment) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Attachment) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *Attachment) GetServiceId() string {
+	if x != nil {
+		return x.ServiceId
+	}
+	return ""
+}
+
+func (x *Attachment) GetServiceName() string {
+	if x != nil {
+		return x.ServiceName
+	}
+	return ""
+}
+
+func (x *Attachment) GetSlot() uint64 {
+	if x != nil {
+		return x.Slot
+	}
+	return 0
+}
+
+func (x *Attachment) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *Attachment) GetNetworkName() string {
+	if x != nil {
+		return x.NetworkName
+	}
+	return ""
+}
+
+func (x *Attachment) GetVni() uint32 {
+	if x != nil {
+		return x.Vni
+	}
+	return 0
+}
+
+func (x *Attachment) GetSubnet() string {
+	if x != nil {
+		return x.Subnet
+	}
+	return ""
+}
+
+func (x *Attachment) GetGateway() string {
+	if x != nil {
+		return x.Gateway
+	}
+	return ""
+}
+
 var File_actorswarm_v1_types_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_types_proto_rawDesc = "" +
@@ -1023,7 +1158,7 @@ const file_actorswarm_v1_types_proto_rawDesc = "" +
 	"\x06labels\x18\x02 \x03(\v2#.actorswarm.v1.NodeSpec.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfa\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x99\x02\n" +
 	"\x0fNodeDescription\x12\x1a\n" +
 	"\bhostname\x18\x01 \x01(\tR\bhostname\x12%\n" +
 	"\x0eengine_version\x18\x02 \x01(\tR\rengineVersion\x12\x1a\n" +
@@ -1032,7 +1167,9 @@ const file_actorswarm_v1_types_proto_rawDesc = "" +
 	"\fmemory_bytes\x18\x05 \x01(\x03R\vmemoryBytes\x12\x0e\n" +
 	"\x02os\x18\x06 \x01(\tR\x02os\x12\x12\n" +
 	"\x04arch\x18\a \x01(\tR\x04arch\x12$\n" +
-	"\x0epublic_key_der\x18\b \x01(\fR\fpublicKeyDer\"\x8d\x02\n" +
+	"\x0epublic_key_der\x18\b \x01(\fR\fpublicKeyDer\x12\x1d\n" +
+	"\n" +
+	"vxlan_port\x18\t \x01(\rR\tvxlanPort\"\x8d\x02\n" +
 	"\n" +
 	"NodeStatus\x12.\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x18.actorswarm.v1.NodeStateR\x05state\x12\x18\n" +
@@ -1101,7 +1238,23 @@ const file_actorswarm_v1_types_proto_rawDesc = "" +
 	"\x03vni\x18\x05 \x01(\rR\x03vni\x12*\n" +
 	"\x11created_unix_nano\x18\x06 \x01(\x03R\x0fcreatedUnixNano\x12*\n" +
 	"\x11updated_unix_nano\x18\a \x01(\x03R\x0fupdatedUnixNano\x12\x18\n" +
-	"\aversion\x18\b \x01(\x04R\aversion*R\n" +
+	"\aversion\x18\b \x01(\x04R\aversion\"\xb4\x02\n" +
+	"\n" +
+	"Attachment\x12\x1d\n" +
+	"\n" +
+	"network_id\x18\x01 \x01(\tR\tnetworkId\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x17\n" +
+	"\atask_id\x18\x03 \x01(\tR\x06taskId\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x04 \x01(\tR\tserviceId\x12!\n" +
+	"\fservice_name\x18\x05 \x01(\tR\vserviceName\x12\x12\n" +
+	"\x04slot\x18\x06 \x01(\x04R\x04slot\x12\x17\n" +
+	"\anode_id\x18\a \x01(\tR\x06nodeId\x12!\n" +
+	"\fnetwork_name\x18\b \x01(\tR\vnetworkName\x12\x10\n" +
+	"\x03vni\x18\t \x01(\rR\x03vni\x12\x16\n" +
+	"\x06subnet\x18\n" +
+	" \x01(\tR\x06subnet\x12\x18\n" +
+	"\agateway\x18\v \x01(\tR\agateway*R\n" +
 	"\bNodeRole\x12\x19\n" +
 	"\x15NODE_ROLE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10NODE_ROLE_WORKER\x10\x01\x12\x15\n" +
@@ -1129,7 +1282,7 @@ func file_actorswarm_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_actorswarm_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_actorswarm_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_actorswarm_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_actorswarm_v1_types_proto_goTypes = []any{
 	(NodeRole)(0),           // 0: actorswarm.v1.NodeRole
 	(NodeAvailability)(0),   // 1: actorswarm.v1.NodeAvailability
@@ -1144,15 +1297,16 @@ var file_actorswarm_v1_types_proto_goTypes = []any{
 	(*Cluster)(nil),         // 10: actorswarm.v1.Cluster
 	(*NetworkSpec)(nil),     // 11: actorswarm.v1.NetworkSpec
 	(*Network)(nil),         // 12: actorswarm.v1.Network
-	nil,                     // 13: actorswarm.v1.NodeSpec.LabelsEntry
-	nil,                     // 14: actorswarm.v1.NodeStatus.PortErrorsEntry
-	nil,                     // 15: actorswarm.v1.NetworkSpec.LabelsEntry
+	(*Attachment)(nil),      // 13: actorswarm.v1.Attachment
+	nil,                     // 14: actorswarm.v1.NodeSpec.LabelsEntry
+	nil,                     // 15: actorswarm.v1.NodeStatus.PortErrorsEntry
+	nil,                     // 16: actorswarm.v1.NetworkSpec.LabelsEntry
 }
 var file_actorswarm_v1_types_proto_depIdxs = []int32{
 	1,  // 0: actorswarm.v1.NodeSpec.availability:type_name -> actorswarm.v1.NodeAvailability
-	13, // 1: actorswarm.v1.NodeSpec.labels:type_name -> actorswarm.v1.NodeSpec.LabelsEntry
+	14, // 1: actorswarm.v1.NodeSpec.labels:type_name -> actorswarm.v1.NodeSpec.LabelsEntry
 	2,  // 2: actorswarm.v1.NodeStatus.state:type_name -> actorswarm.v1.NodeState
-	14, // 3: actorswarm.v1.NodeStatus.port_errors:type_name -> actorswarm.v1.NodeStatus.PortErrorsEntry
+	15, // 3: actorswarm.v1.NodeStatus.port_errors:type_name -> actorswarm.v1.NodeStatus.PortErrorsEntry
 	3,  // 4: actorswarm.v1.Node.spec:type_name -> actorswarm.v1.NodeSpec
 	4,  // 5: actorswarm.v1.Node.description:type_name -> actorswarm.v1.NodeDescription
 	5,  // 6: actorswarm.v1.Node.status:type_name -> actorswarm.v1.NodeStatus
@@ -1161,7 +1315,7 @@ var file_actorswarm_v1_types_proto_depIdxs = []int32{
 	8,  // 9: actorswarm.v1.Cluster.worker_token:type_name -> actorswarm.v1.JoinTokenSecret
 	8,  // 10: actorswarm.v1.Cluster.manager_token:type_name -> actorswarm.v1.JoinTokenSecret
 	9,  // 11: actorswarm.v1.Cluster.settings:type_name -> actorswarm.v1.ClusterSettings
-	15, // 12: actorswarm.v1.NetworkSpec.labels:type_name -> actorswarm.v1.NetworkSpec.LabelsEntry
+	16, // 12: actorswarm.v1.NetworkSpec.labels:type_name -> actorswarm.v1.NetworkSpec.LabelsEntry
 	11, // 13: actorswarm.v1.Network.spec:type_name -> actorswarm.v1.NetworkSpec
 	14, // [14:14] is the sub-list for method output_type
 	14, // [14:14] is the sub-list for method input_type
@@ -1181,7 +1335,7 @@ func file_actorswarm_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_types_proto_rawDesc), len(file_actorswarm_v1_types_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
