@@ -37,6 +37,12 @@ type NodeEngine interface {
 	// LBRegistry is where this node's lb actors list their counters for
 	// /metrics; nil when nothing reads them.
 	LBRegistry() *LBRegistry
+	// Networker plumbs tasks attached to overlay networks; nil when this
+	// node cannot.
+	Networker() task.Networker
+	// OverlayUpdate gives the overlay networks of the mesh, with their
+	// endpoints, to this host's forwarder and name servers.
+	OverlayUpdate(nets []*swarmv1.MeshNetwork)
 }
 
 // heartbeatTick makes the node actor send its heartbeats. Local only.

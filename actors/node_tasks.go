@@ -100,8 +100,9 @@ type nodeTasks struct {
 	ticks     int
 	// mesh is the routing mesh as last received, and lbs the lb actors of
 	// its ports.
-	mesh *swarmv1.Mesh
-	lbs  map[string]*actor.PID
+	mesh   *swarmv1.Mesh
+	lbs    map[string]*actor.PID
+	tunnel *actor.PID
 	// portErrs are the published ports ("80/tcp") whose lb cannot listen.
 	portErrs map[string]string
 }
@@ -287,15 +288,21 @@ func (n *Node) start(ctx actor.Context, t *swarmv1.Task) {
 	// this node; otherwise the task gets a free port and the routing mesh
 	// proxies to it.
 	port := hostModePort(t)
-	if port == 0 {
+	// A task on overlay networks has a network namespace of its own: no
+	// host port to share, and its own addresses to listen on.
+	attached := len(t.GetAttachments()) > 0
+	if port == 0 && !attached {
 		var err error
 		if port, err = n.eng.FreePort(); err != nil {
 			n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_REJECTED, "no free port for the task: "+err.Error())
 			return
 		}
 	}
-	host := n.eng.Addr()
-	props := actor.PropsFromProducer(func() actor.Actor { return task.NewRunner(t, rt, port, host) })
+	host, nw := n.eng.Addr(), n.eng.Networker()
+	if attached {
+		host = ""
+	}
+	props := actor.PropsFromProducer(func() actor.Actor { return task.NewRunner(t, rt, port, host, nw) })
 	pid, err := ctx.SpawnNamed(props, "task/"+t.Id)
 	if err != nil {
 		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_REJECTED, "spawn: "+err.Error())
@@ -362,6 +369,16 @@ func (n *Node) onLogs(ctx actor.Context, req *swarmv1.TaskLogsRequest) {
 // listening on this node's address, and gives each its backends.
 func (n *Node) applyMesh(ctx actor.Context, m *swarmv1.Mesh) {
 	n.tasks.mesh = m
+	if len(m.GetNetworks()) > 0 && n.tasks.tunnel == nil {
+		eng := n.eng
+		pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return NewTunnel(eng.OverlayUpdate) }), TunnelName)
+		if err == nil {
+			n.tasks.tunnel = pid
+		}
+	}
+	if n.tasks.tunnel != nil {
+		ctx.Send(n.tasks.tunnel, m)
+	}
 	want := make(map[string]bool)
 	for _, p := range m.GetPorts() {
 		key := PortKey(p.Port, p.GetProtocol())

@@ -34,7 +34,9 @@ type Daemon struct {
 	// routing mesh is computed again when it moved.
 	meshGen atomic.Uint64
 	// lbs lists this node's load balancers for /metrics.
-	lbs        *actors.LBRegistry
+	lbs *actors.LBRegistry
+	// overlay is this host's side of the overlay networks.
+	overlay    *overlayHost
 	metricsSrv *http.Server
 	cfg        Config
 	log        *slog.Logger
@@ -94,7 +96,9 @@ func New(cfg Config) (*Daemon, error) {
 		lock.Close()
 		return nil, err
 	}
-	return &Daemon{lbs: actors.NewLBRegistry(), runtimes: rts, cfg: cfg, log: cfg.Logger, paths: p, lock: lock, creds: c, id: id, acks: make(map[string]time.Time), lost: make(map[string]time.Time)}, nil
+	d := &Daemon{lbs: actors.NewLBRegistry(), runtimes: rts, cfg: cfg, log: cfg.Logger, paths: p, lock: lock, creds: c, id: id, acks: make(map[string]time.Time), lost: make(map[string]time.Time)}
+	d.overlay = newOverlayHost(cfg.Addr, cfg.VXLANPort, cfg.DataDir, cfg.Logger, d.NodeID)
+	return d, nil
 }
 
 // Start brings the node up: the actor system and its remote on
@@ -258,12 +262,19 @@ func (d *Daemon) stopManagerLocked() {
 	d.mgr = nil
 }
 
+// Networker implements actors.NodeEngine.
+func (d *Daemon) Networker() task.Networker { return d.overlay }
+
+// OverlayUpdate implements actors.NodeEngine.
+func (d *Daemon) OverlayUpdate(nets []*swarmv1.MeshNetwork) { d.overlay.update(nets) }
+
 // LBRegistry implements actors.NodeEngine.
 func (d *Daemon) LBRegistry() *actors.LBRegistry { return d.lbs }
 
 // Close stops everything Start started and releases the data directory.
 func (d *Daemon) Close() {
 	d.stopMetrics()
+	defer d.overlay.close()
 	d.mu.Lock()
 	d.stopManagerLocked()
 	d.mu.Unlock()

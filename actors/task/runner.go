@@ -2,6 +2,7 @@ package task
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -51,6 +52,7 @@ type Runner struct {
 	rt       Runtime
 	port     uint32
 	host     string
+	net      Networker
 	inst     Instance
 	stopping bool
 	ended    bool
@@ -66,9 +68,10 @@ type Runner struct {
 }
 
 // NewRunner returns the runner of t through rt; port is its $PORT (0:
-// none) and host its $HOST ("": none).
-func NewRunner(t *swarmv1.Task, rt Runtime, port uint32, host string) *Runner {
-	return &Runner{task: proto.Clone(t).(*swarmv1.Task), rt: rt, port: port, host: host}
+// none) and host its $HOST ("": none); net plumbs its overlay networks
+// (nil: a task with attachments is rejected).
+func NewRunner(t *swarmv1.Task, rt Runtime, port uint32, host string, net Networker) *Runner {
+	return &Runner{task: proto.Clone(t).(*swarmv1.Task), rt: rt, port: port, host: host, net: net}
 }
 
 // NewAdopter returns the runner of a task that a previous swarmd of this
@@ -137,11 +140,27 @@ func (r *Runner) onStarted(ctx actor.Context) {
 	}
 	r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ACCEPTED, Message: "accepted"}, nil)
 	r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_STARTING, Message: "starting"}, nil)
-	self, root, rt, spec := ctx.Self(), ctx.ActorSystem().Root, r.rt, r.spec()
+	self, root, rt, spec, nw, t := ctx.Self(), ctx.ActorSystem().Root, r.rt, r.spec(), r.net, r.task
 	go func() {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
+		if len(t.GetAttachments()) > 0 {
+			if nw == nil {
+				root.Send(self, &started{err: errors.New("this node cannot attach tasks to overlay networks")})
+				return
+			}
+			ns, err := nw.Attach(c, t)
+			if err != nil {
+				nw.Detach(t)
+				root.Send(self, &started{err: fmt.Errorf("network attachment: %w", err)})
+				return
+			}
+			spec.NetNS = ns
+		}
 		inst, err := rt.Start(c, spec)
+		if err != nil && len(t.GetAttachments()) > 0 {
+			nw.Detach(t)
+		}
 		root.Send(self, &started{inst: inst, err: err})
 	}()
 }
@@ -319,6 +338,10 @@ func idIfContainer(id string) string {
 func (r *Runner) onExited(ctx actor.Context, msg *exited) {
 	r.ended = true
 	r.stopProbes()
+	if len(r.task.GetAttachments()) > 0 && r.net != nil && !r.adopt {
+		nw, t := r.net, r.task
+		go nw.Detach(t)
+	}
 	switch {
 	case r.unhealthy:
 		r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_FAILED, Message: "failed", Err: "task: unhealthy container", ExitCode: int32(msg.code)}, r.inst)

@@ -38,7 +38,7 @@ func run(t *testing.T, rt task.Runtime, tk *swarmv1.Task) (chan *swarmv1.TaskSta
 	sys := actor.NewActorSystem()
 	t.Cleanup(sys.Shutdown)
 	p := &parent{
-		props:   actor.PropsFromProducer(func() actor.Actor { return task.NewRunner(tk, rt, 31000, "") }),
+		props:   actor.PropsFromProducer(func() actor.Actor { return task.NewRunner(tk, rt, 31000, "", nil) }),
 		reports: make(chan *swarmv1.TaskStatus, 16),
 		child:   make(chan *actor.PID, 1),
 	}

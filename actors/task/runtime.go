@@ -30,6 +30,24 @@ type Spec struct {
 	// port published in host mode on each of them only binds this way.
 	Host   string
 	Limits *swarmv1.Resources
+	// NetNS is the task's network namespace when it is attached to overlay
+	// networks: the runtime starts it inside. Empty: the host's network.
+	NetNS NetNS
+}
+
+// NetNS is a task's own network namespace (its path, /run/netns/NAME)
+// and the resolv.conf that names its networks' name server.
+type NetNS struct {
+	Path       string
+	ResolvConf string
+}
+
+// Networker plumbs the tasks attached to overlay networks: Attach gives
+// one its network namespace before it starts, Detach takes it down once
+// the task ended.
+type Networker interface {
+	Attach(ctx context.Context, t *swarmv1.Task) (NetNS, error)
+	Detach(t *swarmv1.Task)
 }
 
 // ShortID is the 12-character container-style ID of a task ID: what the

@@ -18,6 +18,9 @@ import (
 )
 
 func main() {
+	// A task on overlay networks starts through swarmd itself: enter its
+	// network namespace, then become the task's program.
+	daemon.RunTaskInit()
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "swarmd:", err)
 		os.Exit(1)

@@ -76,13 +76,11 @@ func start(s task.Spec, prog, dir string, env []string, path string, logs *ring,
 		outW.Close()
 		return nil, err
 	}
-	cmd := exec.Command(prog, s.Args...)
-	cmd.Args[0] = s.Image
+	cmd := command(s, prog)
 	cmd.Env = env
 	cmd.Dir = dir
 	cmd.Stdout = outW
 	cmd.Stderr = errW
-	cmd.SysProcAttr = procAttr()
 	err = cmd.Start()
 	// The child has its copies; ours must go for the readers to see EOF.
 	outW.Close()

@@ -1,0 +1,332 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/actorswarm/swarm/actors/task"
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+	"github.com/actorswarm/swarm/tunnel"
+	"github.com/actorswarm/swarm/tunnel/dns"
+	"github.com/actorswarm/swarm/tunnel/taskns"
+)
+
+// overlayMTU is the MTU of the TUN devices and of the tasks' veths: big
+// segments cross the forwarder in one packet and the underlay fragments
+// the VXLAN datagram (about twice the throughput of 1450, see
+// tunnel/README.md).
+const overlayMTU = 65000
+
+// overlayHost is this host's side of the overlay networks: one forwarder
+// on --addr:--vxlan-port, and per network used here a TUN device routed
+// to the network's subnet and a name server on the gateway address. The
+// tunnel actor gives it the endpoints; task runners ask it for a network
+// namespace per task. Safe for concurrent use.
+type overlayHost struct {
+	addr    netip.Addr
+	port    uint16
+	dataDir string
+	log     *slog.Logger
+
+	mu   sync.Mutex
+	fwd  *tunnel.Forwarder
+	nets map[uint32]*overlayNet
+	// last are the networks as last received, to give a network its
+	// endpoints as soon as it is set up.
+	last   []*swarmv1.MeshNetwork
+	selfID func() string
+}
+
+// overlayNet is one network set up on this host.
+type overlayNet struct {
+	name    string
+	subnet  netip.Prefix
+	gateway netip.Addr
+	names   atomic.Pointer[dns.Table]
+	dns     *dns.Server
+}
+
+func newOverlayHost(addr string, port int, dataDir string, log *slog.Logger, selfID func() string) *overlayHost {
+	a, _ := netip.ParseAddr(addr)
+	return &overlayHost{addr: a, port: uint16(port), dataDir: dataDir, log: log, nets: make(map[uint32]*overlayNet), selfID: selfID}
+}
+
+// errNeedRoot is why a task on an overlay network cannot start here.
+var errNeedRoot = errors.New("overlay networks need swarmd to run as root (network namespaces, TUN devices)")
+
+// ensure sets network n up on this host, once.
+func (h *overlayHost) ensure(a *swarmv1.Attachment) error {
+	if os.Geteuid() != 0 {
+		return errNeedRoot
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.nets[a.Vni]; ok {
+		return nil
+	}
+	subnet, err := netip.ParsePrefix(a.Subnet)
+	if err != nil {
+		return fmt.Errorf("network %s: subnet %q: %w", a.NetworkName, a.Subnet, err)
+	}
+	gw, err := netip.ParseAddr(a.Gateway)
+	if err != nil {
+		return fmt.Errorf("network %s: gateway %q: %w", a.NetworkName, a.Gateway, err)
+	}
+	if h.fwd == nil {
+		fwd, err := tunnel.NewForwarder(tunnel.Config{ListenAddr: netip.AddrPortFrom(h.addr, h.port), MTU: overlayMTU, Logger: h.log})
+		if err != nil {
+			return fmt.Errorf("overlay forwarder on %s:%d: %w", h.addr, h.port, err)
+		}
+		h.fwd = fwd
+	}
+	on := &overlayNet{name: a.NetworkName, subnet: subnet, gateway: gw}
+	on.names.Store(dns.NewTable(nil))
+	dev := "ovl" + strconv.FormatUint(uint64(a.Vni), 10)
+	queues, err := tunnel.OpenTUN(dev, 1)
+	if err != nil {
+		return fmt.Errorf("network %s: TUN device %s: %w", a.NetworkName, dev, err)
+	}
+	rw := make([]io.ReadWriteCloser, len(queues))
+	for i, q := range queues {
+		rw[i] = q
+	}
+	closeQueues := func() {
+		for _, q := range rw {
+			_ = q.Close()
+		}
+	}
+	if err := tunnel.ConfigureLink(dev, netip.PrefixFrom(gw, 32), overlayMTU); err != nil {
+		closeQueues()
+		return fmt.Errorf("network %s: %w", a.NetworkName, err)
+	}
+	if err := tunnel.AddRoute(subnet, dev); err != nil {
+		closeQueues()
+		return fmt.Errorf("network %s: %w", a.NetworkName, err)
+	}
+	if err := h.fwd.AddNetwork(a.Vni, rw...); err != nil {
+		closeQueues()
+		return fmt.Errorf("network %s: %w", a.NetworkName, err)
+	}
+	if err := on.serveNames(h.log); err != nil {
+		_ = h.fwd.RemoveNetwork(a.Vni)
+		return fmt.Errorf("network %s: name server on %s:53: %w", a.NetworkName, gw, err)
+	}
+	if err := isolate(subnet, true); err != nil {
+		h.log.Warn("overlay network not isolated from the others on this host", "network", a.NetworkName, "err", err)
+	}
+	h.nets[a.Vni] = on
+	h.applyLocked()
+	h.log.Info("overlay network set up", "network", a.NetworkName, "vni", a.Vni, "subnet", subnet, "device", dev)
+	return nil
+}
+
+// serveNames starts the network's name server on its gateway address,
+// UDP and TCP; IP_FREEBIND lets it bind before a task's veth holds the
+// address.
+func (on *overlayNet) serveNames(log *slog.Logger) error {
+	up, err := dns.ReadResolvConf("/etc/resolv.conf", false)
+	if err != nil {
+		log.Warn("no upstream resolvers for overlay names", "err", err)
+	}
+	srv, err := dns.NewServer(dns.Config{
+		Lookup:   func(name string) ([]netip.Addr, bool) { return on.names.Load().Lookup(name) },
+		Upstream: up.Nameservers,
+		Search:   up.Search,
+	})
+	if err != nil {
+		return err
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_IP, syscall.IP_FREEBIND, 1) }); err != nil {
+			return err
+		}
+		return serr
+	}}
+	addr := net.JoinHostPort(on.gateway.String(), "53")
+	pc, err := lc.ListenPacket(context.Background(), "udp4", addr)
+	if err != nil {
+		return err
+	}
+	ln, err := lc.Listen(context.Background(), "tcp4", addr)
+	if err != nil {
+		pc.Close()
+		return err
+	}
+	go func() { _ = srv.Serve(pc) }()
+	go func() { _ = srv.ServeTCP(ln) }()
+	on.dns = srv
+	return nil
+}
+
+// update takes the networks of the mesh: every network set up here gets
+// its endpoints (local ones mapped to this host) and its names.
+func (h *overlayHost) update(nets []*swarmv1.MeshNetwork) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.last = nets
+	h.applyLocked()
+}
+
+func (h *overlayHost) applyLocked() {
+	if h.fwd == nil {
+		return
+	}
+	self := h.selfID()
+	peers := map[netip.Addr]bool{}
+	for _, n := range h.last {
+		on, ok := h.nets[n.Vni]
+		if !ok {
+			continue
+		}
+		eps := make(map[netip.Addr]netip.AddrPort, len(n.Endpoints))
+		var names []dns.Task
+		for _, ep := range n.Endpoints {
+			addr, err := netip.ParseAddr(ep.Address)
+			if err != nil {
+				continue
+			}
+			names = append(names, dns.Task{Service: ep.ServiceName, Slot: ep.Slot, Name: taskName(ep), Addr: addr})
+			if ep.NodeId == self {
+				eps[addr] = netip.AddrPort{} // local: the kernel routes it to the task's veth
+				continue
+			}
+			remote, err := netip.ParseAddrPort(ep.NodeAddr)
+			if err != nil {
+				continue
+			}
+			eps[addr] = remote
+			peers[remote.Addr()] = true
+		}
+		if err := h.fwd.SetEndpoints(n.Vni, eps); err != nil {
+			h.log.Warn("overlay endpoints", "network", n.Name, "err", err)
+		}
+		on.names.Store(dns.NewTable(names))
+	}
+	list := make([]netip.Addr, 0, len(peers))
+	for p := range peers {
+		list = append(list, p)
+	}
+	if err := h.fwd.SetPeers(list); err != nil {
+		h.log.Warn("overlay peers", "err", err)
+	}
+}
+
+// isolate adds (or removes) the rule that keeps a network's tasks to
+// their network: what a task's veth sends outside its subnet is dropped
+// before routing, so the host never forwards it to another network's
+// tasks (or anywhere else). Its gateway, and so its name server, lies
+// inside. The raw table's PREROUTING runs before the FORWARD rules the
+// task namespaces add.
+func isolate(subnet netip.Prefix, on bool) error {
+	rule := []string{"PREROUTING", "-i", "vt+", "-s", subnet.String(), "!", "-d", subnet.String(), "-j", "DROP"}
+	if _, err := exec.LookPath("iptables"); err != nil {
+		return err
+	}
+	check := exec.Command("iptables", append([]string{"-w", "-t", "raw", "-C"}, rule...)...).Run() == nil
+	var args []string
+	switch {
+	case on && !check:
+		args = append([]string{"-w", "-t", "raw", "-I"}, rule...)
+	case !on && check:
+		args = append([]string{"-w", "-t", "raw", "-D"}, rule...)
+	default:
+		return nil
+	}
+	if out, err := exec.Command("iptables", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("iptables %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// taskName is a task's name as Swarm's DNS knows it: service.slot.id.
+func taskName(ep *swarmv1.MeshEndpoint) string {
+	return ep.ServiceName + "." + strconv.FormatUint(ep.Slot, 10) + "." + ep.TaskId
+}
+
+// close takes every network down.
+func (h *overlayHost) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for vni, on := range h.nets {
+		if on.dns != nil {
+			_ = on.dns.Close()
+		}
+		_ = isolate(on.subnet, false)
+		delete(h.nets, vni)
+	}
+	if h.fwd != nil {
+		_ = h.fwd.Close()
+		h.fwd = nil
+	}
+}
+
+// Attach implements task.Networker: the task's networks set up here, then
+// its network namespace with one interface per network and a resolv.conf
+// naming the first network's name server.
+func (h *overlayHost) Attach(_ context.Context, t *swarmv1.Task) (task.NetNS, error) {
+	as := t.GetAttachments()
+	var cfg taskns.Config
+	cfg.Name = nsName(t.Id)
+	for _, a := range as {
+		if err := h.ensure(a); err != nil {
+			return task.NetNS{}, err
+		}
+		addr, err1 := netip.ParseAddr(a.Address)
+		subnet, err2 := netip.ParsePrefix(a.Subnet)
+		gw, err3 := netip.ParseAddr(a.Gateway)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return task.NetNS{}, fmt.Errorf("attachment to %s: %w", a.NetworkName, err)
+		}
+		cfg.Attachments = append(cfg.Attachments, taskns.Attachment{Network: a.NetworkName, Addr: addr, Prefix: subnet, Gateway: gw, MTU: overlayMTU})
+	}
+	ns, err := taskns.Setup(cfg)
+	if err != nil {
+		return task.NetNS{}, err
+	}
+	dir := filepath.Join(h.dataDir, "tasks")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		_ = ns.Close()
+		return task.NetNS{}, err
+	}
+	resolv := filepath.Join(dir, t.Id+".resolv.conf")
+	conf := "nameserver " + as[0].Gateway + "\noptions ndots:0\n"
+	if err := os.WriteFile(resolv, []byte(conf), 0o644); err != nil {
+		_ = ns.Close()
+		return task.NetNS{}, err
+	}
+	return task.NetNS{Path: ns.Path(), ResolvConf: resolv}, nil
+}
+
+// Detach implements task.Networker: the task's namespace and veths go.
+func (h *overlayHost) Detach(t *swarmv1.Task) {
+	if err := taskns.Remove(nsName(t.Id)); err != nil {
+		h.log.Warn("task network namespace not removed", "task", t.Id, "err", err)
+	}
+	_ = os.Remove(filepath.Join(h.dataDir, "tasks", t.Id+".resolv.conf"))
+}
+
+// nsName names a task's network namespace.
+func nsName(taskID string) string {
+	if len(taskID) > 12 {
+		taskID = taskID[:12]
+	}
+	return "as-" + taskID
+}
+
+// RunTaskInit does swarmd's task init step when this process was started
+// as one (a task entering its network namespace); it returns otherwise.
+func RunTaskInit() { taskns.MaybeRunInit() }

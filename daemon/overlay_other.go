@@ -1,0 +1,32 @@
+//go:build !linux
+
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/actorswarm/swarm/actors/task"
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// overlayHost has nothing to offer off Linux: tasks on overlay networks
+// are refused with a clear error.
+type overlayHost struct{}
+
+func newOverlayHost(string, int, string, *slog.Logger, func() string) *overlayHost { return &overlayHost{} }
+
+func (h *overlayHost) update([]*swarmv1.MeshNetwork) {}
+func (h *overlayHost) close()                        {}
+
+// Attach implements task.Networker.
+func (h *overlayHost) Attach(context.Context, *swarmv1.Task) (task.NetNS, error) {
+	return task.NetNS{}, errors.New("overlay networks need Linux (network namespaces, TUN devices)")
+}
+
+// Detach implements task.Networker.
+func (h *overlayHost) Detach(*swarmv1.Task) {}
+
+// RunTaskInit returns: there is no task init step off Linux.
+func RunTaskInit() {}

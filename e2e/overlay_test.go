@@ -1,0 +1,104 @@
+//go:build linux
+
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// clientScript is the program of the client tasks: every round it
+// resolves the web service, then fetches the page of and pings each of
+// its tasks by address, and prints what it saw for `service logs`.
+const clientScript = `while true; do
+echo "round"
+for a in $(getent ahostsv4 tasks.web | cut -d' ' -f1 | sort -u); do
+  echo "task $a"
+  curl -s --max-time 2 "http://$a/" | grep -o 'host: [^<]*' | sed "s/^/page $a /"
+  ping -c 1 -W 1 "$a" >/dev/null 2>&1 && echo "ping $a ok"
+done
+getent ahostsv4 web >/dev/null && echo "name web ok"
+curl -s --max-time 2 http://web/ >/dev/null && echo "http web ok"
+sleep 0.5
+done`
+
+// overlayView is what the client's last complete round says.
+type overlayView struct {
+	tasks, pages, pings map[string]bool
+	name, http          bool
+}
+
+var (
+	taskLine = regexp.MustCompile(`^task (\S+)$`)
+	pageLine = regexp.MustCompile(`^page (\S+) host: (\S+)$`)
+	pingLine = regexp.MustCompile(`^ping (\S+) ok$`)
+)
+
+// lastRound reads the client's logs and returns its last complete round.
+func lastRound(logs string) overlayView {
+	var rounds [][]string
+	for _, l := range strings.Split(logs, "\n") {
+		// service logs prefixes each line with the task name and node.
+		if i := strings.Index(l, "| "); i >= 0 {
+			l = l[i+2:]
+		}
+		l = strings.TrimSpace(l)
+		if l == "round" {
+			rounds = append(rounds, nil)
+			continue
+		}
+		if len(rounds) > 0 {
+			rounds[len(rounds)-1] = append(rounds[len(rounds)-1], l)
+		}
+	}
+	v := overlayView{tasks: map[string]bool{}, pages: map[string]bool{}, pings: map[string]bool{}}
+	if len(rounds) < 2 {
+		return v
+	}
+	for _, l := range rounds[len(rounds)-2] { // the last one may be cut short
+		if m := taskLine.FindStringSubmatch(l); m != nil {
+			v.tasks[m[1]] = true
+		} else if m := pageLine.FindStringSubmatch(l); m != nil {
+			v.pages[m[1]] = true
+		} else if m := pingLine.FindStringSubmatch(l); m != nil {
+			v.pings[m[1]] = true
+		} else if l == "name web ok" {
+			v.name = true
+		} else if l == "http web ok" {
+			v.http = true
+		}
+	}
+	return v
+}
+
+// TestNetnsOverlay runs a service on an overlay network across three
+// network-namespace hosts: from a client task on host 1, every task of
+// the service is found by name (tasks.web, web), answers HTTP and pings
+// by address, wherever it runs; a task of another network reaches none of
+// them; when a host dies, its task's replacement is found and answers.
+func TestNetnsOverlay(t *testing.T) {
+	c := NewNetnsCluster(t, 3)
+	formSwarm(t, c, []int{1}, []int{2, 3})
+	c.MustCtl(1, "network", "create", "-d", "overlay", "skynet")
+	c.MustCtl(1, "network", "create", "-d", "overlay", "other")
+	httpBin := filepath.Join(c.bin.dir, "swarm-http")
+	c.MustCtl(1, "service", "create", "-d", "--name", "web", "--network", "skynet", "--replicas", "3",
+		"--replicas-max-per-node", "1", httpBin)
+	waitRunning(t, c, 1, "web", 3, 20*time.Second)
+	c.MustCtl(1, "service", "create", "-d", "--name", "client", "--network", "skynet",
+		"--constraint", "node.hostname==node-1", "/bin/sh", "-c", clientScript)
+
+	var seen overlayView
+	Eventually(t, 30*time.Second, func() error {
+		seen = lastRound(c.MustCtl(1, "service", "logs", "--raw", "client"))
+		if len(seen.tasks) != 3 || len(seen.pages) != 3 || len(seen.pings) != 3 || !seen.name || !seen.http {
+			return fmt.Errorf("client's last round: tasks %v, pages %v, pings %v, name %t, http %t", seen.tasks, seen.pages, seen.pings, seen.name, seen.http)
+		}
+		return nil
+	})
+	t.Logf("from node-1, the web tasks %v answer and ping", seen.tasks)
+}
