@@ -15,7 +15,9 @@ import (
 // are refused with a clear error.
 type overlayHost struct{}
 
-func newOverlayHost(string, int, string, *slog.Logger, func() string) *overlayHost { return &overlayHost{} }
+func newOverlayHost(string, int, string, *slog.Logger, func() string) *overlayHost {
+	return &overlayHost{}
+}
 
 func (h *overlayHost) update([]*swarmv1.MeshNetwork) {}
 func (h *overlayHost) close()                        {}
