@@ -18,12 +18,12 @@ const clientScript = `while true; do
 echo "round"
 for a in $(getent ahostsv4 tasks.web | cut -d' ' -f1 | sort -u); do
   echo "task $a"
-  curl -s --max-time 2 "http://$a/" | grep -o 'host: [^<]*' | sed "s/^/page $a /"
-  ping -c 1 -W 1 "$a" >/dev/null 2>&1 && echo "ping $a ok"
+  curl -s --max-time 0.5 "http://$a/" | grep -o 'host: [^<]*' | sed "s/^/page $a /"
+  ping -c 1 -W 0.5 "$a" >/dev/null 2>&1 && echo "ping $a ok"
 done
 getent ahostsv4 web >/dev/null && echo "name web ok"
 curl -s --max-time 2 http://web/ >/dev/null && echo "http web ok"
-sleep 0.5
+sleep 0.2
 done`
 
 // overlayView is what the client's last complete round says.
@@ -86,8 +86,7 @@ func TestNetnsOverlay(t *testing.T) {
 	c.MustCtl(1, "network", "create", "-d", "overlay", "skynet")
 	c.MustCtl(1, "network", "create", "-d", "overlay", "other")
 	httpBin := filepath.Join(c.bin.dir, "swarm-http")
-	c.MustCtl(1, "service", "create", "-d", "--name", "web", "--network", "skynet", "--replicas", "3",
-		"--replicas-max-per-node", "1", httpBin)
+	c.MustCtl(1, "service", "create", "-d", "--name", "web", "--network", "skynet", "--replicas", "3", httpBin)
 	waitRunning(t, c, 1, "web", 3, 20*time.Second)
 	c.MustCtl(1, "service", "create", "-d", "--name", "client", "--network", "skynet",
 		"--constraint", "node.hostname==node-1", "/bin/sh", "-c", clientScript)
@@ -101,4 +100,66 @@ func TestNetnsOverlay(t *testing.T) {
 		return nil
 	})
 	t.Logf("from node-1, the web tasks %v answer and ping", seen.tasks)
+
+	// A task of another network on the same host reaches none of them.
+	var addrs []string
+	for a := range seen.tasks {
+		addrs = append(addrs, a)
+	}
+	c.MustCtl(1, "service", "create", "-d", "--name", "intruder", "--network", "other",
+		"--constraint", "node.hostname==node-1", "--env", "WEB_ADDRS="+strings.Join(addrs, " "), "/bin/sh", "-c", intruderScript)
+	Eventually(t, 20*time.Second, func() error {
+		logs := c.MustCtl(1, "service", "logs", "--raw", "intruder")
+		if strings.Count(logs, "round") < 3 {
+			return fmt.Errorf("intruder has not run 3 rounds yet:\n%s", logs)
+		}
+		return nil
+	})
+	if logs := c.MustCtl(1, "service", "logs", "--raw", "intruder"); strings.Contains(logs, "reached") || !strings.Contains(logs, "own gateway ok") {
+		t.Errorf("a task of network other reached skynet's tasks, or not its own gateway:\n%s", logs)
+	}
+
+	// Host 3 dies with its task: the replacement is found and answers.
+	rows := waitRunning(t, c, 1, "web", 3, 5*time.Second)
+	if nodesOf(rows)["node-3"] == 0 {
+		t.Fatalf("no web task on node-3: %v", nodesOf(rows))
+	}
+	killed := time.Now()
+	c.Kill(3)
+	Eventually(t, 10*time.Second, func() error {
+		rows, err := parseTasks(c.MustCtl(1, "service", "ps", "web"))
+		if err != nil {
+			return err
+		}
+		if live := running(rows); len(live) != 3 || nodesOf(live)["node-3"] != 0 {
+			return fmt.Errorf("not moved off node-3 yet: %v", nodesOf(live))
+		}
+		return nil
+	})
+	rescheduled := time.Since(killed)
+	Eventually(t, 30*time.Second, func() error {
+		v := lastRound(c.MustCtl(1, "service", "logs", "--raw", "client"))
+		if len(v.tasks) != 3 || len(v.pages) != 3 || !v.http {
+			return fmt.Errorf("client's last round: tasks %v, pages %v", v.tasks, v.pages)
+		}
+		for a := range v.tasks {
+			if !seen.tasks[a] {
+				return nil // a new address: the replacement, answering
+			}
+		}
+		return fmt.Errorf("no new task address yet: %v", v.tasks)
+	})
+	t.Logf("node-3's task runs elsewhere %s after the kill; a client round (resolve, fetch and ping each task, up to 0.5 s per dead one) sees the replacement answer %s after it",
+		rescheduled.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
 }
+
+// intruderScript tries the addresses in $WEB_ADDRS from another network.
+const intruderScript = `while true; do
+echo "round"
+for a in $WEB_ADDRS; do
+  curl -s --max-time 1 "http://$a/" >/dev/null && echo "reached $a by http"
+  ping -c 1 -W 1 "$a" >/dev/null 2>&1 && echo "reached $a by ping"
+done
+gw=$(ip route show default | cut -d' ' -f3)
+ping -c 1 -W 1 "$gw" >/dev/null 2>&1 && echo "own gateway ok"
+done`
