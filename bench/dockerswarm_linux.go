@@ -394,6 +394,21 @@ func (d *dockerSwarm) removeNetwork(n int) {
 		_ = run(ctx, "ip", "netns", "del", fmt.Sprintf("asbdw%d", i))
 	}
 	_ = run(ctx, "ip", "link", "del", dockerBridge)
+	_ = bridgeForward(ctx, false)
+}
+
+// bridgeForward adds (or removes) the rule that lets traffic cross the
+// engines' bridge.
+func bridgeForward(ctx context.Context, on bool) error {
+	rule := []string{"FORWARD", "-i", dockerBridge, "-o", dockerBridge, "-j", "ACCEPT"}
+	present := exec.CommandContext(ctx, "iptables", append([]string{"-w", "-C"}, rule...)...).Run() == nil
+	switch {
+	case on && !present:
+		return run(ctx, "iptables", append([]string{"-w", "-I"}, rule...)...)
+	case !on && present:
+		return run(ctx, "iptables", append([]string{"-w", "-D"}, rule...)...)
+	}
+	return nil
 }
 
 // dockerCLI runs the docker CLI against host ("" for the local engine)
@@ -438,4 +453,110 @@ func tailOf(path string) string {
 	b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return strings.Join(lines[max(0, len(lines)-5):], "\n")
+}
+
+// startDockerManagers makes a swarm of n engines in network namespaces,
+// all managers (the first initialises it), leaving the local engine out
+// of it: a manager is killed in the leader-crash scenario, and the local
+// engine is not this program's to kill. On error everything is torn down.
+func startDockerManagers(ctx context.Context, opts Options, n int) (d *dockerSwarm, err error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("Docker Swarm's managers run in network namespaces: run as root")
+	}
+	for _, tool := range []string{"docker", "dockerd", "ip", "nsenter", "unshare"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, fmt.Errorf("Docker Swarm target: %s not found (apt-get install -y docker.io iproute2 util-linux)", tool)
+		}
+	}
+	dir, err := os.MkdirTemp("", "swarmbench-dockerswarm-")
+	if err != nil {
+		return nil, err
+	}
+	d = &dockerSwarm{dir: dir, log: opts.logf}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, d.close())
+		}
+	}()
+	d.removeNetwork(n)
+	if err := run(ctx, "ip", "link", "add", dockerBridge, "type", "bridge"); err != nil {
+		return d, err
+	}
+	d.bridgeUp = true
+	if err := runAll(ctx, [][]string{
+		{"ip", "addr", "add", dockerBridgeCIDR, "dev", dockerBridge},
+		{"ip", "link", "set", dockerBridge, "up"},
+	}); err != nil {
+		return d, err
+	}
+	// Engine to engine traffic is bridged; with br_netfilter it meets the
+	// FORWARD chain, whose policy the local Docker engine sets to DROP.
+	if err := bridgeForward(ctx, true); err != nil {
+		return d, err
+	}
+	for i := 1; i <= n; i++ {
+		e := &dockerEngine{name: fmt.Sprintf("asbdw%d", i), ip: dockerNetPrefix + strconv.Itoa(i+1), dir: filepath.Join(dir, fmt.Sprintf("manager-%d", i))}
+		d.workers = append(d.workers, e)
+		if err := d.addHost(ctx, e); err != nil {
+			return d, err
+		}
+		if err := d.startEngine(ctx, e); err != nil {
+			return d, err
+		}
+	}
+	first := d.workers[0]
+	if _, err := dockerCLI(ctx, first.host(), "swarm", "init", "--advertise-addr", first.ip, "--listen-addr", first.ip+":2377"); err != nil {
+		return d, err
+	}
+	token, err := dockerCLI(ctx, first.host(), "swarm", "join-token", "-q", "manager")
+	if err != nil {
+		return d, err
+	}
+	for _, e := range d.workers[1:] {
+		if _, err := dockerCLI(ctx, e.host(), "swarm", "join", "--token", strings.TrimSpace(token), first.ip+":2377"); err != nil {
+			return d, err
+		}
+	}
+	return d, d.waitManagers(ctx, first.host())
+}
+
+// managerStatus maps each node's hostname to its MANAGER STATUS as the
+// engine at host sees it ("Leader", "Reachable", "Unreachable").
+func (d *dockerSwarm) managerStatus(ctx context.Context, host string) (map[string]string, error) {
+	out, err := dockerCLI(ctx, host, "node", "ls", "--format", "{{.Hostname}}\t{{.ManagerStatus}}")
+	if err != nil {
+		return nil, err
+	}
+	st := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if h, s, ok := strings.Cut(l, "\t"); ok {
+			st[h] = s
+		}
+	}
+	return st, nil
+}
+
+// waitManagers waits until the engine at host sees every engine as a
+// reachable manager, one of them the leader.
+func (d *dockerSwarm) waitManagers(ctx context.Context, host string) error {
+	return Poll(ctx, dockerWait, "every Docker Swarm manager reachable", func(ctx context.Context) error {
+		st, err := d.managerStatus(ctx, host)
+		if err != nil {
+			return err
+		}
+		leaders := 0
+		for _, e := range d.workers {
+			switch st[e.name] {
+			case "Leader":
+				leaders++
+			case "Reachable":
+			default:
+				return fmt.Errorf("%s is %q", e.name, st[e.name])
+			}
+		}
+		if leaders != 1 {
+			return fmt.Errorf("%d leaders: %v", leaders, st)
+		}
+		return nil
+	})
 }

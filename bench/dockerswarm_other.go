@@ -11,3 +11,8 @@ import (
 func runDockerNodeCrash(context.Context, Options) ([]Record, error) {
 	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
 }
+
+// runDockerLeaderCrash needs Linux namespaces for its engines.
+func runDockerLeaderCrash(context.Context, Options) ([]Record, error) {
+	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
+}

@@ -96,10 +96,10 @@ func Scenarios() []Scenario {
 			DockerSwarmWhyNot: "Docker Swarm's Raft cannot be driven on its own; compare converge and scale instead",
 		},
 		{
-			Name:              "leader-crash",
-			Description:       "5 loopback swarmd (3 managers): SIGKILL the leader, time until a write through a worker succeeds",
-			Run:               runLeaderCrash,
-			DockerSwarmWhyNot: "needs 3 Docker engines as managers; not built yet",
+			Name:        "leader-crash",
+			Description: "5 loopback swarmd (3 managers): SIGKILL the leader, time until a write through a worker succeeds",
+			Run:         runLeaderCrash,
+			DockerSwarm: runDockerLeaderCrash,
 		},
 		{
 			Name:              "node-down",

@@ -74,11 +74,20 @@ func (d *Daemon) ManagerPeers() []*swarmv1.Peer {
 	d.mu.RUnlock()
 	d.ackMu.Lock()
 	defer d.ackMu.Unlock()
-	fresh := func(p *swarmv1.Peer) bool {
+	// Managers that answered a heartbeat lately first, then those not
+	// heard from for a while, last those whose connection broke since
+	// their last answer (or that never answered).
+	rank := func(p *swarmv1.Peer) int {
 		acked := d.acks[p.NodeId]
-		return time.Since(acked) < actors.Grace(d.cfg.Heartbeat) && !d.lost[p.GatewayAddr].After(acked)
+		switch {
+		case d.lost[p.GatewayAddr].After(acked):
+			return 2
+		case time.Since(acked) < actors.Grace(d.cfg.Heartbeat):
+			return 0
+		}
+		return 1
 	}
-	sort.SliceStable(ps, func(i, j int) bool { return fresh(ps[i]) && !fresh(ps[j]) })
+	sort.SliceStable(ps, func(i, j int) bool { return rank(ps[i]) < rank(ps[j]) })
 	return ps
 }
 
