@@ -25,6 +25,9 @@ type DispatchControl interface {
 	// Attach fills in the overlay addresses of tasks whose services use
 	// networks, allocating those they lack; it blocks.
 	Attach(ctx context.Context, tasks []*swarmv1.Task) error
+	// AttachNode returns the node's own addresses on the networks of the
+	// services that publish ports, allocating those it lacks; it blocks.
+	AttachNode(ctx context.Context, nodeID string) ([]*swarmv1.Attachment, error)
 	// Release frees the overlay addresses of tasks that ended; it blocks.
 	Release(ctx context.Context, taskIDs []string) error
 	// SetPortErrors records the published ports a node cannot serve,
@@ -108,7 +111,11 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 	if err := d.ctl.Attach(ctx, out); err != nil {
 		return &swarmv1.TaskSyncResponse{Error: err.Error()}
 	}
-	resp := &swarmv1.TaskSyncResponse{Tasks: out}
+	nodeAtts, err := d.ctl.AttachNode(ctx, req.GetNodeId())
+	if err != nil {
+		return &swarmv1.TaskSyncResponse{Error: err.Error()}
+	}
+	resp := &swarmv1.TaskSyncResponse{Tasks: out, NodeAttachments: nodeAtts}
 	if mesh := d.ctl.Mesh(); mesh.GetVersion() != req.GetMeshVersion() {
 		resp.Mesh = mesh
 	}

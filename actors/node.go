@@ -43,6 +43,9 @@ type NodeEngine interface {
 	// OverlayUpdate gives the overlay networks of the mesh, with their
 	// endpoints, to this host's forwarder and name servers.
 	OverlayUpdate(nets []*swarmv1.MeshNetwork)
+	// OverlayNode gives this node its own addresses on overlay networks:
+	// the networks are set up here for its load balancers; it may block.
+	OverlayNode(as []*swarmv1.Attachment)
 }
 
 // heartbeatTick makes the node actor send its heartbeats. Local only.

@@ -1,11 +1,15 @@
 package actors
 
 import (
+	"slices"
+
 	"maps"
 	"net"
 	"sort"
 	"strconv"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -103,6 +107,8 @@ type nodeTasks struct {
 	mesh   *swarmv1.Mesh
 	lbs    map[string]*actor.PID
 	tunnel *actor.PID
+	// nodeAtts are this node's own overlay addresses as last received.
+	nodeAtts []*swarmv1.Attachment
 	// portErrs are the published ports ("80/tcp") whose lb cannot listen.
 	portErrs map[string]string
 }
@@ -204,6 +210,7 @@ func (n *Node) sync(ctx actor.Context) {
 			}
 		}
 		n.apply(ctx, resp.Tasks)
+		n.applyNodeAttachments(resp.NodeAttachments)
 		if resp.Mesh != nil {
 			n.applyMesh(ctx, resp.Mesh)
 		}
@@ -291,6 +298,11 @@ func (n *Node) start(ctx actor.Context, t *swarmv1.Task) {
 	// A task on overlay networks has a network namespace of its own: no
 	// host port to share, and its own addresses to listen on.
 	attached := len(t.GetAttachments()) > 0
+	if port == 0 && attached && len(t.GetPorts()) > 0 {
+		// In its own namespace the task listens on its target port, which
+		// the routing mesh reaches at the task's overlay address.
+		port = t.GetPorts()[0].GetTargetPort()
+	}
 	if port == 0 && !attached {
 		var err error
 		if port, err = n.eng.FreePort(); err != nil {
@@ -403,6 +415,18 @@ func (n *Node) applyMesh(ctx actor.Context, m *swarmv1.Mesh) {
 			n.onLBStatus(ctx, &lbStatus{key: key})
 		}
 	}
+}
+
+// applyNodeAttachments hands this node's own overlay addresses to the
+// host's forwarder when they changed; setting a network up may take a
+// while, so it runs off the actor.
+func (n *Node) applyNodeAttachments(as []*swarmv1.Attachment) {
+	if len(as) == 0 || slices.EqualFunc(as, n.tasks.nodeAtts, func(a, b *swarmv1.Attachment) bool { return proto.Equal(a, b) }) {
+		return
+	}
+	n.tasks.nodeAtts = as
+	eng := n.eng
+	go eng.OverlayNode(as)
 }
 
 // onLBStatus notes whether a published port listens here; a change goes

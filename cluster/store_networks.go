@@ -298,20 +298,20 @@ func (s *Store) applyAllocateAttachments(c *swarmv1.AllocateAttachments) (*swarm
 	var added []*swarmv1.Attachment
 	used := s.usedAddresses()
 	for _, r := range c.GetRequests() {
-		if have := s.attachments[r.TaskId]; have != nil {
-			res.Attachments = append(res.Attachments, cloneAttachments(have)...)
-			continue
-		}
-		var mine []*swarmv1.Attachment
+		have := s.attachments[r.TaskId]
+		mine := slices.Clone(have)
 		for _, id := range r.GetNetworkIds() {
+			if slices.ContainsFunc(have, func(a *swarmv1.Attachment) bool { return a.NetworkId == id }) {
+				continue // a task keeps its address; only new networks are added
+			}
 			n := s.networks[id]
 			addr, ok := freeAddress(n, used[id])
 			if !ok {
 				for _, a := range added {
-					delete(used[a.NetworkId], a.Address)
-				}
-				for _, a := range added {
-					delete(s.attachments, a.TaskId)
+					s.attachments[a.TaskId] = slices.DeleteFunc(s.attachments[a.TaskId], func(b *swarmv1.Attachment) bool { return b == a })
+					if len(s.attachments[a.TaskId]) == 0 {
+						delete(s.attachments, a.TaskId)
+					}
 				}
 				return nil, fmt.Errorf("no address left in network %s (%s): %w", n.GetSpec().GetName(), n.GetSubnet(), ErrConflict)
 			}
@@ -325,7 +325,9 @@ func (s *Store) applyAllocateAttachments(c *swarmv1.AllocateAttachments) (*swarm
 			mine = append(mine, a)
 			added = append(added, a)
 		}
-		s.attachments[r.TaskId] = mine
+		if len(mine) > 0 {
+			s.attachments[r.TaskId] = mine
+		}
 		res.Attachments = append(res.Attachments, cloneAttachments(mine)...)
 	}
 	return res, nil
@@ -420,4 +422,35 @@ func (s *Store) restoreAttachments(snap *swarmv1.Snapshot) error {
 		s.attachments[a.TaskId] = append(s.attachments[a.TaskId], proto.Clone(a).(*swarmv1.Attachment))
 	}
 	return nil
+}
+
+// ServiceNetworks maps every service that attaches to networks to their
+// IDs, from the reservations.
+func (s *Store) ServiceNetworks() map[string][]string {
+	out := make(map[string][]string)
+	for id, r := range s.reservations {
+		if len(r.GetNetworkIds()) > 0 {
+			out[id] = slices.Clone(r.GetNetworkIds())
+		}
+	}
+	return out
+}
+
+// PublishedNetworks lists, sorted, the networks of the services that
+// publish ports through the routing mesh: every node serves those ports,
+// so every node needs an address on those networks.
+func (s *Store) PublishedNetworks() []string {
+	var out []string
+	for _, r := range s.reservations {
+		if !slices.ContainsFunc(r.GetPorts(), ingress) {
+			continue
+		}
+		for _, id := range r.GetNetworkIds() {
+			if !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -220,3 +220,18 @@ func TestStoreAttachments(t *testing.T) {
 		t.Errorf("snapshot after network rm: %v", err)
 	}
 }
+
+// TestStoreAttachmentsGrow: a holder asking again with one more network
+// keeps its addresses and gets one on the new network.
+func TestStoreAttachmentsGrow(t *testing.T) {
+	s := storeAfter(t, storeFixture()...)
+	mustApply(t, s, cmdCreateNetwork("a", &swarmv1.NetworkSpec{Name: "a"}))
+	mustApply(t, s, cmdAllocate(attachReq("node:n1", "a")))
+	mustApply(t, s, cmdCreateNetwork("b", &swarmv1.NetworkSpec{Name: "b"}))
+	if got := addrsOf(mustApply(t, s, cmdAllocate(attachReq("node:n1", "a", "b"))).Attachments); got != "node:n1@a=10.0.0.2 node:n1@b=10.0.1.2" {
+		t.Errorf("grown: %s", got)
+	}
+	if got := addrsOf(mustApply(t, s, cmdAllocate(attachReq("empty"))).Attachments); got != "" || len(s.AttachmentsOf("empty")) != 0 {
+		t.Errorf("no networks: %q", got)
+	}
+}

@@ -265,6 +265,9 @@ func (d *Daemon) stopManagerLocked() {
 // Networker implements actors.NodeEngine.
 func (d *Daemon) Networker() task.Networker { return d.overlay }
 
+// OverlayNode implements actors.NodeEngine.
+func (d *Daemon) OverlayNode(as []*swarmv1.Attachment) { d.overlay.node(as) }
+
 // OverlayUpdate implements actors.NodeEngine.
 func (d *Daemon) OverlayUpdate(nets []*swarmv1.MeshNetwork) { d.overlay.update(nets) }
 

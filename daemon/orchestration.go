@@ -328,6 +328,51 @@ func (e *managerEnv) Attach(ctx context.Context, tasks []*swarmv1.Task) error {
 	return nil
 }
 
+// AttachNode implements actors.DispatchControl: a node gets an address of
+// its own on every network of a service that publishes ports, so that its
+// load balancers reach the service's tasks at their overlay addresses and
+// the answers find their way back to it.
+func (e *managerEnv) AttachNode(ctx context.Context, nodeID string) ([]*swarmv1.Attachment, error) {
+	holder := "node:" + nodeID
+	type plan struct {
+		have []*swarmv1.Attachment
+		want []string
+	}
+	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
+		p := plan{have: s.AttachmentsOf(holder)}
+		for _, id := range s.PublishedNetworks() {
+			if !slices.ContainsFunc(p.have, func(a *swarmv1.Attachment) bool { return a.NetworkId == id }) {
+				p.want = append(p.want, id)
+			}
+		}
+		return p
+	})
+	if err != nil {
+		return nil, err
+	}
+	p := v.(plan)
+	if len(p.want) == 0 {
+		return p.have, nil
+	}
+	res, err := e.raft.Propose(ctx, cluster.ControlShard, &swarmv1.Command{Cmd: &swarmv1.Command_AllocateAttachments{
+		AllocateAttachments: &swarmv1.AllocateAttachments{Requests: []*swarmv1.AttachmentRequest{{
+			TaskId: holder, NodeId: nodeID, NetworkIds: append(networkIDs(p.have), p.want...),
+		}}},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return res.Attachments, nil
+}
+
+func networkIDs(as []*swarmv1.Attachment) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.NetworkId
+	}
+	return out
+}
+
 // Release implements actors.DispatchControl: the addresses of ended tasks
 // are freed, in one entry, when any of them holds some.
 func (e *managerEnv) Release(ctx context.Context, taskIDs []string) error {
@@ -404,6 +449,24 @@ func (e *managerEnv) computeMesh() *swarmv1.Mesh {
 		}
 	}
 	mesh := &swarmv1.Mesh{}
+	// Tasks on overlay networks are reached at their first network's
+	// address; the services' networks come from their reservations.
+	type overlayView struct {
+		addr map[string]string   // task ID → overlay address
+		nets map[string][]string // service ID → network IDs
+	}
+	ov := overlayView{addr: map[string]string{}, nets: map[string][]string{}}
+	if v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
+		o := overlayView{addr: map[string]string{}, nets: s.ServiceNetworks()}
+		for _, a := range s.Attachments() {
+			if nets := o.nets[a.ServiceId]; len(nets) > 0 && nets[0] == a.NetworkId {
+				o.addr[a.TaskId] = a.Address
+			}
+		}
+		return o
+	}); err == nil {
+		ov = v.(overlayView)
+	}
 	for _, shard := range e.ServiceShards() {
 		v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any {
 			var ports []*swarmv1.MeshPort
@@ -419,6 +482,12 @@ func (e *managerEnv) computeMesh() *swarmv1.Mesh {
 					if t.DesiredState != swarmv1.TaskState_TASK_STATE_RUNNING || st.GetState() != swarmv1.TaskState_TASK_STATE_RUNNING || st.GetPort() == 0 {
 						continue
 					}
+					if len(ov.nets[svc.Id]) > 0 {
+						if addr, ok := ov.addr[t.Id]; ok && addrs[t.NodeId] != "" {
+							backends = append(backends, net.JoinHostPort(addr, strconv.FormatUint(uint64(st.GetPort()), 10)))
+						}
+						continue
+					}
 					if addr, ok := addrs[t.NodeId]; ok {
 						backends = append(backends, net.JoinHostPort(addr, strconv.FormatUint(uint64(st.GetPort()), 10)))
 					}
@@ -432,6 +501,7 @@ func (e *managerEnv) computeMesh() *swarmv1.Mesh {
 						Port: p.PublishedPort, Protocol: p.Protocol, ServiceId: svc.Id,
 						ServiceName: svc.GetSpec().GetName(), Lb: p.Lb, Backends: backends,
 						ProxyProtocol: p.ProxyProtocol, DrainTimeoutNano: svc.GetSpec().GetTask().GetStopGraceNano(),
+						NetworkIds: ov.nets[svc.Id],
 					})
 				}
 			}

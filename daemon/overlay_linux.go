@@ -57,6 +57,8 @@ type overlayNet struct {
 	gateway netip.Addr
 	names   atomic.Pointer[dns.Table]
 	dns     *dns.Server
+	// nodeAddr is this host's own address on the network, "" until known.
+	nodeAddr string
 }
 
 func newOverlayHost(addr string, port int, dataDir string, log *slog.Logger, selfID func() string) *overlayHost {
@@ -170,6 +172,40 @@ func (on *overlayNet) serveNames(log *slog.Logger) error {
 	go func() { _ = srv.ServeTCP(ln) }()
 	on.dns = srv
 	return nil
+}
+
+// node takes this node's own addresses on networks: each network is set
+// up here, its TUN device holds the address, and connections the host
+// opens into the network (its load balancers') leave from it, so that the
+// answers come back to this host.
+func (h *overlayHost) node(as []*swarmv1.Attachment) {
+	for _, a := range as {
+		if err := h.ensure(a); err != nil {
+			h.log.Warn("overlay network not set up for the routing mesh", "network", a.NetworkName, "err", err)
+			continue
+		}
+		dev := "ovl" + strconv.FormatUint(uint64(a.Vni), 10)
+		h.mu.Lock()
+		on := h.nets[a.Vni]
+		done := on != nil && on.nodeAddr == a.Address
+		h.mu.Unlock()
+		if done {
+			continue
+		}
+		err := errors.Join(
+			exec.Command("ip", "addr", "replace", a.Address+"/32", "dev", dev).Run(),
+			exec.Command("ip", "route", "replace", a.Subnet, "dev", dev, "src", a.Address).Run(),
+		)
+		if err != nil {
+			h.log.Warn("overlay node address", "network", a.NetworkName, "addr", a.Address, "err", err)
+			continue
+		}
+		h.mu.Lock()
+		if on := h.nets[a.Vni]; on != nil {
+			on.nodeAddr = a.Address
+		}
+		h.mu.Unlock()
+	}
 }
 
 // update takes the networks of the mesh: every network set up here gets

@@ -21,6 +21,7 @@ func newOverlayHost(string, int, string, *slog.Logger, func() string) *overlayHo
 
 func (h *overlayHost) update([]*swarmv1.MeshNetwork) {}
 func (h *overlayHost) close()                        {}
+func (h *overlayHost) node([]*swarmv1.Attachment)    {}
 
 // Attach implements task.Networker.
 func (h *overlayHost) Attach(context.Context, *swarmv1.Task) (task.NetNS, error) {

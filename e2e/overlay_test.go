@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -86,7 +87,7 @@ func TestNetnsOverlay(t *testing.T) {
 	c.MustCtl(1, "network", "create", "-d", "overlay", "skynet")
 	c.MustCtl(1, "network", "create", "-d", "overlay", "other")
 	httpBin := filepath.Join(c.bin.dir, "swarm-http")
-	c.MustCtl(1, "service", "create", "-d", "--name", "web", "--network", "skynet", "--replicas", "3", httpBin)
+	c.MustCtl(1, "service", "create", "-d", "--name", "web", "--network", "skynet", "--replicas", "3", "-p", "18080:80", httpBin)
 	waitRunning(t, c, 1, "web", 3, 20*time.Second)
 	c.MustCtl(1, "service", "create", "-d", "--name", "client", "--network", "skynet",
 		"--constraint", "node.hostname==node-1", "/bin/sh", "-c", clientScript)
@@ -100,6 +101,29 @@ func TestNetnsOverlay(t *testing.T) {
 		return nil
 	})
 	t.Logf("from node-1, the web tasks %v answer and ping", seen.tasks)
+
+	// The routing mesh reaches the tasks at their overlay addresses: each
+	// host's published port answers from every host, from every task.
+	Eventually(t, 15*time.Second, func() error {
+		hosts := map[string]bool{}
+		for i := 1; i <= 3; i++ {
+			for j := 1; j <= 3; j++ {
+				for range 3 {
+					out, err := exec.Command("ip", "netns", "exec", fmt.Sprintf("%sh%d", netnsPrefix, i),
+						"curl", "-s", "--max-time", "2", fmt.Sprintf("http://10.199.0.%d:18080/", 10+j)).Output()
+					m := regexp.MustCompile(`host: ([^<]+)`).FindSubmatch(out)
+					if err != nil || m == nil {
+						return fmt.Errorf("from host %d to host %d's port 18080: %v %q", i, j, err, out)
+					}
+					hosts[string(m[1])] = true
+				}
+			}
+		}
+		if len(hosts) != 3 {
+			return fmt.Errorf("the mesh reached %d tasks, want 3: %v", len(hosts), hosts)
+		}
+		return nil
+	})
 
 	// A task of another network on the same host reaches none of them.
 	var addrs []string

@@ -182,12 +182,13 @@ func (v *View) newTask(slot uint64, nodeID string) *swarmv1.Task {
 	return t
 }
 
+// hostPorts are the ports a task carries: its service's published ports
+// (host-mode ones bind on its node; the others tell a task on overlay
+// networks which port it listens on).
 func hostPorts(svc *swarmv1.Service) []*swarmv1.PortConfig {
 	var out []*swarmv1.PortConfig
 	for _, p := range svc.GetPorts() {
-		if p.GetMode() == swarmv1.PublishMode_PUBLISH_MODE_HOST {
-			out = append(out, proto.Clone(p).(*swarmv1.PortConfig))
-		}
+		out = append(out, proto.Clone(p).(*swarmv1.PortConfig))
 	}
 	return out
 }

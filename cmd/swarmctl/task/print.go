@@ -123,9 +123,11 @@ func CurrentState(t *swarmv1.Task, now time.Time) string {
 
 // Ports lists a task's host-mode ports: "*:8080->80/tcp,*:53->53/udp".
 func Ports(ports []*swarmv1.PortConfig) string {
-	out := make([]string, len(ports))
-	for i, p := range ports {
-		out[i] = fmt.Sprintf("*:%d->%d/%s", p.GetPublishedPort(), p.GetTargetPort(), ProtocolName(p.GetProtocol()))
+	var out []string
+	for _, p := range ports {
+		if p.GetMode() == swarmv1.PublishMode_PUBLISH_MODE_HOST {
+			out = append(out, fmt.Sprintf("*:%d->%d/%s", p.GetPublishedPort(), p.GetTargetPort(), ProtocolName(p.GetProtocol())))
+		}
 	}
 	return strings.Join(out, ",")
 }

@@ -807,9 +807,13 @@ type TaskSyncResponse struct {
 	Error string                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
 	Tasks []*Task                `protobuf:"bytes,2,rep,name=tasks,proto3" json:"tasks,omitempty"`
 	// mesh is set when the routing mesh changed since mesh_version.
-	Mesh          *Mesh `protobuf:"bytes,3,opt,name=mesh,proto3" json:"mesh,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Mesh *Mesh `protobuf:"bytes,3,opt,name=mesh,proto3" json:"mesh,omitempty"`
+	// node_attachments are the node's own addresses on the overlay networks
+	// it serves published ports of: the source of its load balancers'
+	// connections to tasks on those networks.
+	NodeAttachments []*Attachment `protobuf:"bytes,4,rep,name=node_attachments,json=nodeAttachments,proto3" json:"node_attachments,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *TaskSyncResponse) Reset() {
@@ -859,6 +863,13 @@ func (x *TaskSyncResponse) GetTasks() []*Task {
 func (x *TaskSyncResponse) GetMesh() *Mesh {
 	if x != nil {
 		return x.Mesh
+	}
+	return nil
+}
+
+func (x *TaskSyncResponse) GetNodeAttachments() []*Attachment {
+	if x != nil {
+		return x.NodeAttachments
 	}
 	return nil
 }
@@ -1113,8 +1124,11 @@ type MeshPort struct {
 	// drain_timeout_nano is how long connections to a task that left the
 	// backends may go on: the task's stop grace period.
 	DrainTimeoutNano int64 `protobuf:"varint,8,opt,name=drain_timeout_nano,json=drainTimeoutNano,proto3" json:"drain_timeout_nano,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// network_ids are the overlay networks the backends are reached on,
+	// when the service is on any (backends are then overlay addresses).
+	NetworkIds    []string `protobuf:"bytes,9,rep,name=network_ids,json=networkIds,proto3" json:"network_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MeshPort) Reset() {
@@ -1201,6 +1215,13 @@ func (x *MeshPort) GetDrainTimeoutNano() int64 {
 		return x.DrainTimeoutNano
 	}
 	return 0
+}
+
+func (x *MeshPort) GetNetworkIds() []string {
+	if x != nil {
+		return x.NetworkIds
+	}
+	return nil
 }
 
 // TasksChanged tells a node that its assignments changed: sync now.
@@ -1423,11 +1444,12 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
 	"\x0fPortErrorsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"|\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc2\x01\n" +
 	"\x10TaskSyncResponse\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12)\n" +
 	"\x05tasks\x18\x02 \x03(\v2\x13.actorswarm.v1.TaskR\x05tasks\x12'\n" +
-	"\x04mesh\x18\x03 \x01(\v2\x13.actorswarm.v1.MeshR\x04mesh\"\x87\x01\n" +
+	"\x04mesh\x18\x03 \x01(\v2\x13.actorswarm.v1.MeshR\x04mesh\x12D\n" +
+	"\x10node_attachments\x18\x04 \x03(\v2\x19.actorswarm.v1.AttachmentR\x0fnodeAttachments\"\x87\x01\n" +
 	"\x04Mesh\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12-\n" +
 	"\x05ports\x18\x02 \x03(\v2\x17.actorswarm.v1.MeshPortR\x05ports\x126\n" +
@@ -1445,7 +1467,7 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\fservice_name\x18\x03 \x01(\tR\vserviceName\x12\x12\n" +
 	"\x04slot\x18\x04 \x01(\x04R\x04slot\x12\x17\n" +
 	"\anode_id\x18\x05 \x01(\tR\x06nodeId\x12\x1b\n" +
-	"\tnode_addr\x18\x06 \x01(\tR\bnodeAddr\"\x96\x02\n" +
+	"\tnode_addr\x18\x06 \x01(\tR\bnodeAddr\"\xb7\x02\n" +
 	"\bMeshPort\x12\x12\n" +
 	"\x04port\x18\x01 \x01(\rR\x04port\x123\n" +
 	"\bprotocol\x18\x02 \x01(\x0e2\x17.actorswarm.v1.ProtocolR\bprotocol\x12\x1d\n" +
@@ -1455,7 +1477,9 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\x02lb\x18\x05 \x01(\tR\x02lb\x12\x1a\n" +
 	"\bbackends\x18\x06 \x03(\tR\bbackends\x12%\n" +
 	"\x0eproxy_protocol\x18\a \x01(\bR\rproxyProtocol\x12,\n" +
-	"\x12drain_timeout_nano\x18\b \x01(\x03R\x10drainTimeoutNano\"\x0e\n" +
+	"\x12drain_timeout_nano\x18\b \x01(\x03R\x10drainTimeoutNano\x12\x1f\n" +
+	"\vnetwork_ids\x18\t \x03(\tR\n" +
+	"networkIds\"\x0e\n" +
 	"\fTasksChanged\"h\n" +
 	"\x0fTaskLogsRequest\x12\x19\n" +
 	"\btask_ids\x18\x01 \x03(\tR\ataskIds\x12\x12\n" +
@@ -1501,8 +1525,9 @@ var file_actorswarm_v1_node_proto_goTypes = []any{
 	(NodeRole)(0),            // 20: actorswarm.v1.NodeRole
 	(*TaskStatusUpdate)(nil), // 21: actorswarm.v1.TaskStatusUpdate
 	(*Task)(nil),             // 22: actorswarm.v1.Task
-	(Protocol)(0),            // 23: actorswarm.v1.Protocol
-	(*LogLine)(nil),          // 24: actorswarm.v1.LogLine
+	(*Attachment)(nil),       // 23: actorswarm.v1.Attachment
+	(Protocol)(0),            // 24: actorswarm.v1.Protocol
+	(*LogLine)(nil),          // 25: actorswarm.v1.LogLine
 }
 var file_actorswarm_v1_node_proto_depIdxs = []int32{
 	20, // 0: actorswarm.v1.JoinResponse.role:type_name -> actorswarm.v1.NodeRole
@@ -1515,16 +1540,17 @@ var file_actorswarm_v1_node_proto_depIdxs = []int32{
 	19, // 7: actorswarm.v1.TaskSyncRequest.port_errors:type_name -> actorswarm.v1.TaskSyncRequest.PortErrorsEntry
 	22, // 8: actorswarm.v1.TaskSyncResponse.tasks:type_name -> actorswarm.v1.Task
 	11, // 9: actorswarm.v1.TaskSyncResponse.mesh:type_name -> actorswarm.v1.Mesh
-	14, // 10: actorswarm.v1.Mesh.ports:type_name -> actorswarm.v1.MeshPort
-	12, // 11: actorswarm.v1.Mesh.networks:type_name -> actorswarm.v1.MeshNetwork
-	13, // 12: actorswarm.v1.MeshNetwork.endpoints:type_name -> actorswarm.v1.MeshEndpoint
-	23, // 13: actorswarm.v1.MeshPort.protocol:type_name -> actorswarm.v1.Protocol
-	24, // 14: actorswarm.v1.TaskLogsResponse.lines:type_name -> actorswarm.v1.LogLine
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	23, // 10: actorswarm.v1.TaskSyncResponse.node_attachments:type_name -> actorswarm.v1.Attachment
+	14, // 11: actorswarm.v1.Mesh.ports:type_name -> actorswarm.v1.MeshPort
+	12, // 12: actorswarm.v1.Mesh.networks:type_name -> actorswarm.v1.MeshNetwork
+	13, // 13: actorswarm.v1.MeshNetwork.endpoints:type_name -> actorswarm.v1.MeshEndpoint
+	24, // 14: actorswarm.v1.MeshPort.protocol:type_name -> actorswarm.v1.Protocol
+	25, // 15: actorswarm.v1.TaskLogsResponse.lines:type_name -> actorswarm.v1.LogLine
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_node_proto_init() }
