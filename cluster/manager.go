@@ -517,7 +517,7 @@ func (m *Manager) Admit(ctx context.Context, req *swarmv1.JoinRequest) (*swarmv1
 		Description: &swarmv1.NodeDescription{
 			Hostname: req.Hostname, EngineVersion: req.EngineVersion, Runtimes: req.Runtimes,
 			NanoCpus: req.NanoCpus, MemoryBytes: req.MemoryBytes, Os: req.Os, Arch: req.Arch,
-			PublicKeyDer: req.PublicKeyDer, VxlanPort: req.VxlanPort,
+			PublicKeyDer: req.PublicKeyDer, VxlanPort: req.VxlanPort, Overlay: req.Overlay,
 		},
 		Addr:        req.Addr,
 		GatewayAddr: req.GatewayAddr,

@@ -148,6 +148,24 @@ func serviceResponse(svc *swarmv1.Service, warnings ...string) *swarmv1.GatewayR
 	return &swarmv1.GatewayResponse{Resp: &swarmv1.GatewayResponse_Service{Service: &swarmv1.ServiceResponse{Service: svc, Warnings: warnings}}}
 }
 
+// checkOverlay refuses a service on networks when no node of the swarm can
+// attach tasks to them: its tasks could run nowhere.
+func (m *Manager) checkOverlay(ctx context.Context, spec *swarmv1.ServiceSpec) error {
+	if len(spec.GetNetworks()) == 0 {
+		return nil
+	}
+	_, nodes, err := m.read(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if n.GetDescription().GetOverlay() {
+			return nil
+		}
+	}
+	return fmt.Errorf("no node of the swarm can attach tasks to overlay networks: swarmd must run as root on Linux: %w", ErrInvalid)
+}
+
 // runtimeWarning says when no node offers the service's runtime: its tasks
 // would stay pending.
 func (m *Manager) runtimeWarning(ctx context.Context, spec *swarmv1.ServiceSpec) []string {
@@ -168,6 +186,9 @@ func (m *Manager) runtimeWarning(ctx context.Context, spec *swarmv1.ServiceSpec)
 func (m *Manager) serviceCreate(ctx context.Context, r *swarmv1.ServiceCreateRequest) (*swarmv1.GatewayResponse, error) {
 	spec := proto.Clone(r.GetSpec()).(*swarmv1.ServiceSpec)
 	if err := ValidateSpec(spec); err != nil {
+		return nil, err
+	}
+	if err := m.checkOverlay(ctx, spec); err != nil {
 		return nil, err
 	}
 	id := ident.New()
@@ -278,6 +299,9 @@ func (m *Manager) updateSpec(ctx context.Context, svc *swarmv1.Service, version 
 	}
 	if spec.Mode != svc.GetSpec().GetMode() {
 		return nil, fmt.Errorf("service mode cannot be changed: %w", ErrInvalid)
+	}
+	if err := m.checkOverlay(ctx, spec); err != nil {
+		return nil, err
 	}
 	res, err := m.propose(ctx, &swarmv1.Command{Cmd: &swarmv1.Command_ReserveService{ReserveService: &swarmv1.ReserveService{
 		ServiceId: svc.Id, Name: spec.Name, Ports: spec.Ports, Networks: spec.Networks,

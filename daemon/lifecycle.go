@@ -210,7 +210,7 @@ func (d *Daemon) selfNode(nodeID string, pub []byte) *swarmv1.Node {
 		Description: &swarmv1.NodeDescription{
 			Hostname: d.cfg.Hostname, EngineVersion: d.cfg.Version, Runtimes: d.cfg.Runtimes,
 			NanoCpus: cpus, MemoryBytes: mem, Os: osName, Arch: arch, PublicKeyDer: pub,
-			VxlanPort: uint32(d.cfg.VXLANPort),
+			VxlanPort: uint32(d.cfg.VXLANPort), Overlay: overlayCapable(),
 		},
 		Status:      &swarmv1.NodeStatus{State: swarmv1.NodeState_NODE_STATE_READY},
 		Addr:        d.cfg.Addr,
@@ -416,7 +416,7 @@ func (d *Daemon) swarmJoin(ctx context.Context, r *swarmv1.SwarmJoinRequest) *sw
 	req := &swarmv1.JoinRequest{
 		Token: r.GetToken(), Hostname: desc.Hostname, Addr: self.Addr, GatewayAddr: self.GatewayAddr,
 		RaftAddr: self.RaftAddr, Runtimes: desc.Runtimes, PublicKeyDer: pub, EngineVersion: desc.EngineVersion,
-		NanoCpus: desc.NanoCpus, MemoryBytes: desc.MemoryBytes, Os: desc.Os, Arch: desc.Arch, VxlanPort: desc.VxlanPort,
+		NanoCpus: desc.NanoCpus, MemoryBytes: desc.MemoryBytes, Os: desc.Os, Arch: desc.Arch, VxlanPort: desc.VxlanPort, Overlay: desc.Overlay,
 	}
 	resp, err := callJoin(ctx, remoteAddr, digest, req)
 	if err != nil {

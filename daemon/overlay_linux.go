@@ -66,6 +66,10 @@ func newOverlayHost(addr string, port int, dataDir string, log *slog.Logger, sel
 	return &overlayHost{addr: a, port: uint16(port), dataDir: dataDir, log: log, nets: make(map[uint32]*overlayNet), selfID: selfID}
 }
 
+// overlayCapable reports whether this node can attach tasks to overlay
+// networks: it needs root for namespaces and TUN devices.
+func overlayCapable() bool { return os.Geteuid() == 0 }
+
 // errNeedRoot is why a task on an overlay network cannot start here.
 var errNeedRoot = errors.New("overlay networks need swarmd to run as root (network namespaces, TUN devices)")
 

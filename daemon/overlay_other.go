@@ -31,5 +31,8 @@ func (h *overlayHost) Attach(context.Context, *swarmv1.Task) (task.NetNS, error)
 // Detach implements task.Networker.
 func (h *overlayHost) Detach(*swarmv1.Task) {}
 
+// overlayCapable is false: overlays need Linux.
+func overlayCapable() bool { return false }
+
 // RunTaskInit returns: there is no task init step off Linux.
 func RunTaskInit() {}

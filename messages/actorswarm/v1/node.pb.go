@@ -108,6 +108,7 @@ type JoinRequest struct {
 	Os            string `protobuf:"bytes,11,opt,name=os,proto3" json:"os,omitempty"`
 	Arch          string `protobuf:"bytes,12,opt,name=arch,proto3" json:"arch,omitempty"`
 	VxlanPort     uint32 `protobuf:"varint,13,opt,name=vxlan_port,json=vxlanPort,proto3" json:"vxlan_port,omitempty"`
+	Overlay       bool   `protobuf:"varint,14,opt,name=overlay,proto3" json:"overlay,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -231,6 +232,13 @@ func (x *JoinRequest) GetVxlanPort() uint32 {
 		return x.VxlanPort
 	}
 	return 0
+}
+
+func (x *JoinRequest) GetOverlay() bool {
+	if x != nil {
+		return x.Overlay
+	}
+	return false
 }
 
 // JoinResponse admits the node: its identity, certificate and managers.
@@ -1377,7 +1385,7 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\fgateway_addr\x18\x02 \x01(\tR\vgatewayAddr\x12\x1b\n" +
 	"\traft_addr\x18\x03 \x01(\tR\braftAddr\x12\x1d\n" +
 	"\n" +
-	"replica_id\x18\x04 \x01(\x04R\treplicaId\"\xff\x02\n" +
+	"replica_id\x18\x04 \x01(\x04R\treplicaId\"\x99\x03\n" +
 	"\vJoinRequest\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x1a\n" +
 	"\bhostname\x18\x02 \x01(\tR\bhostname\x12\x12\n" +
@@ -1393,7 +1401,8 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\x02os\x18\v \x01(\tR\x02os\x12\x12\n" +
 	"\x04arch\x18\f \x01(\tR\x04arch\x12\x1d\n" +
 	"\n" +
-	"vxlan_port\x18\r \x01(\rR\tvxlanPort\"\xb9\x02\n" +
+	"vxlan_port\x18\r \x01(\rR\tvxlanPort\x12\x18\n" +
+	"\aoverlay\x18\x0e \x01(\bR\aoverlay\"\xb9\x02\n" +
 	"\fJoinResponse\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12+\n" +

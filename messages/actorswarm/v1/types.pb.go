@@ -242,7 +242,10 @@ type NodeDescription struct {
 	// certificate for a new role.
 	PublicKeyDer []byte `protobuf:"bytes,8,opt,name=public_key_der,json=publicKeyDer,proto3" json:"public_key_der,omitempty"`
 	// vxlan_port is the UDP port of the node's overlay forwarder.
-	VxlanPort     uint32 `protobuf:"varint,9,opt,name=vxlan_port,json=vxlanPort,proto3" json:"vxlan_port,omitempty"`
+	VxlanPort uint32 `protobuf:"varint,9,opt,name=vxlan_port,json=vxlanPort,proto3" json:"vxlan_port,omitempty"`
+	// overlay is set when the node can attach tasks to overlay networks
+	// (Linux, swarmd running as root).
+	Overlay       bool `protobuf:"varint,10,opt,name=overlay,proto3" json:"overlay,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -338,6 +341,13 @@ func (x *NodeDescription) GetVxlanPort() uint32 {
 		return x.VxlanPort
 	}
 	return 0
+}
+
+func (x *NodeDescription) GetOverlay() bool {
+	if x != nil {
+		return x.Overlay
+	}
+	return false
 }
 
 // NodeStatus is written by the managers: health and address.
@@ -1158,7 +1168,7 @@ const file_actorswarm_v1_types_proto_rawDesc = "" +
 	"\x06labels\x18\x02 \x03(\v2#.actorswarm.v1.NodeSpec.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x99\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb3\x02\n" +
 	"\x0fNodeDescription\x12\x1a\n" +
 	"\bhostname\x18\x01 \x01(\tR\bhostname\x12%\n" +
 	"\x0eengine_version\x18\x02 \x01(\tR\rengineVersion\x12\x1a\n" +
@@ -1169,7 +1179,9 @@ const file_actorswarm_v1_types_proto_rawDesc = "" +
 	"\x04arch\x18\a \x01(\tR\x04arch\x12$\n" +
 	"\x0epublic_key_der\x18\b \x01(\fR\fpublicKeyDer\x12\x1d\n" +
 	"\n" +
-	"vxlan_port\x18\t \x01(\rR\tvxlanPort\"\x8d\x02\n" +
+	"vxlan_port\x18\t \x01(\rR\tvxlanPort\x12\x18\n" +
+	"\aoverlay\x18\n" +
+	" \x01(\bR\aoverlay\"\x8d\x02\n" +
 	"\n" +
 	"NodeStatus\x12.\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x18.actorswarm.v1.NodeStateR\x05state\x12\x18\n" +
