@@ -271,6 +271,22 @@ func (c *Loopback) Kill(i int) (time.Time, error) {
 	}
 }
 
+// Signal sends sig to node i's swarmd (SIGSTOP freezes it: it stops
+// answering while its tasks run on; SIGCONT thaws it).
+func (c *Loopback) Signal(i int, sig os.Signal) (time.Time, error) {
+	n := c.Node(i)
+	p := c.proc(n)
+	if p == nil {
+		return time.Time{}, fmt.Errorf("signal %s: not running", n.Hostname)
+	}
+	c.note(n, "sent "+sig.String())
+	at := time.Now()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		return at, fmt.Errorf("signal %s (pid %d): %w", n.Hostname, p.cmd.Process.Pid, err)
+	}
+	return at, nil
+}
+
 func (c *Loopback) proc(n *LoopbackNode) *process {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -114,6 +114,12 @@ func Scenarios() []Scenario {
 			DockerSwarm: runDockerNodeCrash,
 		},
 		{
+			Name:              "node-freeze",
+			Description:       "5 loopback swarmd (3 managers), a service of 20 process tasks: SIGSTOP a worker's swarmd (its tasks run on), time until 20 run on the live nodes; SIGCONT it, time until exactly 20 run again (its replaced tasks stopped)",
+			Run:               runNodeFreeze,
+			DockerSwarmWhyNot: "not built yet (the node-crash harness would need SIGSTOP of the worker engine)",
+		},
+		{
 			Name:              "chaos",
 			Description:       "5 loopback swarmd (3 managers), a service of 20 process tasks: for --duration (60s), SIGKILL a random node (seeded; a manager majority stays up), time until 20 run again on live nodes; restart it, wait until all Ready; --repeat does not apply",
 			Run:               runChaos,
@@ -125,6 +131,13 @@ func Scenarios() []Scenario {
 			Run:         runMeshThroughput,
 			// Swarm's mesh is IPVS, which this kernel lacks (STACK-NOTES).
 			DockerSwarmWhyNot: "Docker Swarm's ingress mesh needs IPVS, which this kernel does not have",
+		},
+		{
+			Name:        "overlay-throughput",
+			Description: "2 network namespaces joined by a veth pair: one TCP stream (iperf3) and ping RTT through ActorSwarm's overlay (a forwarder per namespace, TUN MTU 65000), through kernel VXLAN (MTU 1450) and over the bare veth, one after the other: Gbit/s, ms, and the overlay's packets/s per core; needs root, iperf3 and ping",
+			Run:         runOverlayThroughput,
+			// Swarm's overlay data path is the kernel's VXLAN device.
+			DockerSwarmWhyNot: "Docker Swarm's overlay is kernel VXLAN, which this scenario measures as its baseline (kernel-vxlan)",
 		},
 		{
 			Name:              "converge",
