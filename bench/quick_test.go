@@ -22,7 +22,7 @@ func TestQuickLoopback(t *testing.T) {
 	if os.Getenv("SWARM_E2E") != "1" {
 		t.Skip("starts swarmd processes: set SWARM_E2E=1 (and SWARM_BIN, default ../bin) to run it")
 	}
-	checkQuickRun(t, Options{Quick: true, BinDir: binDir(t)}, "leader-crash", "node-down", "node-crash", "node-freeze", "chaos", "converge", "scale", "mesh-throughput")
+	checkQuickRun(t, Options{Quick: true, BinDir: binDir(t)}, "leader-crash", "node-down", "node-crash", "node-freeze", "chaos", "converge", "scale", "mesh-throughput", "rolling-update-under-load")
 }
 
 // TestQuickDockerSwarm runs node-crash once on Docker Swarm mode (the

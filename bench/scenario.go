@@ -140,6 +140,12 @@ func Scenarios() []Scenario {
 			DockerSwarmWhyNot: "Docker Swarm's overlay is kernel VXLAN, which this scenario measures as its baseline (kernel-vxlan)",
 		},
 		{
+			Name:              "rolling-update-under-load",
+			Description:       "5 loopback swarmd (3 managers), 4 swarm-http tasks published on a port: a rolling update (parallelism 1, stop-first) while 4 clients send requests round every node's port, a new connection each: failed requests, requests/s, update time",
+			Run:               runRollingUpdate,
+			DockerSwarmWhyNot: "Docker Swarm's ingress mesh needs IPVS, which this kernel does not have",
+		},
+		{
 			Name:              "converge",
 			Description:       "5 loopback swarmd (3 managers): service create -d of 1000 process tasks, time until service ls shows 1000/1000, and tasks/s",
 			Run:               runConverge,
