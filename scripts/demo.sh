@@ -134,5 +134,5 @@ ctl "$ask" node ls
 say "swarmctl service rm http"
 ctl "$ask" service rm http
 echo
-echo "Overlay networks are not in this build yet; the demo grows with them."
+echo "Overlay networks need one swarmd per network namespace (and root): sudo scripts/overlay-demo.sh shows them on three namespace hosts."
 echo "Stopping everything."
