@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/actorswarm/swarm/internal/ident"
+	"github.com/actorswarm/swarm/internal/rafttransport"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -136,7 +137,9 @@ func StartRaft(cfg RaftConfig, mode StartMode, members map[uint64]string) (*Raft
 		RTTMillisecond: uint64(cfg.RTT / time.Millisecond),
 		RaftAddress:    cfg.RaftAddr,
 		DeploymentID:   cfg.DeploymentID,
-		Expert:         config.ExpertConfig{LogDB: config.GetTinyMemLogDBConfig()},
+		// Our own transport: it redials a manager that restarted at the
+		// first message instead of losing it (see internal/rafttransport).
+		Expert: config.ExpertConfig{LogDB: config.GetTinyMemLogDBConfig(), TransportFactory: rafttransport.Factory{}},
 	}
 	if cfg.CAFile != "" {
 		nhc.MutualTLS = true
