@@ -48,6 +48,9 @@ type overlayHost struct {
 	// endpoints as soon as it is set up.
 	last   []*swarmv1.MeshNetwork
 	selfID func() string
+	// tasks are the network namespaces of the tasks attached here, by
+	// task ID: those left at shutdown are removed then.
+	tasks map[string]string
 }
 
 // overlayNet is one network set up on this host.
@@ -63,7 +66,7 @@ type overlayNet struct {
 
 func newOverlayHost(addr string, port int, dataDir string, log *slog.Logger, selfID func() string) *overlayHost {
 	a, _ := netip.ParseAddr(addr)
-	return &overlayHost{addr: a, port: uint16(port), dataDir: dataDir, log: log, nets: make(map[uint32]*overlayNet), selfID: selfID}
+	return &overlayHost{addr: a, port: uint16(port), dataDir: dataDir, log: log, nets: make(map[uint32]*overlayNet), selfID: selfID, tasks: make(map[string]string)}
 }
 
 // overlayCapable reports whether this node can attach tasks to overlay
@@ -297,10 +300,18 @@ func taskName(ep *swarmv1.MeshEndpoint) string {
 	return ep.ServiceName + "." + strconv.FormatUint(ep.Slot, 10) + "." + ep.TaskId
 }
 
-// close takes every network down.
+// close takes every network down, and the namespaces of the tasks that
+// were attached here (they die with swarmd).
 func (h *overlayHost) close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	for id, name := range h.tasks {
+		if err := taskns.Remove(name); err != nil {
+			h.log.Warn("task network namespace not removed", "task", id, "err", err)
+		}
+		_ = os.Remove(filepath.Join(h.dataDir, "tasks", id+".resolv.conf"))
+		delete(h.tasks, id)
+	}
 	for vni, on := range h.nets {
 		if on.dns != nil {
 			_ = on.dns.Close()
@@ -337,6 +348,9 @@ func (h *overlayHost) Attach(_ context.Context, t *swarmv1.Task) (task.NetNS, er
 	if err != nil {
 		return task.NetNS{}, err
 	}
+	h.mu.Lock()
+	h.tasks[t.Id] = cfg.Name
+	h.mu.Unlock()
 	dir := filepath.Join(h.dataDir, "tasks")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		_ = ns.Close()
@@ -353,6 +367,9 @@ func (h *overlayHost) Attach(_ context.Context, t *swarmv1.Task) (task.NetNS, er
 
 // Detach implements task.Networker: the task's namespace and veths go.
 func (h *overlayHost) Detach(t *swarmv1.Task) {
+	h.mu.Lock()
+	delete(h.tasks, t.Id)
+	h.mu.Unlock()
 	if err := taskns.Remove(nsName(t.Id)); err != nil {
 		h.log.Warn("task network namespace not removed", "task", t.Id, "err", err)
 	}
