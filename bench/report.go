@@ -274,7 +274,8 @@ func FormatFigure(v float64) string {
 }
 
 // WriteReports writes recs into dir (created if needed) as JSONFile and
-// MarkdownFile, replacing earlier reports there.
+// MarkdownFile, then a plot per scenario family (WritePlots), replacing
+// earlier reports there.
 func WriteReports(dir string, recs []Record) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("report directory: %w", err)
@@ -284,7 +285,8 @@ func WriteReports(dir string, recs []Record) error {
 			return err
 		}
 	}
-	return nil
+	_, err := WritePlots(dir, recs)
+	return err
 }
 
 func writeFile(path string, recs []Record, write func(io.Writer, []Record) error) error {
