@@ -1,8 +1,11 @@
 // Package bench is swarmbench's harness: named scenarios that measure
-// ActorSwarm under faults (a killed leader, a killed worker) or load (Raft
-// proposals, services of many tasks converging and scaling), the clusters
-// they run against, the statistics of their samples and the reports (JSON
-// lines and a Markdown table).
+// ActorSwarm under faults (a killed leader, a killed or frozen worker) or
+// load (Raft proposals, services of many tasks converging and scaling,
+// traffic through the routing mesh and the overlay), against ActorSwarm
+// and, where they can run, Docker Swarm mode on this machine's Docker
+// engine (engines in network namespaces), the statistics of their samples
+// and the reports (JSON lines, a Markdown table, an SVG plot per
+// scenario).
 //
 // A scenario owns the cluster it starts: a Loopback of real swarmd processes
 // on 127.0.0.201 and up (never the e2e suite's 127.0.0.11-99), or Raft

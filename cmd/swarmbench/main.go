@@ -1,6 +1,6 @@
 // Command swarmbench runs ActorSwarm's benchmark scenarios against
 // clusters it starts itself on loopback addresses (no root) and writes
-// their figures as JSON lines and a Markdown table. See package bench.
+// their figures as JSON lines, a Markdown table and an SVG plot per scenario. See package bench.
 package main
 
 import (
@@ -97,7 +97,7 @@ func addRunFlags(cmd *cobra.Command, cfg *bench.RunConfig) {
 	flags := cmd.Flags()
 	flags.DurationVar(&cfg.Duration, "duration", 0, "how long the scenarios that run for a time go on (chaos: default 60s, 15s with --quick)")
 	flags.Uint64Var(&cfg.Seed, "seed", 0, "seed of the scenarios' random choices (default: one from the clock, given in the reports)")
-	flags.StringVar(&cfg.OutDir, "out", "bench-results", "directory for "+bench.JSONFile+" and "+bench.MarkdownFile)
+	flags.StringVar(&cfg.OutDir, "out", "bench-results", "directory for "+bench.JSONFile+", "+bench.MarkdownFile+" and the plots (SCENARIO.svg)")
 	flags.StringSliceVar(&cfg.Targets, "target", []string{bench.TargetActorSwarm}, "what to run the scenarios against: actorswarm, dockerswarm (the local Docker engine and a second one in a network namespace, as root), or both: --target actorswarm,dockerswarm")
 	flags.StringVar(&cfg.BinDir, "bin", "", "directory holding swarmd and swarmctl (default: swarmbench's own directory)")
 }
@@ -122,7 +122,7 @@ func runScenarios(cmd *cobra.Command, cfg bench.RunConfig, stdout, stderr io.Wri
 		if werr := bench.WriteMarkdown(stdout, recs); werr != nil && err == nil {
 			err = werr
 		}
-		fmt.Fprintf(stderr, "reports: %s, %s\n", filepath.Join(cfg.OutDir, bench.JSONFile), filepath.Join(cfg.OutDir, bench.MarkdownFile))
+		fmt.Fprintf(stderr, "reports: %s, %s and a plot per scenario in %s\n", filepath.Join(cfg.OutDir, bench.JSONFile), filepath.Join(cfg.OutDir, bench.MarkdownFile), cfg.OutDir)
 	}
 	return err
 }
