@@ -153,6 +153,8 @@ func (r *Runtime) Start(ctx context.Context, s task.Spec) (task.Instance, error)
 		return nil, ErrClosed
 	}
 	switch {
+	case s.NetNS.Path != "":
+		return nil, errors.New("docker runtime: tasks on overlay networks are not supported yet (use --runtime process)")
 	case s.TaskID == "":
 		return nil, errors.New("docker runtime: task has no ID")
 	case s.Image == "":

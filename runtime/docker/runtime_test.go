@@ -1,8 +1,10 @@
 package docker
 
 import (
+	"context"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
@@ -126,5 +128,15 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if err := (Config{}).Validate(); err != nil {
 		t.Errorf("Validate of the zero Config: %v", err)
+	}
+}
+
+// TestStartRefusesOverlay: a task on overlay networks is refused with a
+// clear error, not run on the host's network.
+func TestStartRefusesOverlay(t *testing.T) {
+	r := &Runtime{ctx: context.Background()}
+	_, err := r.Start(context.Background(), task.Spec{TaskID: "t1", NetNS: task.NetNS{Path: "/run/netns/as-t1"}})
+	if err == nil || !strings.Contains(err.Error(), "overlay networks are not supported yet") {
+		t.Fatalf("Start = %v", err)
 	}
 }
