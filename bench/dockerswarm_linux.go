@@ -59,13 +59,8 @@ type dockerSwarm struct {
 // and loads the benchmark image into each. It refuses to touch an engine
 // that is in a swarm already. On error everything is torn down.
 func startDockerSwarm(ctx context.Context, opts Options, n int) (d *dockerSwarm, err error) {
-	if os.Geteuid() != 0 {
-		return nil, errors.New("Docker Swarm's workers run in network namespaces: run as root")
-	}
-	for _, tool := range []string{"docker", "dockerd", "ip", "nsenter", "unshare"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return nil, fmt.Errorf("Docker Swarm target: %s not found (apt-get install -y docker.io iproute2 util-linux)", tool)
-		}
+	if err := checkDockerTools(); err != nil {
+		return nil, err
 	}
 	state, err := dockerCLI(ctx, "", "info", "--format", "{{.Swarm.LocalNodeState}}")
 	if err != nil {
@@ -90,26 +85,8 @@ func startDockerSwarm(ctx context.Context, opts Options, n int) (d *dockerSwarm,
 	if err := d.ensureImage(ctx, opts.BinDir); err != nil {
 		return d, err
 	}
-	d.removeNetwork(n) // what a killed earlier run left
-	if err := run(ctx, "ip", "link", "add", dockerBridge, "type", "bridge"); err != nil {
+	if err := d.startEngines(ctx, n, "worker"); err != nil {
 		return d, err
-	}
-	d.bridgeUp = true
-	if err := runAll(ctx, [][]string{
-		{"ip", "addr", "add", dockerBridgeCIDR, "dev", dockerBridge},
-		{"ip", "link", "set", dockerBridge, "up"},
-	}); err != nil {
-		return d, err
-	}
-	for i := 1; i <= n; i++ {
-		e := &dockerEngine{name: fmt.Sprintf("asbdw%d", i), ip: dockerNetPrefix + strconv.Itoa(i+1), dir: filepath.Join(dir, fmt.Sprintf("worker-%d", i))}
-		d.workers = append(d.workers, e)
-		if err := d.addHost(ctx, e); err != nil {
-			return d, err
-		}
-		if err := d.startEngine(ctx, e); err != nil {
-			return d, err
-		}
 	}
 	if _, err := dockerCLI(ctx, "", "swarm", "init", "--advertise-addr", dockerManagerIP, "--listen-addr", dockerManagerIP+":2377"); err != nil {
 		return d, err
@@ -443,6 +420,51 @@ func runAll(ctx context.Context, cmds [][]string) error {
 	return nil
 }
 
+// checkDockerTools reports what the Docker Swarm target lacks to run.
+func checkDockerTools() error {
+	if os.Geteuid() != 0 {
+		return errors.New("the Docker Swarm target runs engines in network namespaces: run as root")
+	}
+	for _, tool := range []string{"docker", "dockerd", "ip", "nsenter", "unshare"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("Docker Swarm target: %s not found (apt-get install -y docker.io iproute2 util-linux)", tool)
+		}
+	}
+	return nil
+}
+
+// startEngines makes the bridge and n engines in namespaces of their own,
+// named role-1..n in d's directory.
+func (d *dockerSwarm) startEngines(ctx context.Context, n int, role string) error {
+	d.removeNetwork(n) // what a killed earlier run left
+	if err := run(ctx, "ip", "link", "add", dockerBridge, "type", "bridge"); err != nil {
+		return err
+	}
+	d.bridgeUp = true
+	if err := runAll(ctx, [][]string{
+		{"ip", "addr", "add", dockerBridgeCIDR, "dev", dockerBridge},
+		{"ip", "link", "set", dockerBridge, "up"},
+	}); err != nil {
+		return err
+	}
+	// Engine to engine traffic is bridged; with br_netfilter it meets the
+	// FORWARD chain, whose policy the local Docker engine sets to DROP.
+	if err := bridgeForward(ctx, true); err != nil {
+		return err
+	}
+	for i := 1; i <= n; i++ {
+		e := &dockerEngine{name: fmt.Sprintf("asbdw%d", i), ip: dockerNetPrefix + strconv.Itoa(i+1), dir: filepath.Join(d.dir, fmt.Sprintf("%s-%d", role, i))}
+		d.workers = append(d.workers, e)
+		if err := d.addHost(ctx, e); err != nil {
+			return err
+		}
+		if err := d.startEngine(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // tailOf returns the last lines of a log file, for errors.
 func tailOf(path string) string {
 	f, err := os.Open(path)
@@ -460,13 +482,8 @@ func tailOf(path string) string {
 // of it: a manager is killed in the leader-crash scenario, and the local
 // engine is not this program's to kill. On error everything is torn down.
 func startDockerManagers(ctx context.Context, opts Options, n int) (d *dockerSwarm, err error) {
-	if os.Geteuid() != 0 {
-		return nil, errors.New("Docker Swarm's managers run in network namespaces: run as root")
-	}
-	for _, tool := range []string{"docker", "dockerd", "ip", "nsenter", "unshare"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return nil, fmt.Errorf("Docker Swarm target: %s not found (apt-get install -y docker.io iproute2 util-linux)", tool)
-		}
+	if err := checkDockerTools(); err != nil {
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "swarmbench-dockerswarm-")
 	if err != nil {
@@ -478,31 +495,8 @@ func startDockerManagers(ctx context.Context, opts Options, n int) (d *dockerSwa
 			err = errors.Join(err, d.close())
 		}
 	}()
-	d.removeNetwork(n)
-	if err := run(ctx, "ip", "link", "add", dockerBridge, "type", "bridge"); err != nil {
+	if err := d.startEngines(ctx, n, "manager"); err != nil {
 		return d, err
-	}
-	d.bridgeUp = true
-	if err := runAll(ctx, [][]string{
-		{"ip", "addr", "add", dockerBridgeCIDR, "dev", dockerBridge},
-		{"ip", "link", "set", dockerBridge, "up"},
-	}); err != nil {
-		return d, err
-	}
-	// Engine to engine traffic is bridged; with br_netfilter it meets the
-	// FORWARD chain, whose policy the local Docker engine sets to DROP.
-	if err := bridgeForward(ctx, true); err != nil {
-		return d, err
-	}
-	for i := 1; i <= n; i++ {
-		e := &dockerEngine{name: fmt.Sprintf("asbdw%d", i), ip: dockerNetPrefix + strconv.Itoa(i+1), dir: filepath.Join(dir, fmt.Sprintf("manager-%d", i))}
-		d.workers = append(d.workers, e)
-		if err := d.addHost(ctx, e); err != nil {
-			return d, err
-		}
-		if err := d.startEngine(ctx, e); err != nil {
-			return d, err
-		}
 	}
 	first := d.workers[0]
 	if _, err := dockerCLI(ctx, first.host(), "swarm", "init", "--advertise-addr", first.ip, "--listen-addr", first.ip+":2377"); err != nil {

@@ -35,23 +35,11 @@ func runNodeCrash(ctx context.Context, opts Options) (recs []Record, err error) 
 		name    = "node-crash"
 		service = "crash"
 	)
-	replicas := crashReplicas
-	if opts.Quick {
-		replicas = crashQuickReplicas
-	}
-	s, err := startSwarm(ctx, opts)
+	s, from, replicas, err := startCrashSwarm(ctx, opts, service)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, s.close(opts, err)) }()
-
-	from := s.managers[0]
-	if err := s.createService(ctx, from, service, replicas); err != nil {
-		return nil, err
-	}
-	if err := s.waitSettled(ctx, from, service, replicas); err != nil {
-		return nil, err
-	}
 	params := s.serviceParameters(replicas, from)
 	replaced := Record{Scenario: name + "/replaced", Parameters: params, Started: time.Now(), Unit: "ms"}
 	down := Record{Scenario: name + "/down", Parameters: maps.Clone(params), Started: replaced.Started, Unit: "ms"}
@@ -118,6 +106,28 @@ func runNodeCrash(ctx context.Context, opts Options) (recs []Record, err error) 
 		}
 	}
 	return []Record{replaced, down}, nil
+}
+
+// startCrashSwarm starts the swarm of the node fault scenarios with a
+// service of crashReplicas idle tasks (crashQuickReplicas with --quick),
+// created and settled through the first manager, which it returns with
+// the replica count. On error the swarm is torn down.
+func startCrashSwarm(ctx context.Context, opts Options, service string) (s *swarm, from, replicas int, err error) {
+	replicas = crashReplicas
+	if opts.Quick {
+		replicas = crashQuickReplicas
+	}
+	if s, err = startSwarm(ctx, opts); err != nil {
+		return nil, 0, 0, err
+	}
+	from = s.managers[0]
+	if err = s.createService(ctx, from, service, replicas); err == nil {
+		err = s.waitSettled(ctx, from, service, replicas)
+	}
+	if err != nil {
+		return nil, 0, 0, errors.Join(err, s.close(opts, err))
+	}
+	return s, from, replicas, nil
 }
 
 // busiestWorker returns the worker that runs the most of the tasks in

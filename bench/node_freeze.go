@@ -22,22 +22,11 @@ func runNodeFreeze(ctx context.Context, opts Options) (recs []Record, err error)
 		name    = "node-freeze"
 		service = "freeze"
 	)
-	replicas := crashReplicas
-	if opts.Quick {
-		replicas = crashQuickReplicas
-	}
-	s, err := startSwarm(ctx, opts)
+	s, from, replicas, err := startCrashSwarm(ctx, opts, service)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, s.close(opts, err)) }()
-	from := s.managers[0]
-	if err := s.createService(ctx, from, service, replicas); err != nil {
-		return nil, err
-	}
-	if err := s.waitSettled(ctx, from, service, replicas); err != nil {
-		return nil, err
-	}
 	params := s.serviceParameters(replicas, from)
 	params["fault"] = "SIGSTOP of a worker's swarmd (its tasks run on), SIGCONT when replaced"
 	replaced := Record{Scenario: name + "/replaced", Parameters: params, Started: time.Now(), Unit: "ms"}
