@@ -66,7 +66,26 @@ type overlayNet struct {
 
 func newOverlayHost(addr string, port int, dataDir string, log *slog.Logger, selfID func() string) *overlayHost {
 	a, _ := netip.ParseAddr(addr)
-	return &overlayHost{addr: a, port: uint16(port), dataDir: dataDir, log: log, nets: make(map[uint32]*overlayNet), selfID: selfID, tasks: make(map[string]string)}
+	h := &overlayHost{addr: a, port: uint16(port), dataDir: dataDir, log: log, nets: make(map[uint32]*overlayNet), selfID: selfID, tasks: make(map[string]string)}
+	h.removeStale()
+	return h
+}
+
+// removeStale removes what tasks of an earlier swarmd of this data
+// directory left when it died without cleaning up (SIGKILL): their network
+// namespaces, found by the resolv.conf files it wrote for them. The tasks
+// themselves died with it.
+func (h *overlayHost) removeStale() {
+	files, _ := filepath.Glob(filepath.Join(h.dataDir, "tasks", "*.resolv.conf"))
+	for _, f := range files {
+		id := strings.TrimSuffix(filepath.Base(f), ".resolv.conf")
+		if os.Geteuid() == 0 {
+			if err := taskns.Remove(nsName(id)); err != nil {
+				h.log.Warn("stale task network namespace not removed", "task", id, "err", err)
+			}
+		}
+		_ = os.Remove(f)
+	}
 }
 
 // overlayCapable reports whether this node can attach tasks to overlay

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,11 +30,15 @@ func NewNetnsCluster(t *testing.T, hosts int) *Cluster {
 		t.Skip("netns hosts need iproute2 (ip)")
 	}
 	hub := netnsPrefix + "hub"
+	var c *Cluster
 	cleanup := func() {
 		for i := 1; i <= hosts; i++ {
 			_ = exec.Command("ip", "netns", "del", fmt.Sprintf("%sh%d", netnsPrefix, i)).Run()
 		}
 		_ = exec.Command("ip", "netns", "del", hub).Run()
+		if c != nil {
+			removeTaskNamespaces(c, hosts)
+		}
 	}
 	cleanup() // leftovers of a run that was killed
 	run := func(args ...string) {
@@ -57,12 +62,26 @@ func NewNetnsCluster(t *testing.T, hosts int) *Cluster {
 		run("-n", ns, "addr", "add", fmt.Sprintf("10.199.0.%d/24", 10+i), "dev", "eth0")
 		run("-n", ns, "link", "set", "eth0", "up")
 	}
-	c := newCluster(t, 240)
+	c = newCluster(t, 240)
 	c.netns = netnsPrefix + "h"
 	// Registered after NewCluster's cleanup, so it runs before it: the
 	// processes die with their namespaces either way.
 	t.Cleanup(cleanup)
 	return c
+}
+
+// removeTaskNamespaces removes the network namespaces of the overlay tasks
+// of the cluster's swarmd, killed by the test before they could: swarmd
+// names them "as-" and 12 characters of the task ID, and keeps a
+// resolv.conf per task in its data directory.
+func removeTaskNamespaces(c *Cluster, hosts int) {
+	for i := 1; i <= hosts; i++ {
+		files, _ := filepath.Glob(filepath.Join(c.Node(i).DataDir, "tasks", "*.resolv.conf"))
+		for _, f := range files {
+			id := strings.TrimSuffix(filepath.Base(f), ".resolv.conf")
+			_ = exec.Command("ip", "netns", "del", "as-"+id[:min(12, len(id))]).Run()
+		}
+	}
 }
 
 // setLink brings host i's link to the bridge down or up: a network cut.
