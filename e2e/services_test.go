@@ -236,15 +236,15 @@ func TestServiceRestartPolicy(t *testing.T) {
 	}
 }
 
-// TestServiceNodeCrash kills a worker that runs tasks: they run elsewhere
-// within seconds, and none is placed on the dead node.
+// TestServiceNodeCrash kills a worker that runs 10 tasks: they run
+// elsewhere within seconds, and none is placed on the dead node.
 func TestServiceNodeCrash(t *testing.T) {
 	c := NewCluster(t, 140)
 	formSwarm(t, c, []int{1}, []int{2, 3})
-	c.MustCtl(1, "service", "create", "-d", "--name", "web", "--replicas", "6", "/bin/sleep", "600")
-	rows := waitRunning(t, c, 1, "web", 6, 10*time.Second)
-	if nodesOf(rows)["node-3"] == 0 {
-		t.Fatalf("no task on node-3: %v", nodesOf(rows))
+	c.MustCtl(1, "service", "create", "-d", "--name", "web", "--replicas", "30", "/bin/sleep", "600")
+	rows := waitRunning(t, c, 1, "web", 30, 15*time.Second)
+	if n := nodesOf(rows)["node-3"]; n != 10 {
+		t.Fatalf("%d tasks on node-3, want 10 (spread): %v", n, nodesOf(rows))
 	}
 	start := time.Now()
 	c.Kill(3)
@@ -255,12 +255,12 @@ func TestServiceNodeCrash(t *testing.T) {
 			return err
 		}
 		live := running(all)
-		if len(live) != 6 || nodesOf(live)["node-3"] != 0 {
+		if len(live) != 30 || nodesOf(live)["node-3"] != 0 {
 			return fmt.Errorf("not recovered: %v", nodesOf(live))
 		}
 		return nil
 	})
-	t.Logf("6 replicas running again %s after the kill", time.Since(start).Round(time.Millisecond))
+	t.Logf("30 replicas running again (node-3's 10 replaced) %s after the kill", time.Since(start).Round(time.Millisecond))
 
 	// What happened is in the event stream, through any node.
 	events := c.MustCtl(2, "events", "--since", "0", "--until", "0s")
