@@ -381,7 +381,9 @@ func (h *overlayHost) Attach(_ context.Context, t *swarmv1.Task) (task.NetNS, er
 		_ = ns.Close()
 		return task.NetNS{}, err
 	}
-	return task.NetNS{Path: ns.Path(), ResolvConf: resolv}, nil
+	name, atts := cfg.Name, cfg.Attachments
+	join := func(pid int) error { return taskns.MoveInto(name, atts, pid) }
+	return task.NetNS{Path: ns.Path(), ResolvConf: resolv, Join: join}, nil
 }
 
 // Detach implements task.Networker: the task's namespace and veths go.

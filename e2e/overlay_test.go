@@ -187,3 +187,33 @@ done
 gw=$(ip route show default | cut -d' ' -f3)
 ping -c 1 -W 1 "$gw" >/dev/null 2>&1 && echo "own gateway ok"
 done`
+
+// TestNetnsOverlayDocker runs the service as Docker containers on the
+// overlay: each container starts with no network and gets its task's
+// interface; a process task on another host finds both by name and
+// fetches their pages.
+func TestNetnsOverlayDocker(t *testing.T) {
+	needDocker(t)
+	c := NewNetnsCluster(t, 3)
+	formSwarm(t, c, []int{1}, []int{2, 3})
+	c.MustCtl(1, "network", "create", "-d", "overlay", "skynet")
+	c.MustCtl(1, "service", "create", "-d", "--name", "web", "--runtime", "docker", "--network", "skynet", "--replicas", "2",
+		"--constraint", "node.role==worker", "actorswarm/http:latest")
+	waitRunning(t, c, 1, "web", 2, 60*time.Second)
+	c.MustCtl(1, "service", "create", "-d", "--name", "client", "--network", "skynet",
+		"--constraint", "node.hostname==node-1", "/bin/sh", "-c", clientScript)
+	Eventually(t, 30*time.Second, func() error {
+		v := lastRound(c.MustCtl(1, "service", "logs", "--raw", "client"))
+		if len(v.tasks) != 2 || len(v.pages) != 2 || !v.name || !v.http {
+			return fmt.Errorf("client's last round: tasks %v, pages %v, name %t, http %t", v.tasks, v.pages, v.name, v.http)
+		}
+		return nil
+	})
+	c.MustCtl(1, "service", "rm", "web", "client")
+	Eventually(t, 30*time.Second, func() error {
+		if ids := containersOf(t, "web"); len(ids) > 0 {
+			return fmt.Errorf("containers left: %v", ids)
+		}
+		return nil
+	})
+}

@@ -40,6 +40,11 @@ type Spec struct {
 type NetNS struct {
 	Path       string
 	ResolvConf string
+	// Join moves the task's interfaces into the network namespace of a
+	// process: a runtime that makes its own namespace (a container with
+	// no network) calls it once the task's first process runs, instead of
+	// starting the task in Path.
+	Join func(pid int) error
 }
 
 // Networker plumbs the tasks attached to overlay networks: Attach gives

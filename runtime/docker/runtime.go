@@ -153,8 +153,8 @@ func (r *Runtime) Start(ctx context.Context, s task.Spec) (task.Instance, error)
 		return nil, ErrClosed
 	}
 	switch {
-	case s.NetNS.Path != "":
-		return nil, errors.New("docker runtime: tasks on overlay networks are not supported yet (use --runtime process)")
+	case s.NetNS.Path != "" && s.NetNS.Join == nil:
+		return nil, errors.New("docker runtime: this node cannot move a task's interfaces into a container")
 	case s.TaskID == "":
 		return nil, errors.New("docker runtime: task has no ID")
 	case s.Image == "":
@@ -175,6 +175,21 @@ func (r *Runtime) Start(ctx context.Context, s task.Spec) (task.Instance, error)
 	if err := r.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
 		r.remove(created.ID, s.TaskID, true)
 		return nil, fmt.Errorf("start container %s: %w", name, err)
+	}
+	if s.NetNS.Join != nil {
+		// On overlay networks: the container was made with no network;
+		// the task's interfaces move into its namespace now.
+		info, err := r.cli.ContainerInspect(ctx, created.ID)
+		if err == nil && info.State == nil {
+			err = errors.New("no state")
+		}
+		if err == nil {
+			err = s.NetNS.Join(info.State.Pid)
+		}
+		if err != nil {
+			r.remove(created.ID, s.TaskID, true)
+			return nil, fmt.Errorf("container %s: network attachment: %w", name, err)
+		}
 	}
 	in := r.newInstance(created.ID, s.TaskID)
 	go in.watch()
@@ -314,9 +329,17 @@ func containerConfig(s task.Spec, nodeID string) (*container.Config, *container.
 		Labels:   labels,
 	}
 	hc := &container.HostConfig{
-		// Until tasks get a namespace of their own on the overlay, they
-		// share the host's, and listen on $PORT.
+		// Tasks share the host's network and listen on $PORT, unless they
+		// are on overlay networks: then the container starts with none and
+		// gets the task's interfaces once it runs, and the networks' name
+		// server in its resolv.conf.
 		NetworkMode: container.NetworkMode(network.NetworkHost),
+	}
+	if s.NetNS.Join != nil {
+		hc.NetworkMode = container.NetworkMode(network.NetworkNone)
+		if s.NetNS.ResolvConf != "" {
+			hc.Binds = append(hc.Binds, s.NetNS.ResolvConf+":/etc/resolv.conf:ro")
+		}
 	}
 	if l := s.Limits; l != nil {
 		hc.Resources.NanoCPUs = l.GetNanoCpus()

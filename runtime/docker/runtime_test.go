@@ -131,12 +131,27 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// TestStartRefusesOverlay: a task on overlay networks is refused with a
-// clear error, not run on the host's network.
+// TestStartRefusesOverlay: a task on overlay networks whose interfaces
+// cannot be moved into a container is refused, not run on the host's
+// network.
 func TestStartRefusesOverlay(t *testing.T) {
 	r := &Runtime{ctx: context.Background()}
 	_, err := r.Start(context.Background(), task.Spec{TaskID: "t1", NetNS: task.NetNS{Path: "/run/netns/as-t1"}})
-	if err == nil || !strings.Contains(err.Error(), "overlay networks are not supported yet") {
+	if err == nil || !strings.Contains(err.Error(), "cannot move a task's interfaces") {
 		t.Fatalf("Start = %v", err)
+	}
+}
+
+// TestContainerConfigOverlay: a task on overlay networks gets a container
+// with no network and the networks' resolv.conf.
+func TestContainerConfigOverlay(t *testing.T) {
+	s := task.Spec{TaskID: "t1", Image: "img", NetNS: task.NetNS{Path: "/run/netns/as-t1", ResolvConf: "/d/tasks/t1.resolv.conf", Join: func(int) error { return nil }}}
+	_, hc := containerConfig(s, "n1")
+	if hc.NetworkMode != "none" || len(hc.Binds) != 1 || hc.Binds[0] != "/d/tasks/t1.resolv.conf:/etc/resolv.conf:ro" {
+		t.Fatalf("network %s binds %v", hc.NetworkMode, hc.Binds)
+	}
+	s.NetNS = task.NetNS{}
+	if _, hc := containerConfig(s, "n1"); hc.NetworkMode != "host" || len(hc.Binds) != 0 {
+		t.Fatalf("without networks: network %s binds %v", hc.NetworkMode, hc.Binds)
 	}
 }

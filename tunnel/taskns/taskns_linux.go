@@ -257,3 +257,46 @@ func ip(args ...string) error {
 	}
 	return nil
 }
+
+// MoveInto moves the task interfaces of the namespace name (set up by
+// Setup with atts) into the network namespace of process pid, and gives
+// them their addresses and routes again there (a move drops them): the
+// way a container made with no network joins the task's networks. The
+// namespace name stays, empty, with the host veths; Remove takes both.
+func MoveInto(name string, atts []Attachment, pid int) error {
+	if err := validName(name); err != nil {
+		return err
+	}
+	target := "/proc/" + strconv.Itoa(pid) + "/ns/net"
+	in := func(args ...string) error {
+		cmd := exec.Command("nsenter", append([]string{"--net=" + target, "ip"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("ip %s in process %d's namespace: %w: %s", strings.Join(args, " "), pid, err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	}
+	if err := in("link", "set", "lo", "up"); err != nil {
+		return err
+	}
+	for i, a := range atts {
+		eth, gw := "eth"+strconv.Itoa(i), a.Gateway.String()
+		if err := ip("-n", name, "link", "set", eth, "netns", strconv.Itoa(pid)); err != nil {
+			return fmt.Errorf("attachment %d (%s): %w", i, a.Network, err)
+		}
+		steps := [][]string{
+			{"addr", "add", a.Addr.String() + "/32", "dev", eth},
+			{"link", "set", eth, "up"},
+			{"route", "add", gw, "dev", eth, "scope", "link"},
+			{"route", "add", a.Prefix.Masked().String(), "via", gw, "dev", eth},
+		}
+		if i == 0 {
+			steps = append(steps, []string{"route", "add", "default", "via", gw, "dev", eth})
+		}
+		for _, s := range steps {
+			if err := in(s...); err != nil {
+				return fmt.Errorf("attachment %d (%s): %w", i, a.Network, err)
+			}
+		}
+	}
+	return nil
+}
