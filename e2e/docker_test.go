@@ -48,6 +48,12 @@ func TestDockerRuntime(t *testing.T) {
 	c := NewCluster(t, 150)
 	formSwarm(t, c, []int{1}, []int{2})
 	t.Cleanup(func() {
+		// The nodes go first: a live swarm would replace what is removed.
+		for i := 1; i <= 2; i++ {
+			if c.Running(i) {
+				c.Kill(i)
+			}
+		}
 		ids := containersOf(t, "dweb")
 		if len(ids) > 0 {
 			_ = exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
