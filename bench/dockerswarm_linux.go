@@ -403,23 +403,6 @@ func dockerCLI(ctx context.Context, host string, args ...string) (string, error)
 	return stdout.String(), nil
 }
 
-func run(ctx context.Context, name string, args ...string) error {
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out))
-	}
-	return nil
-}
-
-func runAll(ctx context.Context, cmds [][]string) error {
-	for _, c := range cmds {
-		if err := run(ctx, c[0], c[1:]...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // checkDockerTools reports what the Docker Swarm target lacks to run.
 func checkDockerTools() error {
 	if os.Geteuid() != 0 {

@@ -44,6 +44,10 @@ type LoopbackConfig struct {
 	Nodes int
 	// Heartbeat is each swarmd's --heartbeat (default 100ms).
 	Heartbeat time.Duration
+	// Netns puts each node in a network namespace of its own, joined to
+	// the others by a veth to a bridge (root only): node i has
+	// 10.196.0.(10+i), and SetLink can cut it off.
+	Netns bool
 }
 
 // Validate checks c, fills in defaults and returns the binaries' paths.
@@ -81,6 +85,7 @@ type Loopback struct {
 	swarmd, swarmctl string
 	dir              string
 	heartbeat        time.Duration
+	netns            bool
 
 	mu     sync.Mutex
 	nodes  []*LoopbackNode
@@ -130,17 +135,85 @@ func NewLoopback(cfg LoopbackConfig) (*Loopback, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loopback cluster: %w", err)
 	}
-	c := &Loopback{swarmd: swarmd, swarmctl: swarmctl, dir: dir, heartbeat: cfg.Heartbeat}
+	c := &Loopback{swarmd: swarmd, swarmctl: swarmctl, dir: dir, heartbeat: cfg.Heartbeat, netns: cfg.Netns}
 	for i := 1; i <= cfg.Nodes; i++ {
+		ip := fmt.Sprintf("127.0.0.%d", FirstLoopbackIP+i-1)
+		if cfg.Netns {
+			ip = fmt.Sprintf("%s%d", netnsHostNet, 10+i)
+		}
 		c.nodes = append(c.nodes, &LoopbackNode{
 			Index:    i,
-			IP:       fmt.Sprintf("127.0.0.%d", FirstLoopbackIP+i-1),
+			IP:       ip,
 			Hostname: fmt.Sprintf("bench-%d", i),
 			DataDir:  filepath.Join(dir, fmt.Sprintf("node-%d", i)),
 			LogPath:  filepath.Join(dir, fmt.Sprintf("node-%d.log", i)),
 		})
 	}
+	if cfg.Netns {
+		if err := c.makeNamespaces(); err != nil {
+			c.removeNamespaces()
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// Namespaces of a Netns cluster: a hub with the bridge, a host per node.
+const (
+	netnsHub     = "asb-p-hub"
+	netnsHost    = "asb-p-h"
+	netnsHostNet = "10.196.0."
+)
+
+func (c *Loopback) makeNamespaces() error {
+	if os.Geteuid() != 0 {
+		return errors.New("network-namespace hosts need root")
+	}
+	c.removeNamespaces() // what a killed earlier run left
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmds := [][]string{
+		{"ip", "netns", "add", netnsHub},
+		{"ip", "-n", netnsHub, "link", "set", "lo", "up"},
+		{"ip", "-n", netnsHub, "link", "add", "br0", "type", "bridge"},
+		{"ip", "-n", netnsHub, "link", "set", "br0", "up"},
+	}
+	for _, n := range c.nodes {
+		ns, veth := fmt.Sprintf("%s%d", netnsHost, n.Index), fmt.Sprintf("veth%d", n.Index)
+		cmds = append(cmds,
+			[]string{"ip", "netns", "add", ns},
+			[]string{"ip", "-n", ns, "link", "set", "lo", "up"},
+			[]string{"ip", "link", "add", veth, "netns", netnsHub, "type", "veth", "peer", "name", "eth0", "netns", ns},
+			[]string{"ip", "-n", netnsHub, "link", "set", veth, "master", "br0", "up"},
+			[]string{"ip", "-n", ns, "addr", "add", n.IP + "/24", "dev", "eth0"},
+			[]string{"ip", "-n", ns, "link", "set", "eth0", "up"},
+		)
+	}
+	return runAll(ctx, cmds)
+}
+
+func (c *Loopback) removeNamespaces() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, n := range c.nodes {
+		_ = run(ctx, "ip", "netns", "del", fmt.Sprintf("%s%d", netnsHost, n.Index))
+	}
+	_ = run(ctx, "ip", "netns", "del", netnsHub)
+}
+
+// SetLink cuts node i of a Netns cluster off the others (up false) or
+// joins it again.
+func (c *Loopback) SetLink(ctx context.Context, i int, up bool) error {
+	if !c.netns {
+		return errors.New("only network-namespace hosts can be cut off")
+	}
+	state := "down"
+	if up {
+		state = "up"
+	}
+	c.note(c.Node(i), "link "+state)
+	return run(ctx, "ip", "-n", netnsHub, "link", "set", fmt.Sprintf("veth%d", i), state)
 }
 
 // Node returns node i (1-based); it panics on an index out of range, a
@@ -191,6 +264,9 @@ func (c *Loopback) Launch(i int) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%s already runs (pid %d)", n.Hostname, n.proc.cmd.Process.Pid)
 	}
 	for _, port := range []string{"2377", "2378"} {
+		if c.netns {
+			break // the node's own namespace: nothing else there
+		}
 		ln, err := net.Listen("tcp", net.JoinHostPort(n.IP, port))
 		if err != nil {
 			return time.Time{}, fmt.Errorf("%s cannot start: %s:%s is taken (another swarmbench or swarmd runs there?): %w", n.Hostname, n.IP, port, err)
@@ -205,6 +281,10 @@ func (c *Loopback) Launch(i int) (time.Time, error) {
 	args := []string{"--data-dir", n.DataDir, "--addr", n.IP, "--hostname", n.Hostname, "--heartbeat", c.heartbeat.String()}
 	fmt.Fprintf(logf, "=== swarmbench %s: swarmd %s\n", time.Now().Format("15:04:05.000"), strings.Join(args, " "))
 	cmd := exec.Command(c.swarmd, args...)
+	if c.netns {
+		// ip netns exec runs swarmd in place: the pid is swarmd's.
+		cmd = exec.Command("ip", append([]string{"netns", "exec", fmt.Sprintf("%s%d", netnsHost, i), c.swarmd}, args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = cleanEnv()
 	cmd.SysProcAttr = childAttr()
@@ -426,6 +506,9 @@ func (c *Loopback) Close() error {
 		case <-time.After(reapTimeout):
 			errs = append(errs, fmt.Errorf("pid %d still runs %s after SIGKILL", p.cmd.Process.Pid, reapTimeout))
 		}
+	}
+	if c.netns {
+		c.removeNamespaces()
 	}
 	if err := os.RemoveAll(c.dir); err != nil {
 		errs = append(errs, err)

@@ -113,11 +113,17 @@ func runNodeCrash(ctx context.Context, opts Options) (recs []Record, err error) 
 // created and settled through the first manager, which it returns with
 // the replica count. On error the swarm is torn down.
 func startCrashSwarm(ctx context.Context, opts Options, service string) (s *swarm, from, replicas int, err error) {
+	return startCrashSwarmOn(ctx, opts, service, false)
+}
+
+// startCrashSwarmOn is startCrashSwarm on network-namespace hosts when
+// netns is set.
+func startCrashSwarmOn(ctx context.Context, opts Options, service string, netns bool) (s *swarm, from, replicas int, err error) {
 	replicas = crashReplicas
 	if opts.Quick {
 		replicas = crashQuickReplicas
 	}
-	if s, err = startSwarm(ctx, opts); err != nil {
+	if s, err = startSwarmOn(ctx, opts, netns); err != nil {
 		return nil, 0, 0, err
 	}
 	from = s.managers[0]

@@ -165,3 +165,15 @@ func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(string(bytes.TrimRight(p, "\n")))
 	return len(p), nil
 }
+
+// TestQuickPartition runs the partition scenario once on network-namespace
+// hosts, as root, when SWARM_E2E=1.
+func TestQuickPartition(t *testing.T) {
+	if os.Getenv("SWARM_E2E") != "1" {
+		t.Skip("starts swarmd processes: set SWARM_E2E=1 to run it")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("network-namespace hosts need root")
+	}
+	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t)}, "partition")
+}

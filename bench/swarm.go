@@ -32,7 +32,13 @@ const (
 // join with the manager token (each waited for), then the workers. On
 // error the nodes are already torn down.
 func startSwarm(ctx context.Context, opts Options) (s *swarm, err error) {
-	lb, err := NewLoopback(LoopbackConfig{BinDir: opts.BinDir, Nodes: swarmManagers + swarmWorkers})
+	return startSwarmOn(ctx, opts, false)
+}
+
+// startSwarmOn is startSwarm, the nodes in network namespaces of their
+// own when netns is set (root only).
+func startSwarmOn(ctx context.Context, opts Options, netns bool) (s *swarm, err error) {
+	lb, err := NewLoopback(LoopbackConfig{BinDir: opts.BinDir, Nodes: swarmManagers + swarmWorkers, Netns: netns})
 	if err != nil {
 		return nil, err
 	}
