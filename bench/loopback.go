@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -200,6 +201,29 @@ func (c *Loopback) removeNamespaces() {
 		_ = run(ctx, "ip", "netns", "del", fmt.Sprintf("%s%d", netnsHost, n.Index))
 	}
 	_ = run(ctx, "ip", "netns", "del", netnsHub)
+}
+
+// SetLoss makes node i of a Netns cluster drop each packet it sends or
+// receives with probability p (iptables' statistic match in its
+// namespace: this kernel has no netem); 0 removes the rule.
+func (c *Loopback) SetLoss(ctx context.Context, i int, p float64) error {
+	if !c.netns {
+		return errors.New("only network-namespace hosts can lose packets")
+	}
+	ns := fmt.Sprintf("%s%d", netnsHost, i)
+	for chain, dir := range map[string]string{"INPUT": "-i", "OUTPUT": "-o"} {
+		if err := run(ctx, "ip", "netns", "exec", ns, "iptables", "-w", "-F", chain); err != nil {
+			return err
+		}
+		if p > 0 {
+			if err := run(ctx, "ip", "netns", "exec", ns, "iptables", "-w", "-A", chain, dir, "eth0", "-m", "statistic", "--mode", "random",
+				"--probability", strconv.FormatFloat(p, 'f', 4, 64), "-j", "DROP"); err != nil {
+				return err
+			}
+		}
+	}
+	c.note(c.Node(i), fmt.Sprintf("packet loss %.1f%%", p*100))
+	return nil
 }
 
 // SetLink cuts node i of a Netns cluster off the others (up false) or

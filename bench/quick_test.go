@@ -166,8 +166,8 @@ func (l testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestQuickPartition runs the partition scenario once on network-namespace
-// hosts, as root, when SWARM_E2E=1.
+// TestQuickPartition runs the scenarios of network-namespace hosts
+// (partition, lossy-node-crash) once, as root, when SWARM_E2E=1.
 func TestQuickPartition(t *testing.T) {
 	if os.Getenv("SWARM_E2E") != "1" {
 		t.Skip("starts swarmd processes: set SWARM_E2E=1 to run it")
@@ -175,5 +175,5 @@ func TestQuickPartition(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("network-namespace hosts need root")
 	}
-	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t)}, "partition")
+	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t)}, "partition", "lossy-node-crash")
 }

@@ -120,6 +120,12 @@ func Scenarios() []Scenario {
 			DockerSwarmWhyNot: "not built yet (the Docker Swarm harness's engines would need their links cut)",
 		},
 		{
+			Name:              "lossy-node-crash",
+			Description:       "node-crash on 5 swarmd in network namespaces whose links all drop 5% of packets each way: time until a killed worker's 20 tasks run again, and how many other nodes were wrongly shown Down (needs root)",
+			Run:               runLossyNodeCrash,
+			DockerSwarmWhyNot: "not built yet (the Docker Swarm harness's links would need the same loss)",
+		},
+		{
 			Name:              "node-freeze",
 			Description:       "5 loopback swarmd (3 managers), a service of 20 process tasks: SIGSTOP a worker's swarmd (its tasks run on), time until 20 run on the live nodes; SIGCONT it, time until exactly 20 run again (its replaced tasks stopped)",
 			Run:               runNodeFreeze,
