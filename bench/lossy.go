@@ -54,14 +54,7 @@ func runLossyNodeCrash(ctx context.Context, opts Options) (recs []Record, err er
 		if err != nil {
 			return nil, err
 		}
-		err = Poll(ctx, replaceTimeout, fmt.Sprintf("%d tasks of %s running again, none on %s", replicas, service, host), func(ctx context.Context) error {
-			rows, err := s.ServiceTasks(ctx, from, service)
-			if err != nil {
-				return err
-			}
-			return runningOff(rows, host, replicas)
-		})
-		if err != nil {
+		if err := s.waitRunningOff(ctx, from, service, host, replicas); err != nil {
 			return nil, err
 		}
 		tReplaced := ms(time.Since(killed))

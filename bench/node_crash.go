@@ -156,6 +156,44 @@ func (s *swarm) busiestWorker(rows []TaskRow) (worker, tasks int, err error) {
 	return worker, tasks, nil
 }
 
+// waitRunningOff waits until replicas tasks of service run, none on host
+// (what a fault scenario measures first).
+func (s *swarm) waitRunningOff(ctx context.Context, from int, service, host string, replicas int) error {
+	return Poll(ctx, replaceTimeout, fmt.Sprintf("%d tasks of %s running, none on %s", replicas, service, host), func(ctx context.Context) error {
+		rows, err := s.ServiceTasks(ctx, from, service)
+		if err != nil {
+			return err
+		}
+		return runningOff(rows, host, replicas)
+	})
+}
+
+// waitNoSurplus waits until exactly replicas tasks of service run again
+// and no more task processes than that are left: host, back, stopped the
+// tasks that were replaced while it was away.
+func (s *swarm) waitNoSurplus(ctx context.Context, from int, service, host string, replicas int) error {
+	return Poll(ctx, replaceTimeout, fmt.Sprintf("exactly %d tasks of %s, the surplus on %s stopped", replicas, service, host), func(ctx context.Context) error {
+		rows, err := s.ServiceTasks(ctx, from, service)
+		if err != nil {
+			return err
+		}
+		if err := settled(rows, replicas); err != nil {
+			return err
+		}
+		procs, err := s.TaskProcesses()
+		if errors.Is(err, errors.ErrUnsupported) {
+			return nil
+		}
+		if err != nil {
+			return Permanent(err)
+		}
+		if procs != replicas {
+			return fmt.Errorf("%d task processes, want %d", procs, replicas)
+		}
+		return nil
+	})
+}
+
 // runningOff checks that rows are want tasks running, none on host.
 func runningOff(rows []TaskRow, host string, want int) error {
 	running, on := 0, 0

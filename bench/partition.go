@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"time"
 )
@@ -45,14 +44,7 @@ func runPartition(ctx context.Context, opts Options) (recs []Record, err error) 
 		if err := s.SetLink(ctx, victim, false); err != nil {
 			return nil, err
 		}
-		err = Poll(ctx, replaceTimeout, fmt.Sprintf("%d tasks of %s running, none on the cut-off %s", replicas, service, host), func(ctx context.Context) error {
-			rows, err := s.ServiceTasks(ctx, from, service)
-			if err != nil {
-				return err
-			}
-			return runningOff(rows, host, replicas)
-		})
-		if err != nil {
+		if err := s.waitRunningOff(ctx, from, service, host, replicas); err != nil {
 			_ = s.SetLink(context.Background(), victim, true)
 			return nil, err
 		}
@@ -63,27 +55,7 @@ func runPartition(ctx context.Context, opts Options) (recs []Record, err error) 
 		if err := s.SetLink(ctx, victim, true); err != nil {
 			return nil, err
 		}
-		err = Poll(ctx, replaceTimeout, fmt.Sprintf("exactly %d tasks of %s, the surplus on %s stopped", replicas, service, host), func(ctx context.Context) error {
-			rows, err := s.ServiceTasks(ctx, from, service)
-			if err != nil {
-				return err
-			}
-			if err := settled(rows, replicas); err != nil {
-				return err
-			}
-			procs, err := s.TaskProcesses()
-			if errors.Is(err, errors.ErrUnsupported) {
-				return nil
-			}
-			if err != nil {
-				return Permanent(err)
-			}
-			if procs != replicas {
-				return fmt.Errorf("%d task processes, want %d", procs, replicas)
-			}
-			return nil
-		})
-		if err != nil {
+		if err := s.waitNoSurplus(ctx, from, service, host, replicas); err != nil {
 			return nil, err
 		}
 		tHealed := ms(time.Since(heal))
