@@ -61,7 +61,21 @@ func (m *Manager) networkInspect(ctx context.Context, r *swarmv1.NetworkInspectR
 	if err != nil {
 		return nil, err
 	}
-	return networkResponse(n), nil
+	v, err := m.raft.Read(ctx, ControlShard, func(s *Store) any {
+		var out []*swarmv1.Attachment
+		for _, a := range s.Attachments() {
+			if a.NetworkId == n.Id {
+				out = append(out, a)
+			}
+		}
+		return out
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp := networkResponse(n)
+	resp.GetNetwork().Attachments = v.([]*swarmv1.Attachment)
+	return resp, nil
 }
 
 func (m *Manager) networkRemove(ctx context.Context, r *swarmv1.NetworkRemoveRequest) (*swarmv1.GatewayResponse, error) {

@@ -101,6 +101,12 @@ func TestNetnsOverlay(t *testing.T) {
 		return nil
 	})
 	t.Logf("from node-1, the web tasks %v answer and ping", seen.tasks)
+	inspectOut := c.MustCtl(2, "network", "inspect", "skynet")
+	for a := range seen.tasks {
+		if !strings.Contains(inspectOut, `"IPv4Address": "`+a+`/24"`) {
+			t.Errorf("network inspect skynet lacks the task at %s:\n%s", a, inspectOut)
+		}
+	}
 
 	// The routing mesh reaches the tasks at their overlay addresses: each
 	// host's published port answers from every host, from every task.

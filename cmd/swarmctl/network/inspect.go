@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -43,7 +45,7 @@ func runInspect(ctx context.Context, c *cli.CLI, opts inspectOptions, refs []str
 		if n == nil {
 			return cli.ErrUnexpectedResponse
 		}
-		found = append(found, inspectedOf(n))
+		found = append(found, inspectedOf(n, resp.GetNetwork().GetAttachments()))
 		return nil
 	})
 	// Like docker, print what was found, then the errors.
@@ -67,9 +69,21 @@ type inspected struct {
 	Ingress    bool
 	ConfigFrom struct{ Network string }
 	ConfigOnly bool
-	Containers map[string]any
+	Containers map[string]endpoint
 	Options    map[string]string
 	Labels     map[string]string
+}
+
+// endpoint is one task on the network, as docker shows a container. Unlike
+// docker's (this node's containers only), the list is swarm-wide: every
+// task with an address, and the nodes' own addresses ("lb-" entries, as
+// docker calls a node's load-balancer endpoint).
+type endpoint struct {
+	Name        string
+	EndpointID  string
+	MacAddress  string
+	IPv4Address string
+	IPv6Address string
 }
 
 type ipam struct {
@@ -86,10 +100,25 @@ type ipamConfig struct {
 // vxlanOption is the option under which docker shows an overlay's VNI.
 const vxlanOption = "com.docker.network.driver.overlay.vxlanid_list"
 
-func inspectedOf(n *swarmv1.Network) inspected {
+func inspectedOf(n *swarmv1.Network, atts []*swarmv1.Attachment) inspected {
 	labels := n.GetSpec().GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
+	}
+	var containers map[string]endpoint
+	if len(atts) > 0 {
+		bits := "32"
+		if p, err := netip.ParsePrefix(n.GetSubnet()); err == nil {
+			bits = strconv.Itoa(p.Bits())
+		}
+		containers = make(map[string]endpoint, len(atts))
+		for _, a := range atts {
+			key, name := a.GetTaskId(), a.GetServiceName()+"."+strconv.FormatUint(a.GetSlot(), 10)+"."+a.GetTaskId()
+			if node, ok := strings.CutPrefix(a.GetTaskId(), "node:"); ok {
+				key, name = "lb-"+node, "lb-"+node
+			}
+			containers[key] = endpoint{Name: name, IPv4Address: a.GetAddress() + "/" + bits}
+		}
 	}
 	return inspected{
 		Name:       n.GetSpec().GetName(),
@@ -99,6 +128,7 @@ func inspectedOf(n *swarmv1.Network) inspected {
 		Driver:     n.GetSpec().GetDriver(),
 		IPAM:       ipam{Driver: "default", Config: []ipamConfig{{Subnet: n.GetSubnet(), Gateway: n.GetGateway()}}},
 		Attachable: n.GetSpec().GetAttachable(),
+		Containers: containers,
 		Options:    map[string]string{vxlanOption: strconv.FormatUint(uint64(n.GetVni()), 10)},
 		Labels:     labels,
 	}

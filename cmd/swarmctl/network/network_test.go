@@ -43,7 +43,14 @@ func fakeSwarm() *clitest.Conn {
 			return &swarmv1.GatewayResponse{Resp: &swarmv1.GatewayResponse_NetworkList{NetworkList: &swarmv1.NetworkListResponse{Networks: testNetworks()}}}, nil
 		case *swarmv1.GatewayRequest_NetworkInspect:
 			if n := find(r.NetworkInspect.Ref); n != nil {
-				return one(n), nil
+				resp := one(n)
+				if n.Spec.Name == "backend" {
+					resp.GetNetwork().Attachments = []*swarmv1.Attachment{
+						{NetworkId: n.Id, Address: "10.0.1.2", TaskId: "t0k1n2", ServiceName: "db", Slot: 1},
+						{NetworkId: n.Id, Address: "10.0.1.3", TaskId: "node:n1"},
+					}
+				}
+				return resp, nil
 			}
 			return &swarmv1.GatewayResponse{Error: "No such network: " + r.NetworkInspect.Ref, Code: 5}, nil
 		case *swarmv1.GatewayRequest_NetworkRemove:
@@ -78,6 +85,7 @@ func TestNetworkCommands(t *testing.T) {
 		{"inspect", []string{"network", "inspect", "skynet"}, 0},
 		{"inspect-format", []string{"network", "inspect", "--format", "{{.Name}} {{index .Options \"com.docker.network.driver.overlay.vxlanid_list\"}}", "skynet", "backend"}, 0},
 		{"inspect-missing", []string{"network", "inspect", "skynet", "nope"}, 1},
+		{"inspect-endpoints", []string{"network", "inspect", "backend"}, 0},
 		{"rm", []string{"network", "rm", "backend", "nope", "skynet"}, 1},
 		{"create", []string{"network", "create", "-d", "overlay", "--subnet", "10.9.0.0/24", "--attachable", "--label", "a=b", "new"}, 0},
 		{"create-bridge", []string{"network", "create", "-d", "bridge", "new"}, 1},

@@ -992,8 +992,11 @@ func (x *NetworkRemoveRequest) GetRef() string {
 
 // NetworkResponse is one network.
 type NetworkResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Network       *Network               `protobuf:"bytes,1,opt,name=network,proto3" json:"network,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Network *Network               `protobuf:"bytes,1,opt,name=network,proto3" json:"network,omitempty"`
+	// attachments are the addresses of the tasks (and nodes) on the network
+	// (network inspect only).
+	Attachments   []*Attachment `protobuf:"bytes,2,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1031,6 +1034,13 @@ func (*NetworkResponse) Descriptor() ([]byte, []int) {
 func (x *NetworkResponse) GetNetwork() *Network {
 	if x != nil {
 		return x.Network
+	}
+	return nil
+}
+
+func (x *NetworkResponse) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
 	}
 	return nil
 }
@@ -3253,9 +3263,10 @@ const file_actorswarm_v1_gateway_proto_rawDesc = "" +
 	"\x15NetworkInspectRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\"(\n" +
 	"\x14NetworkRemoveRequest\x12\x10\n" +
-	"\x03ref\x18\x01 \x01(\tR\x03ref\"C\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\"\x80\x01\n" +
 	"\x0fNetworkResponse\x120\n" +
-	"\anetwork\x18\x01 \x01(\v2\x16.actorswarm.v1.NetworkR\anetwork\"I\n" +
+	"\anetwork\x18\x01 \x01(\v2\x16.actorswarm.v1.NetworkR\anetwork\x12;\n" +
+	"\vattachments\x18\x02 \x03(\v2\x19.actorswarm.v1.AttachmentR\vattachments\"I\n" +
 	"\x13NetworkListResponse\x122\n" +
 	"\bnetworks\x18\x01 \x03(\v2\x16.actorswarm.v1.NetworkR\bnetworks\"\r\n" +
 	"\vInfoRequest\"\x81\x02\n" +
@@ -3470,12 +3481,13 @@ var file_actorswarm_v1_gateway_proto_goTypes = []any{
 	nil,                            // 50: actorswarm.v1.Event.AttributesEntry
 	(*NetworkSpec)(nil),            // 51: actorswarm.v1.NetworkSpec
 	(*Network)(nil),                // 52: actorswarm.v1.Network
-	(NodeRole)(0),                  // 53: actorswarm.v1.NodeRole
-	(*Node)(nil),                   // 54: actorswarm.v1.Node
-	(NodeAvailability)(0),          // 55: actorswarm.v1.NodeAvailability
-	(*ServiceSpec)(nil),            // 56: actorswarm.v1.ServiceSpec
-	(*Service)(nil),                // 57: actorswarm.v1.Service
-	(*Task)(nil),                   // 58: actorswarm.v1.Task
+	(*Attachment)(nil),             // 53: actorswarm.v1.Attachment
+	(NodeRole)(0),                  // 54: actorswarm.v1.NodeRole
+	(*Node)(nil),                   // 55: actorswarm.v1.Node
+	(NodeAvailability)(0),          // 56: actorswarm.v1.NodeAvailability
+	(*ServiceSpec)(nil),            // 57: actorswarm.v1.ServiceSpec
+	(*Service)(nil),                // 58: actorswarm.v1.Service
+	(*Task)(nil),                   // 59: actorswarm.v1.Task
 }
 var file_actorswarm_v1_gateway_proto_depIdxs = []int32{
 	8,  // 0: actorswarm.v1.GatewayRequest.info:type_name -> actorswarm.v1.InfoRequest
@@ -3521,32 +3533,33 @@ var file_actorswarm_v1_gateway_proto_depIdxs = []int32{
 	7,  // 40: actorswarm.v1.GatewayResponse.network_list:type_name -> actorswarm.v1.NetworkListResponse
 	51, // 41: actorswarm.v1.NetworkCreateRequest.spec:type_name -> actorswarm.v1.NetworkSpec
 	52, // 42: actorswarm.v1.NetworkResponse.network:type_name -> actorswarm.v1.Network
-	52, // 43: actorswarm.v1.NetworkListResponse.networks:type_name -> actorswarm.v1.Network
-	53, // 44: actorswarm.v1.InfoResponse.role:type_name -> actorswarm.v1.NodeRole
-	53, // 45: actorswarm.v1.SwarmJoinResponse.role:type_name -> actorswarm.v1.NodeRole
-	53, // 46: actorswarm.v1.JoinTokenRequest.role:type_name -> actorswarm.v1.NodeRole
-	54, // 47: actorswarm.v1.NodeListResponse.nodes:type_name -> actorswarm.v1.Node
-	54, // 48: actorswarm.v1.NodeResponse.node:type_name -> actorswarm.v1.Node
-	55, // 49: actorswarm.v1.NodeUpdateRequest.availability:type_name -> actorswarm.v1.NodeAvailability
-	46, // 50: actorswarm.v1.NodeUpdateRequest.label_add:type_name -> actorswarm.v1.NodeUpdateRequest.LabelAddEntry
-	56, // 51: actorswarm.v1.ServiceCreateRequest.spec:type_name -> actorswarm.v1.ServiceSpec
-	57, // 52: actorswarm.v1.ServiceResponse.service:type_name -> actorswarm.v1.Service
-	57, // 53: actorswarm.v1.ServiceSummary.service:type_name -> actorswarm.v1.Service
-	31, // 54: actorswarm.v1.ServiceListResponse.services:type_name -> actorswarm.v1.ServiceSummary
-	56, // 55: actorswarm.v1.ServiceUpdateRequest.spec:type_name -> actorswarm.v1.ServiceSpec
-	58, // 56: actorswarm.v1.TaskListResponse.tasks:type_name -> actorswarm.v1.Task
-	47, // 57: actorswarm.v1.TaskListResponse.node_names:type_name -> actorswarm.v1.TaskListResponse.NodeNamesEntry
-	48, // 58: actorswarm.v1.TaskListResponse.service_names:type_name -> actorswarm.v1.TaskListResponse.ServiceNamesEntry
-	41, // 59: actorswarm.v1.ServiceLogsResponse.lines:type_name -> actorswarm.v1.LogLine
-	58, // 60: actorswarm.v1.ServiceLogsResponse.tasks:type_name -> actorswarm.v1.Task
-	49, // 61: actorswarm.v1.ServiceLogsResponse.node_names:type_name -> actorswarm.v1.ServiceLogsResponse.NodeNamesEntry
-	50, // 62: actorswarm.v1.Event.attributes:type_name -> actorswarm.v1.Event.AttributesEntry
-	43, // 63: actorswarm.v1.EventsResponse.events:type_name -> actorswarm.v1.Event
-	64, // [64:64] is the sub-list for method output_type
-	64, // [64:64] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	53, // 43: actorswarm.v1.NetworkResponse.attachments:type_name -> actorswarm.v1.Attachment
+	52, // 44: actorswarm.v1.NetworkListResponse.networks:type_name -> actorswarm.v1.Network
+	54, // 45: actorswarm.v1.InfoResponse.role:type_name -> actorswarm.v1.NodeRole
+	54, // 46: actorswarm.v1.SwarmJoinResponse.role:type_name -> actorswarm.v1.NodeRole
+	54, // 47: actorswarm.v1.JoinTokenRequest.role:type_name -> actorswarm.v1.NodeRole
+	55, // 48: actorswarm.v1.NodeListResponse.nodes:type_name -> actorswarm.v1.Node
+	55, // 49: actorswarm.v1.NodeResponse.node:type_name -> actorswarm.v1.Node
+	56, // 50: actorswarm.v1.NodeUpdateRequest.availability:type_name -> actorswarm.v1.NodeAvailability
+	46, // 51: actorswarm.v1.NodeUpdateRequest.label_add:type_name -> actorswarm.v1.NodeUpdateRequest.LabelAddEntry
+	57, // 52: actorswarm.v1.ServiceCreateRequest.spec:type_name -> actorswarm.v1.ServiceSpec
+	58, // 53: actorswarm.v1.ServiceResponse.service:type_name -> actorswarm.v1.Service
+	58, // 54: actorswarm.v1.ServiceSummary.service:type_name -> actorswarm.v1.Service
+	31, // 55: actorswarm.v1.ServiceListResponse.services:type_name -> actorswarm.v1.ServiceSummary
+	57, // 56: actorswarm.v1.ServiceUpdateRequest.spec:type_name -> actorswarm.v1.ServiceSpec
+	59, // 57: actorswarm.v1.TaskListResponse.tasks:type_name -> actorswarm.v1.Task
+	47, // 58: actorswarm.v1.TaskListResponse.node_names:type_name -> actorswarm.v1.TaskListResponse.NodeNamesEntry
+	48, // 59: actorswarm.v1.TaskListResponse.service_names:type_name -> actorswarm.v1.TaskListResponse.ServiceNamesEntry
+	41, // 60: actorswarm.v1.ServiceLogsResponse.lines:type_name -> actorswarm.v1.LogLine
+	59, // 61: actorswarm.v1.ServiceLogsResponse.tasks:type_name -> actorswarm.v1.Task
+	49, // 62: actorswarm.v1.ServiceLogsResponse.node_names:type_name -> actorswarm.v1.ServiceLogsResponse.NodeNamesEntry
+	50, // 63: actorswarm.v1.Event.attributes:type_name -> actorswarm.v1.Event.AttributesEntry
+	43, // 64: actorswarm.v1.EventsResponse.events:type_name -> actorswarm.v1.Event
+	65, // [65:65] is the sub-list for method output_type
+	65, // [65:65] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_gateway_proto_init() }
