@@ -1,10 +1,9 @@
 package actors
 
 import (
-	"slices"
-
 	"maps"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
