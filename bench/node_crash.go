@@ -43,11 +43,13 @@ func runNodeCrash(ctx context.Context, opts Options) (recs []Record, err error) 
 	params := s.serviceParameters(replicas, from)
 	replaced := Record{Scenario: name + "/replaced", Parameters: params, Started: time.Now(), Unit: "ms"}
 	down := Record{Scenario: name + "/down", Parameters: maps.Clone(params), Started: replaced.Started, Unit: "ms"}
+	var tl timelines
 	for run := 1; run <= opts.Repeat; run++ {
 		rows, err := s.ServiceTasks(ctx, from, service)
 		if err != nil {
 			return nil, err
 		}
+		observed := time.Now()
 		victim, tasks, err := s.busiestWorker(rows)
 		if err != nil {
 			return nil, err
@@ -63,6 +65,8 @@ func runNodeCrash(ctx context.Context, opts Options) (recs []Record, err error) 
 			wg                   sync.WaitGroup
 			tDown, tReplaced     float64
 			errDown, errReplaced error
+			// series: the tasks running off the killed node over time.
+			series = []Point{{T: ms(observed.Sub(killed)), V: float64(replicas)}}
 		)
 		wg.Go(func() {
 			errDown = Poll(pctx, downTimeout, host+" shown Down after its SIGKILL", s.shows(from, host, "Down"))
@@ -78,6 +82,7 @@ func runNodeCrash(ctx context.Context, opts Options) (recs []Record, err error) 
 				if err != nil {
 					return err
 				}
+				series = append(series, Point{T: ms(time.Since(killed)), V: float64(countRunningOff(rows, host))})
 				return runningOff(rows, host, replicas)
 			})
 			tReplaced = ms(time.Since(killed))
@@ -92,6 +97,7 @@ func runNodeCrash(ctx context.Context, opts Options) (recs []Record, err error) 
 		}
 		replaced.Samples = append(replaced.Samples, tReplaced)
 		down.Samples = append(down.Samples, tDown)
+		tl.add(tReplaced, series)
 		opts.progress(name, run, "killed %s (%d tasks): %d running again after %s ms, Down after %s ms",
 			host, tasks, replicas, FormatFigure(tReplaced), FormatFigure(tDown))
 
@@ -105,7 +111,23 @@ func runNodeCrash(ctx context.Context, opts Options) (recs []Record, err error) 
 			return nil, err
 		}
 	}
+	replaced.Timeline, replaced.TimelineUnit = tl.median(), timelineUnit
 	return []Record{replaced, down}, nil
+}
+
+// timelineUnit is what node-crash's timeline counts.
+const timelineUnit = "tasks running off the killed node"
+
+// countRunningOff counts the tasks of rows running on another node than
+// host.
+func countRunningOff(rows []TaskRow, host string) int {
+	n := 0
+	for _, r := range rows {
+		if r.Running() && r.Node != host {
+			n++
+		}
+	}
+	return n
 }
 
 // startCrashSwarm starts the swarm of the node fault scenarios with a

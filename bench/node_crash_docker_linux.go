@@ -50,11 +50,13 @@ func runDockerNodeCrash(ctx context.Context, opts Options) (recs []Record, err e
 	replaced := Record{Scenario: name + "/replaced", Target: TargetDockerSwarm, Parameters: params, Started: time.Now(), Unit: "ms"}
 	down := Record{Scenario: name + "/down", Target: TargetDockerSwarm, Parameters: maps.Clone(params), Started: replaced.Started, Unit: "ms"}
 	victim := d.workers[0]
+	var tl timelines
 	for run := 1; run <= opts.Repeat; run++ {
 		per, _, err := d.runningPerNode(ctx, service)
 		if err != nil {
 			return nil, err
 		}
+		observed := time.Now()
 		tasks := per[victim.name]
 		killed, err := d.crash(victim)
 		if err != nil {
@@ -65,6 +67,7 @@ func runDockerNodeCrash(ctx context.Context, opts Options) (recs []Record, err e
 			wg                   sync.WaitGroup
 			tDown, tReplaced     float64
 			errDown, errReplaced error
+			series               = []Point{{T: ms(observed.Sub(killed)), V: float64(replicas)}}
 		)
 		wg.Go(func() {
 			errDown = Poll(pctx, dockerWait, victim.name+" shown Down after its crash", func(ctx context.Context) error {
@@ -89,6 +92,7 @@ func runDockerNodeCrash(ctx context.Context, opts Options) (recs []Record, err e
 				if err != nil {
 					return err
 				}
+				series = append(series, Point{T: ms(time.Since(killed)), V: float64(total - per[victim.name])})
 				if total != replicas || per[victim.name] > 0 {
 					return fmt.Errorf("%d running (want %d), %d of them on %s", total, replicas, per[victim.name], victim.name)
 				}
@@ -106,6 +110,7 @@ func runDockerNodeCrash(ctx context.Context, opts Options) (recs []Record, err e
 		}
 		replaced.Samples = append(replaced.Samples, tReplaced)
 		down.Samples = append(down.Samples, tDown)
+		tl.add(tReplaced, series)
 		opts.progress(name, run, "dockerswarm: killed %s (%d tasks): %d running again after %s ms, Down after %s ms",
 			victim.name, tasks, replicas, FormatFigure(tReplaced), FormatFigure(tDown))
 		if run == opts.Repeat {
@@ -124,5 +129,6 @@ func runDockerNodeCrash(ctx context.Context, opts Options) (recs []Record, err e
 			return nil, err
 		}
 	}
+	replaced.Timeline, replaced.TimelineUnit = tl.median(), timelineUnit
 	return []Record{replaced, down}, nil
 }

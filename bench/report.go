@@ -54,6 +54,45 @@ type Record struct {
 	// NotRun says why the scenario cannot run on the target; such a
 	// record has no samples.
 	NotRun string `json:"not_run,omitempty"`
+	// Timeline is what a fault scenario observed over time in the
+	// repetition whose sample is the median (e.g. node-crash: running
+	// replicas), and TimelineUnit what V counts; empty for other records.
+	Timeline     []Point `json:"timeline,omitempty"`
+	TimelineUnit string  `json:"timeline_unit,omitempty"`
+}
+
+// Point is one observation of a timeline: T milliseconds after the fault
+// (negative: before it), V the value (e.g. running replicas).
+type Point struct {
+	T float64 `json:"t"`
+	V float64 `json:"v"`
+}
+
+// timelines keeps the timeline of each repetition of a measurement, to
+// give the record the one of its median repetition.
+type timelines struct {
+	samples []float64
+	series  [][]Point
+}
+
+func (tl *timelines) add(sample float64, series []Point) {
+	tl.samples = append(tl.samples, sample)
+	tl.series = append(tl.series, series)
+}
+
+// median returns the timeline of the repetition whose sample is the
+// median (Summarize's), nil when there is none.
+func (tl *timelines) median() []Point {
+	if len(tl.samples) == 0 {
+		return nil
+	}
+	m := Summarize(tl.samples).Median
+	for i, v := range tl.samples {
+		if v == m {
+			return tl.series[i]
+		}
+	}
+	return nil
 }
 
 // Stamp sets the target (when the scenario left it empty), the machine,

@@ -222,3 +222,18 @@ func TestFormatFigure(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineOfMedian: a record keeps the timeline of the repetition
+// whose sample is the median.
+func TestTimelineOfMedian(t *testing.T) {
+	var tl timelines
+	if tl.median() != nil {
+		t.Fatal("a timeline without repetitions")
+	}
+	tl.add(900, []Point{{T: 900, V: 1}})
+	tl.add(700, []Point{{T: 700, V: 2}})
+	tl.add(2000, []Point{{T: 2000, V: 3}})
+	if got := tl.median(); len(got) != 1 || got[0].V != 1 {
+		t.Fatalf("median timeline %v, want the 900 ms repetition's", got)
+	}
+}
