@@ -47,34 +47,46 @@ const (
 // WritePlots writes into dir (created if needed) one SVG plot per scenario
 // family of recs, named after the family: the part of Record.Scenario
 // before the first '/', so that "node-crash/replaced" and "node-crash/down"
-// share node-crash.svg. It returns the names of the files written (on
-// error, those written before it) in the order of the families' names. A
-// plot of the same name is replaced; other files are left alone. Before it
-// writes anything, it fails if two families would share a file name.
+// share node-crash.svg. A family of which a record has a timeline also
+// gets a timeline plot (node-crash-timeline.svg). It returns the names of
+// the files written (on error, those written before it) in the order of
+// the families' names, a family's plot before its timeline plot. A plot of
+// the same name is replaced; other files are left alone. Before it writes
+// anything, it fails if two plots would share a file name.
 func WritePlots(dir string, recs []Record) ([]string, error) {
 	byFamily := map[string][]Record{}
 	for _, r := range recs {
 		family, _, _ := strings.Cut(r.Scenario, "/")
 		byFamily[family] = append(byFamily[family], r)
 	}
-	families := slices.Sorted(maps.Keys(byFamily))
-	names := make([]string, len(families))
-	owner := map[string]string{}
-	for i, family := range families {
-		names[i] = plotFileName(family)
-		if other, ok := owner[names[i]]; ok {
-			return nil, fmt.Errorf("plots of scenario families %q and %q would both be %s", other, family, names[i])
+	type plotFile struct {
+		name, family string
+		write        func(w io.Writer, family string, recs []Record) error
+	}
+	var files []plotFile
+	for _, family := range slices.Sorted(maps.Keys(byFamily)) {
+		files = append(files, plotFile{plotFileName(family), family, writePlot})
+		if len(timelineLines(byFamily[family])) > 0 {
+			files = append(files, plotFile{timelineFileName(family), family, writeTimelinePlot})
 		}
-		owner[names[i]] = family
+	}
+	owner := map[string]string{}
+	for _, f := range files {
+		if other, ok := owner[f.name]; ok {
+			return nil, fmt.Errorf("plots of scenario families %q and %q would both be %s", other, f.family, f.name)
+		}
+		owner[f.name] = f.family
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("plot directory: %w", err)
 	}
-	for i, family := range families {
-		write := func(w io.Writer, recs []Record) error { return writePlot(w, family, recs) }
-		if err := writeFile(filepath.Join(dir, names[i]), byFamily[family], write); err != nil {
-			return names[:i], err
+	names := make([]string, 0, len(files))
+	for _, f := range files {
+		write := func(w io.Writer, recs []Record) error { return f.write(w, f.family, recs) }
+		if err := writeFile(filepath.Join(dir, f.name), byFamily[f.family], write); err != nil {
+			return names, err
 		}
+		names = append(names, f.name)
 	}
 	return names, nil
 }
@@ -98,6 +110,12 @@ func plotFileName(family string) string {
 	return b.String() + ".svg"
 }
 
+// timelineFileName names the timeline plot of a family: its plot's name
+// with "-timeline" before the extension.
+func timelineFileName(family string) string {
+	return strings.TrimSuffix(plotFileName(family), ".svg") + "-timeline.svg"
+}
+
 // plotRow is a record as a plot shows it: a row of dots, or a grey note.
 type plotRow struct {
 	measurement, target, unit string
@@ -108,17 +126,23 @@ type plotRow struct {
 	note string
 }
 
-func newPlotRow(r Record) plotRow {
-	row := plotRow{measurement: r.Scenario, target: r.Target, unit: r.Unit}
-	if _, m, _ := strings.Cut(r.Scenario, "/"); m != "" {
-		row.measurement = m
+// measurementName is what a plot calls the measurement of a scenario: the
+// part after the family's slash, or the whole when there is none.
+func measurementName(scenario string) string {
+	if _, m, _ := strings.Cut(scenario, "/"); m != "" {
+		return m
 	}
+	return scenario
+}
+
+func newPlotRow(r Record) plotRow {
+	row := plotRow{measurement: measurementName(r.Scenario), target: r.Target, unit: r.Unit}
 	if r.NotRun != "" {
 		row.note = "not run: " + r.NotRun
 		return row
 	}
 	for _, s := range r.Samples {
-		if !math.IsNaN(s) && !math.IsInf(s, 0) {
+		if finite(s) {
 			row.samples = append(row.samples, s)
 		}
 	}
@@ -392,13 +416,7 @@ func writePlot(w io.Writer, family string, recs []Record) error {
 	height := y + plotMargin/2
 
 	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n",
-		plotWidth, height, plotWidth, height)
-	fmt.Fprintf(&b, "<title>%s</title>\n", escapeText(family))
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/>`+"\n", plotWidth, height)
-	fmt.Fprintf(&b, `<text x="%d" y="26" font-size="16" font-weight="bold" fill="%s">%s</text>`+"\n",
-		plotMargin, plotInk, escapeText(fitText(family, maxTitleRunes)))
+	writeSVGStart(&b, family, height)
 	var targets []string
 	for _, p := range panels {
 		for _, r := range p.rows {
@@ -422,6 +440,18 @@ func writePlot(w io.Writer, family string, recs []Record) error {
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeSVGStart opens an SVG 1.1 document of height pixels, titled
+// title, on a white background; the caller closes it.
+func writeSVGStart(b *strings.Builder, title string, height int) {
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n",
+		plotWidth, height, plotWidth, height)
+	fmt.Fprintf(b, "<title>%s</title>\n", escapeText(title))
+	fmt.Fprintf(b, `<rect width="%d" height="%d" fill="#fff"/>`+"\n", plotWidth, height)
+	fmt.Fprintf(b, `<text x="%d" y="26" font-size="16" font-weight="bold" fill="%s">%s</text>`+"\n",
+		plotMargin, plotInk, escapeText(fitText(title, maxTitleRunes)))
 }
 
 // writePanel writes p with its top at y and returns where it ends.
@@ -515,6 +545,261 @@ func writeRow(b *strings.Builder, axis *plotAxis, r plotRow, y int) {
 func jitter(i int) float64 {
 	_, frac := math.Modf(float64(i) * 0.6180339887498949)
 	return (2*frac - 1) * plotJitter
+}
+
+// Layout of a timeline plot, in pixels, besides plotWidth and plotMargin:
+// the title, the legend's rows, then the axes.
+const (
+	timelineAxisLeft   = 72 // room for the value labels and the unit
+	timelineAxisRight  = plotWidth - 2*plotMargin
+	timelineAxisHeight = 240
+	timelineLegendY    = 48 // the baseline of the legend's first row
+	timelineLegendRow  = 18
+	// timelineLegendGap is from the legend's last baseline to the top of
+	// the axes; the fault's label sits in it.
+	timelineLegendGap  = 30
+	timelineFootHeight = 66 // time labels, the time axis's title, a note
+	// timelineTimeIntervals is how many intervals the time axis aims at:
+	// it has room for a dozen labels.
+	timelineTimeIntervals = 12
+	// timelineSecondsAbove is the span of time, in ms, beyond which the
+	// time axis counts seconds.
+	timelineSecondsAbove = 10000
+	maxTimelineUnitRunes = 36
+)
+
+// timelineLine is a record's timeline as its plot draws it.
+type timelineLine struct {
+	measurement, target, unit string
+	points                    []Point // finite ones only, in the order of T
+}
+
+// timelineLines returns the timelines of recs that have a finite point,
+// in the order of their measurements' names, each measurement's targets
+// in the order of Targets; equal ones keep the order of recs, and equal
+// times within a timeline the order observed.
+func timelineLines(recs []Record) []timelineLine {
+	var lines []timelineLine
+	for _, r := range recs {
+		var points []Point
+		for _, p := range r.Timeline {
+			if finite(p.T) && finite(p.V) {
+				points = append(points, p)
+			}
+		}
+		if len(points) == 0 {
+			continue
+		}
+		slices.SortStableFunc(points, func(a, b Point) int { return cmp.Compare(a.T, b.T) })
+		lines = append(lines, timelineLine{measurement: measurementName(r.Scenario), target: r.Target, unit: r.TimelineUnit, points: points})
+	}
+	slices.SortStableFunc(lines, func(a, b timelineLine) int {
+		return cmp.Or(cmp.Compare(a.measurement, b.measurement), compareTargets(a.target, b.target))
+	})
+	return lines
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// timelineAxes place the points of a timeline plot: the time along x,
+// linear, from the earliest point to the latest, the fault included; the
+// value along y, from zero (or a smaller value) to the largest.
+type timelineAxes struct {
+	// msPer is how many ms a unit of the time axis is: 1, or 1000 when
+	// the time spans more than timelineSecondsAbove ms.
+	msPer float64
+	// start and end are the ends of the time axis in its unit, and
+	// timeTicks the multiples of a round step between them.
+	start, end float64
+	timeTicks  []float64
+	// valueTicks are ascending, at least two; the first and the last are
+	// the ends of the value axis.
+	valueTicks  []float64
+	top, bottom int // the y of the ends of the value axis
+}
+
+// newTimelineAxes returns the axes of lines, with the top at top.
+func newTimelineAxes(lines []timelineLine, top int) timelineAxes {
+	var tlo, thi, vlo, vhi float64
+	for _, l := range lines {
+		for _, p := range l.points {
+			tlo, thi = min(tlo, p.T), max(thi, p.T)
+			vlo, vhi = min(vlo, p.V), max(vhi, p.V)
+		}
+	}
+	if tlo == thi {
+		thi = 1
+	}
+	a := timelineAxes{msPer: 1, top: top, bottom: top + timelineAxisHeight}
+	if thi-tlo > timelineSecondsAbove {
+		a.msPer = 1000
+	}
+	a.start, a.end = tlo/a.msPer, thi/a.msPer
+	a.timeTicks = ticksWithin(a.start, a.end, timelineTimeIntervals)
+	a.valueTicks = linearTicks(vlo, vhi)
+	return a
+}
+
+// timeUnit is the unit of the time axis.
+func (a timelineAxes) timeUnit() string {
+	if a.msPer == 1 {
+		return "ms"
+	}
+	return "s"
+}
+
+// x returns where t, in ms, lies on the time axis.
+func (a timelineAxes) x(t float64) float64 {
+	f := (t/a.msPer - a.start) / (a.end - a.start)
+	return timelineAxisLeft + f*(timelineAxisRight-timelineAxisLeft)
+}
+
+// y returns where v lies on the value axis.
+func (a timelineAxes) y(v float64) float64 {
+	lo, hi := a.valueTicks[0], a.valueTicks[len(a.valueTicks)-1]
+	return float64(a.bottom) - (v-lo)/(hi-lo)*float64(a.bottom-a.top)
+}
+
+// ticksWithin returns the multiples from lo to hi (lo < hi) of a step of
+// 1, 2 or 5 times a power of ten that makes about n intervals of them.
+// Unlike linearTicks, it leaves the ends where they are: a time axis
+// stretched to round ends would leave a good part of it empty.
+func ticksWithin(lo, hi float64, n int) []float64 {
+	m, e := niceStep((hi - lo) / float64(n))
+	step := scaled(m, e)
+	// A hair of slack: lo/step can miss a whole number by a rounding error.
+	first := int64(math.Ceil(lo/step - 1e-9))
+	last := int64(math.Floor(hi/step + 1e-9))
+	ticks := make([]float64, 0, max(0, last-first+1))
+	for k := first; k <= last; k++ {
+		ticks = append(ticks, scaled(float64(k)*m, e))
+	}
+	return ticks
+}
+
+// writeTimelinePlot writes as SVG 1.1 what a scenario family's records
+// observed over time (Record.Timeline): the family as title, a legend of
+// the timelines and a chart with a step line per timeline in its
+// target's colour, a value holding from its observation (a dot) to the
+// next, and a dashed line at the fault. Records without a timeline are
+// left out; recs must have at least one.
+func writeTimelinePlot(w io.Writer, family string, recs []Record) error {
+	lines := timelineLines(recs)
+	var body strings.Builder
+	y := timelineLegendY
+	x := float64(plotMargin)
+	for i, l := range lines {
+		label := fitText(l.measurement, maxMeasurementRunes) + " (" + fitText(l.target, maxTargetRunes) + ")"
+		// About 6.5 pixels a rune at this size.
+		width := 22 + 6.5*float64(utf8.RuneCountInString(label))
+		if x > plotMargin && x+width > plotWidth-plotMargin {
+			x, y = plotMargin, y+timelineLegendRow
+		}
+		fmt.Fprintf(&body, `<line x1="%s" y1="%d" x2="%s" y2="%d" stroke="%s" stroke-width="%s"/>`+"\n",
+			coord(x), y-4, coord(x+16), y-4, targetColour(l.target), coord(timelineWidth(i, len(lines))))
+		fmt.Fprintf(&body, `<text x="%s" y="%d" fill="%s">%s</text>`+"\n", coord(x+22), y, plotInk, escapeText(label))
+		x += width + 18
+	}
+	a := newTimelineAxes(lines, y+timelineLegendGap)
+	writeTimelineAxes(&body, a, timelineUnits(lines))
+	for i, l := range lines {
+		writeTimelineLine(&body, a, l, timelineWidth(i, len(lines)))
+	}
+	fmt.Fprintf(&body, `<text x="%d" y="%d" font-size="10" fill="%s">each line: the repetition whose sample is the median · a value holds from its dot to the next</text>`+"\n",
+		plotMargin, a.bottom+54, plotFaintInk)
+	height := a.bottom + timelineFootHeight
+
+	var b strings.Builder
+	writeSVGStart(&b, family+" over time", height)
+	b.WriteString(body.String())
+	b.WriteString("</svg>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// timelineWidth is the stroke width of the i-th of n timelines: each
+// thinner than the one before, which is drawn under it, so that where
+// timelines coincide (before the fault, say) all of them show.
+func timelineWidth(i, n int) float64 {
+	if n == 1 {
+		return 2
+	}
+	return 1.5 + 2*float64(n-1-i)/float64(n-1)
+}
+
+// timelineUnits names what the values of lines count, for the value
+// axis: their units in order of name, those that are empty left out.
+func timelineUnits(lines []timelineLine) string {
+	var units []string
+	for _, l := range lines {
+		if l.unit != "" && !slices.Contains(units, l.unit) {
+			units = append(units, l.unit)
+		}
+	}
+	slices.Sort(units)
+	return strings.Join(units, ", ")
+}
+
+// writeTimelineAxes writes the grid, the axes with their labels, unit
+// naming the value axis, and the fault's dashed line.
+func writeTimelineAxes(b *strings.Builder, a timelineAxes, unit string) {
+	left, right := timelineAxisLeft, timelineAxisRight
+	for _, v := range a.valueTicks {
+		y := coord(a.y(v))
+		fmt.Fprintf(b, `<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="%s"/>`+"\n", left, y, right, y, plotGrid)
+		fmt.Fprintf(b, `<text x="%d" y="%s" font-size="10" text-anchor="end" fill="#444">%s</text>`+"\n",
+			left-6, coord(a.y(v)+4), escapeText(FormatFigure(v)))
+	}
+	for _, t := range a.timeTicks {
+		x := coord(a.x(t * a.msPer))
+		fmt.Fprintf(b, `<line x1="%s" y1="%d" x2="%s" y2="%d" stroke="%s"/>`+"\n", x, a.top, x, a.bottom, plotGrid)
+		fmt.Fprintf(b, `<line x1="%s" y1="%d" x2="%s" y2="%d" stroke="#888"/>`+"\n", x, a.bottom, x, a.bottom+4)
+		fmt.Fprintf(b, `<text x="%s" y="%d" font-size="10" text-anchor="middle" fill="#444">%s</text>`+"\n",
+			x, a.bottom+16, escapeText(FormatFigure(t)))
+	}
+	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888"/>`+"\n", left, a.top, left, a.bottom)
+	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888"/>`+"\n", left, a.bottom, right, a.bottom)
+	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle" fill="%s">time after the fault (%s)</text>`+"\n",
+		(left+right)/2, a.bottom+34, plotInk, a.timeUnit())
+	if unit != "" {
+		x, y := plotMargin+4, (a.top+a.bottom)/2
+		fmt.Fprintf(b, `<text x="%d" y="%d" transform="rotate(-90 %d %d)" text-anchor="middle" fill="%s">%s</text>`+"\n",
+			x, y, x, y, plotInk, escapeText(fitText(unit, maxTimelineUnitRunes)))
+	}
+	x := coord(a.x(0))
+	fmt.Fprintf(b, `<line x1="%s" y1="%d" x2="%s" y2="%d" stroke="%s" stroke-dasharray="5 3"/>`+"\n", x, a.top, x, a.bottom, plotInk)
+	fmt.Fprintf(b, `<text x="%s" y="%d" text-anchor="middle" fill="%s">fault</text>`+"\n", x, a.top-6, plotInk)
+}
+
+// writeTimelineLine writes l as a step line width pixels wide, and a dot
+// at each of its points.
+func writeTimelineLine(b *strings.Builder, a timelineAxes, l timelineLine, width float64) {
+	colour := targetColour(l.target)
+	if len(l.points) > 1 {
+		// A run of equal values is one horizontal segment, drawn to
+		// where the value changes or the timeline ends.
+		x, y := coord(a.x(l.points[0].T)), coord(a.y(l.points[0].V))
+		drawn := x
+		var d strings.Builder
+		fmt.Fprintf(&d, "M%s %s", x, y)
+		for _, p := range l.points[1:] {
+			x = coord(a.x(p.T))
+			if next := coord(a.y(p.V)); next != y {
+				y, drawn = next, x
+				fmt.Fprintf(&d, " H%s V%s", x, y)
+			}
+		}
+		if drawn != x {
+			fmt.Fprintf(&d, " H%s", x)
+		}
+		fmt.Fprintf(b, `<path d="%s" fill="none" stroke="%s" stroke-width="%s" stroke-linejoin="round"/>`+"\n",
+			d.String(), colour, coord(width))
+	}
+	fmt.Fprintf(b, `<g fill="%s">`+"\n", colour)
+	for _, p := range l.points {
+		fmt.Fprintf(b, `<circle cx="%s" cy="%s" r="2"/>`+"\n", coord(a.x(p.T)), coord(a.y(p.V)))
+	}
+	b.WriteString("</g>\n")
 }
 
 // coord prints a coordinate to a tenth of a pixel.
