@@ -39,6 +39,9 @@ type runnerRef struct {
 	// draining is set while a task behind a published port waits, told
 	// to stop, for every node's lb to drop it (drainDelay).
 	draining bool
+	// hostPort is the lb that binds a host-mode port on this node for a
+	// task in its own network namespace; nil for the others.
+	hostPort *actor.PID
 }
 
 // drained ends the drain of a task: it may stop now.
@@ -152,6 +155,10 @@ func (n *Node) onReport(ctx actor.Context, r *task.Report) {
 	n.tasks.reports[id] = r.Update
 	n.tasks.reportSvc[id] = ref.service
 	if terminalState(ref.state) {
+		if ref.hostPort != nil {
+			ctx.Stop(ref.hostPort)
+			ref.hostPort = nil
+		}
 		n.ended = append(n.ended, id)
 		n.forgetOld()
 		if ref.gone {
@@ -297,6 +304,13 @@ func (n *Node) start(ctx actor.Context, t *swarmv1.Task) {
 	// A task on overlay networks has a network namespace of its own: no
 	// host port to share, and its own addresses to listen on.
 	attached := len(t.GetAttachments()) > 0
+	var hostPort *swarmv1.PortConfig
+	if port != 0 && attached {
+		// Its host-mode port is bound on this node by an lb that hands
+		// the connections to the task's overlay address and target port.
+		hostPort = hostModeConfig(t)
+		port = hostPort.GetTargetPort()
+	}
 	if port == 0 && attached && len(t.GetPorts()) > 0 {
 		// In its own namespace the task listens on its target port, which
 		// the routing mesh reaches at the task's overlay address.
@@ -319,7 +333,27 @@ func (n *Node) start(ctx actor.Context, t *swarmv1.Task) {
 		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_REJECTED, "spawn: "+err.Error())
 		return
 	}
-	n.tasks.runners[t.Id] = &runnerRef{pid: pid, service: t.ServiceId, state: t.GetStatus().GetState()}
+	ref := &runnerRef{pid: pid, service: t.ServiceId, state: t.GetStatus().GetState()}
+	if hostPort != nil {
+		addr := net.JoinHostPort(n.eng.Addr(), strconv.FormatUint(uint64(hostPort.GetPublishedPort()), 10))
+		proto, reg := hostPort.GetProtocol(), n.eng.LBRegistry()
+		if lpid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return NewLB(addr, proto, reg) }), "hostport/"+t.Id); err == nil {
+			ctx.Send(lpid, &swarmv1.MeshPort{Port: hostPort.GetPublishedPort(), Protocol: proto, ServiceId: t.ServiceId,
+				Backends: []string{net.JoinHostPort(t.GetAttachments()[0].GetAddress(), strconv.FormatUint(uint64(port), 10))}})
+			ref.hostPort = lpid
+		}
+	}
+	n.tasks.runners[t.Id] = ref
+}
+
+// hostModeConfig is the first port a task publishes in host mode.
+func hostModeConfig(t *swarmv1.Task) *swarmv1.PortConfig {
+	for _, p := range t.GetPorts() {
+		if p.GetMode() == swarmv1.PublishMode_PUBLISH_MODE_HOST && p.GetPublishedPort() != 0 {
+			return p
+		}
+	}
+	return nil
 }
 
 // hostModePort is the first port a task publishes in host mode, 0 if none.

@@ -131,6 +131,19 @@ func TestNetnsOverlay(t *testing.T) {
 		return nil
 	})
 
+	// A host-mode port of a task on the network is bound on its node.
+	c.MustCtl(1, "service", "create", "-d", "--name", "hm", "--network", "skynet", "--constraint", "node.hostname==node-2",
+		"--publish", "mode=host,published=18090,target=80", httpBin)
+	waitRunning(t, c, 1, "hm", 1, 20*time.Second)
+	Eventually(t, 10*time.Second, func() error {
+		out, err := exec.Command("ip", "netns", "exec", netnsPrefix+"h1", "curl", "-s", "--max-time", "2", "http://10.199.0.12:18090/").Output()
+		if err != nil || !strings.Contains(string(out), "processed by host") {
+			return fmt.Errorf("mode=host port 18090 on node-2: %v %q", err, out)
+		}
+		return nil
+	})
+	c.MustCtl(1, "service", "rm", "hm")
+
 	// A task of another network on the same host reaches none of them.
 	var addrs []string
 	for a := range seen.tasks {
