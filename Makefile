@@ -30,7 +30,15 @@ e2e: build
 demo: build
 	./scripts/demo.sh
 
-bench:
+# The standard set of docs/benchmarks.md: the loopback scenarios; as root
+# also Docker Swarm side by side and the network-namespace scenarios; then
+# the Go benchmarks. Reports (JSON, Markdown, SVG plots) go to bench-results/.
+bench: build
+	$(BIN)/swarmbench run --out bench-results/loopback raft-propose converge scale node-down node-crash node-freeze leader-crash chaos mesh-throughput rolling-update-under-load
+	@if [ "$$(id -u)" = 0 ]; then \
+		$(BIN)/swarmbench run --out bench-results/dockerswarm --target actorswarm,dockerswarm node-crash leader-crash && \
+		$(BIN)/swarmbench run --out bench-results/netns partition lossy-node-crash overlay-throughput; \
+	else echo "not root: the Docker Swarm comparison and the network-namespace scenarios are skipped"; fi
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
 
 PROTO_TOOLS = command -v $(BUF) >/dev/null 2>&1 || { echo "buf not found: npm install -g @bufbuild/buf@1.75.0 (or go install github.com/bufbuild/buf/cmd/buf@v1.75.0)" >&2; exit 1; }; \
