@@ -368,6 +368,10 @@ func (d *dockerSwarm) removeNetwork(n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for i := 1; i <= n; i++ {
+		// The host end goes now: with the namespace it would go only once
+		// the kernel frees the namespace, which can be after the next
+		// scenario wants the name.
+		_ = run(ctx, "ip", "link", "del", fmt.Sprintf("asbdw%dh", i))
 		_ = run(ctx, "ip", "netns", "del", fmt.Sprintf("asbdw%d", i))
 	}
 	_ = run(ctx, "ip", "link", "del", dockerBridge)

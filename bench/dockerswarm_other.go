@@ -16,3 +16,8 @@ func runDockerNodeCrash(context.Context, Options) ([]Record, error) {
 func runDockerLeaderCrash(context.Context, Options) ([]Record, error) {
 	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
 }
+
+// runDockerPartition needs Linux namespaces for its engines.
+func runDockerPartition(context.Context, Options) ([]Record, error) {
+	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
+}

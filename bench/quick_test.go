@@ -39,7 +39,7 @@ func TestQuickDockerSwarm(t *testing.T) {
 	if err := exec.Command("docker", "info").Run(); err != nil {
 		t.Skip("the Docker Swarm target needs a Docker engine (.ci/run starts dockerd): docker info failed")
 	}
-	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t), Target: TargetDockerSwarm}, "node-crash", "leader-crash", "converge")
+	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t), Target: TargetDockerSwarm}, "node-crash", "leader-crash", "partition", "converge")
 }
 
 // binDir is $SWARM_BIN, default ../bin, as an absolute path.

@@ -114,10 +114,10 @@ func Scenarios() []Scenario {
 			DockerSwarm: runDockerNodeCrash,
 		},
 		{
-			Name:              "partition",
-			Description:       "5 swarmd (3 managers) in network namespaces on a bridge, a service of 20 process tasks: cut a worker off (link down; its tasks run on), time until 20 run on the reachable nodes; heal, time until exactly 20 run again (needs root)",
-			Run:               runPartition,
-			DockerSwarmWhyNot: "not built yet (the Docker Swarm harness's engines would need their links cut)",
+			Name:        "partition",
+			Description: "5 swarmd (3 managers) in network namespaces on a bridge, a service of 20 process tasks: cut a worker off (link down; its tasks run on), time until 20 run on the reachable nodes; heal, time until exactly 20 run again (needs root); dockerswarm: the local engine and a worker engine whose link is cut",
+			Run:         runPartition,
+			DockerSwarm: runDockerPartition,
 		},
 		{
 			Name:              "lossy-node-crash",
