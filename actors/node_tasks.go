@@ -357,14 +357,7 @@ func hostModeConfig(t *swarmv1.Task) *swarmv1.PortConfig {
 }
 
 // hostModePort is the first port a task publishes in host mode, 0 if none.
-func hostModePort(t *swarmv1.Task) uint32 {
-	for _, p := range t.GetPorts() {
-		if p.GetMode() == swarmv1.PublishMode_PUBLISH_MODE_HOST && p.GetPublishedPort() != 0 {
-			return p.GetPublishedPort()
-		}
-	}
-	return 0
-}
+func hostModePort(t *swarmv1.Task) uint32 { return hostModeConfig(t).GetPublishedPort() }
 
 // adopt looks for a task this node ran before it restarted: a runtime
 // that keeps tasks across swarmd restarts (docker) finds it still running;

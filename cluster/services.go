@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -149,21 +150,25 @@ func serviceResponse(svc *swarmv1.Service, warnings ...string) *swarmv1.GatewayR
 }
 
 // checkOverlay refuses a service on networks when no node of the swarm can
-// attach tasks to them: its tasks could run nowhere.
+// attach tasks to them: its tasks could run nowhere. An unknown network is
+// left to the reservation, which names it.
 func (m *Manager) checkOverlay(ctx context.Context, spec *swarmv1.ServiceSpec) error {
 	if len(spec.GetNetworks()) == 0 {
 		return nil
 	}
-	_, nodes, err := m.read(ctx)
+	v, err := m.raft.Read(ctx, ControlShard, func(s *Store) any {
+		if _, err := s.resolveNetworks(spec.GetNetworks()); err != nil {
+			return true
+		}
+		return slices.ContainsFunc(s.Nodes(), func(n *swarmv1.Node) bool { return n.GetDescription().GetOverlay() })
+	})
 	if err != nil {
 		return err
 	}
-	for _, n := range nodes {
-		if n.GetDescription().GetOverlay() {
-			return nil
-		}
+	if !v.(bool) {
+		return fmt.Errorf("no node of the swarm can attach tasks to overlay networks: swarmd must run as root on Linux: %w", ErrInvalid)
 	}
-	return fmt.Errorf("no node of the swarm can attach tasks to overlay networks: swarmd must run as root on Linux: %w", ErrInvalid)
+	return nil
 }
 
 // runtimeWarning says when no node offers the service's runtime: its tasks

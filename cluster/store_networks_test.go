@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -233,5 +234,41 @@ func TestStoreAttachmentsGrow(t *testing.T) {
 	}
 	if got := addrsOf(mustApply(t, s, cmdAllocate(attachReq("empty"))).Attachments); got != "" || len(s.AttachmentsOf("empty")) != 0 {
 		t.Errorf("no networks: %q", got)
+	}
+}
+
+func cmdPortErrors(node string, errs map[string]string) *swarmv1.Command {
+	return &swarmv1.Command{NowUnixNano: 7000, Cmd: &swarmv1.Command_SetNodePortErrors{SetNodePortErrors: &swarmv1.SetNodePortErrors{NodeId: node, PortErrors: errs}}}
+}
+
+// TestStoreNodePortErrors: a node's unbindable ports are recorded, cut to
+// a bounded size, cleared, and bad reports change nothing.
+func TestStoreNodePortErrors(t *testing.T) {
+	s := storeAfter(t, storeFixture()...)
+	long := strings.Repeat("x", 1000)
+	n := mustApply(t, s, cmdPortErrors(fixW1, map[string]string{"80/tcp": "address already in use", "53/udp": long})).Node
+	if n.Status.PortErrors["80/tcp"] != "address already in use" || len(n.Status.PortErrors["53/udp"]) != maxPortErrorLen {
+		t.Errorf("recorded %v", n.Status.PortErrors)
+	}
+	before := proto.Clone(s.Snapshot())
+	tooMany := map[string]string{}
+	for i := range maxPortErrors + 1 {
+		tooMany[fmt.Sprintf("%d/tcp", i)] = "e"
+	}
+	for name, c := range map[string]*swarmv1.Command{
+		"unknown node": cmdPortErrors("nope", map[string]string{"80/tcp": "e"}),
+		"empty port":   cmdPortErrors(fixW1, map[string]string{"": "e"}),
+		"long port":    cmdPortErrors(fixW1, map[string]string{strings.Repeat("9", 20): "e"}),
+		"too many":     cmdPortErrors(fixW1, tooMany),
+	} {
+		if _, err := s.Apply(c); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if !proto.Equal(before, s.Snapshot()) {
+		t.Errorf("refused reports changed the state")
+	}
+	if n := mustApply(t, s, cmdPortErrors(fixW1, nil)).Node; len(n.Status.PortErrors) != 0 {
+		t.Errorf("not cleared: %v", n.Status.PortErrors)
 	}
 }

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +72,16 @@ func TestNetworks(t *testing.T) {
 	}
 
 	// No replica: loopback hosts share this machine's network stack, where
-	// overlay tasks do not belong (TestNetnsOverlay runs them).
+	// overlay tasks do not belong (TestNetnsOverlay runs them). Without
+	// root no node can attach tasks to networks, and the service is
+	// refused.
+	if os.Geteuid() != 0 {
+		_, errOut, code := c.Ctl(1, "service", "create", "-d", "--name", "http", "--network", "skynet", "/bin/sleep", "600")
+		if code != 1 || !strings.Contains(errOut, "no node of the swarm can attach tasks to overlay networks") {
+			t.Fatalf("service on a network with no capable node: exit %d, %q", code, errOut)
+		}
+		return
+	}
 	c.MustCtl(1, "service", "create", "-d", "--name", "http", "--network", "skynet", "--replicas", "0", "/bin/sleep", "600")
 	_, errOut, code := c.Ctl(2, "network", "rm", "skynet")
 	if code != 1 || !strings.Contains(errOut, "network skynet is in use by service http") {

@@ -1,0 +1,48 @@
+package daemon
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigMetricsAddr(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{in: "", want: "127.0.0.9:9323"},
+		{in: MetricsOff, want: MetricsOff},
+		{in: "127.0.0.9:19323", want: "127.0.0.9:19323"},
+		{in: "9323", err: "--metrics-addr"},
+		{in: "localhost:9323", err: "--metrics-addr"},
+	} {
+		c := Config{DataDir: t.TempDir(), Addr: "127.0.0.9", Port: 2377, RaftPort: 2378, VXLANPort: 4789, Hostname: "h", MetricsAddr: tc.in}
+		err := c.Validate()
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q: err %v, want one about %s", tc.in, err, tc.err)
+		case tc.err == "" && (err != nil || c.MetricsAddr != tc.want):
+			t.Errorf("%q: %q, %v; want %q", tc.in, c.MetricsAddr, err, tc.want)
+		}
+	}
+}
+
+// TestSilentSince: a manager that answered heartbeats is judged silent
+// once a grace passed since its last answer (or since the ask began); one
+// that never answered is not judged.
+func TestSilentSince(t *testing.T) {
+	d := &Daemon{cfg: Config{Heartbeat: 100 * time.Millisecond}, acks: map[string]time.Time{}, lost: map[string]time.Time{}}
+	now := time.Now()
+	d.acks["alive"] = now
+	d.acks["dead"] = now.Add(-2 * time.Second)
+	if d.SilentSince("alive", now) {
+		t.Error("a manager that just answered is silent")
+	}
+	if !d.SilentSince("dead", now.Add(-time.Second)) {
+		t.Error("a manager silent for 2 s is not")
+	}
+	if d.SilentSince("dead", now) {
+		t.Error("silence counted from before the ask began")
+	}
+	if d.SilentSince("never", now.Add(-time.Minute)) {
+		t.Error("a manager that never answered is judged")
+	}
+}
