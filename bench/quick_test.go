@@ -22,7 +22,21 @@ func TestQuickLoopback(t *testing.T) {
 	if os.Getenv("SWARM_E2E") != "1" {
 		t.Skip("starts swarmd processes: set SWARM_E2E=1 (and SWARM_BIN, default ../bin) to run it")
 	}
-	checkQuickRun(t, Options{Quick: true, BinDir: binDir(t)}, "leader-crash", "node-down", "node-crash", "node-freeze", "chaos", "converge", "scale", "mesh-throughput", "rolling-update-under-load")
+	checkQuickRun(t, Options{Quick: true, BinDir: binDir(t)}, "leader-crash", "node-down", "node-crash", "node-freeze", "chaos", "converge", "scale", "rolling-update-under-load")
+}
+
+// TestQuickMeshThroughput runs mesh-throughput, which needs wrk and
+// haproxy (.ci/run installs them), when SWARM_E2E=1.
+func TestQuickMeshThroughput(t *testing.T) {
+	if os.Getenv("SWARM_E2E") != "1" {
+		t.Skip("starts swarmd processes: set SWARM_E2E=1 to run it")
+	}
+	for _, tool := range []string{"wrk", "haproxy"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("mesh-throughput needs %s: apt-get install -y wrk haproxy (.ci/run does)", tool)
+		}
+	}
+	checkQuickRun(t, Options{Quick: true, BinDir: binDir(t)}, "mesh-throughput")
 }
 
 // TestQuickDockerSwarm runs node-crash once on Docker Swarm mode (the
