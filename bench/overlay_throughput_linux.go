@@ -38,6 +38,10 @@ const (
 	kernelVXMTU  = 1450
 	// ovlTUNMTU is swarmd's (daemon overlayMTU).
 	ovlTUNMTU = 65000
+	// ovlSegment is the inner packet of the TCP segments on the underlay:
+	// the TUN has offloads, and the forwarder cuts TCP into segments that
+	// fit the underlay's MTU once encapsulated (50 bytes).
+	ovlSegment = ovlUnderMTU - 50
 	// tcpIPOverhead is what a segment carries besides its payload: IPv4
 	// and TCP headers with the timestamp option.
 	tcpIPOverhead = 20 + 20 + 12
@@ -150,7 +154,7 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 		}
 		if p.name == "overlay" {
 			rs = append(rs, &Record{Scenario: name + "/" + p.name + "/packets-per-core", Parameters: params("tool", iperfTool,
-				"formula", "packets/s ÷ cores; packets = received bytes ÷ (MTU − 52 bytes of IPv4 and TCP headers with timestamps), data segments only, ACKs not counted; "+
+				"formula", fmt.Sprintf("packets/s ÷ cores; packets = received bytes ÷ (%d − 52 bytes of IPv4 and TCP headers with timestamps), the TCP segments on the underlay (the forwarder cuts the TUN's 64 KB super-segments to the underlay's MTU), data segments only, ACKs not counted; ", ovlSegment)+
 					"cores = (iperf3 end.cpu_utilization_percent host_total + remote_total) / 100 + the forwarders' CPU time (getrusage of swarmbench) ÷ test seconds"),
 				Started: started, Unit: "packets/s/core"})
 		}
@@ -176,7 +180,7 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 			desc := fmt.Sprintf("%s %s Gbit/s (CPU sender %.0f%% receiver %.0f%%, %d retransmits) rtt %s ms",
 				p.name, FormatFigure(res.gbits()), res.senderCPU, res.receiverCPU, res.retransmits, FormatFigure(rtt))
 			if p.name == "overlay" {
-				ppc := packetsPerCore(res, p.mtu, fwdCPU)
+				ppc := packetsPerCore(res, ovlSegment, fwdCPU)
 				rs[2].Samples = append(rs[2].Samples, ppc)
 				desc += fmt.Sprintf(" forwarders %.0f%% CPU, %s packets/s/core", 100*fwdCPU.Seconds()/res.seconds, FormatFigure(ppc))
 			}
@@ -257,7 +261,7 @@ func newOverlayLab(ctx context.Context, opts Options) (*overlayLab, error) {
 func startOverlaySide(ns string, under, peer, ovl, peerOvl netip.Addr) (*tunnel.Forwarder, error) {
 	var f *tunnel.Forwarder
 	err := tunnel.InNetns(ns, func() error {
-		qs, err := tunnel.OpenTUN(ovlTUN, 1)
+		qs, err := tunnel.OpenOffloadTUN(ovlTUN, 1)
 		if err != nil {
 			return err
 		}
@@ -499,10 +503,10 @@ func parseIperf3(out []byte) (iperfResult, error) {
 }
 
 // packetsPerCore is the data packets moved per second per core busy: the
-// bytes received over a path of MTU mtu cut into full segments (the TUN
-// has no offloads, so each crosses the forwarders as one packet), over the
-// test's seconds, divided by the cores that iperf3's two ends and the
-// forwarders (fwdCPU of CPU time) kept busy. ACKs are not counted.
+// bytes received cut into full segments of mtu bytes (the forwarder sends
+// each as one datagram), over the test's seconds, divided by the cores
+// that iperf3's two ends and the forwarders (fwdCPU of CPU time) kept
+// busy. ACKs are not counted.
 func packetsPerCore(r iperfResult, mtu int, fwdCPU time.Duration) float64 {
 	pps := r.bytes / float64(mtu-tcpIPOverhead) / r.seconds
 	cores := (r.senderCPU+r.receiverCPU)/100 + fwdCPU.Seconds()/r.seconds

@@ -123,7 +123,7 @@ func (h *overlayHost) ensure(a *swarmv1.Attachment) error {
 	on := &overlayNet{name: a.NetworkName, subnet: subnet, gateway: gw}
 	on.names.Store(dns.NewTable(nil))
 	dev := "ovl" + strconv.FormatUint(uint64(a.Vni), 10)
-	queues, err := tunnel.OpenTUN(dev, 1)
+	queues, err := tunnel.OpenOffloadTUN(dev, 1)
 	if err != nil {
 		return fmt.Errorf("network %s: TUN device %s: %w", a.NetworkName, dev, err)
 	}

@@ -1,23 +1,26 @@
 package tunnel
 
 import (
-	"net"
+	"net/netip"
 	"sync"
-
-	"golang.org/x/net/ipv4"
 )
 
+// maxPacket is the largest IPv4 packet, and so the largest packet a TUN
+// queue with offloads hands over (a TCP super-segment) and the largest
+// batch of datagrams one receive with UDP GRO returns.
+const maxPacket = 65535
+
 // bufPool hands out buffers of one fixed size: HeaderLen bytes of headroom
-// plus the largest inner packet (the MTU). A loop takes a batch of them when
-// it starts and gives them back when it stops; in between the same buffers
-// are reused for every batch, so the packet path allocates nothing.
+// plus the largest packet. A loop takes a batch of them when it starts and
+// gives them back when it stops; in between the same buffers are reused
+// for every batch, so the packet path allocates nothing.
 type bufPool struct {
 	size int
 	p    sync.Pool
 }
 
-func newBufPool(mtu int) *bufPool {
-	bp := &bufPool{size: HeaderLen + mtu}
+func newBufPool() *bufPool {
+	bp := &bufPool{size: HeaderLen + maxPacket}
 	bp.p.New = func() any {
 		b := make([]byte, bp.size)
 		return &b
@@ -28,38 +31,25 @@ func newBufPool(mtu int) *bufPool {
 func (bp *bufPool) get() *[]byte  { return bp.p.Get().(*[]byte) }
 func (bp *bufPool) put(b *[]byte) { bp.p.Put(b) }
 
-// batch is one loop's working set: n buffers, the length of what was read
-// into each, the datagrams built in them and their destinations, and the
-// messages that carry them through ReadBatch and WriteBatch. Every slice is
-// made once, with room for n entries (a GSO message carries up to n
-// datagrams), so that filling them never allocates.
+// batch is one loop's buffers and the length of what was read into each.
+// Every slice is made once, so that filling them never allocates.
 type batch struct {
-	pool   *bufPool
-	bufs   []*[]byte
-	data   [][]byte // *bufs[i], for BatchReader
-	sizes  []int
-	dgrams [][]byte
-	dsts   []*net.UDPAddr
-	msgs   []ipv4.Message
-	oob    [][]byte
+	pool  *bufPool
+	bufs  []*[]byte
+	data  [][]byte // *bufs[i], for BatchReader
+	sizes []int
 }
 
 func (bp *bufPool) batch(n int) *batch {
 	b := &batch{
-		pool:   bp,
-		bufs:   make([]*[]byte, n),
-		data:   make([][]byte, n),
-		sizes:  make([]int, n),
-		dgrams: make([][]byte, n),
-		dsts:   make([]*net.UDPAddr, n),
-		msgs:   make([]ipv4.Message, n),
-		oob:    make([][]byte, n),
+		pool:  bp,
+		bufs:  make([]*[]byte, n),
+		data:  make([][]byte, n),
+		sizes: make([]int, n),
 	}
 	for i := range b.bufs {
 		b.bufs[i] = bp.get()
 		b.data[i] = *b.bufs[i]
-		b.msgs[i].Buffers = make([][]byte, 1, n)
-		b.oob[i] = make([]byte, segmentCmsgLen)
 	}
 	return b
 }
@@ -70,4 +60,50 @@ func (b *batch) release() {
 		b.bufs[i] = nil
 		b.data[i] = nil
 	}
+}
+
+// dgram is one datagram to send: head, then tail (nil when the datagram
+// is one piece).
+type dgram struct {
+	head, tail []byte
+	dst        netip.AddrPort
+}
+
+func (d *dgram) len() int { return len(d.head) + len(d.tail) }
+
+// txCap is how many datagrams a txList holds: enough for the segments of
+// any one super-segment, and for several.
+const txCap = 2 * maxTCPSegs
+
+// txList is the datagrams a TUN loop has built and not sent yet, and the
+// room for the headers of the segments it cut: a slot of segmentHeadroom
+// bytes per datagram. Made once per loop.
+type txList struct {
+	dgrams []dgram
+	arena  []byte
+	slots  int
+}
+
+func newTxList() *txList {
+	return &txList{dgrams: make([]dgram, 0, txCap), arena: make([]byte, txCap*segmentHeadroom)}
+}
+
+// room reports whether n more datagrams fit.
+func (tx *txList) room(n int) bool { return len(tx.dgrams)+n <= txCap }
+
+// slot returns a free header slot.
+func (tx *txList) slot() []byte {
+	s := tx.arena[tx.slots*segmentHeadroom : (tx.slots+1)*segmentHeadroom]
+	tx.slots++
+	return s
+}
+
+func (tx *txList) add(head, tail []byte, dst netip.AddrPort) {
+	tx.dgrams = append(tx.dgrams, dgram{head: head, tail: tail, dst: dst})
+}
+
+func (tx *txList) reset() {
+	clear(tx.dgrams)
+	tx.dgrams = tx.dgrams[:0]
+	tx.slots = 0
 }

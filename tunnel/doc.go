@@ -18,15 +18,22 @@
 // device helpers (OpenTUN, ConfigureLink, AddRoute, CreateNetns, CreateVeth,
 // InNetns) create and configure devices and namespaces for it, as root.
 //
+// TUN queues with offloads (OpenOffloadTUN, OffloadQueue) hand over TCP
+// super-segments of up to 64 KB: the forwarder cuts them into TCP segments
+// that fit the underlay (Config.UnderlayMTU), sent with UDP GSO, and glues
+// the segments of a flow it receives (UDP GRO) back into super-segments,
+// one TUN write each. The wire carries ordinary RFC 7348 datagrams either
+// way, so nodes with and without offloads interoperate.
+//
 // Concurrency: every Forwarder method is safe for concurrent use. The
 // forwarder runs one goroutine per TUN queue (read a batch of packets,
-// encapsulate in place, WriteBatch) and Config.Readers goroutines on the
-// socket (ReadBatch, decapsulate, write to a TUN). The loops read the
-// network set, the endpoint tables and the peer set without locks: each is
-// an immutable value behind an atomic pointer, replaced whole by the
-// methods that change it. Every loop owns a batch of pooled buffers with
-// HeaderLen bytes of headroom, so the packet path neither copies payloads
-// in user space nor allocates (x/net's ReadBatch does allocate the sender's
-// address of each datagram). Close and RemoveNetwork return once the
-// goroutines concerned have exited.
+// encapsulate or segment, sendmmsg) and Config.Readers goroutines on the
+// socket (recvmmsg, decapsulate, coalesce, write to a TUN). The loops read
+// the network set, the endpoint tables and the peer set without locks:
+// each is an immutable value behind an atomic pointer, replaced whole by
+// the methods that change it. Every loop owns a batch of pooled buffers
+// with HeaderLen bytes of headroom and the message and iovec arrays of its
+// system calls, so the packet path neither copies payloads in user space
+// nor allocates. Close and RemoveNetwork return once the goroutines
+// concerned have exited.
 package tunnel

@@ -11,16 +11,20 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-
-	"golang.org/x/net/ipv4"
+	"syscall"
 )
 
 // Defaults for the zero fields of a Config.
 const (
 	DefaultMTU          = 1450
+	DefaultUnderlayMTU  = 1500
 	DefaultBatchSize    = 32
 	DefaultSocketBuffer = 4 << 20
 )
+
+// underlayOverhead is what encapsulation adds to an inner packet on the
+// underlay: IPv4, UDP, VXLAN and Ethernet headers.
+const underlayOverhead = ipv4MinHeaderLen + udpHeaderLen + HeaderLen
 
 // Forwarder errors.
 var (
@@ -39,11 +43,16 @@ type Config struct {
 	// Datagrams from any other source are dropped. SetPeers replaces them.
 	Peers []netip.Addr
 	// MTU is the largest inner packet: no TUN device given to the forwarder
-	// may have a larger MTU, and every node must use the same value (a
-	// datagram too large for the receiver's buffers is dropped as
-	// malformed). Zero means DefaultMTU; at most MaxMTU. A datagram larger
-	// than the underlay's MTU is fragmented by the kernel.
+	// may have a larger MTU. Zero means DefaultMTU; at most MaxMTU. A
+	// datagram larger than the underlay's MTU is fragmented by the kernel,
+	// except TCP from a queue with offloads (see UnderlayMTU).
 	MTU int
+	// UnderlayMTU is the MTU of the underlay's links. A TCP packet read from
+	// a queue with offloads (OffloadQueue) that would not fit it once
+	// encapsulated, a super-segment or a large segment, is cut into TCP
+	// segments that do, so that the underlay never fragments TCP. Zero means
+	// DefaultUnderlayMTU.
+	UnderlayMTU int
 	// BatchSize is how many packets a loop moves per system call at most.
 	// Zero means DefaultBatchSize.
 	BatchSize int
@@ -70,6 +79,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("tunnel config: MTU %d out of range [%d, %d]", c.MTU, ipv4MinHeaderLen, MaxMTU)
 	case c.BatchSize < 0 || c.Readers < 0 || c.SocketBuffer < 0:
 		return errors.New("tunnel config: negative BatchSize, Readers or SocketBuffer")
+	case c.UnderlayMTU != 0 && (c.UnderlayMTU < 576 || c.UnderlayMTU > 65535):
+		return fmt.Errorf("tunnel config: UnderlayMTU %d out of range [576, 65535]", c.UnderlayMTU)
 	}
 	for _, p := range c.Peers {
 		if !p.Unmap().Is4() {
@@ -83,6 +94,9 @@ func (c Config) withDefaults() Config {
 	c.ListenAddr = netip.AddrPortFrom(c.ListenAddr.Addr().Unmap(), c.ListenAddr.Port())
 	if c.MTU == 0 {
 		c.MTU = DefaultMTU
+	}
+	if c.UnderlayMTU == 0 {
+		c.UnderlayMTU = DefaultUnderlayMTU
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = DefaultBatchSize
@@ -108,15 +122,18 @@ func (c Config) withDefaults() Config {
 // packet loops read them without locks; the mutex only serialises the
 // methods that change the network set.
 type Forwarder struct {
-	cfg   Config
-	log   *slog.Logger
-	conn  *net.UDPConn
-	pc    *ipv4.PacketConn
-	addr  netip.AddrPort
-	pool  *bufPool
-	table Table
-	peers peerSet
-	ctr   counters
+	cfg  Config
+	log  *slog.Logger
+	conn *net.UDPConn
+	rc   syscall.RawConn
+	addr netip.AddrPort
+	// maxInner is the largest inner packet that crosses the underlay
+	// unfragmented.
+	maxInner int
+	pool     *bufPool
+	table    Table
+	peers    peerSet
+	ctr      counters
 	// gsoLimit is the largest datagram that is sent with UDP GSO; 0 when
 	// GSO is off.
 	gsoLimit atomic.Int64
@@ -142,6 +159,9 @@ func NewForwarder(cfg Config) (*Forwarder, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := platformCheck(); err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
 	lc := net.ListenConfig{Control: socketControl(cfg.SocketBuffer)}
 	pconn, err := lc.ListenPacket(context.Background(), "udp4", cfg.ListenAddr.String())
@@ -149,13 +169,19 @@ func NewForwarder(cfg Config) (*Forwarder, error) {
 		return nil, fmt.Errorf("tunnel: listen %s: %w", cfg.ListenAddr, err)
 	}
 	conn := pconn.(*net.UDPConn)
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("tunnel: listen %s: %w", cfg.ListenAddr, err)
+	}
 	f := &Forwarder{
-		cfg:  cfg,
-		log:  cfg.Logger,
-		conn: conn,
-		pc:   ipv4.NewPacketConn(conn),
-		addr: conn.LocalAddr().(*net.UDPAddr).AddrPort(),
-		pool: newBufPool(cfg.MTU),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		conn:     conn,
+		rc:       rc,
+		addr:     conn.LocalAddr().(*net.UDPAddr).AddrPort(),
+		maxInner: cfg.UnderlayMTU - underlayOverhead,
+		pool:     newBufPool(),
 	}
 	f.nets.Store(&map[uint32]*network{})
 	if gsoSupported && !cfg.DisableGSO {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -46,8 +47,9 @@ type side struct {
 }
 
 // newLab builds the lab; cfg gives the forwarders' MTU (also the TUNs')
-// and options, the addresses are filled in.
-func newLab(t *testing.T, cfg Config) *lab {
+// and options, the addresses are filled in. With offload the TUNs are
+// opened by OpenOffloadTUN (and must get offloads), else by OpenTUN.
+func newLab(t *testing.T, cfg Config, offload bool) *lab {
 	t.Helper()
 	requireRoot(t)
 	leakCheck(t)
@@ -66,19 +68,33 @@ func newLab(t *testing.T, cfg Config) *lab {
 		return ip("addr", "add", netip.PrefixFrom(notPeer, 24).String(), "dev", "tnt-ub")
 	}))
 	return &lab{
-		a: startSide(t, side{"tnt-a", underA, underB, ovlA, ovlB}, cfg),
-		b: startSide(t, side{"tnt-b", underB, underA, ovlB, ovlA}, cfg),
+		a: startSide(t, side{"tnt-a", underA, underB, ovlA, ovlB}, cfg, offload),
+		b: startSide(t, side{"tnt-b", underB, underA, ovlB, ovlA}, cfg, offload),
 	}
 }
 
 // startSide creates the TUN and the forwarder inside the side's namespace.
-func startSide(t *testing.T, s side, cfg Config) *Forwarder {
+func startSide(t *testing.T, s side, cfg Config, offload bool) *Forwarder {
 	t.Helper()
 	var f *Forwarder
 	mustOK(t, InNetns(s.ns, func() error {
-		qs, err := OpenTUN("ovl0", 1)
-		if err != nil {
-			return err
+		var qs []io.ReadWriteCloser
+		if offload {
+			tq, err := OpenOffloadTUN("ovl0", 1)
+			if err != nil {
+				return err
+			}
+			if !tq[0].Offload() {
+				tq[0].Close()
+				return errors.New("the TUN got no offloads")
+			}
+			qs = append(qs, tq[0])
+		} else {
+			wq, err := OpenTUN("ovl0", 1)
+			if err != nil {
+				return err
+			}
+			qs = append(qs, wq[0])
 		}
 		if err := ConfigureLink("ovl0", netip.PrefixFrom(s.ovl, 24), cfg.MTU); err != nil {
 			qs[0].Close()
@@ -86,6 +102,7 @@ func startSide(t *testing.T, s side, cfg Config) *Forwarder {
 		}
 		cfg.ListenAddr = netip.AddrPortFrom(s.under, DefaultPort)
 		cfg.Peers = []netip.Addr{s.other}
+		var err error
 		f, err = NewForwarder(cfg)
 		if err != nil {
 			qs[0].Close()
@@ -113,9 +130,12 @@ func startSide(t *testing.T, s side, cfg Config) *Forwarder {
 }
 
 func TestOverlay(t *testing.T) {
-	for _, mtu := range []int{1450, 65000} {
-		t.Run(fmt.Sprintf("mtu=%d", mtu), func(t *testing.T) {
-			l := newLab(t, Config{MTU: mtu})
+	for _, c := range []struct {
+		mtu     int
+		offload bool
+	}{{1450, false}, {65000, false}, {1450, true}, {65000, true}} {
+		t.Run(fmt.Sprintf("mtu=%d/offload=%v", c.mtu, c.offload), func(t *testing.T) {
+			l := newLab(t, Config{MTU: c.mtu}, c.offload)
 			t.Run("ping", func(t *testing.T) {
 				ping(t, "tnt-a", ovlB, 3, 56)
 				ping(t, "tnt-a", ovlB, 2, 20000) // fragmented on the underlay
@@ -285,19 +305,22 @@ func TestIperf(t *testing.T) {
 	}
 	var results []result
 	cases := []struct {
-		name string
-		cfg  Config
-		dst  netip.Addr
+		name    string
+		cfg     Config
+		offload bool
+		dst     netip.Addr
 	}{
-		{"overlay/mtu=1450", Config{MTU: 1450}, ovlB},
-		{"overlay/mtu=1450/gso=off", Config{MTU: 1450, DisableGSO: true}, ovlB},
-		{"overlay/mtu=9000", Config{MTU: 9000}, ovlB},
-		{"overlay/mtu=65000", Config{MTU: 65000}, ovlB},
-		{"veth/mtu=1500", Config{MTU: 1450}, underB},
+		{"overlay/mtu=1450", Config{MTU: 1450}, false, ovlB},
+		{"overlay/mtu=1450/gso=off", Config{MTU: 1450, DisableGSO: true}, false, ovlB},
+		{"overlay/mtu=9000", Config{MTU: 9000}, false, ovlB},
+		{"overlay/mtu=65000", Config{MTU: 65000}, false, ovlB},
+		{"overlay/mtu=1450/offload", Config{MTU: 1450}, true, ovlB},
+		{"overlay/mtu=65000/offload", Config{MTU: 65000}, true, ovlB},
+		{"veth/mtu=1500", Config{MTU: 1450}, false, underB},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l := newLab(t, c.cfg)
+			l := newLab(t, c.cfg, c.offload)
 			gbps, retr := iperf(t, c.dst, secs)
 			results = append(results, result{c.name, gbps, retr})
 			t.Logf("%s: %.2f Gbit/s, %d retransmits; tnt-a %+v", c.name, gbps, retr, l.a.Stats())

@@ -4,10 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"net"
 	"syscall"
-
-	"golang.org/x/net/ipv4"
 )
 
 // BatchReader is an optional capability of a TUN queue given to
@@ -15,35 +12,60 @@ import (
 // into bufs[i][offset:], stores their lengths in sizes[i] and returns how
 // many it read. It blocks until at least one packet is ready or an error
 // occurs (then it returns 0 and the error). A queue without it is read one
-// packet per Read; a *water.Interface or *os.File gets a built-in batch
-// reader.
+// packet per Read; a queue backed by a pollable descriptor (a *TUNQueue, a
+// *water.Interface or an *os.File) gets a built-in batch reader.
 type BatchReader interface {
 	ReadBatch(bufs [][]byte, offset int, sizes []int) (int, error)
 }
 
-// queue is one TUN queue and how it is read.
+// OffloadQueue is an optional capability of a TUN queue given to
+// AddNetwork. When Offload reports true, every packet read from and
+// written to the queue is preceded by a virtio_net_hdr, and the device has
+// checksum and TCP segmentation offloads (TUN_F_CSUM, TUN_F_TSO4): it
+// hands over and takes TCP super-segments (see OpenOffloadTUN).
+type OffloadQueue interface {
+	Offload() bool
+}
+
+// queue is one TUN queue and how it is read and written.
 type queue struct {
-	dev   io.ReadWriteCloser
-	batch BatchReader
+	dev     io.ReadWriteCloser
+	batch   BatchReader
+	offload bool
+	// rc is the queue's descriptor when it has one: super-segments are
+	// written to it with one vectored write.
+	rc syscall.RawConn
 }
 
 func newQueue(dev io.ReadWriteCloser) *queue {
-	q := &queue{dev: dev}
+	q := &queue{dev: dev, rc: rawConnOf(dev)}
+	if o, ok := dev.(OffloadQueue); ok {
+		q.offload = o.Offload()
+	}
 	if br, ok := dev.(BatchReader); ok {
 		q.batch = br
-	} else if rc := rawConnOf(dev); rc != nil {
-		q.batch = newRawReader(rc)
+	} else if q.rc != nil {
+		q.batch = newRawReader(q.rc)
 	}
 	return q
 }
 
-// read fills b.data[i][HeaderLen:] with packets and b.sizes[i] with their
+// offset is where a packet read from the queue starts in a buffer, so that
+// its IPv4 header lands at HeaderLen, behind the virtio_net_hdr if any.
+func (q *queue) offset() int {
+	if q.offload {
+		return HeaderLen - vnetHdrLen
+	}
+	return HeaderLen
+}
+
+// read fills b.data[i][q.offset():] with packets and b.sizes[i] with their
 // lengths and returns how many it read, at least one unless err is set.
 func (q *queue) read(b *batch) (int, error) {
 	if q.batch != nil {
-		return q.batch.ReadBatch(b.data, HeaderLen, b.sizes)
+		return q.batch.ReadBatch(b.data, q.offset(), b.sizes)
 	}
-	n, err := q.dev.Read(b.data[0][HeaderLen:])
+	n, err := q.dev.Read(b.data[0][q.offset():])
 	if err != nil {
 		return 0, err
 	}
@@ -57,6 +79,8 @@ func (f *Forwarder) runTUN(n *network, q *queue) {
 	defer n.wg.Done()
 	b := f.pool.batch(f.cfg.BatchSize)
 	defer b.release()
+	tx := newTxList()
+	s := f.newSender()
 	var t tally
 	for {
 		cnt, err := q.read(b)
@@ -66,72 +90,77 @@ func (f *Forwarder) runTUN(n *network, q *queue) {
 			}
 			return
 		}
-		k := encapBatch(b, cnt, n.vni, f.table.Get(n.vni), &t)
-		f.send(b, k, &t)
+		eps := f.table.Get(n.vni)
+		for i := range cnt {
+			for !f.encap(tx, b.data[i], b.sizes[i], q, n.vni, eps, &t) {
+				s.send(tx, &t)
+				tx.reset()
+			}
+		}
+		s.send(tx, &t)
+		tx.reset()
 		f.ctr.flushOut(&t)
 	}
 }
 
-// encapBatch encapsulates in place the cnt packets read into b for network
-// vni, routed by eps, and lists the datagrams to send in b.dgrams and
-// b.dsts. It returns how many there are; the others are counted as drops.
-func encapBatch(b *batch, cnt int, vni uint32, eps *Endpoints, t *tally) int {
-	k := 0
-	for i := range cnt {
-		if b.sizes[i] > len(b.data[i])-HeaderLen {
-			t.drop(dropMalformed)
-			continue
-		}
-		pkt := b.data[i][:HeaderLen+b.sizes[i]]
-		size, err := checkIPv4(pkt[HeaderLen:])
+// encap checks one packet read from queue q of network vni into buf
+// (size bytes from q.offset()), routes it by eps and adds its datagrams to
+// tx: the packet itself, encapsulated in place, or the segments of a TCP
+// super-segment. It returns false, having done nothing, when tx lacks the
+// room; a packet it drops is counted.
+func (f *Forwarder) encap(tx *txList, buf []byte, size int, q *queue, vni uint32, eps *Endpoints, t *tally) bool {
+	off := q.offset()
+	if size > len(buf)-off || size < HeaderLen-off {
+		t.drop(dropMalformed)
+		return true
+	}
+	pkt := buf[HeaderLen : off+size]
+	n, err := checkIPv4(pkt)
+	if err != nil {
+		t.drop(dropMalformed)
+		return true
+	}
+	pkt = pkt[:n]
+	r, ok := eps.lookup(binary.BigEndian.Uint32(pkt[16:20]))
+	switch {
+	case !ok:
+		t.drop(dropNoRoute)
+		return true
+	case r.local():
+		t.drop(dropLoop)
+		return true
+	}
+	if q.offload {
+		h := parseVnetHdr(buf[off:HeaderLen])
+		plan, cut, err := planSegments(pkt, h, f.maxInner)
 		if err != nil {
 			t.drop(dropMalformed)
-			continue
+			return true
 		}
-		r, ok := eps.lookup(binary.BigEndian.Uint32(pkt[HeaderLen+16:]))
-		switch {
-		case !ok:
-			t.drop(dropNoRoute)
-			continue
-		case r.local():
-			t.drop(dropLoop)
-			continue
-		}
-		putHeader(pkt, vni)
-		b.dgrams[k] = pkt[:HeaderLen+size]
-		b.dsts[k] = r.ua
-		k++
-	}
-	return k
-}
-
-// runUDP forwards received datagrams to the TUN queues of their networks.
-func (f *Forwarder) runUDP() {
-	defer f.wg.Done()
-	b := f.pool.batch(f.cfg.BatchSize)
-	defer b.release()
-	for i := range b.msgs {
-		b.msgs[i].Buffers[0] = b.data[i]
-	}
-	var t tally
-	for {
-		cnt, err := f.pc.ReadBatch(b.msgs, 0)
-		if err != nil {
-			if f.closing.Load() {
-				return
+		if cut {
+			if !tx.room(plan.segs) {
+				return false
 			}
-			if transient(err) {
-				continue
+			for i := range plan.segs {
+				head, payload := tsoSegment(tx.slot(), pkt, plan, i, vni)
+				tx.add(head, payload, r.remote)
 			}
-			f.log.Error("tunnel: UDP read failed, reader stopped", "addr", f.addr, "err", err)
-			return
+			return true
 		}
-		nets := *f.nets.Load()
-		for i := range cnt {
-			f.receive(nets, &b.msgs[i], &t)
+		if !tx.room(1) {
+			return false
 		}
-		f.ctr.flushIn(&t)
+		if h.flags&vnetFlagNeedsCsum != 0 && completeChecksum(pkt, h) != nil {
+			t.drop(dropMalformed)
+			return true
+		}
+	} else if !tx.room(1) {
+		return false
 	}
+	d := buf[:HeaderLen+n]
+	putHeader(d, vni)
+	tx.add(d, nil, r.remote)
+	return true
 }
 
 // transient reports a socket error that a reader may retry: one reported
@@ -145,21 +174,13 @@ func transient(err error) bool {
 	return false
 }
 
-// receive checks one datagram and writes its inner packet to its network's
-// TUN. The checks run cheapest and most hostile first: source, then format,
-// then the tables.
-func (f *Forwarder) receive(nets map[uint32]*network, m *ipv4.Message, t *tally) {
-	src, _ := m.Addr.(*net.UDPAddr)
-	if src == nil || !f.peers.has(src.IP) {
-		t.drop(dropNotPeer)
-		return
-	}
-	if m.Flags&syscall.MSG_TRUNC != 0 {
-		t.drop(dropMalformed)
-		return
-	}
-	vni, inner, err := Decap(m.Buffers[0][:m.N])
-	if err != nil {
+// receive checks one datagram dg, received from a peer, and writes its
+// inner packet to its network's TUN (through co for a queue with
+// offloads). The checks run cheapest first: format (an inner packet larger
+// than the MTU is malformed: nodes agree on the MTU), then the tables.
+func (f *Forwarder) receive(nets map[uint32]*network, dg []byte, co *coalescer, t *tally) {
+	vni, inner, err := Decap(dg)
+	if err != nil || len(inner) > f.cfg.MTU {
 		t.drop(dropMalformed)
 		return
 	}
@@ -173,10 +194,35 @@ func (f *Forwarder) receive(nets map[uint32]*network, m *ipv4.Message, t *tally)
 		t.drop(dropNotLocal)
 		return
 	}
-	if _, err := n.queueFor(inner).dev.Write(inner); err != nil {
+	q := n.queueFor(inner)
+	if q.offload {
+		co.add(q, dg[:HeaderLen+len(inner)])
+		return
+	}
+	if _, err := q.dev.Write(inner); err != nil {
 		t.drop(dropDeviceError)
 		return
 	}
 	t.packets++
 	t.bytes += uint64(len(inner))
+}
+
+// receiveMessage handles one message received from src: one datagram, or
+// several of seg bytes (the last may be shorter) glued by UDP GRO. The
+// checks run cheapest and most hostile first: source, truncation, then per
+// datagram format and the tables.
+func (f *Forwarder) receiveMessage(nets map[uint32]*network, src [4]byte, data []byte, seg int, trunc bool, co *coalescer, t *tally) {
+	seg = max(seg, 1)
+	dgrams := max((len(data)+seg-1)/seg, 1)
+	switch {
+	case !f.peers.has4(src):
+		t.drops[dropNotPeer] += uint64(dgrams)
+		return
+	case trunc || len(data) == 0:
+		t.drops[dropMalformed] += uint64(dgrams)
+		return
+	}
+	for off := 0; off < len(data); off += seg {
+		f.receive(nets, data[off:min(off+seg, len(data))], co, t)
+	}
 }

@@ -3,6 +3,7 @@ package tunnel
 import (
 	"encoding/binary"
 	"io"
+	"net/netip"
 	"syscall"
 	"unsafe"
 
@@ -12,8 +13,10 @@ import (
 
 // socketControl sets the underlay socket's options before it is bound:
 // fragmentation always allowed (no DF bit), so that a datagram larger than
-// the underlay's MTU is fragmented by the kernel rather than refused, and
-// large buffers (forced past the sysctl limits when running as root).
+// the underlay's MTU is fragmented by the kernel rather than refused;
+// large buffers (forced past the sysctl limits when running as root); and
+// UDP GRO where the kernel has it, so that one receive may return many
+// datagrams of one sender (see receiver).
 func socketControl(bufSize int) func(network, address string, c syscall.RawConn) error {
 	return func(_, _ string, c syscall.RawConn) error {
 		var opErr error
@@ -32,6 +35,8 @@ func socketControl(bufSize int) func(network, address string, c syscall.RawConn)
 			if unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, bufSize) != nil {
 				opErr = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_SNDBUF, bufSize)
 			}
+			// Without GRO (an old kernel) datagrams simply arrive one by one.
+			_ = unix.SetsockoptInt(s, unix.SOL_UDP, unix.UDP_GRO, 1)
 		})
 		if err != nil {
 			return err
@@ -41,7 +46,7 @@ func socketControl(bufSize int) func(network, address string, c syscall.RawConn)
 }
 
 // rawConnOf returns the descriptor access of a device backed by a
-// pollable file (a *water.Interface or an *os.File), or nil.
+// pollable file (a *TUNQueue, a *water.Interface or an *os.File), or nil.
 func rawConnOf(dev io.ReadWriteCloser) syscall.RawConn {
 	if w, ok := dev.(*water.Interface); ok {
 		dev = w.ReadWriteCloser
@@ -59,9 +64,8 @@ func rawConnOf(dev io.ReadWriteCloser) syscall.RawConn {
 
 // rawReader is the BatchReader of a non-blocking TUN descriptor: it reads
 // every packet that is ready in one wake-up of the runtime's poller (one
-// read system call per packet, as TUN without offloads allows). Its
-// callback is built once, so a read allocates nothing. It belongs to one
-// goroutine.
+// read system call per packet, as TUN allows). Its callback is built once,
+// so a read allocates nothing. It belongs to one goroutine.
 type rawReader struct {
 	rc     syscall.RawConn
 	fn     func(fd uintptr) bool
@@ -120,6 +124,7 @@ var segmentCmsgLen = unix.CmsgSpace(2)
 
 func putSegmentCmsg(b []byte, size int) []byte {
 	b = b[:segmentCmsgLen]
+	clear(b)
 	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
 	h.Level = unix.SOL_UDP
 	h.Type = unix.UDP_SEGMENT
@@ -127,3 +132,353 @@ func putSegmentCmsg(b []byte, size int) []byte {
 	binary.NativeEndian.PutUint16(b[unix.CmsgLen(0):], uint16(size))
 	return b
 }
+
+// groCmsgSpace is the control buffer of one received message: room for
+// the UDP_GRO message (an int, the size of the datagrams glued together)
+// and some to spare.
+const groCmsgSpace = 64
+
+// groSize returns the datagram size of a UDP_GRO control message in oob,
+// or 0.
+func groSize(oob []byte) int {
+	for len(oob) >= unix.SizeofCmsghdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < unix.SizeofCmsghdr || l > len(oob) {
+			return 0
+		}
+		if h.Level == unix.SOL_UDP && h.Type == unix.UDP_GRO && l >= unix.CmsgLen(4) {
+			return int(binary.NativeEndian.Uint32(oob[unix.CmsgLen(0):]))
+		}
+		oob = oob[min(unix.CmsgSpace(l-unix.CmsgLen(0)), len(oob)):]
+	}
+	return 0
+}
+
+// mmsghdr is struct mmsghdr of sendmmsg(2) and recvmmsg(2).
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
+}
+
+func putSockaddr(sa *unix.RawSockaddrInet4, ap netip.AddrPort) {
+	sa.Family = unix.AF_INET
+	p := (*[2]byte)(unsafe.Pointer(&sa.Port))
+	binary.BigEndian.PutUint16(p[:], ap.Port())
+	sa.Addr = ap.Addr().As4()
+}
+
+func iovec(b []byte) unix.Iovec {
+	v := unix.Iovec{Base: unsafe.SliceData(b)}
+	v.SetLen(len(b))
+	return v
+}
+
+// sender sends a TUN loop's datagrams with sendmmsg(2) through the
+// runtime's poller. Everything it hands the kernel is made once, so a send
+// allocates nothing. It belongs to one goroutine.
+type sender struct {
+	f     *Forwarder
+	spans []msgSpan
+	hs    []mmsghdr
+	iovs  []unix.Iovec
+	names []unix.RawSockaddrInet4
+	oob   []byte
+	fn    func(fd uintptr) bool
+	// The current call's messages and outcome.
+	msgs []mmsghdr
+	sent int
+	err  error
+}
+
+func (f *Forwarder) newSender() *sender {
+	s := &sender{
+		f:     f,
+		spans: make([]msgSpan, 0, txCap),
+		hs:    make([]mmsghdr, txCap),
+		iovs:  make([]unix.Iovec, 2*txCap),
+		names: make([]unix.RawSockaddrInet4, txCap),
+		oob:   make([]byte, txCap*segmentCmsgLen),
+	}
+	s.fn = s.sendmmsg
+	return s
+}
+
+// send sends the datagrams of tx, counting them or their drops in t.
+func (s *sender) send(tx *txList, t *tally) {
+	if len(tx.dgrams) == 0 {
+		return
+	}
+	s.spans = pack(tx, int(s.f.gsoLimit.Load()), s.spans[:0])
+	iov := 0
+	for m, sp := range s.spans {
+		first := iov
+		for _, d := range tx.dgrams[sp.start:sp.end] {
+			s.iovs[iov] = iovec(d.head)
+			iov++
+			if len(d.tail) > 0 {
+				s.iovs[iov] = iovec(d.tail)
+				iov++
+			}
+		}
+		var oob []byte
+		if sp.seg > 0 {
+			oob = putSegmentCmsg(s.oob[m*segmentCmsgLen:], sp.seg)
+		}
+		s.message(&s.hs[m], &s.names[m], tx.dgrams[sp.start].dst, s.iovs[first:iov], oob)
+	}
+	msgs, spans := s.hs[:len(s.spans)], s.spans
+	for len(msgs) > 0 {
+		sent, err := s.call(msgs)
+		for _, sp := range spans[:sent] {
+			s.count(tx.dgrams[sp.start:sp.end], t)
+		}
+		msgs, spans = msgs[sent:], spans[sent:]
+		if (err != nil || sent == 0) && len(msgs) > 0 {
+			s.failed(tx.dgrams[spans[0].start:spans[0].end], spans[0].seg, t)
+			msgs, spans = msgs[1:], spans[1:]
+		}
+	}
+}
+
+func (s *sender) message(h *mmsghdr, name *unix.RawSockaddrInet4, dst netip.AddrPort, iovs []unix.Iovec, oob []byte) {
+	putSockaddr(name, dst)
+	h.hdr = unix.Msghdr{Name: (*byte)(unsafe.Pointer(name)), Namelen: unix.SizeofSockaddrInet4, Iov: &iovs[0]}
+	h.hdr.SetIovlen(len(iovs))
+	if len(oob) > 0 {
+		h.hdr.Control = &oob[0]
+		h.hdr.SetControllen(len(oob))
+	}
+	h.n = 0
+}
+
+func (s *sender) count(ds []dgram, t *tally) {
+	for i := range ds {
+		t.packets++
+		t.bytes += uint64(ds[i].len() - HeaderLen)
+	}
+}
+
+// failed deals with a message the socket refused. A GSO message is refused
+// when its segments do not fit the route's MTU (a datagram that needs
+// fragmenting) or the kernel lacks UDP_SEGMENT: its datagrams are sent one
+// by one, and only smaller datagrams are coalesced from then on. Anything
+// else is counted as a send error.
+func (s *sender) failed(ds []dgram, seg int, t *tally) {
+	if seg == 0 {
+		t.drops[dropSendError] += uint64(len(ds))
+		return
+	}
+	s.f.lowerGSOLimit(seg - 1)
+	var one [1]mmsghdr
+	var name unix.RawSockaddrInet4
+	var iovs [2]unix.Iovec
+	for i := range ds {
+		iovs[0], iovs[1] = iovec(ds[i].head), iovec(ds[i].tail)
+		n := 1
+		if len(ds[i].tail) > 0 {
+			n = 2
+		}
+		s.message(&one[0], &name, ds[i].dst, iovs[:n], nil)
+		if sent, _ := s.call(one[:]); sent != 1 {
+			t.drop(dropSendError)
+			continue
+		}
+		s.count(ds[i:i+1], t)
+	}
+}
+
+// call sends msgs with one sendmmsg, waiting while the socket's buffer is
+// full, and returns how many went.
+func (s *sender) call(msgs []mmsghdr) (int, error) {
+	s.msgs, s.sent, s.err = msgs, 0, nil
+	err := s.f.rc.Write(s.fn)
+	s.msgs = nil
+	if err != nil {
+		return 0, err
+	}
+	return s.sent, s.err
+}
+
+func (s *sender) sendmmsg(fd uintptr) bool {
+	for {
+		n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.msgs[0])), uintptr(len(s.msgs)), 0, 0, 0)
+		switch e {
+		case 0:
+			s.sent = int(n)
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		default:
+			s.err = e
+			return true
+		}
+	}
+}
+
+// receiver reads datagrams with recvmmsg(2), each message up to 64 KB
+// (several datagrams of one sender glued by UDP GRO), through the
+// runtime's poller, and writes packets to TUN queues, vectored where the
+// queue has a descriptor. Made once per loop; it allocates nothing per
+// packet. It belongs to one goroutine.
+type receiver struct {
+	b     *batch
+	hs    []mmsghdr
+	iovs  []unix.Iovec
+	names []unix.RawSockaddrInet4
+	oob   []byte
+	fn    func(fd uintptr) bool
+	n     int
+	err   error
+
+	wiov    []unix.Iovec
+	wfn     func(fd uintptr) bool
+	werr    error
+	scratch []byte
+}
+
+func newReceiver(b *batch) *receiver {
+	n := len(b.data)
+	r := &receiver{
+		b:       b,
+		hs:      make([]mmsghdr, n),
+		iovs:    make([]unix.Iovec, n),
+		names:   make([]unix.RawSockaddrInet4, n),
+		oob:     make([]byte, n*groCmsgSpace),
+		wiov:    make([]unix.Iovec, 0, maxCoalesceSegs),
+		scratch: make([]byte, 0, vnetHdrLen+maxPacket),
+	}
+	for i := range r.hs {
+		r.iovs[i] = iovec(b.data[i])
+		r.hs[i].hdr.Name = (*byte)(unsafe.Pointer(&r.names[i]))
+		r.hs[i].hdr.Iov = &r.iovs[i]
+		r.hs[i].hdr.SetIovlen(1)
+		r.hs[i].hdr.Control = &r.oob[i*groCmsgSpace]
+	}
+	r.fn = r.recvmmsg
+	r.wfn = r.writev
+	return r
+}
+
+// recv reads a batch of messages and returns how many came.
+func (r *receiver) recv(rc syscall.RawConn) (int, error) {
+	for i := range r.hs {
+		h := &r.hs[i].hdr
+		h.Namelen = unix.SizeofSockaddrInet4
+		h.SetControllen(groCmsgSpace)
+		h.Flags = 0
+	}
+	r.n, r.err = 0, nil
+	if err := rc.Read(r.fn); err != nil {
+		return 0, err
+	}
+	return r.n, r.err
+}
+
+func (r *receiver) recvmmsg(fd uintptr) bool {
+	for {
+		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hs[0])), uintptr(len(r.hs)), unix.MSG_DONTWAIT, 0, 0)
+		switch e {
+		case 0:
+			r.n = int(n)
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		default:
+			r.err = e
+			return true
+		}
+	}
+}
+
+// message returns message i of the last batch: its sender, its data, the
+// size of the datagrams glued in it, and whether it was truncated.
+func (r *receiver) message(i int) (src [4]byte, data []byte, seg int, trunc bool) {
+	h := &r.hs[i]
+	data = r.b.data[i][:h.n]
+	seg = groSize(r.oob[i*groCmsgSpace : i*groCmsgSpace+int(h.hdr.Controllen)])
+	if seg <= 0 {
+		seg = len(data)
+	}
+	ok := h.hdr.Namelen == unix.SizeofSockaddrInet4 && r.names[i].Family == unix.AF_INET
+	if !ok {
+		return src, data, seg, h.hdr.Flags&unix.MSG_TRUNC != 0
+	}
+	return r.names[i].Addr, data, seg, h.hdr.Flags&unix.MSG_TRUNC != 0
+}
+
+// writeTUN writes the pieces of iov to q as one packet: one writev on the
+// queue's descriptor, or, for a queue without one, one Write of the pieces
+// joined.
+func (r *receiver) writeTUN(q *queue, iov [][]byte) error {
+	if q.rc == nil {
+		r.scratch = r.scratch[:0]
+		for _, p := range iov {
+			r.scratch = append(r.scratch, p...)
+		}
+		_, err := q.dev.Write(r.scratch)
+		return err
+	}
+	r.wiov = r.wiov[:0]
+	for _, p := range iov {
+		r.wiov = append(r.wiov, iovec(p))
+	}
+	r.werr = nil
+	if err := q.rc.Write(r.wfn); err != nil {
+		return err
+	}
+	return r.werr
+}
+
+func (r *receiver) writev(fd uintptr) bool {
+	for {
+		_, _, e := unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&r.wiov[0])), uintptr(len(r.wiov)))
+		switch e {
+		case 0:
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		default:
+			r.werr = e
+			return true
+		}
+	}
+}
+
+// runUDP forwards received datagrams to the TUN queues of their networks.
+func (f *Forwarder) runUDP() {
+	defer f.wg.Done()
+	b := f.pool.batch(f.cfg.BatchSize)
+	defer b.release()
+	r := newReceiver(b)
+	var t tally
+	co := newCoalescer(r.writeTUN, &t)
+	for {
+		cnt, err := r.recv(f.rc)
+		if err != nil {
+			if f.closing.Load() {
+				return
+			}
+			if transient(err) {
+				continue
+			}
+			f.log.Error("tunnel: UDP read failed, reader stopped", "addr", f.addr, "err", err)
+			return
+		}
+		nets := *f.nets.Load()
+		for i := range cnt {
+			src, data, seg, trunc := r.message(i)
+			f.receiveMessage(nets, src, data, seg, trunc, co, &t)
+		}
+		co.flush()
+		f.ctr.flushIn(&t)
+	}
+}
+
+func platformCheck() error { return nil }

@@ -3,9 +3,16 @@
 package tunnel
 
 import (
+	"errors"
 	"io"
 	"syscall"
 )
+
+// The forwarder's I/O is Linux's (sendmmsg, recvmmsg, UDP GSO and GRO,
+// TUN): elsewhere NewForwarder fails with errUnsupported.
+var errUnsupported = errors.New("tunnel: the forwarder runs on Linux only")
+
+func platformCheck() error { return errUnsupported }
 
 func socketControl(int) func(network, address string, c syscall.RawConn) error { return nil }
 
@@ -15,6 +22,10 @@ func newRawReader(syscall.RawConn) BatchReader { return nil }
 
 const gsoSupported = false
 
-const segmentCmsgLen = 0
+type sender struct{}
 
-func putSegmentCmsg(b []byte, _ int) []byte { return b }
+func (f *Forwarder) newSender() *sender { return &sender{} }
+
+func (s *sender) send(tx *txList, t *tally) { t.drops[dropSendError] += uint64(len(tx.dgrams)) }
+
+func (f *Forwarder) runUDP() { f.wg.Done() }

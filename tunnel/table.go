@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -24,22 +23,19 @@ type Endpoints struct {
 	m map[uint32]route
 }
 
-// route is where packets for one overlay address go. ua is shared by every
-// entry with the same remote and never modified, so the send path hands it
-// to the socket without allocating.
+// route is where packets for one overlay address go: the zero remote for
+// a local endpoint.
 type route struct {
 	remote netip.AddrPort
-	ua     *net.UDPAddr
 }
 
-func (r route) local() bool { return r.ua == nil }
+func (r route) local() bool { return !r.remote.IsValid() }
 
 // NewEndpoints validates m and builds a snapshot from it. Keys must be IPv4
 // (IPv4-mapped IPv6 is unmapped); values must be the zero netip.AddrPort
 // (local) or an IPv4 address with a non-zero port. m is not retained.
 func NewEndpoints(m map[netip.Addr]netip.AddrPort) (*Endpoints, error) {
 	e := &Endpoints{m: make(map[uint32]route, len(m))}
-	shared := make(map[netip.AddrPort]*net.UDPAddr)
 	for ip, remote := range m {
 		ip = ip.Unmap()
 		if !ip.Is4() {
@@ -51,12 +47,7 @@ func NewEndpoints(m map[netip.Addr]netip.AddrPort) (*Endpoints, error) {
 			if !remote.Addr().Is4() || remote.Port() == 0 {
 				return nil, fmt.Errorf("endpoint %s: remote %s: %w", ip, remote, ErrAddress)
 			}
-			ua, ok := shared[remote]
-			if !ok {
-				ua = net.UDPAddrFromAddrPort(remote)
-				shared[remote] = ua
-			}
-			r = route{remote: remote, ua: ua}
+			r = route{remote: remote}
 		}
 		e.m[ipKey(ip)] = r
 	}
@@ -163,16 +154,13 @@ func (p *peerSet) set(addrs []netip.Addr) error {
 	return nil
 }
 
-// has reports whether the sender's IP, as the socket reported it, is a
-// peer.
-func (p *peerSet) has(ip net.IP) bool {
-	if ip4 := ip.To4(); ip4 != nil {
-		m := p.cur.Load()
-		if m == nil {
-			return false
-		}
-		_, ok := (*m)[binary.BigEndian.Uint32(ip4)]
-		return ok
+// has4 reports whether the sender's IPv4 address, as the socket reported
+// it, is a peer.
+func (p *peerSet) has4(ip [4]byte) bool {
+	m := p.cur.Load()
+	if m == nil {
+		return false
 	}
-	return false
+	_, ok := (*m)[binary.BigEndian.Uint32(ip[:])]
+	return ok
 }
