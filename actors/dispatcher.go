@@ -1,7 +1,9 @@
 package actors
 
 import (
+	"cmp"
 	"context"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -39,11 +41,14 @@ type DispatchControl interface {
 // changes they report (one entry per shard) and answers the tasks they
 // must run or stop. It keeps no state; each sync is served in a goroutine.
 type Dispatcher struct {
-	ctl DispatchControl
+	ctl     DispatchControl
+	commits *groupCommit
 }
 
 // NewDispatcher returns a dispatcher.
-func NewDispatcher(ctl DispatchControl) *Dispatcher { return &Dispatcher{ctl: ctl} }
+func NewDispatcher(ctl DispatchControl) *Dispatcher {
+	return &Dispatcher{ctl: ctl, commits: newGroupCommit(ctl)}
+}
 
 // Receive implements actor.Actor.
 func (d *Dispatcher) Receive(ctx actor.Context) {
@@ -70,7 +75,9 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 	byShard := make(map[uint64]*swarmv1.TaskBatch)
 	for _, r := range req.GetReports() {
 		svc := req.GetReportServices()[r.GetTaskId()]
-		if svc == "" || r.GetStatus() == nil {
+		// A report the state machine would refuse is dropped here: it
+		// would make the whole shared entry fail.
+		if svc == "" || r.GetStatus().GetState() == swarmv1.TaskState_TASK_STATE_UNSPECIFIED {
 			continue
 		}
 		shard := d.ctl.ShardOf(svc)
@@ -82,10 +89,25 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 		b.Status = append(b.Status, r)
 		b.ServiceIds = appendOnce(b.ServiceIds, svc)
 	}
+	// The shards commit in parallel, each in an entry shared with the
+	// other nodes' syncs of the moment.
+	var done []<-chan error
 	for shard, b := range byShard {
-		if err := d.ctl.Propose(ctx, shard, &swarmv1.Command{Cmd: &swarmv1.Command_TaskBatch{TaskBatch: b}}); err != nil {
-			return &swarmv1.TaskSyncResponse{Error: err.Error()}
+		done = append(done, d.commits.add(shard, b))
+	}
+	var failed error
+	for _, c := range done {
+		select {
+		case err := <-c:
+			if err != nil && failed == nil {
+				failed = err
+			}
+		case <-ctx.Done():
+			failed = cmp.Or(failed, ctx.Err())
 		}
+	}
+	if failed != nil {
+		return &swarmv1.TaskSyncResponse{Error: failed.Error()}
 	}
 	if err := d.ctl.SetPortErrors(ctx, req.GetNodeId(), req.GetPortErrors()); err != nil {
 		return &swarmv1.TaskSyncResponse{Error: err.Error()}
@@ -129,4 +151,88 @@ func appendOnce(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+// groupCommit merges the task reports of concurrent syncs into one Raft
+// entry per shard: while an entry is being committed, the reports that
+// arrive wait and go together in the next one (group commit). With
+// thousands of nodes this keeps the entries few and big instead of one per
+// node, and a slow shard slows the syncs down instead of piling up
+// proposals.
+type groupCommit struct {
+	ctl DispatchControl
+	mu  sync.Mutex
+	// queued holds, by shard, the entries waiting to be committed, each
+	// with the syncs waiting for it; busy marks the shards committing one.
+	queued map[uint64][]*pendingEntry
+	busy   map[uint64]bool
+}
+
+type pendingEntry struct {
+	batch   *swarmv1.TaskBatch
+	waiters []chan error
+}
+
+// maxGroupReports bounds the reports of one entry (a node's own reports
+// may exceed it).
+const maxGroupReports = 10000
+
+// groupCommitTimeout bounds the commit of one entry.
+const groupCommitTimeout = 10 * time.Second
+
+func newGroupCommit(ctl DispatchControl) *groupCommit {
+	return &groupCommit{ctl: ctl, queued: make(map[uint64][]*pendingEntry), busy: make(map[uint64]bool)}
+}
+
+// add queues b for shard; the channel gets the outcome of the entry that
+// carries it.
+func (g *groupCommit) add(shard uint64, b *swarmv1.TaskBatch) <-chan error {
+	done := make(chan error, 1)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	q := g.queued[shard]
+	var e *pendingEntry
+	if n := len(q); n > 0 && len(q[n-1].batch.Status)+len(b.Status) <= maxGroupReports {
+		e = q[n-1]
+	} else {
+		e = &pendingEntry{batch: &swarmv1.TaskBatch{}}
+		g.queued[shard] = append(q, e)
+	}
+	e.batch.Status = append(e.batch.Status, b.Status...)
+	for _, id := range b.ServiceIds {
+		e.batch.ServiceIds = appendOnce(e.batch.ServiceIds, id)
+	}
+	e.waiters = append(e.waiters, done)
+	if !g.busy[shard] {
+		g.busy[shard] = true
+		go g.commit(shard)
+	}
+	return done
+}
+
+// commit commits the queued entries of shard one after the other until
+// none is left.
+func (g *groupCommit) commit(shard uint64) {
+	for {
+		g.mu.Lock()
+		q := g.queued[shard]
+		if len(q) == 0 {
+			g.busy[shard] = false
+			g.mu.Unlock()
+			return
+		}
+		e := q[0]
+		if len(q) == 1 {
+			delete(g.queued, shard)
+		} else {
+			g.queued[shard] = q[1:]
+		}
+		g.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), groupCommitTimeout)
+		err := g.ctl.Propose(ctx, shard, &swarmv1.Command{Cmd: &swarmv1.Command_TaskBatch{TaskBatch: e.batch}})
+		cancel()
+		for _, w := range e.waiters {
+			w <- err
+		}
+	}
 }

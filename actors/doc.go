@@ -10,7 +10,13 @@
 // data directory or Raft directly.
 package actors
 
-import "time"
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
 
 // Well-known actor names, the same on every node, so that a peer's actor is
 // addressed as actor.NewPID(peer.GatewayAddr, Name).
@@ -22,3 +28,13 @@ const (
 
 // RequestTimeout bounds a request one node's actor makes to another's.
 const RequestTimeout = 20 * time.Second
+
+// NodePID is where the node actor of node n listens: NodeName at its
+// gateway, or the actor name it registered with (a simulated node).
+func NodePID(n *swarmv1.Node) *actor.PID {
+	name := n.GetActorName()
+	if name == "" {
+		name = NodeName
+	}
+	return actor.NewPID(n.GetGatewayAddr(), name)
+}

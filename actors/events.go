@@ -21,10 +21,11 @@ const keptEvents = 10000
 // EventSource is what the events actor reads of its manager: names for
 // the IDs in applied entries, and the control shard's leader.
 type EventSource interface {
-	// Node returns a node as this replica knows it.
+	// Node returns a node as this replica knows it; read only.
 	Node(id string) (*swarmv1.Node, bool)
-	// Task returns a task and its service's name as this replica knows it.
-	Task(id string) (*swarmv1.Task, bool)
+	// Tasks returns the identities (ID, service and its name, slot, node)
+	// of the tasks ids of shard as this replica knows them, by ID.
+	Tasks(shard uint64, ids []string) map[string]*swarmv1.Task
 	// ServiceName returns a service's name.
 	ServiceName(id string) string
 	// LeaderNodeID returns the node leading the control shard ("" when
@@ -142,14 +143,13 @@ func (e *Events) Record(a *cluster.Applied) {
 	case *swarmv1.Command_RemoveService:
 		e.add(at, "service", "remove", c.RemoveService.GetServiceId(), map[string]string{"name": a.Result.GetService().GetSpec().GetName()})
 	case *swarmv1.Command_TaskBatch:
-		e.recordTasks(at, c.TaskBatch)
+		e.recordTasks(at, a.ShardID, c.TaskBatch)
 	}
 }
 
-func (e *Events) taskAttrs(id string) map[string]string {
+func (e *Events) taskAttrs(t *swarmv1.Task) map[string]string {
 	attrs := map[string]string{}
-	t, ok := e.src.Task(id)
-	if !ok {
+	if t == nil {
 		return attrs
 	}
 	name := t.ServiceName + "." + strconv.FormatUint(t.Slot, 10)
@@ -163,14 +163,25 @@ func (e *Events) taskAttrs(id string) map[string]string {
 	return attrs
 }
 
-func (e *Events) recordTasks(at int64, b *swarmv1.TaskBatch) {
+func (e *Events) recordTasks(at int64, shard uint64, b *swarmv1.TaskBatch) {
+	ids := make([]string, 0, len(b.GetCreate())+len(b.GetStatus())+len(b.GetDesire()))
 	for _, t := range b.GetCreate() {
-		attrs := e.taskAttrs(t.GetId())
+		ids = append(ids, t.GetId())
+	}
+	for _, u := range b.GetStatus() {
+		ids = append(ids, u.GetTaskId())
+	}
+	for _, d := range b.GetDesire() {
+		ids = append(ids, d.GetTaskId())
+	}
+	tasks := e.src.Tasks(shard, ids)
+	for _, t := range b.GetCreate() {
+		attrs := e.taskAttrs(tasks[t.GetId()])
 		attrs["state.new"] = lower(t.GetStatus().GetState().String(), "TASK_STATE_")
 		e.add(at, "task", "create", t.GetId(), attrs)
 	}
 	for _, u := range b.GetStatus() {
-		attrs := e.taskAttrs(u.GetTaskId())
+		attrs := e.taskAttrs(tasks[u.GetTaskId()])
 		attrs["state.new"] = lower(u.GetStatus().GetState().String(), "TASK_STATE_")
 		if err := u.GetStatus().GetErr(); err != "" {
 			attrs["error"] = err
@@ -178,7 +189,7 @@ func (e *Events) recordTasks(at int64, b *swarmv1.TaskBatch) {
 		e.add(at, "task", "update", u.GetTaskId(), attrs)
 	}
 	for _, d := range b.GetDesire() {
-		attrs := e.taskAttrs(d.GetTaskId())
+		attrs := e.taskAttrs(tasks[d.GetTaskId()])
 		attrs["desiredstate.new"] = lower(d.GetDesiredState().String(), "TASK_STATE_")
 		if d.GetReason() != "" {
 			attrs["reason"] = d.GetReason()

@@ -18,8 +18,12 @@ func (fakeSource) Node(id string) (*swarmv1.Node, bool) {
 	return &swarmv1.Node{Id: id, Description: &swarmv1.NodeDescription{Hostname: "host-" + id}}, true
 }
 
-func (fakeSource) Task(id string) (*swarmv1.Task, bool) {
-	return &swarmv1.Task{Id: id, ServiceName: "web", Slot: 3, NodeId: "n2"}, true
+func (fakeSource) Tasks(_ uint64, ids []string) map[string]*swarmv1.Task {
+	out := make(map[string]*swarmv1.Task)
+	for _, id := range ids {
+		out[id] = &swarmv1.Task{Id: id, ServiceName: "web", Slot: 3, NodeId: "n2"}
+	}
+	return out
 }
 
 func (fakeSource) ServiceName(string) string { return "web" }

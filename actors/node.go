@@ -32,7 +32,8 @@ type NodeEngine interface {
 	Runtime(name string) task.Runtime
 	// FreePort returns a free host port for a task's $PORT.
 	FreePort() (uint32, error)
-	// Addr is this node's IP, where its published ports listen.
+	// Addr is this node's IP, where its published ports listen; empty for
+	// a simulated node, which serves no published port and no overlay.
 	Addr() string
 	// LBRegistry is where this node's lb actors list their counters for
 	// /metrics; nil when nothing reads them.

@@ -20,7 +20,8 @@ import (
 // `service logs`.
 const keptEnded = 200
 
-// syncTimeout bounds one task sync.
+// syncTimeout bounds one task sync, or three heartbeat periods when
+// that is longer.
 const syncTimeout = 1500 * time.Millisecond
 
 // syncEvery is how many heartbeat ticks may pass without a task sync: the
@@ -201,7 +202,9 @@ func (n *Node) sync(ctx actor.Context) {
 	n.tasks.syncing = true
 	// A short bound: a sync sent to a manager that died or was cut off must
 	// not hold up the next one (a poke waits behind it).
-	f := ctx.RequestFuture(actor.NewPID(peers[0].GatewayAddr, DispatcherName), req, syncTimeout)
+	// In big swarms (long heartbeat periods) a dispatcher may take longer.
+	timeout := max(syncTimeout, 3*time.Duration(n.period.Load()))
+	f := ctx.RequestFuture(actor.NewPID(peers[0].GatewayAddr, DispatcherName), req, timeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
 		n.tasks.syncing = false
 		resp, ok := res.(*swarmv1.TaskSyncResponse)
@@ -327,7 +330,8 @@ func (n *Node) start(ctx actor.Context, t *swarmv1.Task) {
 	if attached {
 		host = ""
 	}
-	props := actor.PropsFromProducer(func() actor.Actor { return task.NewRunner(t, rt, port, host, nw) })
+	// The lock-free mailbox is the smallest: a node may run many tasks.
+	props := actor.PropsFromProducer(func() actor.Actor { return task.NewRunner(t, rt, port, host, nw) }, actor.WithMailbox(actor.UnboundedLockfree()))
 	pid, err := ctx.SpawnNamed(props, "task/"+t.Id)
 	if err != nil {
 		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_REJECTED, "spawn: "+err.Error())
@@ -407,6 +411,10 @@ func (n *Node) onLogs(ctx actor.Context, req *swarmv1.TaskLogsRequest) {
 // listening on this node's address, and gives each its backends.
 func (n *Node) applyMesh(ctx actor.Context, m *swarmv1.Mesh) {
 	n.tasks.mesh = m
+	if n.eng.Addr() == "" {
+		// A simulated node serves no published port and no overlay.
+		return
+	}
 	if len(m.GetNetworks()) > 0 && n.tasks.tunnel == nil {
 		eng := n.eng
 		pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return NewTunnel(eng.OverlayUpdate) }), TunnelName)

@@ -72,10 +72,11 @@ func (f *fsm) Lookup(q any) (any, error) {
 }
 
 func (f *fsm) SaveSnapshot(w io.Writer, _ sm.ISnapshotFileCollection, _ <-chan struct{}) error {
+	// Readers may go on meanwhile; Update cannot (the lock, and
+	// dragonboat never saves and updates at once).
 	f.mu.RLock()
-	snap := f.store.Snapshot()
+	data, err := f.store.EncodeSnapshot()
 	f.mu.RUnlock()
-	data, err := proto.Marshal(snap)
 	if err != nil {
 		return fmt.Errorf("encode snapshot: %w", err)
 	}

@@ -554,6 +554,21 @@ func (m *Manager) Admit(ctx context.Context, req *swarmv1.JoinRequest) (*swarmv1
 	}, nil
 }
 
+// AddSimNode adds a simulated node (swarmd --sim-nodes, for scale
+// benchmarks): a worker whose node actor lives at n.GatewayAddr under
+// n.ActorName, in the actor system of the manager hosting it, so it needs
+// no certificate of its own. It is not reachable through Admit.
+func (m *Manager) AddSimNode(ctx context.Context, n *swarmv1.Node) (*swarmv1.Node, error) {
+	if n.GetActorName() == "" || n.Role != swarmv1.NodeRole_NODE_ROLE_WORKER {
+		return nil, fmt.Errorf("simulated node %s: a worker with an actor name: %w", n.GetId(), ErrInvalid)
+	}
+	res, err := m.propose(ctx, &swarmv1.Command{Cmd: &swarmv1.Command_AddNode{AddNode: &swarmv1.AddNode{Node: n}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.Node, nil
+}
+
 // replicaReady adds the started replicas of a node admitted as a manager.
 func (m *Manager) replicaReady(ctx context.Context, r *swarmv1.ReplicaReadyRequest) (*swarmv1.GatewayResponse, error) {
 	n, err := m.find(ctx, r.GetNodeId())

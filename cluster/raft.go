@@ -113,6 +113,11 @@ func quietDragonboat() {
 		// Failed dials to a dead peer are expected and retried; they would
 		// flood the log at ERROR.
 		logger.GetLogger("transport").SetLevel(logger.CRITICAL)
+		// SWARM_RAFT_DEBUG=1 shows elections and leadership changes.
+		if os.Getenv("SWARM_RAFT_DEBUG") != "" {
+			logger.GetLogger("raft").SetLevel(logger.INFO)
+			logger.GetLogger("dragonboat").SetLevel(logger.WARNING)
+		}
 	})
 }
 
@@ -232,7 +237,8 @@ func (r *Raft) IsLeader(shard uint64) bool {
 // made during an election succeed and requests made without a quorum fail
 // fast.
 func (r *Raft) waitLeader(ctx context.Context, shard uint64) error {
-	deadline := time.Now().Add(leaderWait)
+	// An election takes 10 to 20 ticks.
+	deadline := time.Now().Add(max(leaderWait, 25*r.cfg.RTT))
 	for {
 		_, _, ok, err := r.nh.GetLeaderID(shard)
 		if errors.Is(err, dragonboat.ErrShardNotFound) || errors.Is(err, dragonboat.ErrClosed) {

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
 
@@ -76,10 +78,62 @@ type Store struct {
 	tasks          map[string]*swarmv1.Task
 	tasksByService map[string]map[string]struct{}
 	tasksByNode    map[string]map[string]struct{}
+	usage          map[string]*NodeUsage
+	states         map[swarmv1.TaskState]int
 	// recent remembers the results of the last proposals by request ID,
 	// oldest first, so that a retried proposal is not applied twice.
 	recent      map[string]*swarmv1.Result
 	recentOrder []string
+	// nodeGen counts the applied commands that change nodes; the memos
+	// below hold while it stays the same.
+	nodeGen     uint64
+	nodesMemo   *memo[[]*swarmv1.Node]
+	nodeByID    *memo[map[string]*swarmv1.Node]
+	managerMemo *memo[[]*swarmv1.Node]
+}
+
+// memo is a value derived from a store, valid while the store's nodeGen
+// is at.
+// Readers share the store (under a read lock), so a memo has a lock of
+// its own.
+type memo[T any] struct {
+	mu  sync.Mutex
+	at  uint64
+	val T
+}
+
+func (m *memo[T]) get(gen uint64, compute func() T) T {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.at != gen {
+		m.val, m.at = compute(), gen
+	}
+	return m.val
+}
+
+// peek returns the value if it is current.
+func (m *memo[T]) peek(gen uint64) (T, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.val, m.at == gen
+}
+
+// current reports whether the value is current.
+func (m *memo[T]) current(gen uint64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.at == gen
+}
+
+// changesNodes reports whether a command may change the nodes.
+func changesNodes(cmd *swarmv1.Command) bool {
+	switch cmd.Cmd.(type) {
+	case *swarmv1.Command_InitCluster, *swarmv1.Command_AddNode, *swarmv1.Command_UpdateNodeSpec,
+		*swarmv1.Command_SetNodeRole, *swarmv1.Command_SetNodeStates, *swarmv1.Command_SetNodePortErrors,
+		*swarmv1.Command_RemoveNode, *swarmv1.Command_RestoreState:
+		return true
+	}
+	return false
 }
 
 // recentLimit is how many proposal results a store remembers.
@@ -88,6 +142,10 @@ const recentLimit = 1024
 // NewStore returns an empty store.
 func NewStore() *Store {
 	return &Store{
+		nodeGen:        1,
+		nodesMemo:      &memo[[]*swarmv1.Node]{},
+		nodeByID:       &memo[map[string]*swarmv1.Node]{},
+		managerMemo:    &memo[[]*swarmv1.Node]{},
 		nodes:          make(map[string]*swarmv1.Node),
 		recent:         make(map[string]*swarmv1.Result),
 		reservations:   make(map[string]*swarmv1.ServiceReservation),
@@ -97,6 +155,8 @@ func NewStore() *Store {
 		tasks:          make(map[string]*swarmv1.Task),
 		tasksByService: make(map[string]map[string]struct{}),
 		tasksByNode:    make(map[string]map[string]struct{}),
+		usage:          make(map[string]*NodeUsage),
+		states:         make(map[swarmv1.TaskState]int),
 	}
 }
 
@@ -108,6 +168,9 @@ func NewStore() *Store {
 func (s *Store) Apply(cmd *swarmv1.Command) (*swarmv1.Result, error) {
 	if cmd == nil {
 		return nil, fmt.Errorf("empty command: %w", ErrInvalid)
+	}
+	if changesNodes(cmd) {
+		s.nodeGen++
 	}
 	id := cmd.GetRequestId()
 	if id == "" {
@@ -518,18 +581,43 @@ func (s *Store) applySettings(c *swarmv1.UpdateClusterSettings, now int64) (*swa
 
 // Snapshot returns a deep copy of the whole state.
 func (s *Store) Snapshot() *swarmv1.Snapshot {
-	snap := &swarmv1.Snapshot{Version: SnapshotVersion}
-	if s.cluster != nil {
-		snap.Cluster = proto.Clone(s.cluster).(*swarmv1.Cluster)
+	return proto.Clone(s.sharedSnapshot()).(*swarmv1.Snapshot)
+}
+
+// sharedSnapshot returns the whole state as a snapshot that shares the
+// store's objects: it must not be modified, and must be used (encoded)
+// before the store changes.
+func (s *Store) sharedSnapshot() *swarmv1.Snapshot {
+	snap := &swarmv1.Snapshot{Version: SnapshotVersion, Cluster: s.cluster}
+	for _, id := range sortedKeys(s.nodes) {
+		snap.Nodes = append(snap.Nodes, s.nodes[id])
 	}
-	snap.Nodes = s.Nodes()
-	s.snapshotServices(snap)
-	snap.Networks = s.Networks()
-	snap.Attachments = s.Attachments()
+	for _, id := range sortedKeys(s.reservations) {
+		snap.Reservations = append(snap.Reservations, s.reservations[id])
+	}
+	for _, id := range sortedKeys(s.services) {
+		snap.Services = append(snap.Services, s.services[id])
+	}
+	for _, id := range sortedKeys(s.tasks) {
+		snap.Tasks = append(snap.Tasks, s.tasks[id])
+	}
+	for _, n := range s.networks {
+		snap.Networks = append(snap.Networks, n)
+	}
+	slices.SortFunc(snap.Networks, func(a, b *swarmv1.Network) int { return strings.Compare(a.GetSpec().GetName(), b.GetSpec().GetName()) })
+	for _, id := range sortedKeys(s.attachments) {
+		snap.Attachments = append(snap.Attachments, s.attachments[id]...)
+	}
 	for _, id := range s.recentOrder {
-		snap.Recent = append(snap.Recent, &swarmv1.RecentResult{RequestId: id, Result: proto.Clone(s.recent[id]).(*swarmv1.Result)})
+		snap.Recent = append(snap.Recent, &swarmv1.RecentResult{RequestId: id, Result: s.recent[id]})
 	}
 	return snap
+}
+
+// EncodeSnapshot encodes the whole state, as Snapshot would, without
+// copying it first.
+func (s *Store) EncodeSnapshot() ([]byte, error) {
+	return proto.Marshal(s.sharedSnapshot())
 }
 
 // Restore replaces the state with snap after validating it.
@@ -647,13 +735,52 @@ func (s *Store) FindNode(ref string) (*swarmv1.Node, error) {
 	return nil, fmt.Errorf("node %s not found: %w", ref, ErrNotFound)
 }
 
+// SharedNodes returns every node, sorted by ID, as copies shared by every
+// caller until the store changes: callers must not modify them. It is
+// for the readers that look at every node often (the failure detector,
+// the supervisors, the routing mesh) in swarms of thousands of nodes.
+func (s *Store) SharedNodes() []*swarmv1.Node {
+	return s.nodesMemo.get(s.nodeGen, s.Nodes)
+}
+
+// SharedNode returns one node as SharedNodes has it, or a copy of its own
+// while SharedNodes is out of date (rebuilding that for one node would
+// make every node's change cost a copy of them all): callers must not
+// modify it.
+func (s *Store) SharedNode(id string) (*swarmv1.Node, bool) {
+	if byID, ok := s.nodeByID.peek(s.nodeGen); ok {
+		n, ok := byID[id]
+		return n, ok
+	}
+	if s.nodesMemo.current(s.nodeGen) {
+		byID := s.nodeByID.get(s.nodeGen, func() map[string]*swarmv1.Node {
+			m := make(map[string]*swarmv1.Node, len(s.nodes))
+			for _, n := range s.SharedNodes() {
+				m[n.Id] = n
+			}
+			return m
+		})
+		n, ok := byID[id]
+		return n, ok
+	}
+	return s.Node(id)
+}
+
 // Managers returns copies of the manager nodes, sorted by ID.
 func (s *Store) Managers() []*swarmv1.Node {
-	var out []*swarmv1.Node
-	for _, n := range s.Nodes() {
-		if n.Role == swarmv1.NodeRole_NODE_ROLE_MANAGER {
-			out = append(out, n)
+	ms := s.managerMemo.get(s.nodeGen, func() []*swarmv1.Node {
+		var out []*swarmv1.Node
+		for _, n := range s.nodes {
+			if n.Role == swarmv1.NodeRole_NODE_ROLE_MANAGER {
+				out = append(out, n)
+			}
 		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Id < out[j].Id })
+		return out
+	})
+	out := make([]*swarmv1.Node, len(ms))
+	for i, n := range ms {
+		out[i] = proto.Clone(n).(*swarmv1.Node)
 	}
 	return out
 }

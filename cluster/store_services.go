@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"sort"
 	"strings"
@@ -212,6 +213,7 @@ func (s *Store) putTask(t *swarmv1.Task) {
 	s.tasks[t.Id] = t
 	index(s.tasksByService, t.ServiceId, t.Id)
 	index(s.tasksByNode, t.NodeId, t.Id)
+	s.use(t, 1)
 }
 
 func (s *Store) deleteTask(id string) {
@@ -219,6 +221,7 @@ func (s *Store) deleteTask(id string) {
 	if !ok {
 		return
 	}
+	s.use(t, -1)
 	unindex(s.tasksByService, t.ServiceId, id)
 	unindex(s.tasksByNode, t.NodeId, id)
 	delete(s.tasks, id)
@@ -269,17 +272,21 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 		if !ok || t.NodeId != "" || t.Status.GetState() > swarmv1.TaskState_TASK_STATE_PENDING || a.GetNodeId() == "" {
 			continue
 		}
+		s.use(t, -1)
 		t.NodeId = a.NodeId
 		index(s.tasksByNode, t.NodeId, t.Id)
 		t.Status = &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED, TimestampUnixNano: now, Message: "scheduler assigned task to node"}
 		touchTask(t, now)
+		s.use(t, 1)
 	}
 	for _, d := range c.GetDesire() {
 		t, ok := s.tasks[d.GetTaskId()]
 		if !ok || d.DesiredState <= t.DesiredState {
 			continue
 		}
+		s.use(t, -1)
 		t.DesiredState = d.DesiredState
+		s.use(t, 1)
 		if d.GetReason() != "" {
 			t.ShutdownReason = d.Reason
 		}
@@ -297,7 +304,9 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 		if st.TimestampUnixNano == 0 {
 			st.TimestampUnixNano = now
 		}
+		s.use(t, -1)
 		t.Status = st
+		s.use(t, 1)
 		touchTask(t, now)
 	}
 	for _, id := range c.GetDelete() {
@@ -306,19 +315,75 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 	return &swarmv1.Result{}, nil
 }
 
+// NodeUsage is what the active tasks of a shard hold on one node: the
+// tasks that have the node, are meant to run and have not ended.
+type NodeUsage struct {
+	Tasks       int
+	NanoCPUs    int64
+	MemoryBytes int64
+	// HostPorts counts the tasks publishing each port in host mode
+	// ("80/tcp").
+	HostPorts map[string]int
+}
+
+// active reports whether a task holds its node: the scheduler counts it.
+func active(t *swarmv1.Task) bool {
+	return t.NodeId != "" && t.DesiredState <= swarmv1.TaskState_TASK_STATE_RUNNING && !Terminal(t.GetStatus().GetState())
+}
+
+// use adds (sign 1) or takes away (sign -1) a task's share of the counts
+// by state and, when it is active, of its node's usage. Callers take a
+// task away before changing it and add it back after.
+func (s *Store) use(t *swarmv1.Task, sign int) {
+	st := t.GetStatus().GetState()
+	if s.states[st] += sign; s.states[st] == 0 {
+		delete(s.states, st)
+	}
+	if !active(t) {
+		return
+	}
+	u := s.usage[t.NodeId]
+	if u == nil {
+		u = &NodeUsage{}
+		s.usage[t.NodeId] = u
+	}
+	r := t.GetSpec().GetReservations()
+	u.Tasks += sign
+	u.NanoCPUs += int64(sign) * max(r.GetNanoCpus(), 0)
+	u.MemoryBytes += int64(sign) * max(r.GetMemoryBytes(), 0)
+	for _, p := range t.GetPorts() {
+		if p.GetMode() != swarmv1.PublishMode_PUBLISH_MODE_HOST || p.GetPublishedPort() == 0 {
+			continue
+		}
+		key := portKey(p)
+		if u.HostPorts == nil {
+			u.HostPorts = make(map[string]int)
+		}
+		if u.HostPorts[key] += sign; u.HostPorts[key] <= 0 {
+			delete(u.HostPorts, key)
+		}
+	}
+	if u.Tasks <= 0 {
+		delete(s.usage, t.NodeId)
+	}
+}
+
+// Usage returns a copy of what the shard's active tasks hold, by node ID:
+// what the scheduler needs of the other services' tasks, summed, in swarms
+// too big to list them all at every placement.
+func (s *Store) Usage() map[string]NodeUsage {
+	out := make(map[string]NodeUsage, len(s.usage))
+	for id, u := range s.usage {
+		c := *u
+		c.HostPorts = maps.Clone(u.HostPorts)
+		out[id] = c
+	}
+	return out
+}
+
 func touchTask(t *swarmv1.Task, now int64) {
 	t.UpdatedUnixNano = now
 	t.Version++
-}
-
-func (s *Store) snapshotServices(snap *swarmv1.Snapshot) {
-	for _, id := range sortedKeys(s.reservations) {
-		snap.Reservations = append(snap.Reservations, proto.Clone(s.reservations[id]).(*swarmv1.ServiceReservation))
-	}
-	snap.Services = s.Services()
-	for _, id := range sortedKeys(s.tasks) {
-		snap.Tasks = append(snap.Tasks, proto.Clone(s.tasks[id]).(*swarmv1.Task))
-	}
 }
 
 func (s *Store) restoreServices(snap *swarmv1.Snapshot) error {
@@ -382,9 +447,38 @@ func (s *Store) Task(id string) (*swarmv1.Task, bool) {
 	return proto.Clone(t).(*swarmv1.Task), true
 }
 
+// TaskIdentity returns what names a task — its ID, service, service
+// name, slot and node — without copying the rest.
+func (s *Store) TaskIdentity(id string) (*swarmv1.Task, bool) {
+	t, ok := s.tasks[id]
+	if !ok {
+		return nil, false
+	}
+	return &swarmv1.Task{Id: t.Id, ServiceId: t.ServiceId, ServiceName: t.ServiceName, Slot: t.Slot, NodeId: t.NodeId}, true
+}
+
 // TasksOfService returns copies of a service's tasks, sorted by ID.
 func (s *Store) TasksOfService(id string) []*swarmv1.Task {
 	return s.tasksIn(s.tasksByService[id])
+}
+
+// TasksOfServiceCached is TasksOfService for a reader that keeps the tasks
+// it read last time, by ID: a task whose version did not change since is
+// taken from cache instead of copied again. The cached tasks must not have
+// been modified.
+func (s *Store) TasksOfServiceCached(id string, cache map[string]*swarmv1.Task) []*swarmv1.Task {
+	set := s.tasksByService[id]
+	out := make([]*swarmv1.Task, 0, len(set))
+	for tid := range set {
+		t := s.tasks[tid]
+		if c, ok := cache[tid]; ok && c.Version == t.Version {
+			out = append(out, c)
+			continue
+		}
+		out = append(out, proto.Clone(t).(*swarmv1.Task))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Id < out[j].Id })
+	return out
 }
 
 // TasksOfNode returns copies of the tasks assigned to a node, sorted by ID.
@@ -445,4 +539,9 @@ func (s *Store) FindReservation(ref string) (*swarmv1.ServiceReservation, error)
 	default:
 		return nil, fmt.Errorf("service %s is ambiguous (%d matches found): %w", ref, len(prefix), ErrConflict)
 	}
+}
+
+// TaskStates counts the tasks by state.
+func (s *Store) TaskStates() map[swarmv1.TaskState]int {
+	return maps.Clone(s.states)
 }

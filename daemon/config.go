@@ -32,8 +32,14 @@ type Config struct {
 	// Addr:DefaultMetricsPort, MetricsOff none.
 	MetricsAddr   string
 	ServiceShards int
-	Version       string
-	Logger        *slog.Logger
+	// RaftTick is the Raft tick of this manager's replicas (0: the
+	// default, 20ms); an election takes 10 ticks without a leader.
+	RaftTick time.Duration
+	// SimNodes is how many simulated nodes this swarmd hosts once it is a
+	// manager (swarmd --sim-nodes, for scale benchmarks; see sim.go).
+	SimNodes int
+	Version  string
+	Logger   *slog.Logger
 }
 
 // Metrics defaults: the port of Docker's --metrics-addr convention, and
@@ -104,6 +110,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Heartbeat < 10*time.Millisecond || c.Heartbeat > time.Minute {
 		return fmt.Errorf("--heartbeat %s: must be between 10ms and 1m", c.Heartbeat)
+	}
+	if c.RaftTick != 0 && (c.RaftTick < 5*time.Millisecond || c.RaftTick > time.Second) {
+		return fmt.Errorf("--raft-tick %s: must be between 5ms and 1s", c.RaftTick)
+	}
+	if c.SimNodes < 0 || c.SimNodes > 1_000_000 {
+		return fmt.Errorf("--sim-nodes %d: out of range 0-1000000", c.SimNodes)
 	}
 	if c.ServiceShards <= 0 {
 		c.ServiceShards = 4

@@ -49,6 +49,7 @@ type Daemon struct {
 	unixSrv    *grpc.Server
 	gatewayPID *actor.PID
 	nodePID    *actor.PID
+	simStop    chan struct{}
 
 	// mu guards the fields below; lifecycle operations hold it throughout.
 	mu            sync.RWMutex
@@ -148,6 +149,10 @@ func (d *Daemon) Start() error {
 	if err := d.resume(); err != nil {
 		return err
 	}
+	if d.cfg.SimNodes > 0 {
+		d.simStop = make(chan struct{})
+		go d.runSimNodes(d.simStop)
+	}
 	d.serveMetrics()
 	return d.serveSocket()
 }
@@ -204,6 +209,7 @@ func (d *Daemon) resume() error {
 func (d *Daemon) raftConfig(replica, deployment uint64, dir string) cluster.RaftConfig {
 	return cluster.RaftConfig{
 		Dir:           d.paths.raft(dir),
+		RTT:           d.cfg.RaftTick,
 		RaftAddr:      d.cfg.RaftAddr(),
 		ReplicaID:     replica,
 		DeploymentID:  deployment,
@@ -276,6 +282,9 @@ func (d *Daemon) LBRegistry() *actors.LBRegistry { return d.lbs }
 
 // Close stops everything Start started and releases the data directory.
 func (d *Daemon) Close() {
+	if d.simStop != nil {
+		close(d.simStop)
+	}
 	d.stopMetrics()
 	defer d.overlay.close()
 	d.mu.Lock()
@@ -390,7 +399,7 @@ func (n notifier) Logs(ctx context.Context, node *swarmv1.Node, req *swarmv1.Tas
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
 	}
-	res, err := n.root.RequestFuture(actor.NewPID(node.GatewayAddr, actors.NodeName), req, timeout).Result()
+	res, err := n.root.RequestFuture(actors.NodePID(node), req, timeout).Result()
 	if err != nil {
 		return nil, err
 	}
@@ -406,7 +415,7 @@ func (n notifier) ask(ctx context.Context, node *swarmv1.Node, msg any) error {
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
 	}
-	res, err := n.root.RequestFuture(actor.NewPID(node.GatewayAddr, actors.NodeName), msg, timeout).Result()
+	res, err := n.root.RequestFuture(actors.NodePID(node), msg, timeout).Result()
 	if err != nil {
 		return fmt.Errorf("node %s did not answer: %w", node.Id, err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorswarm/swarm/actors"
+	"github.com/actorswarm/swarm/actors/scheduler"
 	"github.com/actorswarm/swarm/actors/service"
 	"github.com/actorswarm/swarm/actors/task"
 	"github.com/actorswarm/swarm/cluster"
@@ -154,9 +155,11 @@ var (
 	_ actors.EventSource     = (*managerEnv)(nil)
 )
 
+// Node returns a node as this replica knows it, shared with every
+// reader: callers must not modify it.
 func (e *managerEnv) Node(id string) (*swarmv1.Node, bool) {
 	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
-		n, _ := s.Node(id)
+		n, _ := s.SharedNode(id)
 		return n
 	})
 	if err != nil || v.(*swarmv1.Node) == nil {
@@ -165,17 +168,22 @@ func (e *managerEnv) Node(id string) (*swarmv1.Node, bool) {
 	return v.(*swarmv1.Node), true
 }
 
-func (e *managerEnv) Task(id string) (*swarmv1.Task, bool) {
-	for _, shard := range e.ServiceShards() {
-		v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any {
-			t, _ := s.Task(id)
-			return t
-		})
-		if err == nil && v.(*swarmv1.Task) != nil {
-			return v.(*swarmv1.Task), true
+// Tasks returns the identities of tasks of a shard (ID, service, slot,
+// node) as this replica knows them, in one read.
+func (e *managerEnv) Tasks(shard uint64, ids []string) map[string]*swarmv1.Task {
+	v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any {
+		out := make(map[string]*swarmv1.Task, len(ids))
+		for _, id := range ids {
+			if t, ok := s.TaskIdentity(id); ok {
+				out[id] = t
+			}
 		}
+		return out
+	})
+	if err != nil {
+		return nil
 	}
-	return nil, false
+	return v.(map[string]*swarmv1.Task)
 }
 
 func (e *managerEnv) ServiceName(id string) string {
@@ -212,7 +220,7 @@ func (e *managerEnv) ServicesIn(shard uint64) []string {
 	return v.([]string)
 }
 
-func (e *managerEnv) View(id string) (*swarmv1.Service, []*swarmv1.Task, bool) {
+func (e *managerEnv) View(id string, cache map[string]*swarmv1.Task) (*swarmv1.Service, []*swarmv1.Task, bool) {
 	type view struct {
 		svc   *swarmv1.Service
 		tasks []*swarmv1.Task
@@ -222,7 +230,7 @@ func (e *managerEnv) View(id string) (*swarmv1.Service, []*swarmv1.Task, bool) {
 		if !ok {
 			return view{}
 		}
-		return view{svc, s.TasksOfService(id)}
+		return view{svc, s.TasksOfServiceCached(id, cache)}
 	})
 	if err != nil || v.(view).svc == nil {
 		return nil, nil, false
@@ -231,7 +239,7 @@ func (e *managerEnv) View(id string) (*swarmv1.Service, []*swarmv1.Task, bool) {
 }
 
 func (e *managerEnv) Nodes() []*swarmv1.Node {
-	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any { return s.Nodes() })
+	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any { return s.SharedNodes() })
 	if err != nil {
 		return nil
 	}
@@ -245,20 +253,22 @@ func (e *managerEnv) Rebalance() bool {
 	return err == nil && v.(bool)
 }
 
-func (e *managerEnv) ActiveTasks() []*swarmv1.Task {
-	var out []*swarmv1.Task
+func (e *managerEnv) Usage() map[string]scheduler.Usage {
+	out := make(map[string]scheduler.Usage)
 	for _, shard := range e.ServiceShards() {
-		v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any {
-			var ts []*swarmv1.Task
-			for _, t := range s.Tasks() {
-				if t.NodeId != "" && t.DesiredState <= swarmv1.TaskState_TASK_STATE_RUNNING && !cluster.Terminal(t.GetStatus().GetState()) {
-					ts = append(ts, t)
-				}
+		v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any { return s.Usage() })
+		if err != nil {
+			continue
+		}
+		for id, u := range v.(map[string]cluster.NodeUsage) {
+			sum := out[id]
+			sum.Tasks += u.Tasks
+			sum.NanoCPUs += u.NanoCPUs
+			sum.MemoryBytes += u.MemoryBytes
+			for port := range u.HostPorts {
+				sum.HostPorts = append(sum.HostPorts, port)
 			}
-			return ts
-		})
-		if err == nil {
-			out = append(out, v.([]*swarmv1.Task)...)
+			out[id] = sum
 		}
 	}
 	return out
@@ -273,6 +283,11 @@ func (e *managerEnv) TasksOfNode(id string) []*swarmv1.Task {
 		}
 	}
 	return out
+}
+
+func (e *managerEnv) Barrier(ctx context.Context, shard uint64) error {
+	_, err := e.raft.Read(ctx, shard, func(*cluster.Store) any { return nil })
+	return err
 }
 
 func (e *managerEnv) Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) error {
@@ -409,17 +424,18 @@ func (e *managerEnv) SetPortErrors(ctx context.Context, nodeID string, errs map[
 
 // Poke tells the node actors of nodeIDs to sync their tasks now.
 func (e *managerEnv) Poke(nodeIDs []string) {
-	addrs := make(map[string]string)
+	byID := make(map[string]*swarmv1.Node)
 	for _, n := range e.Nodes() {
-		addrs[n.Id] = n.GatewayAddr
+		byID[n.Id] = n
 	}
 	seen := make(map[string]bool)
 	for _, id := range nodeIDs {
-		if seen[id] || addrs[id] == "" {
+		n := byID[id]
+		if seen[id] || n.GetGatewayAddr() == "" {
 			continue
 		}
 		seen[id] = true
-		e.system.Root.Send(actor.NewPID(addrs[id], actors.NodeName), &swarmv1.TasksChanged{})
+		e.system.Root.Send(actors.NodePID(n), &swarmv1.TasksChanged{})
 	}
 }
 

@@ -440,6 +440,10 @@ func TestPlanMatchesNaive(t *testing.T) {
 				if !protoEqualAll(before, cloneAll(nodes, active, pending)) {
 					t.Fatalf("seed %d: Plan modified its input", seed)
 				}
+				usage, own := summed(active, pending)
+				if withUsage := PlanWithUsage(nodes, usage, own, pending); !samePlan(got, withUsage) {
+					t.Fatalf("seed %d: PlanWithUsage differs from Plan\n got: %s\nwant: %s", seed, describe(withUsage), describe(got))
+				}
 
 				r.Shuffle(len(nodes), func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
 				r.Shuffle(len(active), func(i, j int) { active[i], active[j] = active[j], active[i] })
@@ -449,6 +453,26 @@ func TestPlanMatchesNaive(t *testing.T) {
 			}
 		})
 	}
+}
+
+// summed turns active tasks into what PlanWithUsage takes: their usage
+// by node, and those of the services with pending tasks.
+func summed(active, pending []*swarmv1.Task) (map[string]Usage, []*swarmv1.Task) {
+	placing := make(map[string]bool)
+	for _, t := range pending {
+		if t != nil {
+			placing[t.GetServiceId()] = true
+		}
+	}
+	usage := make(map[string]Usage)
+	var own []*swarmv1.Task
+	for _, t := range active {
+		usage[t.GetNodeId()] = usage[t.GetNodeId()].With(t)
+		if placing[t.GetServiceId()] {
+			own = append(own, t)
+		}
+	}
+	return usage, own
 }
 
 func cloneAll(nodes []*swarmv1.Node, active, pending []*swarmv1.Task) []proto.Message {

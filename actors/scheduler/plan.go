@@ -43,6 +43,63 @@ func Plan(nodes []*swarmv1.Node, active, pending []*swarmv1.Task) Result {
 	for _, t := range active {
 		p.hold(t)
 	}
+	return p.plan(pending)
+}
+
+// Usage is what the active tasks of every service hold on one node.
+type Usage struct {
+	Tasks       int
+	NanoCPUs    int64
+	MemoryBytes int64
+	// HostPorts are the ports its tasks publish in host mode ("80/tcp").
+	HostPorts []string
+}
+
+// With returns u with one more task, t.
+func (u Usage) With(t *swarmv1.Task) Usage {
+	r := reservationOf(t)
+	u.Tasks++
+	u.NanoCPUs += r.cpu
+	u.MemoryBytes += r.mem
+	if ports := hostPortKeys(t); len(ports) > 0 {
+		u.HostPorts = append(slices.Clip(u.HostPorts), ports...)
+	}
+	return u
+}
+
+// PlanWithUsage is Plan for swarms too big to list every active task at
+// every placement: usage sums the active tasks of every service by node ID,
+// and own lists the active tasks of the services being placed (counted in
+// usage too), which spreading a service over nodes needs. It places as
+// Plan does with the same tasks.
+func PlanWithUsage(nodes []*swarmv1.Node, usage map[string]Usage, own, pending []*swarmv1.Task) Result {
+	if len(pending) == 0 {
+		return Result{}
+	}
+	p := newPlanner(nodes)
+	for id, u := range usage {
+		n, ok := p.index[id]
+		if !ok {
+			continue
+		}
+		p.load[n].tasks += uint64(u.Tasks) * aTask
+		p.used[n].cpu += u.NanoCPUs
+		p.used[n].mem += u.MemoryBytes
+		if len(u.HostPorts) > 0 {
+			p.ports[n] = append(p.ports[n], u.HostPorts...)
+		}
+	}
+	for _, t := range own {
+		if n, ok := p.index[t.GetNodeId()]; ok {
+			p.tasksOf[t.GetServiceId()] = append(p.tasksOf[t.GetServiceId()], n)
+		}
+	}
+	return p.plan(pending)
+}
+
+// plan places pending tasks on the nodes as held so far.
+func (p *planner) plan(pending []*swarmv1.Task) Result {
+	nodes := p.nodes
 	groups := p.group(pending)
 
 	placed := make([]int32, len(pending))

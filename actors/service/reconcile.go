@@ -45,6 +45,11 @@ type View struct {
 	// loaded one when they differ by two or more (a node joined or came
 	// back).
 	Rebalance bool
+	// Current, when set, remembers which tasks run the service's current
+	// task spec, by task ID, for this service version: comparing specs is
+	// most of a reconcile's work for big services. The caller clears it
+	// when the service's version changes.
+	Current map[string]bool
 }
 
 // Plan is what reconciling decided: task changes for one Raft entry, a
@@ -99,8 +104,16 @@ func lost(v *View, t *swarmv1.Task) bool {
 }
 
 // current reports whether a task runs the service's current task spec.
-func current(svc *swarmv1.Service, t *swarmv1.Task) bool {
-	return proto.Equal(t.Spec, svc.GetSpec().GetTask())
+func (v *View) current(t *swarmv1.Task) bool {
+	if v.Current == nil {
+		return proto.Equal(t.Spec, v.Service.GetSpec().GetTask())
+	}
+	is, ok := v.Current[t.Id]
+	if !ok {
+		is = proto.Equal(t.Spec, v.Service.GetSpec().GetTask())
+		v.Current[t.Id] = is
+	}
+	return is
 }
 
 // Reconcile compares a replicated or global service with its tasks and
@@ -330,10 +343,9 @@ type slotUpdate struct {
 // slot is between two tasks (one stopping or one starting): a rolling
 // update counts it against its parallelism.
 func fillSlot(v *View, p *Plan, slot uint64, nodeID string, s slotState) (*slotUpdate, bool) {
-	svc := v.Service
 	var fresh, stale []*swarmv1.Task
 	for _, t := range s.live {
-		if current(svc, t) {
+		if v.current(t) {
 			fresh = append(fresh, t)
 		} else {
 			stale = append(stale, t)
@@ -366,7 +378,7 @@ func fillSlot(v *View, p *Plan, slot uint64, nodeID string, s slotState) (*slotU
 		for _, t := range stale[:len(stale)-1] {
 			p.shutdown(t)
 		}
-		if l := s.latest; l != nil && current(svc, l) && terminal(l.Status.GetState()) {
+		if l := s.latest; l != nil && v.current(l) && terminal(l.Status.GetState()) {
 			// A replacement started first ended by itself: the restart
 			// policy says whether and when the next one starts.
 			// Until then the slot stays outdated, held.
@@ -441,7 +453,7 @@ func restartAt(v *View, s slotState) (time.Time, bool) {
 		window := time.Duration(rp.GetWindowNano())
 		for _, t := range s.tasks {
 			ts := t.Status.GetState()
-			if ts != stFailed && ts != stComplete && ts != stRejected || !current(v.Service, t) {
+			if ts != stFailed && ts != stComplete && ts != stRejected || !v.current(t) {
 				continue
 			}
 			if window > 0 && v.Now.Sub(time.Unix(0, t.Status.GetTimestampUnixNano())) > window {
@@ -615,7 +627,7 @@ func rollingUpdate(v *View, p *Plan, slots []*slotUpdate, busy, total int) {
 func failedSince(v *View, start int64, monitor time.Duration) int {
 	n := 0
 	for _, t := range v.Tasks {
-		if !current(v.Service, t) || t.CreatedUnixNano < start {
+		if !v.current(t) || t.CreatedUnixNano < start {
 			continue
 		}
 		st := t.Status.GetState()
@@ -637,7 +649,7 @@ func failedSince(v *View, start int64, monitor time.Duration) int {
 func lastStarted(v *View) time.Time {
 	var last int64
 	for _, t := range v.Tasks {
-		if current(v.Service, t) && t.Status.GetState() == stRunning && t.Status.GetTimestampUnixNano() > last {
+		if v.current(t) && t.Status.GetState() == stRunning && t.Status.GetTimestampUnixNano() > last {
 			last = t.Status.GetTimestampUnixNano()
 		}
 	}

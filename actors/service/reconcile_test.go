@@ -1538,7 +1538,7 @@ func converged(t *testing.T, v View) {
 		switch {
 		case !want[k]:
 			t.Errorf("task %s live in slot %s, which should be empty", tk.Id, k)
-		case !current(v.Service, tk):
+		case !v.current(tk):
 			t.Errorf("task %s in slot %s runs %s, not the current spec", tk.Id, k, tk.Spec.GetImage())
 		case !serving(tk):
 			t.Errorf("task %s in slot %s is %v, not running", tk.Id, k, tk.Status.GetState())
@@ -1591,7 +1591,7 @@ func TestRollingUpdateStopFirst(t *testing.T) {
 				// A batch starts delay after the newest new task started.
 				last := lastStarted(&v)
 				for _, ds := range p.Desire {
-					if tk := findTask(&v, ds.TaskId); tk != nil && !current(v.Service, tk) && !last.IsZero() && v.Now.Before(last.Add(tc.delay)) {
+					if tk := findTask(&v, ds.TaskId); tk != nil && !v.current(tk) && !last.IsZero() && v.Now.Before(last.Add(tc.delay)) {
 						t.Errorf("t0%+v: task %s shut down %v after the last new task started, delay %v", v.Now.Sub(t0), tk.Id, v.Now.Sub(last), tc.delay)
 					}
 				}
@@ -1651,7 +1651,7 @@ func TestRollingUpdateCompletesWhenEverySlotServes(t *testing.T) {
 					return
 				}
 				for _, tk := range v.Tasks {
-					if live(tk) && !current(v.Service, tk) {
+					if live(tk) && !v.current(tk) {
 						t.Errorf("completed while task %s runs the old spec", tk.Id)
 					}
 				}

@@ -157,8 +157,11 @@ func (s *Services) onApplied(ctx actor.Context, msg *cluster.Applied) {
 	case *swarmv1.Command_UpdateService:
 		s.wake(ctx, c.UpdateService.GetServiceId())
 	case *swarmv1.Command_TaskBatch:
+		progress := onlyProgress(c.TaskBatch)
 		for _, id := range c.TaskBatch.GetServiceIds() {
-			s.wake(ctx, id)
+			if pid, ok := s.children[id]; ok {
+				ctx.Send(pid, &Changed{Progress: progress})
+			}
 		}
 	case *swarmv1.Command_RestoreState:
 		s.sync(ctx, msg.ShardID)
@@ -169,4 +172,19 @@ func (s *Services) wake(ctx actor.Context, id string) {
 	if pid, ok := s.children[id]; ok {
 		ctx.Send(pid, &Changed{})
 	}
+}
+
+// onlyProgress reports whether a batch only says that tasks got further
+// in starting: reports of states up to running, nothing created, placed,
+// told to stop, ended or deleted.
+func onlyProgress(b *swarmv1.TaskBatch) bool {
+	if len(b.GetCreate()) > 0 || len(b.GetAssign()) > 0 || len(b.GetDesire()) > 0 || len(b.GetDelete()) > 0 {
+		return false
+	}
+	for _, u := range b.GetStatus() {
+		if st := u.GetStatus().GetState(); st > swarmv1.TaskState_TASK_STATE_RUNNING || st < swarmv1.TaskState_TASK_STATE_ASSIGNED {
+			return false
+		}
+	}
+	return true
 }

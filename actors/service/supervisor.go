@@ -2,13 +2,17 @@ package service
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/actorswarm/swarm/actors/scheduler"
+	"github.com/actorswarm/swarm/cluster"
 	"github.com/actorswarm/swarm/internal/tick"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
@@ -24,16 +28,21 @@ type Env interface {
 	// ServicesIn lists the IDs of the services of shard.
 	ServicesIn(shard uint64) []string
 	// View reads a service and its tasks; ok is false when it is gone.
-	View(serviceID string) (svc *swarmv1.Service, tasks []*swarmv1.Task, ok bool)
+	// cache holds the tasks of the last view by ID (unmodified): those
+	// whose version did not change are taken from it instead of copied.
+	View(serviceID string, cache map[string]*swarmv1.Task) (svc *swarmv1.Service, tasks []*swarmv1.Task, ok bool)
 	// Nodes returns every node.
 	Nodes() []*swarmv1.Node
 	// Rebalance reports whether the swarm rebalances services toward nodes
 	// that join or return (swarm update --rebalance).
 	Rebalance() bool
-	// ActiveTasks returns every task that holds a node, in every shard.
-	ActiveTasks() []*swarmv1.Task
+	// Usage sums, by node ID, the tasks that hold a node, in every shard.
+	Usage() map[string]scheduler.Usage
 	// Propose commits cmd to shard.
 	Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) error
+	// Barrier returns once this manager's replica of shard applied every
+	// entry committed when it was called.
+	Barrier(ctx context.Context, shard uint64) error
 	// Poke tells nodes that their assignments changed.
 	Poke(nodeIDs []string)
 	// NewID makes a task ID.
@@ -47,11 +56,25 @@ type Env interface {
 // Messages of the supervisors (local only).
 type (
 	// Changed tells a supervisor that its service, its tasks or the nodes
-	// changed: reconcile.
-	Changed struct{}
-	wake    struct{}
-	applied struct{ err error }
+	// changed: reconcile. Progress says that the change was only tasks
+	// reporting that they got further in starting.
+	Changed      struct{ Progress bool }
+	wake         struct{}
+	reconcileNow struct{}
+	applied      struct{ err error }
+	barrierDone  struct{ err error }
 )
+
+// uncertainFor bounds how long a supervisor sends a proposal of unknown
+// outcome again while it leads the service's shard.
+const uncertainFor = time.Minute
+
+// maxCreate bounds the tasks one reconcile creates.
+const maxCreate = 2000
+
+// progressGap is how long a supervisor outside a rolling update may wait
+// before looking at tasks that only got further in starting.
+const progressGap = time.Second
 
 // safetyPeriod is how often a supervisor reconciles without being told to.
 const safetyPeriod = 2 * time.Second
@@ -66,9 +89,22 @@ type Supervisor struct {
 	env      Env
 	inflight bool
 	dirty    bool
-	timer    *time.Timer
-	wakeAt   time.Time
-	stop     func()
+	queued   bool
+	// synced is set once the replica was made current (barrier).
+	synced bool
+	// last is when the last reconcile ran, updating whether the service
+	// was in a rolling update then.
+	last     time.Time
+	updating bool
+	// current remembers which tasks run the current spec of the service
+	// at version currentAt (see View.Current).
+	current   map[string]bool
+	currentAt uint64
+	// tasks are the tasks of the last reconcile, by ID, read only.
+	tasks  map[string]*swarmv1.Task
+	timer  *time.Timer
+	wakeAt time.Time
+	stop   func()
 }
 
 // NewSupervisor returns the supervisor of service id in shard.
@@ -83,15 +119,63 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		s.onStarted(ctx)
 	case *actor.Stopping:
 		s.onStopping()
-	case *Changed, *wake:
+	case *Changed:
+		if msg.Progress && !s.updating && s.env.Now().Sub(s.last) < progressGap {
+			// Tasks got further in starting: nothing to decide unless
+			// an update waits for them; look within progressGap.
+			s.schedule(ctx, s.last.Add(progressGap))
+			return
+		}
+		s.request(ctx)
+	case *wake:
+		s.request(ctx)
+	case *reconcileNow:
+		s.queued = false
 		s.reconcile(ctx)
 	case *applied:
 		s.onApplied(ctx, msg)
+	case *barrierDone:
+		s.onBarrierDone(ctx, msg)
+	}
+}
+
+// request reconciles once the messages queued now are handled.
+func (s *Supervisor) request(ctx actor.Context) {
+	// A burst of changes (a node's reports touch many services)
+	// makes one reconcile: the first queues it behind the others.
+	if !s.queued {
+		s.queued = true
+		ctx.Send(ctx.Self(), &reconcileNow{})
 	}
 }
 
 func (s *Supervisor) onStarted(ctx actor.Context) {
 	s.stop = tick.Every(ctx.ActorSystem().Root, ctx.Self(), safetyPeriod, &Changed{})
+	s.reconcile(ctx)
+}
+
+// barrier makes the replica current before the first reconcile: a manager
+// that just took the shard over may not have applied all that its
+// predecessor committed, and deciding from such a replica would create a
+// slot's task again.
+func (s *Supervisor) barrier(ctx actor.Context) {
+	s.inflight = true
+	self, root, env, shard := ctx.Self(), ctx.ActorSystem().Root, s.env, s.shard
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		root.Send(self, &barrierDone{err: env.Barrier(c, shard)})
+	}()
+}
+
+func (s *Supervisor) onBarrierDone(ctx actor.Context, msg *barrierDone) {
+	s.inflight = false
+	if msg.err != nil {
+		s.env.Logger().Warn("service shard not readable yet", "service_id", s.id, "err", msg.err)
+		s.schedule(ctx, s.env.Now().Add(200*time.Millisecond))
+		return
+	}
+	s.synced = true
 	s.reconcile(ctx)
 }
 
@@ -137,10 +221,28 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 		s.dirty = true
 		return
 	}
+	if !s.synced {
+		s.barrier(ctx)
+		return
+	}
 	s.dirty = false
-	svc, tasks, ok := s.env.View(s.id)
+	svc, tasks, ok := s.env.View(s.id, s.tasks)
 	if !ok {
 		return
+	}
+	s.tasks = make(map[string]*swarmv1.Task, len(tasks))
+	for _, t := range tasks {
+		s.tasks[t.Id] = t
+	}
+	s.last = s.env.Now()
+	switch svc.GetUpdateStatus().GetState() {
+	case swarmv1.UpdateState_UPDATE_STATE_UPDATING, swarmv1.UpdateState_UPDATE_STATE_ROLLBACK_STARTED:
+		s.updating = true
+	default:
+		s.updating = false
+	}
+	if s.current == nil || s.currentAt != svc.Version {
+		s.current, s.currentAt = make(map[string]bool), svc.Version
 	}
 	nodes := s.env.Nodes()
 	byID := make(map[string]*swarmv1.Node, len(nodes))
@@ -149,11 +251,18 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 	}
 	view := View{
 		Service: svc, Tasks: tasks, Nodes: byID, Now: s.env.Now(), NewID: s.env.NewID,
-		Eligible: constraintsOf(svc.GetSpec().GetTask()), Rebalance: s.env.Rebalance(),
+		Eligible: constraintsOf(svc.GetSpec().GetTask()), Rebalance: s.env.Rebalance(), Current: s.current,
 	}
 	plan := Reconcile(view)
 	if !plan.Wake.IsZero() {
 		s.schedule(ctx, plan.Wake)
+	}
+	if len(plan.Create) > maxCreate {
+		// A big service starts in entries of maxCreate tasks, so that no
+		// entry holds up its shard's Raft for long; the next reconcile,
+		// right after this one commits, creates the next ones.
+		plan.Create = plan.Create[:maxCreate]
+		s.dirty = true
 	}
 	var cmds []*swarmv1.Command
 	if plan.Rollback || plan.UpdateStatus != nil {
@@ -207,7 +316,7 @@ func (s *Supervisor) place(v View, batch *swarmv1.TaskBatch) []string {
 	if len(pending) == 0 {
 		return nodes
 	}
-	res := planAvoidingFailures(v, s.env.ActiveTasks(), pending)
+	res := planAvoidingFailures(v, s.env.Usage(), pending)
 	created := make(map[string]*swarmv1.Task, len(batch.Create))
 	for _, t := range batch.Create {
 		created[t.Id] = t
@@ -244,12 +353,30 @@ func (s *Supervisor) place(v View, batch *swarmv1.TaskBatch) []string {
 func (s *Supervisor) propose(ctx actor.Context, cmds []*swarmv1.Command, poke []string) {
 	s.inflight = true
 	self, root, env, shard := ctx.Self(), ctx.ActorSystem().Root, s.env, s.shard
+	// Each command keeps its request ID through retries: one whose
+	// outcome is unknown (no quorum answered in time; it may commit
+	// later) is sent again until it is known, rather than decided anew
+	// from a replica that may not show it yet, which would create a
+	// slot's task twice. The state machine applies a request ID once.
+	for _, cmd := range cmds {
+		if cmd.RequestId == "" {
+			cmd.RequestId = env.NewID()
+		}
+	}
 	go func() {
-		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
+		deadline := time.Now().Add(uncertainFor)
 		var err error
 		for _, cmd := range cmds {
-			if err = env.Propose(c, shard, cmd); err != nil {
+			for {
+				c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				err = env.Propose(c, shard, cmd)
+				cancel()
+				if !errors.Is(err, cluster.ErrNoQuorum) || time.Now().After(deadline) || !env.Leads(shard) {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if err != nil {
 				break
 			}
 		}
@@ -314,8 +441,15 @@ func FailingNodes(v View) map[string]bool {
 }
 
 // planAvoidingFailures places pending tasks on the nodes where the service
-// does not keep failing; what fits nowhere else tries every node.
-func planAvoidingFailures(v View, active, pending []*swarmv1.Task) scheduler.Result {
+// does not keep failing; what fits nowhere else tries every node. usage
+// sums the active tasks of every service by node.
+func planAvoidingFailures(v View, usage map[string]scheduler.Usage, pending []*swarmv1.Task) scheduler.Result {
+	var own []*swarmv1.Task
+	for _, t := range v.Tasks {
+		if t.NodeId != "" && runnable(t) && !terminal(t.GetStatus().GetState()) {
+			own = append(own, t)
+		}
+	}
 	failing := FailingNodes(v)
 	var healthy, all []*swarmv1.Node
 	for id, n := range v.Nodes {
@@ -325,9 +459,9 @@ func planAvoidingFailures(v View, active, pending []*swarmv1.Task) scheduler.Res
 		}
 	}
 	if len(failing) == 0 {
-		return scheduler.Plan(all, active, pending)
+		return scheduler.PlanWithUsage(all, usage, own, pending)
 	}
-	res := scheduler.Plan(healthy, active, pending)
+	res := scheduler.PlanWithUsage(healthy, usage, own, pending)
 	if len(res.Unplaced) == 0 {
 		return res
 	}
@@ -337,8 +471,12 @@ func planAvoidingFailures(v View, active, pending []*swarmv1.Task) scheduler.Res
 			rest = append(rest, t)
 		}
 	}
-	placed := make([]*swarmv1.Task, 0, len(active)+len(res.Assignments))
-	placed = append(placed, active...)
+	// The second pass counts what the first one placed.
+	usage = maps.Clone(usage)
+	if usage == nil {
+		usage = make(map[string]scheduler.Usage)
+	}
+	own = slices.Clone(own)
 	byID := make(map[string]*swarmv1.Task, len(pending))
 	for _, t := range pending {
 		byID[t.Id] = t
@@ -346,9 +484,10 @@ func planAvoidingFailures(v View, active, pending []*swarmv1.Task) scheduler.Res
 	for _, a := range res.Assignments {
 		t := proto.Clone(byID[a.TaskID]).(*swarmv1.Task)
 		t.NodeId = a.NodeID
-		placed = append(placed, t)
+		usage[a.NodeID] = usage[a.NodeID].With(t)
+		own = append(own, t)
 	}
-	second := scheduler.Plan(all, placed, rest)
+	second := scheduler.PlanWithUsage(all, usage, own, rest)
 	res.Assignments = append(res.Assignments, second.Assignments...)
 	res.Unplaced = second.Unplaced
 	return res

@@ -174,11 +174,18 @@ func (r *Runner) onRunning(ctx actor.Context, msg *started) {
 	r.inst = msg.inst
 	r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_RUNNING, Message: "started", ContainerId: idIfContainer(msg.inst.ID())}, msg.inst)
 	self, root, inst := ctx.Self(), ctx.ActorSystem().Root, msg.inst
-	go func() {
-		<-inst.Done()
+	notify := func() {
 		code, err := inst.ExitCode()
 		root.Send(self, &exited{code: code, err: err})
-	}()
+	}
+	if en, ok := inst.(ExitNotifier); ok {
+		en.OnExit(notify)
+	} else {
+		go func() {
+			<-inst.Done()
+			notify()
+		}()
+	}
 	if r.stopping {
 		r.stopInstance(ctx)
 		return
@@ -315,11 +322,18 @@ func (r *Runner) onAdopted(ctx actor.Context, msg *adopted) {
 	st := proto.Clone(r.task.GetStatus()).(*swarmv1.TaskStatus)
 	ctx.Send(ctx.Parent(), &Report{Update: &swarmv1.TaskStatusUpdate{TaskId: r.task.Id, Status: st}, Instance: msg.inst})
 	self, root, inst := ctx.Self(), ctx.ActorSystem().Root, msg.inst
-	go func() {
-		<-inst.Done()
+	notify := func() {
 		code, err := inst.ExitCode()
 		root.Send(self, &exited{code: code, err: err})
-	}()
+	}
+	if en, ok := inst.(ExitNotifier); ok {
+		en.OnExit(notify)
+	} else {
+		go func() {
+			<-inst.Done()
+			notify()
+		}()
+	}
 	if r.stopping {
 		r.stopInstance(ctx)
 		return

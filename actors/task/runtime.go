@@ -95,6 +95,13 @@ type Instance interface {
 	Logs(since time.Time, tail int) []LogLine
 }
 
+// ExitNotifier is an Instance that calls a function once it exited, so
+// that its runner needs no goroutine waiting on Done (simulated tasks,
+// by the hundred thousand). fn must not block.
+type ExitNotifier interface {
+	OnExit(fn func())
+}
+
 // Execer is an Instance that can run a command in the task's environment
 // (health checks).
 type Execer interface {

@@ -43,6 +43,8 @@ func run(args []string) error {
 	fs.StringVar(&cfg.Hostname, "hostname", "", "node hostname (default: the host's)")
 	fs.StringVar(&runtimes, "runtime", "", "runtimes this node offers, comma-separated: process, docker, sim (default: process, plus docker when a Docker engine answers)")
 	fs.DurationVar(&cfg.Heartbeat, "heartbeat", 0, "heartbeat period (default 100ms)")
+	fs.DurationVar(&cfg.RaftTick, "raft-tick", 0, "Raft tick of a manager (default 20ms); a leader is replaced after 10 ticks of silence")
+	fs.IntVar(&cfg.SimNodes, "sim-nodes", 0, "host this many simulated nodes (sim runtime) once this node is a manager; for scale benchmarks")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", `where to serve Prometheus /metrics, IP:port, or "none" (default: --addr:9323)`)
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&showVer, "version", false, "print the version and exit")

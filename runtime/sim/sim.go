@@ -133,14 +133,16 @@ type Instance struct {
 	done    chan struct{}
 	timer   *time.Timer // a failing task's exit; nil otherwise
 
-	mu    sync.Mutex
-	ended time.Time // zero while running
-	code  int
+	mu     sync.Mutex
+	ended  time.Time // zero while running
+	code   int
+	onExit []func()
 }
 
 var (
-	_ task.Instance = (*Instance)(nil)
-	_ task.Execer   = (*Instance)(nil)
+	_ task.Instance     = (*Instance)(nil)
+	_ task.Execer       = (*Instance)(nil)
+	_ task.ExitNotifier = (*Instance)(nil)
 )
 
 // ID is "sim-" and a number unique within the runtime.
@@ -170,15 +172,33 @@ func (in *Instance) Stop(time.Duration) error {
 	return nil
 }
 
+// OnExit calls fn once the task ended (at once if it has).
+func (in *Instance) OnExit(fn func()) {
+	in.mu.Lock()
+	if in.ended.IsZero() {
+		in.onExit = append(in.onExit, fn)
+		in.mu.Unlock()
+		return
+	}
+	in.mu.Unlock()
+	fn()
+}
+
 // finish ends the task with code unless it already ended.
 func (in *Instance) finish(code int) {
 	in.mu.Lock()
-	defer in.mu.Unlock()
 	if !in.ended.IsZero() {
+		in.mu.Unlock()
 		return
 	}
 	in.ended, in.code = in.clock.Now(), code
 	close(in.done)
+	fns := in.onExit
+	in.onExit = nil
+	in.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
 }
 
 // Logs returns the synthetic lines of the task: one when it started, one

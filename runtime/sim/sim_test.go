@@ -232,3 +232,26 @@ func BenchmarkStart(b *testing.B) {
 		_ = in.Stop(0)
 	}
 }
+
+// TestOnExit: the functions registered before the end run once when the
+// task ends; one registered after runs at once.
+func TestOnExit(t *testing.T) {
+	in, err := New(Config{}).Start(context.Background(), task.Spec{Name: "web.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	in.(task.ExitNotifier).OnExit(func() { calls++ })
+	if calls != 0 {
+		t.Fatal("OnExit ran before the task ended")
+	}
+	in.Stop(0)
+	in.Stop(0)
+	if calls != 1 {
+		t.Fatalf("OnExit ran %d times after two stops, want once", calls)
+	}
+	in.(task.ExitNotifier).OnExit(func() { calls++ })
+	if calls != 2 {
+		t.Fatal("OnExit after the end did not run at once")
+	}
+}

@@ -491,7 +491,11 @@ type Node struct {
 	Manager     *ManagerInfo `protobuf:"bytes,10,opt,name=manager,proto3" json:"manager,omitempty"`
 	Version     uint64       `protobuf:"varint,11,opt,name=version,proto3" json:"version,omitempty"`
 	// raft_addr is where the node serves Raft once it is a manager.
-	RaftAddr      string `protobuf:"bytes,12,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	RaftAddr string `protobuf:"bytes,12,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	// actor_name is the name of the node's actor at gateway_addr: empty for
+	// "node", the actor of every swarmd; set for the simulated nodes a swarmd
+	// hosts for scale benchmarks (swarmd --sim-nodes), many to one gateway.
+	ActorName     string `protobuf:"bytes,13,opt,name=actor_name,json=actorName,proto3" json:"actor_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -606,6 +610,13 @@ func (x *Node) GetVersion() uint64 {
 func (x *Node) GetRaftAddr() string {
 	if x != nil {
 		return x.RaftAddr
+	}
+	return ""
+}
+
+func (x *Node) GetActorName() string {
+	if x != nil {
+		return x.ActorName
 	}
 	return ""
 }
@@ -1195,7 +1206,7 @@ const file_actorswarm_v1_types_proto_rawDesc = "" +
 	"\vManagerInfo\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x01 \x01(\x04R\treplicaId\x12\x1b\n" +
-	"\traft_addr\x18\x02 \x01(\tR\braftAddr\"\xe1\x03\n" +
+	"\traft_addr\x18\x02 \x01(\tR\braftAddr\"\x80\x04\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12*\n" +
 	"\x11created_unix_nano\x18\x02 \x01(\x03R\x0fcreatedUnixNano\x12*\n" +
@@ -1209,7 +1220,9 @@ const file_actorswarm_v1_types_proto_rawDesc = "" +
 	"\amanager\x18\n" +
 	" \x01(\v2\x1a.actorswarm.v1.ManagerInfoR\amanager\x12\x18\n" +
 	"\aversion\x18\v \x01(\x04R\aversion\x12\x1b\n" +
-	"\traft_addr\x18\f \x01(\tR\braftAddr\";\n" +
+	"\traft_addr\x18\f \x01(\tR\braftAddr\x12\x1d\n" +
+	"\n" +
+	"actor_name\x18\r \x01(\tR\tactorName\";\n" +
 	"\x0fJoinTokenSecret\x12\x14\n" +
 	"\x05nonce\x18\x01 \x01(\fR\x05nonce\x12\x12\n" +
 	"\x04hash\x18\x02 \x01(\fR\x04hash\"\xa2\x01\n" +

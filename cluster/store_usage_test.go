@@ -1,0 +1,164 @@
+package cluster
+
+import (
+	"maps"
+	"strings"
+	"testing"
+
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// usageFromScratch sums the active tasks of a store the slow way.
+func usageFromScratch(s *Store) map[string]NodeUsage {
+	out := make(map[string]NodeUsage)
+	for _, t := range s.Tasks() {
+		if !active(t) {
+			continue
+		}
+		u := out[t.NodeId]
+		u.Tasks++
+		u.NanoCPUs += t.GetSpec().GetReservations().GetNanoCpus()
+		u.MemoryBytes += t.GetSpec().GetReservations().GetMemoryBytes()
+		for _, p := range t.GetPorts() {
+			if p.GetMode() == swarmv1.PublishMode_PUBLISH_MODE_HOST {
+				if u.HostPorts == nil {
+					u.HostPorts = make(map[string]int)
+				}
+				u.HostPorts[portKey(p)]++
+			}
+		}
+		out[t.NodeId] = u
+	}
+	return out
+}
+
+func sameUsage(a, b map[string]NodeUsage) bool {
+	return maps.EqualFunc(a, b, func(x, y NodeUsage) bool {
+		return x.Tasks == y.Tasks && x.NanoCPUs == y.NanoCPUs && x.MemoryBytes == y.MemoryBytes && maps.Equal(x.HostPorts, y.HostPorts)
+	})
+}
+
+// TestStoreUsage follows tasks through their life — created with and
+// without a node, assigned, running, told to stop, failed, deleted — and
+// after each step checks the per-node usage the store keeps against a sum
+// over every task, and after a snapshot round trip.
+func TestStoreUsage(t *testing.T) {
+	s := NewStore()
+	svc := &swarmv1.Service{Id: "svc1", Spec: &swarmv1.ServiceSpec{Name: "web", Task: &swarmv1.TaskSpec{}}}
+	mustApply(t, s, &swarmv1.Command{Cmd: &swarmv1.Command_CreateService{CreateService: &swarmv1.CreateService{Service: svc}}})
+	spec := &swarmv1.TaskSpec{Reservations: &swarmv1.Resources{NanoCpus: 5e8, MemoryBytes: 1 << 20}}
+	hostPort := []*swarmv1.PortConfig{{PublishedPort: 8080, TargetPort: 80, Mode: swarmv1.PublishMode_PUBLISH_MODE_HOST}, {PublishedPort: 81}}
+	batch := func(b *swarmv1.TaskBatch) {
+		t.Helper()
+		mustApply(t, s, &swarmv1.Command{NowUnixNano: 10, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: b}})
+		if got, want := s.Usage(), usageFromScratch(s); !sameUsage(got, want) {
+			t.Fatalf("usage %v, want %v", got, want)
+		}
+		states := make(map[swarmv1.TaskState]int)
+		for _, tk := range s.Tasks() {
+			states[tk.GetStatus().GetState()]++
+		}
+		if got := s.TaskStates(); !maps.Equal(got, states) {
+			t.Fatalf("task states %v, want %v", got, states)
+		}
+	}
+	running := func(id string, st swarmv1.TaskState) *swarmv1.TaskStatusUpdate {
+		return &swarmv1.TaskStatusUpdate{TaskId: id, Status: &swarmv1.TaskStatus{State: st}}
+	}
+	batch(&swarmv1.TaskBatch{Create: []*swarmv1.Task{
+		{Id: "t1", ServiceId: "svc1", NodeId: "n1", Spec: spec, Ports: hostPort, DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING},
+		{Id: "t2", ServiceId: "svc1", NodeId: "n1", Spec: spec, DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING},
+		{Id: "t3", ServiceId: "svc1", Spec: spec, DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING},
+	}})
+	if u := s.Usage()["n1"]; u.Tasks != 2 || u.NanoCPUs != 1e9 || u.HostPorts["8080/tcp"] != 1 || len(u.HostPorts) != 1 {
+		t.Fatalf("n1 after create: %+v", u)
+	}
+	batch(&swarmv1.TaskBatch{Assign: []*swarmv1.TaskAssignment{{TaskId: "t3", NodeId: "n2"}}})
+	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{running("t1", swarmv1.TaskState_TASK_STATE_RUNNING), running("t3", swarmv1.TaskState_TASK_STATE_RUNNING)}})
+	batch(&swarmv1.TaskBatch{Desire: []*swarmv1.TaskDesire{{TaskId: "t1", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}})
+	if u := s.Usage()["n1"]; u.Tasks != 1 || len(u.HostPorts) != 0 {
+		t.Fatalf("n1 after t1 told to stop: %+v", u)
+	}
+	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{running("t1", swarmv1.TaskState_TASK_STATE_SHUTDOWN), running("t3", swarmv1.TaskState_TASK_STATE_FAILED)}})
+	if _, ok := s.Usage()["n2"]; ok {
+		t.Fatalf("n2 kept usage after its only task failed: %v", s.Usage())
+	}
+	batch(&swarmv1.TaskBatch{Delete: []string{"t1", "t2", "t3"}})
+	if len(s.Usage()) != 0 {
+		t.Fatalf("usage after every task is deleted: %v", s.Usage())
+	}
+	batch(&swarmv1.TaskBatch{Create: []*swarmv1.Task{{Id: "t4", ServiceId: "svc1", NodeId: "n3", Spec: spec, Ports: hostPort}}})
+	r := NewStore()
+	if err := r.Restore(s.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	if !sameUsage(r.Usage(), s.Usage()) {
+		t.Fatalf("usage after restore %v, want %v", r.Usage(), s.Usage())
+	}
+	// Usage returns copies.
+	u := s.Usage()
+	u["n3"].HostPorts["8080/tcp"] = 99
+	if s.Usage()["n3"].HostPorts["8080/tcp"] != 1 {
+		t.Fatal("Usage shares its maps with the store")
+	}
+}
+
+// TestStoreSharedNodes: the shared list follows every change, and
+// Managers copies.
+func TestStoreSharedNodes(t *testing.T) {
+	s := storeAfter(t, storeFixture()...)
+	first := s.SharedNodes()
+	if len(first) != len(s.Nodes()) {
+		t.Fatalf("shared %d nodes, store has %d", len(first), len(s.Nodes()))
+	}
+	if again := s.SharedNodes(); &again[0] != &first[0] {
+		t.Error("SharedNodes recomputed without a change")
+	}
+	mustApply(t, s, cmdAddNode(9000, storeWorker("zz-new", "late")))
+	if got := s.SharedNodes(); len(got) != len(first)+1 || got[len(got)-1].Id != "zz-new" {
+		t.Fatalf("SharedNodes after AddNode: %d nodes", len(got))
+	}
+	ms := s.Managers()
+	if len(ms) == 0 {
+		t.Fatal("no managers in the fixture")
+	}
+	ms[0].Addr = "changed"
+	if s.Managers()[0].GetAddr() == "changed" {
+		t.Error("Managers shares its nodes with the store")
+	}
+}
+
+// TestTasksOfServiceCached: unchanged tasks come from the cache, changed
+// and new ones are fresh copies, deleted ones are gone.
+func TestTasksOfServiceCached(t *testing.T) {
+	s := NewStore()
+	svc := &swarmv1.Service{Id: "svc1", Spec: &swarmv1.ServiceSpec{Name: "web", Task: &swarmv1.TaskSpec{}}}
+	mustApply(t, s, &swarmv1.Command{Cmd: &swarmv1.Command_CreateService{CreateService: &swarmv1.CreateService{Service: svc}}})
+	batch := func(b *swarmv1.TaskBatch) {
+		mustApply(t, s, &swarmv1.Command{NowUnixNano: 10, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: b}})
+	}
+	batch(&swarmv1.TaskBatch{Create: []*swarmv1.Task{{Id: "a", ServiceId: "svc1", Spec: &swarmv1.TaskSpec{}}, {Id: "b", ServiceId: "svc1", Spec: &swarmv1.TaskSpec{}}, {Id: "c", ServiceId: "svc1", Spec: &swarmv1.TaskSpec{}}}})
+	cache := make(map[string]*swarmv1.Task)
+	for _, tk := range s.TasksOfServiceCached("svc1", nil) {
+		cache[tk.Id] = tk
+	}
+	batch(&swarmv1.TaskBatch{
+		Create: []*swarmv1.Task{{Id: "d", ServiceId: "svc1", Spec: &swarmv1.TaskSpec{}}},
+		Assign: []*swarmv1.TaskAssignment{{TaskId: "b", NodeId: "n1"}},
+		Delete: []string{"c"},
+	})
+	got := s.TasksOfServiceCached("svc1", cache)
+	var ids []string
+	for _, tk := range got {
+		ids = append(ids, tk.Id)
+	}
+	if strings.Join(ids, ",") != "a,b,d" {
+		t.Fatalf("tasks %v, want a,b,d", ids)
+	}
+	if got[0] != cache["a"] {
+		t.Error("unchanged task a was copied again")
+	}
+	if got[1] == cache["b"] || got[1].NodeId != "n1" {
+		t.Errorf("changed task b: %v, from the cache: %v", got[1], got[1] == cache["b"])
+	}
+}
