@@ -112,7 +112,7 @@ func (d *Daemon) Start() error {
 	}
 	ln.Close()
 
-	libLog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	libLog := slog.New(errorsOnly{d.cfg.Logger.Handler()})
 	d.system = actor.NewActorSystemWithConfig(actor.Configure(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return libLog }),
 		actor.WithDeadLetterThrottleCount(1),
@@ -473,3 +473,16 @@ func (h *healthControl) ProposeStates(ctx context.Context, changes []*swarmv1.No
 	})
 	return err
 }
+
+// errorsOnly passes on the errors of protoactor's own logs.
+type errorsOnly struct{ slog.Handler }
+
+func (h errorsOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelError && h.Handler.Enabled(ctx, l)
+}
+
+func (h errorsOnly) WithAttrs(as []slog.Attr) slog.Handler {
+	return errorsOnly{h.Handler.WithAttrs(as)}
+}
+
+func (h errorsOnly) WithGroup(name string) slog.Handler { return errorsOnly{h.Handler.WithGroup(name)} }

@@ -549,8 +549,12 @@ func (e *managerEnv) computeMesh() *swarmv1.Mesh {
 // task address with the underlay address of its node's forwarder. Tasks
 // on nodes that are not Ready are left out.
 func meshNetworks(s *cluster.Store) any {
+	nets := s.Networks()
+	if len(nets) == 0 {
+		return []*swarmv1.MeshNetwork(nil)
+	}
 	addrs := make(map[string]string)
-	for _, n := range s.Nodes() {
+	for _, n := range s.SharedNodes() {
 		port := n.GetDescription().GetVxlanPort()
 		if n.GetStatus().GetState() == swarmv1.NodeState_NODE_STATE_READY && port != 0 {
 			addrs[n.Id] = net.JoinHostPort(n.Addr, strconv.FormatUint(uint64(port), 10))
@@ -565,7 +569,7 @@ func meshNetworks(s *cluster.Store) any {
 		}
 	}
 	var out []*swarmv1.MeshNetwork
-	for _, n := range s.Networks() {
+	for _, n := range nets {
 		out = append(out, &swarmv1.MeshNetwork{Id: n.Id, Name: n.GetSpec().GetName(), Vni: n.Vni, Subnet: n.Subnet, Gateway: n.Gateway, Endpoints: byNet[n.Id]})
 	}
 	return out

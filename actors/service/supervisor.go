@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"time"
 
@@ -68,6 +69,10 @@ type (
 // uncertainFor bounds how long a supervisor sends a proposal of unknown
 // outcome again while it leads the service's shard.
 const uncertainFor = time.Minute
+
+// reconcileSlots bounds the reconciles running at once in this process:
+// half the CPUs, at least one.
+var reconcileSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
 
 // maxCreate bounds the tasks one reconcile creates.
 const maxCreate = 2000
@@ -226,6 +231,11 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 		return
 	}
 	s.dirty = false
+	// Reconciles take turns with those of the other supervisors in this
+	// process, so that Raft and the network keep CPU when many services
+	// reconcile at once (a big swarm starting).
+	reconcileSlots <- struct{}{}
+	defer func() { <-reconcileSlots }()
 	svc, tasks, ok := s.env.View(s.id, s.tasks)
 	if !ok {
 		return
