@@ -16,6 +16,12 @@ func TestQuickRaftPropose(t *testing.T) {
 	checkQuickRun(t, Options{Quick: true}, "raft-propose")
 }
 
+// TestQuickSimScale runs sim-scale's three managers and 100 simulated
+// nodes in this process (no binaries, no root).
+func TestQuickSimScale(t *testing.T) {
+	checkQuickRun(t, Options{Quick: true, Repeat: 1}, "sim-scale")
+}
+
 // TestQuickLoopback runs the scenarios that start swarmd processes, with
 // the binaries in $SWARM_BIN (default ../bin), when SWARM_E2E=1.
 func TestQuickLoopback(t *testing.T) {

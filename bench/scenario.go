@@ -38,6 +38,13 @@ type Options struct {
 	// Log receives progress lines and, when a cluster fails, its nodes' log
 	// tails. Nil discards them.
 	Log io.Writer
+	// SimNodes and SimTasks size sim-scale: simulated nodes and tasks;
+	// 0 means its defaults.
+	SimNodes int
+	SimTasks int
+	// MemProfile, when set, is where sim-scale writes a heap profile of
+	// this process once every task runs (its peak).
+	MemProfile string
 	// Target is what the scenario runs against (TargetActorSwarm when
 	// empty); the runner sets it for each target of a run.
 	Target string
@@ -162,6 +169,12 @@ func Scenarios() []Scenario {
 			Description:       "5 loopback swarmd (3 managers): service create -d of 1000 process tasks, time until service ls shows 1000/1000, and tasks/s",
 			Run:               runConverge,
 			DockerSwarmWhyNot: "not built yet",
+		},
+		{
+			Name:              "sim-scale",
+			Description:       "3 managers (swarmd daemons, real actors and Raft) in this process hosting 10,000 simulated nodes (sim runtime; --sim-nodes) and services adding up to 1,000,000 tasks (--sim-tasks), created at once: time to register the nodes, to place and to run every task, placement rate, Raft commit rate, peak RSS; --repeat does not apply",
+			Run:               runSimScale,
+			DockerSwarmWhyNot: "Docker Swarm has no simulated nodes: ten thousand engines do not fit on one machine",
 		},
 		{
 			Name:              "scale",

@@ -7,9 +7,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -92,11 +96,20 @@ func newChaosCommand(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
+// cpuProfile is the file of --cpuprofile, pprofAddr the address of
+// --pprof-addr.
+var cpuProfile, pprofAddr string
+
 // addRunFlags adds to cmd the flags that run and its aliases share.
 func addRunFlags(cmd *cobra.Command, cfg *bench.RunConfig) {
 	flags := cmd.Flags()
 	flags.DurationVar(&cfg.Duration, "duration", 0, "how long the scenarios that run for a time go on (chaos: default 60s, 15s with --quick)")
 	flags.Uint64Var(&cfg.Seed, "seed", 0, "seed of the scenarios' random choices (default: one from the clock, given in the reports)")
+	flags.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of swarmbench's own process to this file (sim-scale runs its managers in it)")
+	flags.StringVar(&cfg.MemProfile, "memprofile", "", "sim-scale: write a heap profile of swarmbench's own process to this file once every task runs")
+	flags.StringVar(&pprofAddr, "pprof-addr", "", "serve net/http/pprof of swarmbench's own process on this address (IP:port) while it runs")
+	flags.IntVar(&cfg.SimNodes, "sim-nodes", 0, "simulated nodes of sim-scale (default 10000, 100 with --quick)")
+	flags.IntVar(&cfg.SimTasks, "sim-tasks", 0, "simulated tasks of sim-scale (default 1000000, 2000 with --quick)")
 	flags.StringVar(&cfg.OutDir, "out", "bench-results", "directory for "+bench.JSONFile+", "+bench.MarkdownFile+" and the plots (SCENARIO.svg)")
 	flags.StringSliceVar(&cfg.Targets, "target", []string{bench.TargetActorSwarm}, "what to run the scenarios against: actorswarm, dockerswarm (the local Docker engine and a second one in a network namespace, as root), or both: --target actorswarm,dockerswarm")
 	flags.StringVar(&cfg.BinDir, "bin", "", "directory holding swarmd and swarmctl (default: swarmbench's own directory)")
@@ -108,7 +121,29 @@ func runScenarios(cmd *cobra.Command, cfg bench.RunConfig, stdout, stderr io.Wri
 	if cfg.Duration < 0 {
 		return fmt.Errorf("--duration %s: want a positive duration", cfg.Duration)
 	}
+	if cfg.SimNodes < 0 || cfg.SimTasks < 0 {
+		return fmt.Errorf("--sim-nodes %d, --sim-tasks %d: want positive numbers", cfg.SimNodes, cfg.SimTasks)
+	}
 	cfg.Log = stderr
+	if pprofAddr != "" {
+		ln, err := net.Listen("tcp", pprofAddr)
+		if err != nil {
+			return fmt.Errorf("--pprof-addr: %w", err)
+		}
+		defer ln.Close()
+		go http.Serve(ln, nil)
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if cfg.BinDir == "" {
 		dir, err := executableDir()
 		if err != nil {

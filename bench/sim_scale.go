@@ -1,0 +1,398 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/actorswarm/swarm/daemon"
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// Sizes of sim-scale: simulated nodes and tasks, full and quick, and the
+// replicas of each service the tasks are split into.
+const (
+	simScaleNodes           = 10_000
+	simScaleTasks           = 1_000_000
+	simScaleQuickNodes      = 100
+	simScaleQuickTasks      = 2_000
+	simScaleTasksPerService = 10_000
+	simScaleManagers        = 3
+	// simScaleHeartbeat is the swarm's heartbeat period: Docker Swarm's
+	// default (5s), since ten thousand nodes beating to three managers
+	// every 100 ms would be 300,000 messages a second on two cores.
+	simScaleHeartbeat = 5 * time.Second
+	// simScaleRaftTick is the managers' Raft tick: elections after 1s
+	// of silence rather than 200ms, since the three managers share two
+	// cores with the ten thousand nodes (Docker Swarm's is 10s).
+	simScaleRaftTick = 100 * time.Millisecond
+	// simScaleCreators is how many service creations are in flight.
+	simScaleCreators = 4
+)
+
+// runSimScale starts 3 managers (real swarmd daemons: actors, Raft, TLS)
+// in this process, each hosting a third of the simulated nodes (sim
+// runtime), waits until every node is Ready, then creates services of
+// sim tasks adding up to the task count all at once and follows the
+// tasks until all run: time to register the nodes, to place every task,
+// to have every task running, the placement rate, the Raft commit rate
+// on one manager, and the process's peak RSS. --repeat does not apply:
+// one run is the measurement.
+func runSimScale(ctx context.Context, opts Options) (recs []Record, err error) {
+	const name = "sim-scale"
+	nodes, tasks := simScaleNodes, simScaleTasks
+	if opts.Quick {
+		nodes, tasks = simScaleQuickNodes, simScaleQuickTasks
+	}
+	if opts.SimNodes > 0 {
+		nodes = opts.SimNodes
+	}
+	if opts.SimTasks > 0 {
+		tasks = opts.SimTasks
+	}
+	perService := min(simScaleTasksPerService, max(tasks/20, 1))
+	dir, err := os.MkdirTemp("", "swarmbench-sim-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if os.Getenv("SWARMBENCH_KEEP") == "" {
+			os.RemoveAll(dir)
+		}
+	}()
+	logPath := filepath.Join(dir, "swarmd.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	defer func() {
+		if err != nil {
+			opts.logf("%s: last lines of the managers' log:\n%s", name, tail(logPath, 30))
+		}
+	}()
+	log := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	started := time.Now()
+	c, err := startSimCluster(ctx, dir, nodes, log)
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	lead := c.daemons[0]
+	if err := Poll(ctx, simScaleTimeout(nodes), fmt.Sprintf("%d simulated nodes Ready", nodes), func(ctx context.Context) error {
+		ready, err := readyNodes(ctx, lead)
+		if err != nil {
+			return err
+		}
+		if ready < nodes+simScaleManagers {
+			return fmt.Errorf("%d of %d nodes Ready", ready, nodes+simScaleManagers)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	register := time.Since(started)
+	opts.logf("%s: %d managers and %d simulated nodes Ready after %s\n", name, simScaleManagers, nodes, register.Round(time.Millisecond))
+
+	params := map[string]string{
+		"managers":          strconv.Itoa(simScaleManagers),
+		"nodes":             strconv.Itoa(nodes),
+		"tasks":             strconv.Itoa(tasks),
+		"tasks_per_service": strconv.Itoa(perService),
+		"heartbeat":         simScaleHeartbeat.String(),
+		"raft_tick":         simScaleRaftTick.String(),
+		"runtime":           "sim (10ms start)",
+	}
+	appliedBefore := lead.AppliedCommands()
+	start := time.Now()
+	if err := createSimServices(ctx, lead, tasks, perService); err != nil {
+		return nil, err
+	}
+	var (
+		placedAt, runningAt time.Duration
+		timeline            []Point
+		lastLog             time.Time
+	)
+	err = Poll(ctx, simScaleTimeout(tasks), fmt.Sprintf("%d simulated tasks running", tasks), func(ctx context.Context) error {
+		states := lead.TaskStates()
+		var placed, running, total int
+		for st, n := range states {
+			total += n
+			if st >= swarmv1.TaskState_TASK_STATE_ASSIGNED {
+				placed += n
+			}
+			if st == swarmv1.TaskState_TASK_STATE_RUNNING {
+				running += n
+			}
+		}
+		now := time.Since(start)
+		timeline = append(timeline, Point{T: ms(now), V: float64(running)})
+		if placed >= tasks && placedAt == 0 {
+			placedAt = now
+		}
+		if time.Since(lastLog) >= 5*time.Second {
+			lastLog = time.Now()
+			opts.logf("%s: %s: %d of %d tasks created, %d placed, %d running; %s commands/s; RSS %s MiB\n", name, now.Round(time.Second), total, tasks, placed, running,
+				FormatFigure(float64(lead.AppliedCommands()-appliedBefore)/now.Seconds()), FormatFigure(rssMiB("VmRSS")))
+		}
+		if rss := rssMiB("VmRSS"); rss > simScaleMaxRSS() {
+			return Permanent(fmt.Errorf("stopped: RSS %s MiB, over the %s MiB this run may take of the machine", FormatFigure(rss), FormatFigure(simScaleMaxRSS())))
+		}
+		if running < tasks {
+			return fmt.Errorf("%d of %d tasks placed, %d running", placed, tasks, running)
+		}
+		runningAt = now
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	applied := lead.AppliedCommands() - appliedBefore
+	peak := rssMiB("VmHWM")
+	if opts.MemProfile != "" {
+		if err := writeHeapProfile(opts.MemProfile); err != nil {
+			return nil, err
+		}
+	}
+	opts.logf("%s: all %d tasks running after %s (placed after %s); %d commands applied; peak RSS %s MiB\n", name, tasks, runningAt.Round(time.Millisecond), placedAt.Round(time.Millisecond), applied, FormatFigure(peak))
+	if err := checkSimServices(ctx, lead, tasks); err != nil {
+		return nil, err
+	}
+	rec := func(what, unit string, v float64) Record {
+		return Record{Scenario: name + "/" + what, Parameters: params, Started: start, Unit: unit, Samples: []float64{v}}
+	}
+	running := rec("running", "s", runningAt.Seconds())
+	running.Timeline, running.TimelineUnit = timeline, "running tasks"
+	return []Record{
+		rec("register", "s", register.Seconds()),
+		rec("placed", "s", placedAt.Seconds()),
+		running,
+		rec("placement-rate", "tasks/s", float64(tasks)/placedAt.Seconds()),
+		rec("commit-rate", "commands/s", float64(applied)/runningAt.Seconds()),
+		rec("peak-rss", "MiB", peak),
+	}, nil
+}
+
+// simScaleTimeout bounds a phase of sim-scale over n things: generous,
+// since it reports how long they took, and at most 10 minutes.
+func simScaleTimeout(n int) time.Duration {
+	return min(2*time.Minute+time.Duration(n)*time.Millisecond, 10*time.Minute)
+}
+
+// simScaleMaxRSS is the RSS at which sim-scale gives up rather than push
+// the machine into swapping or the OOM killer: two thirds of its memory.
+func simScaleMaxRSS() float64 {
+	total := memTotalMiB()
+	if total == 0 {
+		return 16 << 10
+	}
+	return total * 2 / 3
+}
+
+// memTotalMiB is the machine's memory (/proc/meminfo), 0 if unknown.
+func memTotalMiB() float64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			if err == nil {
+				return kb / 1024
+			}
+		}
+	}
+	return 0
+}
+
+// simCluster is sim-scale's managers, in this process.
+type simCluster struct {
+	daemons []*daemon.Daemon
+}
+
+// startSimCluster starts the managers on 127.0.0.231-233, the first one
+// initialising the swarm and the others joining it as managers, each
+// hosting its share of the simulated nodes.
+func startSimCluster(ctx context.Context, dir string, nodes int, log *slog.Logger) (_ *simCluster, err error) {
+	c := &simCluster{}
+	defer func() {
+		if err != nil {
+			c.close()
+		}
+	}()
+	var token string
+	for i := range simScaleManagers {
+		share := nodes / simScaleManagers
+		if i < nodes%simScaleManagers {
+			share++
+		}
+		cfg := daemon.Config{
+			DataDir: filepath.Join(dir, fmt.Sprintf("m%d", i)), Addr: fmt.Sprintf("127.0.0.%d", 231+i), Port: 2377, RaftPort: 2378, VXLANPort: 4789,
+			Hostname: fmt.Sprintf("sim-manager-%d", i), Runtimes: []string{"sim"}, Heartbeat: simScaleHeartbeat,
+			MetricsAddr: daemon.MetricsOff, SimNodes: share, Logger: log, RaftTick: simScaleRaftTick,
+		}
+		d, err := daemon.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("manager %d: %w", i, err)
+		}
+		if err := d.Start(); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("manager %d: %w", i, err)
+		}
+		c.daemons = append(c.daemons, d)
+		if i == 0 {
+			if err := gatewayError(d.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_SwarmInit{SwarmInit: &swarmv1.SwarmInitRequest{}}})); err != nil {
+				return nil, fmt.Errorf("swarm init: %w", err)
+			}
+			resp := d.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_JoinToken{JoinToken: &swarmv1.JoinTokenRequest{Role: swarmv1.NodeRole_NODE_ROLE_MANAGER}}})
+			if err := gatewayError(resp); err != nil {
+				return nil, fmt.Errorf("join-token manager: %w", err)
+			}
+			token = resp.GetJoinToken().GetToken()
+			continue
+		}
+		join := &swarmv1.SwarmJoinRequest{Token: token, RemoteAddr: "127.0.0.231:2377"}
+		if err := gatewayError(d.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_SwarmJoin{SwarmJoin: join}})); err != nil {
+			return nil, fmt.Errorf("manager %d: swarm join: %w", i, err)
+		}
+	}
+	return c, nil
+}
+
+func (c *simCluster) close() {
+	for i := len(c.daemons) - 1; i >= 0; i-- {
+		c.daemons[i].Close()
+	}
+	c.daemons = nil
+}
+
+func gatewayError(resp *swarmv1.GatewayResponse) error {
+	if resp.GetError() != "" {
+		return errors.New(resp.GetError())
+	}
+	return nil
+}
+
+// readyNodes counts the nodes shown Ready.
+func readyNodes(ctx context.Context, d *daemon.Daemon) (int, error) {
+	resp := d.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_NodeList{NodeList: &swarmv1.NodeListRequest{}}})
+	if err := gatewayError(resp); err != nil {
+		return 0, err
+	}
+	ready := 0
+	for _, n := range resp.GetNodeList().GetNodes() {
+		if n.GetStatus().GetState() == swarmv1.NodeState_NODE_STATE_READY {
+			ready++
+		}
+	}
+	return ready, nil
+}
+
+// createSimServices creates services of sim tasks, perService replicas
+// each (the last one the rest), simScaleCreators at a time.
+func createSimServices(ctx context.Context, d *daemon.Daemon, tasks, perService int) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		errs  []error
+		specs = make(chan *swarmv1.ServiceSpec)
+	)
+	for range simScaleCreators {
+		wg.Go(func() {
+			for spec := range specs {
+				req := &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_ServiceCreate{ServiceCreate: &swarmv1.ServiceCreateRequest{Spec: spec}}}
+				if err := gatewayError(d.Call(ctx, req)); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("service create %s: %w", spec.Name, err))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := 0; tasks > 0; i++ {
+		n := min(perService, tasks)
+		tasks -= n
+		specs <- &swarmv1.ServiceSpec{
+			Name:     fmt.Sprintf("sim-%04d", i),
+			Task:     &swarmv1.TaskSpec{Image: "sim", Runtime: "sim"},
+			Mode:     swarmv1.ServiceMode_SERVICE_MODE_REPLICATED,
+			Replicas: uint64(n),
+		}
+	}
+	close(specs)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// checkSimServices checks that service ls agrees: every task running.
+func checkSimServices(ctx context.Context, d *daemon.Daemon, tasks int) error {
+	resp := d.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_ServiceList{ServiceList: &swarmv1.ServiceListRequest{}}})
+	if err := gatewayError(resp); err != nil {
+		return fmt.Errorf("service ls: %w", err)
+	}
+	var running, desired uint64
+	for _, s := range resp.GetServiceList().GetServices() {
+		running += s.GetRunning()
+		desired += s.GetDesired()
+	}
+	if running != uint64(tasks) || desired != uint64(tasks) {
+		return fmt.Errorf("service ls shows %d/%d tasks, want %d/%d", running, desired, tasks, tasks)
+	}
+	return nil
+}
+
+// rssMiB reads a memory figure of this process (VmRSS: now, VmHWM: peak)
+// from /proc/self/status, in MiB; 0 where there is none.
+func rssMiB(field string) float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), field+":")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+		if err != nil {
+			return 0
+		}
+		return kb / 1024
+	}
+	return 0
+}
+
+// tail returns the last n lines of a file.
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	defer f.Close()
+	return pprof.WriteHeapProfile(f)
+}
