@@ -76,7 +76,10 @@ func (u *replicatedProgress) update(svc *swarmv1.Service, tasks []*swarmv1.Task,
 	bySlot := pickTasks(tasks, func(t *swarmv1.Task) string { return fmt.Sprint(t.GetSlot()) })
 	slots := slices.SortedFunc(maps.Values(bySlot), func(a, b *swarmv1.Task) int { return cmp.Compare(a.GetSlot(), b.GetSlot()) })
 	u.done = u.done && allRunning(slots)
-	var running uint64
+	// Tasks of slots beyond the replicas (a scale down removes them) are
+	// not counted as progress; the service has converged once none of
+	// them runs.
+	var running, surplus uint64
 	for _, t := range slots {
 		line, ok := u.line[t.GetSlot()]
 		if !ok {
@@ -84,17 +87,22 @@ func (u *replicatedProgress) update(svc *swarmv1.Service, tasks []*swarmv1.Task,
 			u.line[t.GetSlot()] = line
 		}
 		if isRunning(t) {
-			running++
+			if t.GetSlot() <= replicas {
+				running++
+			} else {
+				surplus++
+			}
 		}
 		if !u.done && replicas <= maxProgressLines && uint64(line) <= replicas {
 			taskProgress(u.out, fmt.Sprintf("%d/%d", line, replicas), t, rollback)
 		}
 	}
+	converged := running == replicas && surplus == 0
 	if !u.done {
 		overallProgress(u.out, running, replicas, rollback)
-		u.done = running == replicas
+		u.done = converged
 	}
-	return running == replicas
+	return converged
 }
 
 // globalProgress shows one line per node, "nodeid: state [bar]". The

@@ -332,3 +332,26 @@ func TestProgressDaemonError(t *testing.T) {
 		t.Errorf("err = %v, want the daemon's not found", err)
 	}
 }
+
+// A scale down counts the tasks of the slots that stay, and converges
+// once the tasks of the other slots stopped.
+func TestProgressScaleDown(t *testing.T) {
+	four := tasks(running, running, running, running)
+	stopping := tasks(running, running, running, running)
+	stopping[2].DesiredState, stopping[3].DesiredState = swarmv1.TaskState_TASK_STATE_SHUTDOWN, swarmv1.TaskState_TASK_STATE_SHUTDOWN
+	stopped := tasks(running, running, swarmv1.TaskState_TASK_STATE_SHUTDOWN, swarmv1.TaskState_TASK_STATE_SHUTDOWN)
+	stopped[2].DesiredState, stopped[3].DesiredState = swarmv1.TaskState_TASK_STATE_SHUTDOWN, swarmv1.TaskState_TASK_STATE_SHUTDOWN
+	s := &script{svc: always(service(2)), tasks: steps(four, four, stopping, stopped)}
+	out, err := waitOn(t, s, false, 0, cli.WaitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "overall progress") && line != "overall progress: 0 out of 2 tasks" && line != "overall progress: 2 out of 2 tasks" {
+			t.Errorf("progress line %q counts more than the 2 slots that stay", line)
+		}
+	}
+	if !strings.Contains(out, "verify: Service ") {
+		t.Errorf("no convergence after the surplus stopped:\n%s", out)
+	}
+}
