@@ -301,21 +301,16 @@ func (s *sender) call(msgs []mmsghdr) (int, error) {
 }
 
 func (s *sender) sendmmsg(fd uintptr) bool {
-	for {
-		n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.msgs[0])), uintptr(len(s.msgs)), 0, 0, 0)
-		switch e {
-		case 0:
-			s.sent = int(n)
-			return true
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
-		default:
-			s.err = e
-			return true
-		}
+	n, e := mmsg(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.msgs[0])), len(s.msgs), 0)
+	switch e {
+	case 0:
+		s.sent = n
+	case unix.EAGAIN:
+		return false
+	default:
+		s.err = e
 	}
+	return true
 }
 
 // receiver reads datagrams with recvmmsg(2), each message up to 64 KB
@@ -378,21 +373,16 @@ func (r *receiver) recv(rc syscall.RawConn) (int, error) {
 }
 
 func (r *receiver) recvmmsg(fd uintptr) bool {
-	for {
-		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hs[0])), uintptr(len(r.hs)), unix.MSG_DONTWAIT, 0, 0)
-		switch e {
-		case 0:
-			r.n = int(n)
-			return true
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
-		default:
-			r.err = e
-			return true
-		}
+	n, e := mmsg(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hs[0])), len(r.hs), unix.MSG_DONTWAIT)
+	switch e {
+	case 0:
+		r.n = n
+	case unix.EAGAIN:
+		return false
+	default:
+		r.err = e
 	}
+	return true
 }
 
 // message returns message i of the last batch: its sender, its data, the
@@ -482,3 +472,14 @@ func (f *Forwarder) runUDP() {
 }
 
 func platformCheck() error { return nil }
+
+// mmsg makes a sendmmsg or recvmmsg call (trap) of n message headers at
+// hdrs, again while a signal interrupts it.
+func mmsg(trap, fd, hdrs uintptr, n int, flags uintptr) (int, unix.Errno) {
+	for {
+		r, _, e := unix.Syscall6(trap, fd, hdrs, uintptr(n), flags, 0, 0)
+		if e != unix.EINTR {
+			return int(r), e
+		}
+	}
+}

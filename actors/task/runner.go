@@ -173,19 +173,7 @@ func (r *Runner) onRunning(ctx actor.Context, msg *started) {
 	}
 	r.inst = msg.inst
 	r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_RUNNING, Message: "started", ContainerId: idIfContainer(msg.inst.ID())}, msg.inst)
-	self, root, inst := ctx.Self(), ctx.ActorSystem().Root, msg.inst
-	notify := func() {
-		code, err := inst.ExitCode()
-		root.Send(self, &exited{code: code, err: err})
-	}
-	if en, ok := inst.(ExitNotifier); ok {
-		en.OnExit(notify)
-	} else {
-		go func() {
-			<-inst.Done()
-			notify()
-		}()
-	}
+	watchExit(ctx, msg.inst)
 	if r.stopping {
 		r.stopInstance(ctx)
 		return
@@ -321,19 +309,7 @@ func (r *Runner) onAdopted(ctx actor.Context, msg *adopted) {
 	// swarm has.
 	st := proto.Clone(r.task.GetStatus()).(*swarmv1.TaskStatus)
 	ctx.Send(ctx.Parent(), &Report{Update: &swarmv1.TaskStatusUpdate{TaskId: r.task.Id, Status: st}, Instance: msg.inst})
-	self, root, inst := ctx.Self(), ctx.ActorSystem().Root, msg.inst
-	notify := func() {
-		code, err := inst.ExitCode()
-		root.Send(self, &exited{code: code, err: err})
-	}
-	if en, ok := inst.(ExitNotifier); ok {
-		en.OnExit(notify)
-	} else {
-		go func() {
-			<-inst.Done()
-			notify()
-		}()
-	}
+	watchExit(ctx, msg.inst)
 	if r.stopping {
 		r.stopInstance(ctx)
 		return
@@ -391,5 +367,23 @@ func (r *Runner) stopInstance(ctx actor.Context) {
 	go func() {
 		_ = inst.Stop(grace)
 		root.Send(self, &stopped{})
+	}()
+}
+
+// watchExit tells the runner (exited) when inst ends: through the
+// instance's callback when it has one, else from a goroutine.
+func watchExit(ctx actor.Context, inst Instance) {
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	notify := func() {
+		code, err := inst.ExitCode()
+		root.Send(self, &exited{code: code, err: err})
+	}
+	if en, ok := inst.(ExitNotifier); ok {
+		en.OnExit(notify)
+		return
+	}
+	go func() {
+		<-inst.Done()
+		notify()
 	}()
 }
