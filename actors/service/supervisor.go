@@ -101,6 +101,9 @@ type Supervisor struct {
 	// was in a rolling update then.
 	last     time.Time
 	updating bool
+	// moving is set when a slot had two live tasks at the last reconcile
+	// (a start-first move or update): the new one's start decides.
+	moving bool
 	// current remembers which tasks run the current spec of the service
 	// at version currentAt (see View.Current).
 	current   map[string]bool
@@ -125,9 +128,10 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		s.onStopping()
 	case *Changed:
-		if msg.Progress && !s.updating && s.env.Now().Sub(s.last) < progressGap {
+		if msg.Progress && !s.updating && !s.moving && s.env.Now().Sub(s.last) < progressGap {
 			// Tasks got further in starting: nothing to decide unless
-			// an update waits for them; look within progressGap.
+			// an update or a move (start-first) waits for them; look
+			// within progressGap.
 			s.schedule(ctx, s.last.Add(progressGap))
 			return
 		}
@@ -241,8 +245,15 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 		return
 	}
 	s.tasks = make(map[string]*swarmv1.Task, len(tasks))
+	live := make(map[uint64]int)
+	s.moving = false
 	for _, t := range tasks {
 		s.tasks[t.Id] = t
+		if runnable(t) && !terminal(t.GetStatus().GetState()) && t.Slot > 0 {
+			if live[t.Slot]++; live[t.Slot] > 1 {
+				s.moving = true
+			}
+		}
 	}
 	s.last = s.env.Now()
 	switch svc.GetUpdateStatus().GetState() {
