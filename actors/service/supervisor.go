@@ -262,7 +262,8 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 	default:
 		s.updating = false
 	}
-	if s.current == nil || s.currentAt != svc.Version {
+	// A new version, or a memo grown with tasks long gone, starts over.
+	if s.current == nil || s.currentAt != svc.Version || len(s.current) > 2*len(tasks)+64 {
 		s.current, s.currentAt = make(map[string]bool), svc.Version
 	}
 	nodes := s.env.Nodes()
