@@ -103,6 +103,7 @@ func (h *Health) onHeartbeat(ctx actor.Context, hb *swarmv1.Heartbeat) {
 		HeartbeatPeriodNano: int64(h.ctl.HeartbeatPeriod()),
 		Authoritative:       h.ctl.IsControlLeader(),
 		ManagerId:           h.ctl.SelfID(),
+		Seq:                 hb.GetSeq(),
 	}
 	if ack.Authoritative {
 		ack.MeshVersion = h.ctl.MeshVersion()

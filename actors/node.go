@@ -59,10 +59,13 @@ type Node struct {
 	eng    NodeEngine
 	period atomic.Int64
 	seq    uint64
-	stop   chan struct{}
-	acking atomic.Bool
-	tasks  nodeTasks
-	ended  []string
+	// roleSeq is the seq of the first heartbeat sent after the last role
+	// change this node was told of.
+	roleSeq uint64
+	stop    chan struct{}
+	acking  atomic.Bool
+	tasks   nodeTasks
+	ended   []string
 }
 
 // NewNode returns a node actor heartbeating every period.
@@ -143,6 +146,11 @@ func (n *Node) onAck(ctx actor.Context, ack *swarmv1.HeartbeatAck) {
 	if !ack.GetAuthoritative() {
 		return
 	}
+	if s := ack.GetSeq(); s != 0 && s < n.roleSeq {
+		// It answers a heartbeat sent before the last role change: what
+		// it says of this node's role is out of date.
+		return
+	}
 	// The routing mesh moved: fetch it now rather than at the next
 	// periodic sync, so that no lb keeps a stopped task for long.
 	if v := ack.GetMeshVersion(); v != "" && v != n.tasks.mesh.GetVersion() {
@@ -159,6 +167,7 @@ func (n *Node) onAck(ctx actor.Context, ack *swarmv1.HeartbeatAck) {
 }
 
 func (n *Node) onBecomeManager(ctx actor.Context, msg *swarmv1.BecomeManager) {
+	n.roleSeq = n.seq + 1
 	sender, root := ctx.Sender(), ctx.ActorSystem().Root
 	go func() {
 		c, cancel := context.WithTimeout(context.Background(), RequestTimeout/2)
@@ -168,6 +177,7 @@ func (n *Node) onBecomeManager(ctx actor.Context, msg *swarmv1.BecomeManager) {
 }
 
 func (n *Node) onBecomeWorker(ctx actor.Context, msg *swarmv1.BecomeWorker) {
+	n.roleSeq = n.seq + 1
 	sender, root := ctx.Sender(), ctx.ActorSystem().Root
 	go func() {
 		c, cancel := context.WithTimeout(context.Background(), RequestTimeout/2)

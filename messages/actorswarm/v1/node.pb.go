@@ -420,7 +420,10 @@ type HeartbeatAck struct {
 	ManagerId string `protobuf:"bytes,7,opt,name=manager_id,json=managerId,proto3" json:"manager_id,omitempty"`
 	// mesh_version is the version of the routing mesh the answering manager
 	// knows (authoritative acks only): a node holding another syncs at once.
-	MeshVersion   string `protobuf:"bytes,8,opt,name=mesh_version,json=meshVersion,proto3" json:"mesh_version,omitempty"`
+	MeshVersion string `protobuf:"bytes,8,opt,name=mesh_version,json=meshVersion,proto3" json:"mesh_version,omitempty"`
+	// seq is the seq of the heartbeat answered: a node ignores what acks of
+	// heartbeats sent before its last role change say of its role.
+	Seq           uint64 `protobuf:"varint,9,opt,name=seq,proto3" json:"seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -509,6 +512,13 @@ func (x *HeartbeatAck) GetMeshVersion() string {
 		return x.MeshVersion
 	}
 	return ""
+}
+
+func (x *HeartbeatAck) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
 }
 
 // BecomeManager tells a promoted node to start its Raft replicas.
@@ -1417,7 +1427,7 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\rdeployment_id\x18\t \x01(\x04R\fdeploymentId\"6\n" +
 	"\tHeartbeat\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\xd0\x02\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\xe2\x02\n" +
 	"\fHeartbeatAck\x12/\n" +
 	"\bmanagers\x18\x01 \x03(\v2\x13.actorswarm.v1.PeerR\bmanagers\x12+\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x17.actorswarm.v1.NodeRoleR\x04role\x12!\n" +
@@ -1427,7 +1437,8 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\rauthoritative\x18\x06 \x01(\bR\rauthoritative\x12\x1d\n" +
 	"\n" +
 	"manager_id\x18\a \x01(\tR\tmanagerId\x12!\n" +
-	"\fmesh_version\x18\b \x01(\tR\vmeshVersion\"\xb1\x01\n" +
+	"\fmesh_version\x18\b \x01(\tR\vmeshVersion\x12\x10\n" +
+	"\x03seq\x18\t \x01(\x04R\x03seq\"\xb1\x01\n" +
 	"\rBecomeManager\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x01 \x01(\x04R\treplicaId\x12\x19\n" +

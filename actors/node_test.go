@@ -1,0 +1,56 @@
+package actors
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorswarm/swarm/actors/task"
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// ackEngine is a NodeEngine that records the acks handed to it.
+type ackEngine struct {
+	acks chan *swarmv1.HeartbeatAck
+}
+
+func (e *ackEngine) NodeID() string                                              { return "n1" }
+func (e *ackEngine) ManagerPeers() []*swarmv1.Peer                               { return nil }
+func (e *ackEngine) NoteAck(string)                                              {}
+func (e *ackEngine) OnHeartbeatAck(a *swarmv1.HeartbeatAck)                      { e.acks <- a }
+func (e *ackEngine) BecomeManager(context.Context, *swarmv1.BecomeManager) error { return nil }
+func (e *ackEngine) BecomeWorker(context.Context, *swarmv1.BecomeWorker) error   { return nil }
+func (e *ackEngine) Runtime(string) task.Runtime                                 { return nil }
+func (e *ackEngine) FreePort() (uint32, error)                                   { return 0, nil }
+func (e *ackEngine) Addr() string                                                { return "" }
+func (e *ackEngine) LBRegistry() *LBRegistry                                     { return nil }
+func (e *ackEngine) Networker() task.Networker                                   { return nil }
+func (e *ackEngine) OverlayUpdate([]*swarmv1.MeshNetwork)                        {}
+func (e *ackEngine) OverlayNode([]*swarmv1.Attachment)                           {}
+
+// TestNodeIgnoresStaleRoleAcks: an ack of a heartbeat sent before the node
+// was promoted must not demote it again; acks of later heartbeats count.
+func TestNodeIgnoresStaleRoleAcks(t *testing.T) {
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	eng := &ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}
+	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewNode(eng, time.Hour) }))
+	system.Root.Send(pid, &heartbeatTick{}) // seq 1
+	system.Root.Send(pid, &heartbeatTick{}) // seq 2
+	if _, err := system.Root.RequestFuture(pid, &swarmv1.BecomeManager{}, 5*time.Second).Result(); err != nil {
+		t.Fatal(err)
+	}
+	worker := swarmv1.NodeRole_NODE_ROLE_WORKER
+	system.Root.Send(pid, &swarmv1.HeartbeatAck{Authoritative: true, Seq: 2, Role: worker})
+	system.Root.Send(pid, &swarmv1.HeartbeatAck{Authoritative: true, Seq: 3, Role: swarmv1.NodeRole_NODE_ROLE_MANAGER})
+	select {
+	case a := <-eng.acks:
+		if a.GetSeq() != 3 {
+			t.Fatalf("the ack of heartbeat %d, sent before the promotion, reached the engine", a.GetSeq())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the ack of a heartbeat sent after the promotion never reached the engine")
+	}
+}
