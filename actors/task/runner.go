@@ -69,16 +69,19 @@ type Runner struct {
 
 // NewRunner returns the runner of t through rt; port is its $PORT (0:
 // none) and host its $HOST ("": none); net plumbs its overlay networks
-// (nil: a task with attachments is rejected).
+// (nil: a task with attachments is rejected). The runner keeps t without
+// copying it (a node may run many tasks) and never changes it; the caller
+// must not change it either.
 func NewRunner(t *swarmv1.Task, rt Runtime, port uint32, host string, net Networker) *Runner {
-	return &Runner{task: proto.Clone(t).(*swarmv1.Task), rt: rt, port: port, host: host, net: net}
+	return &Runner{task: t, rt: rt, port: port, host: host, net: net}
 }
 
 // NewAdopter returns the runner of a task that a previous swarmd of this
 // node started, through a runtime that can find it (an Adopter): it
 // re-attaches to the task without restarting it, or reports it lost.
+// It keeps t as NewRunner does.
 func NewAdopter(t *swarmv1.Task, rt Runtime) *Runner {
-	return &Runner{task: proto.Clone(t).(*swarmv1.Task), rt: rt, port: t.GetStatus().GetPort(), adopt: true}
+	return &Runner{task: t, rt: rt, port: t.GetStatus().GetPort(), adopt: true}
 }
 
 // Receive implements actor.Actor.
