@@ -541,3 +541,34 @@ func (d *dockerSwarm) waitManagers(ctx context.Context, host string) error {
 		return nil
 	})
 }
+
+// startDockerService starts the swarm of node-crash and partition on
+// Docker Swarm mode (the local engine and one worker engine) with a
+// service of crashReplicas (crashQuickReplicas with --quick) spread over
+// both; --update-parallelism 0 lets a forced update spread them again at
+// once. params describe the run.
+func startDockerService(ctx context.Context, opts Options, service string) (d *dockerSwarm, replicas int, params map[string]string, err error) {
+	replicas = crashReplicas
+	if opts.Quick {
+		replicas = crashQuickReplicas
+	}
+	d, err = startDockerSwarm(ctx, opts, 1)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if _, err := dockerCLI(ctx, "", "service", "create", "-d", "--name", service, "--replicas", fmt.Sprint(replicas),
+		"--update-parallelism", "0", "--no-resolve-image", dockerImage); err != nil {
+		return nil, 0, nil, errors.Join(err, d.close())
+	}
+	if err := d.waitSpread(ctx, service, replicas); err != nil {
+		return nil, 0, nil, errors.Join(err, d.close())
+	}
+	version, _ := dockerCLI(ctx, "", "version", "--format", "{{.Server.Version}}")
+	params = map[string]string{
+		"replicas": fmt.Sprint(replicas),
+		"nodes":    "1 manager (the local engine) + 1 worker engine in a network namespace",
+		"engine":   strings.TrimSpace(version),
+		"settings": "Docker Swarm defaults (dispatcher heartbeat 5s)",
+	}
+	return d, replicas, params, nil
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strings"
 	"sync"
 	"time"
 )
@@ -24,29 +23,11 @@ func runDockerNodeCrash(ctx context.Context, opts Options) (recs []Record, err e
 		name    = "node-crash"
 		service = "crash"
 	)
-	replicas := crashReplicas
-	if opts.Quick {
-		replicas = crashQuickReplicas
-	}
-	d, err := startDockerSwarm(ctx, opts, 1)
+	d, replicas, params, err := startDockerService(ctx, opts, service)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, d.close()) }()
-	if _, err := dockerCLI(ctx, "", "service", "create", "-d", "--name", service, "--replicas", fmt.Sprint(replicas),
-		"--update-parallelism", "0", "--no-resolve-image", dockerImage); err != nil {
-		return nil, err
-	}
-	if err := d.waitSpread(ctx, service, replicas); err != nil {
-		return nil, err
-	}
-	version, _ := dockerCLI(ctx, "", "version", "--format", "{{.Server.Version}}")
-	params := map[string]string{
-		"replicas": fmt.Sprint(replicas),
-		"nodes":    "1 manager (the local engine) + 1 worker engine in a network namespace",
-		"engine":   strings.TrimSpace(version),
-		"settings": "Docker Swarm defaults (dispatcher heartbeat 5s)",
-	}
 	replaced := Record{Scenario: name + "/replaced", Target: TargetDockerSwarm, Parameters: params, Started: time.Now(), Unit: "ms"}
 	down := Record{Scenario: name + "/down", Target: TargetDockerSwarm, Parameters: maps.Clone(params), Started: replaced.Started, Unit: "ms"}
 	victim := d.workers[0]

@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
-	"maps"
 	"syscall"
 	"time"
 )
@@ -16,57 +14,14 @@ import (
 // measured until the swarm has exactly the desired replicas again: the
 // thawed node stopped the tasks that were replaced meanwhile (newer tasks
 // win) and no surplus task process is left. Samples are in ms.
-func runNodeFreeze(ctx context.Context, opts Options) (recs []Record, err error) {
-	const (
-		name    = "node-freeze"
-		service = "freeze"
-	)
-	s, from, replicas, err := startCrashSwarm(ctx, opts, service)
-	if err != nil {
-		return nil, err
+func runNodeFreeze(ctx context.Context, opts Options) ([]Record, error) {
+	signal := func(sig syscall.Signal) func(context.Context, *swarm, int) (time.Time, error) {
+		return func(_ context.Context, s *swarm, victim int) (time.Time, error) { return s.Signal(victim, sig) }
 	}
-	defer func() { err = errors.Join(err, s.close(opts, err)) }()
-	params := s.serviceParameters(replicas, from)
-	params["fault"] = "SIGSTOP of a worker's swarmd (its tasks run on), SIGCONT when replaced"
-	replaced := Record{Scenario: name + "/replaced", Parameters: params, Started: time.Now(), Unit: "ms"}
-	gone := Record{Scenario: name + "/surplus-gone", Parameters: maps.Clone(params), Started: replaced.Started, Unit: "ms"}
-	for run := 1; run <= opts.Repeat; run++ {
-		rows, err := s.ServiceTasks(ctx, from, service)
-		if err != nil {
-			return nil, err
-		}
-		victim, tasks, err := s.busiestWorker(rows)
-		if err != nil {
-			return nil, err
-		}
-		host := s.Node(victim).Hostname
-		frozen, err := s.Signal(victim, syscall.SIGSTOP)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.waitRunningOff(ctx, from, service, host, replicas); err != nil {
-			_, _ = s.Signal(victim, syscall.SIGCONT)
-			return nil, err
-		}
-		tReplaced := ms(time.Since(frozen))
-		// Meanwhile the frozen node's task processes still run: the surplus.
-		surplus, _ := s.TaskProcesses()
-		surplus -= replicas
-		thawed, err := s.Signal(victim, syscall.SIGCONT)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.waitNoSurplus(ctx, from, service, host, replicas); err != nil {
-			return nil, err
-		}
-		tSettled := ms(time.Since(thawed))
-		replaced.Samples = append(replaced.Samples, tReplaced)
-		gone.Samples = append(gone.Samples, tSettled)
-		opts.progress(name, run, "froze %s (%d tasks): %d running elsewhere after %s ms; thawed: the %d surplus task processes gone after %s ms",
-			host, tasks, replicas, FormatFigure(tReplaced), surplus, FormatFigure(tSettled))
-		if err := s.waitHealthy(ctx, from); err != nil {
-			return nil, err
-		}
-	}
-	return []Record{replaced, gone}, nil
+	return runSurplusFault(ctx, opts, surplusFault{
+		name: "node-freeze", service: "freeze",
+		params: map[string]string{"fault": "SIGSTOP of a worker's swarmd (its tasks run on), SIGCONT when replaced"},
+		begin:  signal(syscall.SIGSTOP), end: signal(syscall.SIGCONT),
+		did: "froze %s", ended: "thawed",
+	})
 }

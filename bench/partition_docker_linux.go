@@ -20,30 +20,12 @@ func runDockerPartition(ctx context.Context, opts Options) (recs []Record, err e
 		name    = "partition"
 		service = "part"
 	)
-	replicas := crashReplicas
-	if opts.Quick {
-		replicas = crashQuickReplicas
-	}
-	d, err := startDockerSwarm(ctx, opts, 1)
+	d, replicas, params, err := startDockerService(ctx, opts, service)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, d.close()) }()
-	if _, err := dockerCLI(ctx, "", "service", "create", "-d", "--name", service, "--replicas", fmt.Sprint(replicas),
-		"--update-parallelism", "0", "--no-resolve-image", dockerImage); err != nil {
-		return nil, err
-	}
-	if err := d.waitSpread(ctx, service, replicas); err != nil {
-		return nil, err
-	}
-	version, _ := dockerCLI(ctx, "", "version", "--format", "{{.Server.Version}}")
-	params := map[string]string{
-		"replicas": fmt.Sprint(replicas),
-		"nodes":    "1 manager (the local engine) + 1 worker engine in a network namespace",
-		"engine":   strings.TrimSpace(version),
-		"settings": "Docker Swarm defaults (dispatcher heartbeat 5s)",
-		"fault":    "the worker's link to the bridge down, up again once replaced",
-	}
+	params["fault"] = "the worker's link to the bridge down, up again once replaced"
 	replaced := Record{Scenario: name + "/replaced", Target: TargetDockerSwarm, Parameters: params, Started: time.Now(), Unit: "ms"}
 	healed := Record{Scenario: name + "/surplus-gone", Target: TargetDockerSwarm, Parameters: maps.Clone(params), Started: replaced.Started, Unit: "ms"}
 	victim := d.workers[0]

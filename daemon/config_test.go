@@ -25,6 +25,28 @@ func TestConfigMetricsAddr(t *testing.T) {
 	}
 }
 
+// TestConfigScaleFlags: --raft-tick and --sim-nodes out of range are
+// refused, naming the flag.
+func TestConfigScaleFlags(t *testing.T) {
+	for _, tc := range []struct {
+		tick time.Duration
+		sim  int
+		err  string
+	}{
+		{tick: 0}, {tick: 100 * time.Millisecond, sim: 10000},
+		{tick: time.Millisecond, err: "--raft-tick"},
+		{tick: 2 * time.Second, err: "--raft-tick"},
+		{sim: -1, err: "--sim-nodes"},
+		{sim: 2_000_000, err: "--sim-nodes"},
+	} {
+		c := Config{DataDir: t.TempDir(), Addr: "127.0.0.9", Port: 2377, RaftPort: 2378, VXLANPort: 4789, Hostname: "h", RaftTick: tc.tick, SimNodes: tc.sim}
+		err := c.Validate()
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("tick %v, sim %d: err %v, want %q", tc.tick, tc.sim, err, tc.err)
+		}
+	}
+}
+
 // TestSilentSince: a manager that answered heartbeats is judged silent
 // once a grace passed since its last answer (or since the ask began); one
 // that never answered is not judged.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/actorswarm/swarm/internal/gwrpc"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
@@ -162,4 +164,26 @@ func ForEach(refs []string, do func(ref string) error) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// RemoveCommand is `rm OBJECT [OBJECT...]` for objects removed by one
+// gateway request each (request makes it for a reference): it prints
+// each reference as the user named it once removed, and goes on past
+// failures, reporting them all.
+func RemoveCommand(c *CLI, object, short string, request func(ref string) *swarmv1.GatewayRequest) *cobra.Command {
+	return &cobra.Command{
+		Use:     "rm " + object + " [" + object + "...]",
+		Aliases: []string{"remove"},
+		Short:   short,
+		Args:    RequiresMinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return ForEach(args, func(ref string) error {
+				if _, err := c.Call(cmd.Context(), request(ref)); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintln(c.Out, ref)
+				return err
+			})
+		},
+	}
 }

@@ -1,9 +1,6 @@
 package service
 
 import (
-	"context"
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/actorswarm/swarm/cmd/swarmctl/cli"
@@ -11,24 +8,7 @@ import (
 )
 
 func newRemoveCommand(c *cli.CLI) *cobra.Command {
-	return &cobra.Command{
-		Use:     "rm SERVICE [SERVICE...]",
-		Aliases: []string{"remove"},
-		Short:   "Remove one or more services",
-		Args:    cli.RequiresMinArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return cli.ForEach(args, func(ref string) error {
-				return runRemove(cmd.Context(), c, ref)
-			})
-		},
-	}
-}
-
-// runRemove removes one service and prints it as the user named it.
-func runRemove(ctx context.Context, c *cli.CLI, ref string) error {
-	if _, err := c.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_ServiceRemove{ServiceRemove: &swarmv1.ServiceRemoveRequest{Ref: ref}}}); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintln(c.Out, ref)
-	return err
+	return cli.RemoveCommand(c, "SERVICE", "Remove one or more services", func(ref string) *swarmv1.GatewayRequest {
+		return &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_ServiceRemove{ServiceRemove: &swarmv1.ServiceRemoveRequest{Ref: ref}}}
+	})
 }

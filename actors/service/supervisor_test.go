@@ -1,0 +1,206 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorswarm/swarm/actors/scheduler"
+	"github.com/actorswarm/swarm/cluster"
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// storeEnv is a supervisor's manager backed by a real store: proposals
+// are applied to it at once (deduplicated by request ID, as in Raft).
+// lose makes the next n proposals report no quorum and apply 500 ms
+// later, as a proposal that committed after its caller gave up; barrierErr fails the
+// read barriers while set.
+type storeEnv struct {
+	mu         sync.Mutex
+	store      *cluster.Store
+	nodes      []*swarmv1.Node
+	ids        atomic.Int64
+	entries    []*swarmv1.TaskBatch
+	lose       int
+	barrierErr error
+	barriers   int
+}
+
+func newStoreEnv(t *testing.T, replicas uint64, nodes int) *storeEnv {
+	t.Helper()
+	e := &storeEnv{store: cluster.NewStore()}
+	for i := range nodes {
+		e.nodes = append(e.nodes, &swarmv1.Node{
+			Id: fmt.Sprintf("node%d", i), Role: swarmv1.NodeRole_NODE_ROLE_WORKER,
+			Description: &swarmv1.NodeDescription{Hostname: fmt.Sprintf("n%d", i), Runtimes: []string{"sim"}},
+			Spec:        &swarmv1.NodeSpec{Availability: swarmv1.NodeAvailability_NODE_AVAILABILITY_ACTIVE},
+			Status:      &swarmv1.NodeStatus{State: swarmv1.NodeState_NODE_STATE_READY},
+		})
+	}
+	svc := &swarmv1.Service{Id: "svc", Spec: &swarmv1.ServiceSpec{
+		Name: "web", Mode: swarmv1.ServiceMode_SERVICE_MODE_REPLICATED, Replicas: replicas,
+		Task: &swarmv1.TaskSpec{Image: "sim", Runtime: "sim"},
+	}}
+	if _, err := e.store.Apply(&swarmv1.Command{Cmd: &swarmv1.Command_CreateService{CreateService: &swarmv1.CreateService{Service: svc}}}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *storeEnv) Leads(uint64) bool          { return true }
+func (e *storeEnv) ServiceShards() []uint64    { return []uint64{2} }
+func (e *storeEnv) ServicesIn(uint64) []string { return []string{"svc"} }
+func (e *storeEnv) Nodes() []*swarmv1.Node     { return e.nodes }
+func (e *storeEnv) Rebalance() bool            { return false }
+func (e *storeEnv) Poke([]string)              {}
+func (e *storeEnv) NewID() string              { return fmt.Sprintf("t%06d", e.ids.Add(1)) }
+func (e *storeEnv) Now() time.Time             { return time.Now() }
+func (e *storeEnv) Logger() *slog.Logger       { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func (e *storeEnv) View(id string, cache map[string]*swarmv1.Task) (*swarmv1.Service, []*swarmv1.Task, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	svc, ok := e.store.Service(id)
+	if !ok {
+		return nil, nil, false
+	}
+	return svc, e.store.TasksOfServiceCached(id, cache), true
+}
+
+func (e *storeEnv) Usage() map[string]scheduler.Usage {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]scheduler.Usage)
+	for id, u := range e.store.Usage() {
+		out[id] = scheduler.Usage{Tasks: u.Tasks}
+	}
+	return out
+}
+
+func (e *storeEnv) Propose(_ context.Context, _ uint64, cmd *swarmv1.Command) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.lose > 0 {
+		// Committed, but applied only after the caller gave up.
+		e.lose--
+		time.AfterFunc(500*time.Millisecond, func() {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			_, _ = e.store.Apply(cmd)
+		})
+		return cluster.ErrNoQuorum
+	}
+	if _, err := e.store.Apply(cmd); err != nil {
+		return err
+	}
+	e.entries = append(e.entries, cmd.GetTaskBatch())
+	return nil
+}
+
+func (e *storeEnv) Barrier(context.Context, uint64) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.barriers++
+	return e.barrierErr
+}
+
+// slots returns how many live tasks each slot has.
+func (e *storeEnv) slots() map[uint64]int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[uint64]int)
+	for _, t := range e.store.TasksOfService("svc") {
+		if t.DesiredState <= swarmv1.TaskState_TASK_STATE_RUNNING && !cluster.Terminal(t.GetStatus().GetState()) {
+			out[t.Slot]++
+		}
+	}
+	return out
+}
+
+func (e *storeEnv) counts() (entries, barriers int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.entries), e.barriers
+}
+
+func waitUntil(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func spawnSupervisor(t *testing.T, e *storeEnv) {
+	t.Helper()
+	system := actor.NewActorSystem()
+	t.Cleanup(system.Shutdown)
+	system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewSupervisor("svc", 2, e) }))
+}
+
+// TestSupervisorCreatesInEntriesOfMaxCreate: a big service starts in
+// entries of at most maxCreate tasks, one task per slot in the end.
+func TestSupervisorCreatesInEntriesOfMaxCreate(t *testing.T) {
+	const replicas = 2*maxCreate + 500
+	e := newStoreEnv(t, replicas, 50)
+	spawnSupervisor(t, e)
+	waitUntil(t, "every slot filled", func() bool { return len(e.slots()) == replicas })
+	for slot, n := range e.slots() {
+		if n != 1 {
+			t.Fatalf("slot %d has %d live tasks", slot, n)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.entries) < 3 {
+		t.Fatalf("%d tasks created in %d entries, want at least 3", replicas, len(e.entries))
+	}
+	for i, b := range e.entries {
+		if len(b.GetCreate()) > maxCreate {
+			t.Errorf("entry %d creates %d tasks, more than %d", i, len(b.GetCreate()), maxCreate)
+		}
+	}
+}
+
+// TestSupervisorWaitsForBarrier: nothing is decided before the replica
+// was made current; a failed barrier is tried again.
+func TestSupervisorWaitsForBarrier(t *testing.T) {
+	e := newStoreEnv(t, 3, 2)
+	e.barrierErr = errors.New("no quorum yet")
+	spawnSupervisor(t, e)
+	waitUntil(t, "a second barrier after the first failed", func() bool { _, b := e.counts(); return b >= 2 })
+	if n, _ := e.counts(); n != 0 {
+		t.Fatalf("%d entries proposed before any barrier succeeded", n)
+	}
+	e.mu.Lock()
+	e.barrierErr = nil
+	e.mu.Unlock()
+	waitUntil(t, "3 slots filled once the barrier passed", func() bool { return len(e.slots()) == 3 })
+}
+
+// TestSupervisorResendsUncertainProposals: a proposal that committed but
+// reported no quorum is sent again with the same request ID rather than
+// decided anew, so no slot gets a second task.
+func TestSupervisorResendsUncertainProposals(t *testing.T) {
+	e := newStoreEnv(t, 5, 2)
+	e.lose = 2
+	spawnSupervisor(t, e)
+	waitUntil(t, "5 slots filled", func() bool { return len(e.slots()) == 5 })
+	time.Sleep(700 * time.Millisecond) // the late entries apply meanwhile
+	for slot, n := range e.slots() {
+		if n != 1 {
+			t.Fatalf("slot %d has %d live tasks after uncertain proposals", slot, n)
+		}
+	}
+}
