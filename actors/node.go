@@ -21,8 +21,11 @@ type NodeEngine interface {
 	// NoteAck records that a manager answered; it must not block.
 	NoteAck(managerID string)
 	// OnHeartbeatAck takes a manager's view of the swarm and of this node;
-	// it may block (a demotion stops Raft).
-	OnHeartbeatAck(ack *swarmv1.HeartbeatAck)
+	// it may block (a demotion stops Raft). stale reports whether a role
+	// change reached this node after the acknowledged heartbeat left: the
+	// engine asks it once it holds what serializes role changes, since an
+	// ack may wait there while a promotion runs.
+	OnHeartbeatAck(ack *swarmv1.HeartbeatAck, stale func() bool)
 	// BecomeManager starts this node's Raft replicas; it blocks.
 	BecomeManager(ctx context.Context, msg *swarmv1.BecomeManager) error
 	// BecomeWorker stops them; it blocks.
@@ -60,8 +63,8 @@ type Node struct {
 	period atomic.Int64
 	seq    uint64
 	// roleSeq is the seq of the first heartbeat sent after the last role
-	// change this node was told of.
-	roleSeq uint64
+	// change this node was told of; ack goroutines read it.
+	roleSeq atomic.Uint64
 	stop    chan struct{}
 	acking  atomic.Bool
 	tasks   nodeTasks
@@ -146,7 +149,7 @@ func (n *Node) onAck(ctx actor.Context, ack *swarmv1.HeartbeatAck) {
 	if !ack.GetAuthoritative() {
 		return
 	}
-	if s := ack.GetSeq(); s != 0 && s < n.roleSeq {
+	if n.staleAck(ack) {
 		// It answers a heartbeat sent before the last role change: what
 		// it says of this node's role is out of date.
 		return
@@ -162,12 +165,17 @@ func (n *Node) onAck(ctx actor.Context, ack *swarmv1.HeartbeatAck) {
 	}
 	go func() {
 		defer n.acking.Store(false)
-		n.eng.OnHeartbeatAck(ack)
+		n.eng.OnHeartbeatAck(ack, func() bool { return n.staleAck(ack) })
 	}()
 }
 
+func (n *Node) staleAck(ack *swarmv1.HeartbeatAck) bool {
+	s := ack.GetSeq()
+	return s != 0 && s < n.roleSeq.Load()
+}
+
 func (n *Node) onBecomeManager(ctx actor.Context, msg *swarmv1.BecomeManager) {
-	n.roleSeq = n.seq + 1
+	n.roleSeq.Store(n.seq + 1)
 	sender, root := ctx.Sender(), ctx.ActorSystem().Root
 	go func() {
 		c, cancel := context.WithTimeout(context.Background(), RequestTimeout/2)
@@ -177,7 +185,7 @@ func (n *Node) onBecomeManager(ctx actor.Context, msg *swarmv1.BecomeManager) {
 }
 
 func (n *Node) onBecomeWorker(ctx actor.Context, msg *swarmv1.BecomeWorker) {
-	n.roleSeq = n.seq + 1
+	n.roleSeq.Store(n.seq + 1)
 	sender, root := ctx.Sender(), ctx.ActorSystem().Root
 	go func() {
 		c, cancel := context.WithTimeout(context.Background(), RequestTimeout/2)

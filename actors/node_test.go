@@ -14,12 +14,22 @@ import (
 // ackEngine is a NodeEngine that records the acks handed to it.
 type ackEngine struct {
 	acks chan *swarmv1.HeartbeatAck
+	// hold, when set, keeps OnHeartbeatAck waiting until it is closed,
+	// then the ack is recorded only if it is not stale by then.
+	hold chan struct{}
 }
 
-func (e *ackEngine) NodeID() string                                              { return "n1" }
-func (e *ackEngine) ManagerPeers() []*swarmv1.Peer                               { return nil }
-func (e *ackEngine) NoteAck(string)                                              {}
-func (e *ackEngine) OnHeartbeatAck(a *swarmv1.HeartbeatAck)                      { e.acks <- a }
+func (e *ackEngine) NodeID() string                { return "n1" }
+func (e *ackEngine) ManagerPeers() []*swarmv1.Peer { return nil }
+func (e *ackEngine) NoteAck(string)                {}
+func (e *ackEngine) OnHeartbeatAck(a *swarmv1.HeartbeatAck, stale func() bool) {
+	if e.hold != nil {
+		<-e.hold
+	}
+	if !stale() {
+		e.acks <- a
+	}
+}
 func (e *ackEngine) BecomeManager(context.Context, *swarmv1.BecomeManager) error { return nil }
 func (e *ackEngine) BecomeWorker(context.Context, *swarmv1.BecomeWorker) error   { return nil }
 func (e *ackEngine) Runtime(string) task.Runtime                                 { return nil }
@@ -52,5 +62,27 @@ func TestNodeIgnoresStaleRoleAcks(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the ack of a heartbeat sent after the promotion never reached the engine")
+	}
+}
+
+// TestNodeIgnoresAckThatWaitedOutAPromotion: an ack accepted before the
+// promotion reached the node, but handled by the engine only after it (it
+// waited for the engine's lock while the replicas started), must not demote
+// the node: in CI a node was promoted and demoted itself 1 ms later.
+func TestNodeIgnoresAckThatWaitedOutAPromotion(t *testing.T) {
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	eng := &ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4), hold: make(chan struct{})}
+	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewNode(eng, time.Hour) }))
+	system.Root.Send(pid, &heartbeatTick{}) // seq 1
+	system.Root.Send(pid, &swarmv1.HeartbeatAck{Authoritative: true, Seq: 1, Role: swarmv1.NodeRole_NODE_ROLE_WORKER})
+	if _, err := system.Root.RequestFuture(pid, &swarmv1.BecomeManager{}, 5*time.Second).Result(); err != nil {
+		t.Fatal(err)
+	}
+	close(eng.hold)
+	select {
+	case a := <-eng.acks:
+		t.Fatalf("the ack of heartbeat %d, sent before the promotion, was handled as current", a.GetSeq())
+	case <-time.After(200 * time.Millisecond):
 	}
 }

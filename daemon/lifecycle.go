@@ -636,11 +636,12 @@ func (d *Daemon) becomeWorkerLocked(certDER []byte) error {
 // OnHeartbeatAck implements actors.NodeEngine. Acknowledgements from the
 // control shard's leader are authoritative: they update the manager list,
 // and they tell a node that was removed or demoted while it could not be
-// told.
-func (d *Daemon) OnHeartbeatAck(ack *swarmv1.HeartbeatAck) {
+// told. An ack of a heartbeat sent before this node's last role change says
+// nothing of its role: it may have waited for d.mu while a promotion ran.
+func (d *Daemon) OnHeartbeatAck(ack *swarmv1.HeartbeatAck, stale func() bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.id == nil {
+	if d.id == nil || stale() {
 		return
 	}
 	switch {

@@ -51,7 +51,7 @@ var _ actors.NodeEngine = (*simNode)(nil)
 func (s *simNode) NodeID() string                                            { return s.id }
 func (s *simNode) ManagerPeers() []*swarmv1.Peer                             { return s.d.ManagerPeers() }
 func (s *simNode) NoteAck(string)                                            {}
-func (s *simNode) OnHeartbeatAck(*swarmv1.HeartbeatAck)                      {}
+func (s *simNode) OnHeartbeatAck(*swarmv1.HeartbeatAck, func() bool)         {}
 func (s *simNode) Addr() string                                              { return "" }
 func (s *simNode) LBRegistry() *actors.LBRegistry                            { return nil }
 func (s *simNode) Networker() task.Networker                                 { return nil }
