@@ -53,6 +53,12 @@ const (
 	ovlQuickDuration = 2 * time.Second
 	ovlPings         = 20
 	ovlQuickPings    = 5
+	// Pings are sent ovlPingGap apart, which lets every thread on the
+	// path fall idle in between, then as many ovlWarmGap apart, which
+	// keeps them awake: the two RTTs tell the cost of waking the
+	// forwarders from the cost of forwarding.
+	ovlPingGap = 50 * time.Millisecond
+	ovlWarmGap = 5 * time.Millisecond
 	// ovlWait bounds each wait for a lab's piece: a first ping through a
 	// path, an iperf3 server to listen.
 	ovlWait = 10 * time.Second
@@ -150,7 +156,8 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 		iperfTool := fmt.Sprintf("iperf3 -c %s -t %s -J in %s (one TCP stream), iperf3 -s -1 -B %s in %s; received rate", p.dst, secs, ovlNetnsA, p.dst, ovlNetnsB)
 		rs := []*Record{
 			{Scenario: name + "/" + p.name + "/gbits", Parameters: params("tool", iperfTool), Started: started, Unit: "Gbit/s"},
-			{Scenario: name + "/" + p.name + "/rtt", Parameters: params("tool", fmt.Sprintf("ping -c %d -i 0.05 -q %s in %s; rtt avg", pings, p.dst, ovlNetnsA)), Started: started, Unit: "ms"},
+			{Scenario: name + "/" + p.name + "/rtt", Parameters: params("tool", fmt.Sprintf("ping -c %d -i %s -q %s in %s; rtt avg", pings, pingInterval(ovlPingGap), p.dst, ovlNetnsA)), Started: started, Unit: "ms"},
+			{Scenario: name + "/" + p.name + "/rtt-warm", Parameters: params("tool", fmt.Sprintf("ping -c %d -i %s -q %s in %s; rtt avg", pings, pingInterval(ovlWarmGap), p.dst, ovlNetnsA)), Started: started, Unit: "ms"},
 		}
 		if p.name == "overlay" {
 			rs = append(rs, &Record{Scenario: name + "/" + p.name + "/packets-per-core", Parameters: params("tool", iperfTool,
@@ -164,7 +171,11 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 	for run := 1; run <= opts.Repeat; run++ {
 		var line []string
 		for _, p := range ovlPaths {
-			rtt, err := pingRTT(ctx, p.dst, pings)
+			rtt, err := pingRTT(ctx, p.dst, pings, ovlPingGap)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.name, err)
+			}
+			warm, err := pingRTT(ctx, p.dst, pings, ovlWarmGap)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p.name, err)
 			}
@@ -177,11 +188,12 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 			rs := byPath[p.name]
 			rs[0].Samples = append(rs[0].Samples, res.gbits())
 			rs[1].Samples = append(rs[1].Samples, rtt)
-			desc := fmt.Sprintf("%s %s Gbit/s (CPU sender %.0f%% receiver %.0f%%, %d retransmits) rtt %s ms",
-				p.name, FormatFigure(res.gbits()), res.senderCPU, res.receiverCPU, res.retransmits, FormatFigure(rtt))
+			rs[2].Samples = append(rs[2].Samples, warm)
+			desc := fmt.Sprintf("%s %s Gbit/s (CPU sender %.0f%% receiver %.0f%%, %d retransmits) rtt %s ms (%s ms warm)",
+				p.name, FormatFigure(res.gbits()), res.senderCPU, res.receiverCPU, res.retransmits, FormatFigure(rtt), FormatFigure(warm))
 			if p.name == "overlay" {
 				ppc := packetsPerCore(res, ovlSegment, fwdCPU)
-				rs[2].Samples = append(rs[2].Samples, ppc)
+				rs[3].Samples = append(rs[2].Samples, ppc)
 				desc += fmt.Sprintf(" forwarders %.0f%% CPU, %s packets/s/core", 100*fwdCPU.Seconds()/res.seconds, FormatFigure(ppc))
 			}
 			line = append(line, desc)
@@ -325,23 +337,28 @@ func ipIn(ctx context.Context, ns string, args ...string) error {
 // pingPath pings dst from asb-ovl-a until count replies came or wait
 // passed.
 func pingPath(ctx context.Context, dst netip.Addr, count int, wait time.Duration) error {
-	_, err := pingOut(ctx, dst, count, wait)
+	_, err := pingOut(ctx, dst, count, ovlPingGap, wait)
 	return err
 }
 
-// pingRTT returns the average RTT in ms of count pings to dst, 50 ms
-// apart, from asb-ovl-a. A lost reply fails it.
-func pingRTT(ctx context.Context, dst netip.Addr, count int) (float64, error) {
-	out, err := pingOut(ctx, dst, count, ovlWait+time.Duration(count)*50*time.Millisecond)
+// pingRTT returns the average RTT in ms of count pings to dst, gap apart,
+// from asb-ovl-a. A lost reply fails it.
+func pingRTT(ctx context.Context, dst netip.Addr, count int, gap time.Duration) (float64, error) {
+	out, err := pingOut(ctx, dst, count, gap, ovlWait+time.Duration(count)*gap)
 	if err != nil {
 		return 0, err
 	}
 	return parsePing(out)
 }
 
-func pingOut(ctx context.Context, dst netip.Addr, count int, wait time.Duration) (string, error) {
+// pingInterval is gap as ping's -i takes it, in seconds.
+func pingInterval(gap time.Duration) string {
+	return strconv.FormatFloat(gap.Seconds(), 'f', -1, 64)
+}
+
+func pingOut(ctx context.Context, dst netip.Addr, count int, gap, wait time.Duration) (string, error) {
 	deadline := strconv.Itoa(max(1, int(wait.Round(time.Second)/time.Second)))
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ovlNetnsA, "ping", "-c", strconv.Itoa(count), "-i", "0.05", "-q",
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ovlNetnsA, "ping", "-c", strconv.Itoa(count), "-i", pingInterval(gap), "-q",
 		"-w", deadline, dst.String())
 	cmd.SysProcAttr = childAttr()
 	out, err := cmd.CombinedOutput()

@@ -171,11 +171,14 @@ func TestQuickOverlayThroughput(t *testing.T) {
 	want := []struct{ name, unit string }{
 		{"overlay-throughput/overlay/gbits", "Gbit/s"},
 		{"overlay-throughput/overlay/rtt", "ms"},
+		{"overlay-throughput/overlay/rtt-warm", "ms"},
 		{"overlay-throughput/overlay/packets-per-core", "packets/s/core"},
 		{"overlay-throughput/kernel-vxlan/gbits", "Gbit/s"},
 		{"overlay-throughput/kernel-vxlan/rtt", "ms"},
+		{"overlay-throughput/kernel-vxlan/rtt-warm", "ms"},
 		{"overlay-throughput/veth/gbits", "Gbit/s"},
 		{"overlay-throughput/veth/rtt", "ms"},
+		{"overlay-throughput/veth/rtt-warm", "ms"},
 	}
 	if len(recs) != len(want) {
 		t.Fatalf("Run returned %d records, want %d", len(recs), len(want))
@@ -197,8 +200,8 @@ func TestQuickOverlayThroughput(t *testing.T) {
 			}
 		}
 	}
-	if recs[2].Parameters["formula"] == "" {
-		t.Errorf("%s does not give its formula", recs[2].Scenario)
+	if recs[3].Parameters["formula"] == "" {
+		t.Errorf("%s does not give its formula", recs[3].Scenario)
 	}
 
 	f, err := os.Open(filepath.Join(out, JSONFile))
