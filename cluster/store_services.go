@@ -257,7 +257,7 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 		}
 	}
 	for _, t := range c.GetCreate() {
-		t = proto.Clone(t).(*swarmv1.Task)
+		t = s.storedTask(t)
 		t.CreatedUnixNano, t.UpdatedUnixNano, t.Version = now, now, 1
 		if t.Status == nil {
 			t.Status = &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_NEW}
@@ -406,7 +406,7 @@ func (s *Store) restoreServices(snap *swarmv1.Snapshot) error {
 		if _, dup := s.tasks[t.Id]; dup {
 			return fmt.Errorf("snapshot holds task %s twice: %w", t.Id, ErrInvalid)
 		}
-		s.putTask(proto.Clone(t).(*swarmv1.Task))
+		s.putTask(s.storedTask(t))
 	}
 	return nil
 }
@@ -438,13 +438,13 @@ func (s *Store) Service(id string) (*swarmv1.Service, bool) {
 	return proto.Clone(svc).(*swarmv1.Service), true
 }
 
-// Task returns a copy of one task.
+// Task returns a copy of one task (see CopyTask).
 func (s *Store) Task(id string) (*swarmv1.Task, bool) {
 	t, ok := s.tasks[id]
 	if !ok {
 		return nil, false
 	}
-	return proto.Clone(t).(*swarmv1.Task), true
+	return CopyTask(t), true
 }
 
 // TaskIdentity returns what names a task — its ID, service, service
@@ -457,7 +457,8 @@ func (s *Store) TaskIdentity(id string) (*swarmv1.Task, bool) {
 	return &swarmv1.Task{Id: t.Id, ServiceId: t.ServiceId, ServiceName: t.ServiceName, Slot: t.Slot, NodeId: t.NodeId}, true
 }
 
-// TasksOfService returns copies of a service's tasks, sorted by ID.
+// TasksOfService returns copies of a service's tasks (see CopyTask),
+// sorted by ID.
 func (s *Store) TasksOfService(id string) []*swarmv1.Task {
 	return s.tasksIn(s.tasksByService[id])
 }
@@ -475,22 +476,23 @@ func (s *Store) TasksOfServiceCached(id string, cache map[string]*swarmv1.Task) 
 			out = append(out, c)
 			continue
 		}
-		out = append(out, proto.Clone(t).(*swarmv1.Task))
+		out = append(out, CopyTask(t))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Id < out[j].Id })
 	return out
 }
 
-// TasksOfNode returns copies of the tasks assigned to a node, sorted by ID.
+// TasksOfNode returns copies of the tasks assigned to a node (see
+// CopyTask), sorted by ID.
 func (s *Store) TasksOfNode(id string) []*swarmv1.Task {
 	return s.tasksIn(s.tasksByNode[id])
 }
 
-// Tasks returns copies of every task, sorted by ID.
+// Tasks returns copies of every task (see CopyTask), sorted by ID.
 func (s *Store) Tasks() []*swarmv1.Task {
 	out := make([]*swarmv1.Task, 0, len(s.tasks))
 	for _, id := range sortedKeys(s.tasks) {
-		out = append(out, proto.Clone(s.tasks[id]).(*swarmv1.Task))
+		out = append(out, CopyTask(s.tasks[id]))
 	}
 	return out
 }
@@ -498,7 +500,7 @@ func (s *Store) Tasks() []*swarmv1.Task {
 func (s *Store) tasksIn(set map[string]struct{}) []*swarmv1.Task {
 	out := make([]*swarmv1.Task, 0, len(set))
 	for id := range set {
-		out = append(out, proto.Clone(s.tasks[id]).(*swarmv1.Task))
+		out = append(out, CopyTask(s.tasks[id]))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Id < out[j].Id })
 	return out

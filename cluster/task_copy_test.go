@@ -1,0 +1,113 @@
+package cluster
+
+import (
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
+)
+
+// fillTask sets every field of a task to something that is not its zero
+// value, so that a copy that forgets a field shows.
+func fillTask() *swarmv1.Task {
+	t := &swarmv1.Task{}
+	m := t.ProtoReflect()
+	fields := m.Descriptor().Fields()
+	for i := range fields.Len() {
+		f := fields.Get(i)
+		switch {
+		case f.IsList():
+			l := m.Mutable(f).List()
+			l.Append(protoreflect.ValueOfMessage(l.NewElement().Message()))
+		case f.Kind() == protoreflect.MessageKind:
+			m.Mutable(f)
+		case f.Kind() == protoreflect.StringKind:
+			m.Set(f, protoreflect.ValueOfString(string(f.Name())))
+		case f.Kind() == protoreflect.Uint64Kind:
+			m.Set(f, protoreflect.ValueOfUint64(uint64(f.Number())))
+		case f.Kind() == protoreflect.Int64Kind:
+			m.Set(f, protoreflect.ValueOfInt64(int64(f.Number())))
+		case f.Kind() == protoreflect.EnumKind:
+			m.Set(f, protoreflect.ValueOfEnum(1))
+		default:
+			panic("fillTask: no value for field " + string(f.Name()) + " of kind " + f.Kind().String())
+		}
+	}
+	t.Spec.Image = "img"
+	t.Status.Message = "msg"
+	t.Ports[0].PublishedPort = 80
+	return t
+}
+
+// TestCopyTask: a copy holds every field of the task (a field added to
+// Task and forgotten in CopyTask fails it) and shares only what the store
+// never changes in place.
+func TestCopyTask(t *testing.T) {
+	orig := fillTask()
+	c := CopyTask(orig)
+	if !proto.Equal(c, orig) {
+		t.Fatalf("CopyTask lost fields:\n got %v\nwant %v", c, orig)
+	}
+	if c.Spec != orig.Spec || c.Status != orig.Status || c.Ports[0] != orig.Ports[0] {
+		t.Error("CopyTask copied the spec, status or ports it is meant to share")
+	}
+	c.Ports = append(c.Ports, &swarmv1.PortConfig{PublishedPort: 81})
+	c.Attachments[0] = &swarmv1.Attachment{NetworkId: "other"}
+	c.NodeId = "elsewhere"
+	if len(orig.Ports) != 1 || orig.Attachments[0].GetNetworkId() == "other" || orig.NodeId == "elsewhere" {
+		t.Error("changing the copy's own fields changed the task")
+	}
+}
+
+// TestStoredTasksShareTheirSpec: tasks created with their service's
+// current spec hold that one spec, also after a snapshot round trip; a
+// task with another spec, or of an older spec version, keeps its own; and
+// what a reader changes in its copy, or what the creator changes in its
+// command afterwards, does not reach the store.
+func TestStoredTasksShareTheirSpec(t *testing.T) {
+	s := NewStore()
+	spec := &swarmv1.TaskSpec{Image: "web:1", Env: []string{"A=1"}}
+	svc := &swarmv1.Service{Id: "svc1", Spec: &swarmv1.ServiceSpec{Name: "web", Task: spec}}
+	mustApply(t, s, &swarmv1.Command{Cmd: &swarmv1.Command_CreateService{CreateService: &swarmv1.CreateService{Service: svc}}})
+	task := func(id string, version uint64, spec *swarmv1.TaskSpec) *swarmv1.Task {
+		return &swarmv1.Task{Id: id, ServiceId: "svc1", Slot: 1, SpecVersion: version, Spec: proto.Clone(spec).(*swarmv1.TaskSpec),
+			Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_PENDING}}
+	}
+	other := &swarmv1.TaskSpec{Image: "web:2"}
+	cmd := &swarmv1.TaskBatch{Create: []*swarmv1.Task{task("t1", 1, spec), task("t2", 1, spec), task("t3", 1, other), task("t4", 0, spec)}}
+	mustApply(t, s, &swarmv1.Command{NowUnixNano: 10, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: cmd}})
+	cmd.Create[0].Spec.Image = "changed by the creator"
+	cmd.Create[0].Status.Message = "changed by the creator"
+
+	check := func(s *Store) {
+		t.Helper()
+		cur := s.services["svc1"].Spec.Task
+		for id, shared := range map[string]bool{"t1": true, "t2": true, "t3": false, "t4": false} {
+			if got := s.tasks[id].Spec == cur; got != shared {
+				t.Errorf("task %s shares the service's spec: %v, want %v", id, got, shared)
+			}
+		}
+		if got := s.tasks["t1"]; got.Spec.Image != "web:1" || got.Status.Message != "" {
+			t.Errorf("task t1 = %v: the creator's command reached the store", got)
+		}
+		if got := s.tasks["t3"].Spec.Image; got != "web:2" {
+			t.Errorf("task t3 runs %s, want web:2", got)
+		}
+	}
+	check(s)
+
+	r := NewStore()
+	if err := r.Restore(s.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	check(r)
+
+	// A copy is read-only in what it shares, but its own fields are its own.
+	c, _ := s.Task("t1")
+	c.DesiredState = swarmv1.TaskState_TASK_STATE_SHUTDOWN
+	if s.tasks["t1"].DesiredState == swarmv1.TaskState_TASK_STATE_SHUTDOWN {
+		t.Error("a reader's change to its copy reached the store")
+	}
+}
