@@ -109,7 +109,7 @@ func (m *Manager) LeaderNodeID() string {
 
 // Peers returns the managers as this replica knows them (no barrier).
 func (m *Manager) Peers() []*swarmv1.Peer {
-	v, err := m.raft.LocalRead(ControlShard, func(s *Store) any { return PeersOf(s.Managers()) })
+	v, err := m.raft.LocalRead(ControlShard, func(s *Store) any { return s.ManagerPeers() })
 	if err != nil {
 		return nil
 	}

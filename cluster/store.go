@@ -90,6 +90,7 @@ type Store struct {
 	nodesMemo   *memo[[]*swarmv1.Node]
 	nodeByID    *memo[map[string]*swarmv1.Node]
 	managerMemo *memo[[]*swarmv1.Node]
+	peersMemo   *memo[[]*swarmv1.Peer]
 }
 
 // memo is a value derived from a store, valid while the store's nodeGen
@@ -146,6 +147,7 @@ func NewStore() *Store {
 		nodesMemo:      &memo[[]*swarmv1.Node]{},
 		nodeByID:       &memo[map[string]*swarmv1.Node]{},
 		managerMemo:    &memo[[]*swarmv1.Node]{},
+		peersMemo:      &memo[[]*swarmv1.Peer]{},
 		nodes:          make(map[string]*swarmv1.Node),
 		recent:         make(map[string]*swarmv1.Result),
 		reservations:   make(map[string]*swarmv1.ServiceReservation),
@@ -768,7 +770,28 @@ func (s *Store) SharedNode(id string) (*swarmv1.Node, bool) {
 
 // Managers returns copies of the manager nodes, sorted by ID.
 func (s *Store) Managers() []*swarmv1.Node {
-	ms := s.managerMemo.get(s.nodeGen, func() []*swarmv1.Node {
+	ms := s.sharedManagers()
+	out := make([]*swarmv1.Node, len(ms))
+	for i, n := range ms {
+		out[i] = proto.Clone(n).(*swarmv1.Node)
+	}
+	return out
+}
+
+// ManagerPeers returns the managers as peers (see PeersOf), new ones at
+// each call. Every node asks for them at every heartbeat, so they are
+// kept while no node changes rather than made from the nodes each time.
+func (s *Store) ManagerPeers() []*swarmv1.Peer {
+	ps := s.peersMemo.get(s.nodeGen, func() []*swarmv1.Peer { return PeersOf(s.sharedManagers()) })
+	out := make([]*swarmv1.Peer, len(ps))
+	for i, p := range ps {
+		out[i] = &swarmv1.Peer{NodeId: p.NodeId, GatewayAddr: p.GatewayAddr, RaftAddr: p.RaftAddr, ReplicaId: p.ReplicaId}
+	}
+	return out
+}
+
+func (s *Store) sharedManagers() []*swarmv1.Node {
+	return s.managerMemo.get(s.nodeGen, func() []*swarmv1.Node {
 		var out []*swarmv1.Node
 		for _, n := range s.nodes {
 			if n.Role == swarmv1.NodeRole_NODE_ROLE_MANAGER {
@@ -778,9 +801,4 @@ func (s *Store) Managers() []*swarmv1.Node {
 		sort.Slice(out, func(i, j int) bool { return out[i].Id < out[j].Id })
 		return out
 	})
-	out := make([]*swarmv1.Node, len(ms))
-	for i, n := range ms {
-		out[i] = proto.Clone(n).(*swarmv1.Node)
-	}
-	return out
 }

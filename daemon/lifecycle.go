@@ -65,8 +65,10 @@ func (d *Daemon) Manager() *cluster.Manager {
 func (d *Daemon) ManagerPeers() []*swarmv1.Peer {
 	d.mu.RLock()
 	var ps []*swarmv1.Peer
+	self := ""
 	if d.mgr != nil {
 		ps = d.mgr.Peers()
+		self = d.id.NodeID
 	}
 	if len(ps) == 0 && d.id != nil {
 		ps = d.id.peers()
@@ -74,12 +76,16 @@ func (d *Daemon) ManagerPeers() []*swarmv1.Peer {
 	d.mu.RUnlock()
 	d.ackMu.Lock()
 	defer d.ackMu.Unlock()
-	// Managers that answered a heartbeat lately first, then those not
-	// heard from for a while, last those whose connection broke since
-	// their last answer (or that never answered).
+	// This node itself when it runs a manager (its tasks, and those of the
+	// simulated nodes it hosts, sync without leaving the process), then
+	// managers that answered a heartbeat lately, then those not heard from
+	// for a while, last those whose connection broke since their last
+	// answer (or that never answered).
 	rank := func(p *swarmv1.Peer) int {
 		acked := d.acks[p.NodeId]
 		switch {
+		case p.NodeId == self:
+			return -1
 		case d.lost[p.GatewayAddr].After(acked):
 			return 2
 		case time.Since(acked) < actors.Grace(d.cfg.Heartbeat):
