@@ -3,6 +3,8 @@ package actors
 import (
 	"cmp"
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,8 +22,13 @@ type DispatchControl interface {
 	ShardOf(serviceID string) uint64
 	// Propose commits cmd to shard; it blocks.
 	Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) error
-	// TasksOfNode returns the tasks assigned to a node, from every shard.
-	TasksOfNode(nodeID string) []*swarmv1.Task
+	// Barrier returns once this manager's replica of shard has applied
+	// what its leader had committed when it was called; it blocks.
+	Barrier(ctx context.Context, shard uint64) error
+	// TasksOfNode returns the tasks assigned to a node, from every shard:
+	// copies of those whose version differs from known (or that known
+	// lacks), and the IDs of the others.
+	TasksOfNode(nodeID string, known map[string]uint64) (changed []*swarmv1.Task, same []string, err error)
 	// Mesh returns the routing mesh: published ports and their backends.
 	Mesh() *swarmv1.Mesh
 	// Attach fills in the overlay addresses of tasks whose services use
@@ -41,13 +48,14 @@ type DispatchControl interface {
 // changes they report (one entry per shard) and answers the tasks they
 // must run or stop. It keeps no state; each sync is served in a goroutine.
 type Dispatcher struct {
-	ctl     DispatchControl
-	commits *groupCommit
+	ctl      DispatchControl
+	commits  *groupCommit
+	barriers *barrierGroup
 }
 
 // NewDispatcher returns a dispatcher.
 func NewDispatcher(ctl DispatchControl) *Dispatcher {
-	return &Dispatcher{ctl: ctl, commits: newGroupCommit(ctl)}
+	return &Dispatcher{ctl: ctl, commits: newGroupCommit(ctl), barriers: newBarrierGroup(ctl)}
 }
 
 // Receive implements actor.Actor.
@@ -123,13 +131,42 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 			return &swarmv1.TaskSyncResponse{Error: err.Error()}
 		}
 	}
+	// A node gets the tasks it must run or stop: not those that ended and
+	// are not meant to run. A delta request gets only what changed.
+	known := req.GetKnown()
+	if !req.GetDelta() {
+		known = nil
+	}
+	// The node was told its tasks changed in these shards: this replica
+	// may not have applied the change yet (a follower learns of commits
+	// after the leader), and a node told nothing more would wait for its
+	// periodic sync.
+	if err := d.barrier(ctx, req.GetFreshShards()); err != nil {
+		return &swarmv1.TaskSyncResponse{Error: err.Error()}
+	}
+	changed, same, err := d.ctl.TasksOfNode(req.GetNodeId(), known)
+	if err != nil {
+		return &swarmv1.TaskSyncResponse{Error: err.Error()}
+	}
+	listed := make(map[string]bool, len(changed)+len(same))
+	for _, id := range same {
+		listed[id] = true
+	}
 	var out []*swarmv1.Task
-	for _, t := range d.ctl.TasksOfNode(req.GetNodeId()) {
+	for _, t := range changed {
 		ended := t.GetStatus().GetState() >= swarmv1.TaskState_TASK_STATE_COMPLETE
 		if t.DesiredState <= swarmv1.TaskState_TASK_STATE_RUNNING || !ended {
 			out = append(out, t)
+			listed[t.Id] = true
 		}
 	}
+	var gone []string
+	for id := range known {
+		if !listed[id] {
+			gone = append(gone, id)
+		}
+	}
+	slices.Sort(gone)
 	if err := d.ctl.Attach(ctx, out); err != nil {
 		return &swarmv1.TaskSyncResponse{Error: err.Error()}
 	}
@@ -137,11 +174,96 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 	if err != nil {
 		return &swarmv1.TaskSyncResponse{Error: err.Error()}
 	}
-	resp := &swarmv1.TaskSyncResponse{Tasks: out, NodeAttachments: nodeAtts}
+	resp := &swarmv1.TaskSyncResponse{Tasks: out, NodeAttachments: nodeAtts, Delta: req.GetDelta(), Gone: gone}
 	if mesh := d.ctl.Mesh(); mesh.GetVersion() != req.GetMeshVersion() {
 		resp.Mesh = mesh
 	}
 	return resp
+}
+
+// barrier waits for this replica to catch up with the leaders of shards,
+// in parallel.
+func (d *Dispatcher) barrier(ctx context.Context, shards []uint64) error {
+	errs := make(chan error, len(shards))
+	for _, s := range shards {
+		go func() {
+			if err := d.barriers.wait(ctx, s); err != nil {
+				errs <- fmt.Errorf("read barrier on shard %d: %w", s, err)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	var first error
+	for range shards {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// barrierGroup shares read barriers between the syncs that need one on the
+// same shard at the same time: a barrier serves every sync that asked
+// before it started, so one that asks while a barrier runs waits for the
+// next one, which starts when the running one ends and serves all who
+// asked meanwhile. Thousands of poked nodes then cost a few barriers.
+type barrierGroup struct {
+	ctl DispatchControl
+	mu  sync.Mutex
+	// running marks the shards with a barrier under way; next holds the
+	// round that starts after it, with its waiters.
+	running map[uint64]bool
+	next    map[uint64]*barrierRound
+}
+
+type barrierRound struct {
+	done chan struct{}
+	err  error
+}
+
+func newBarrierGroup(ctl DispatchControl) *barrierGroup {
+	return &barrierGroup{ctl: ctl, running: make(map[uint64]bool), next: make(map[uint64]*barrierRound)}
+}
+
+// wait returns when a barrier on shard that started after the call ended.
+func (g *barrierGroup) wait(ctx context.Context, shard uint64) error {
+	g.mu.Lock()
+	r, ok := g.next[shard]
+	if !ok {
+		r = &barrierRound{done: make(chan struct{})}
+		g.next[shard] = r
+	}
+	if !g.running[shard] {
+		g.start(shard)
+	}
+	g.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// start runs the next round of shard; g.mu is held.
+func (g *barrierGroup) start(shard uint64) {
+	r := g.next[shard]
+	delete(g.next, shard)
+	g.running[shard] = true
+	go func() {
+		// Not the caller's context: others wait for this round too.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		r.err = g.ctl.Barrier(ctx, shard)
+		cancel()
+		close(r.done)
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.running[shard] = false
+		if _, ok := g.next[shard]; ok {
+			g.start(shard)
+		}
+	}()
 }
 
 func appendOnce(list []string, s string) []string {

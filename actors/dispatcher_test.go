@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/actorswarm/swarm/cluster"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -117,5 +121,155 @@ func TestGroupCommitSplits(t *testing.T) {
 	}
 	if p.count() != 3 || len(p.entries[1].Status) != maxGroupReports-1 || len(p.entries[2].Status) != 2 {
 		t.Fatalf("entries: %d, want the big batch and the next apart", p.count())
+	}
+}
+
+// storeCtl serves a dispatcher's task lists from a store; it commits
+// nothing (the syncs below report nothing).
+type storeCtl struct {
+	DispatchControl
+	s *cluster.Store
+}
+
+func (c *storeCtl) TasksOfNode(id string, known map[string]uint64) ([]*swarmv1.Task, []string, error) {
+	changed, same := c.s.TasksOfNodeSince(id, known)
+	return changed, same, nil
+}
+func (c *storeCtl) SetPortErrors(context.Context, string, map[string]string) error { return nil }
+func (c *storeCtl) Attach(context.Context, []*swarmv1.Task) error                  { return nil }
+func (c *storeCtl) AttachNode(context.Context, string) ([]*swarmv1.Attachment, error) {
+	return nil, nil
+}
+func (c *storeCtl) Mesh() *swarmv1.Mesh                   { return nil }
+func (c *storeCtl) Barrier(context.Context, uint64) error { return nil }
+
+// TestDeltaSync follows a node's delta syncs while its tasks change: a
+// delta answer holds the tasks that are new or changed, names in gone
+// those the node knows that it must no longer run (deleted, or ended and
+// not meant to run), and nothing else; a full sync lists every task.
+func TestDeltaSync(t *testing.T) {
+	s := cluster.NewStore()
+	apply := func(c *swarmv1.Command) {
+		t.Helper()
+		if _, err := s.Apply(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := &swarmv1.Service{Id: "svc", Spec: &swarmv1.ServiceSpec{Name: "web", Task: &swarmv1.TaskSpec{Image: "img"}}}
+	apply(&swarmv1.Command{Cmd: &swarmv1.Command_CreateService{CreateService: &swarmv1.CreateService{Service: svc}}})
+	batch := func(b *swarmv1.TaskBatch) {
+		t.Helper()
+		apply(&swarmv1.Command{NowUnixNano: 1, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: b}})
+	}
+	var create []*swarmv1.Task
+	for i, id := range []string{"t1", "t2", "t3"} {
+		create = append(create, &swarmv1.Task{Id: id, ServiceId: "svc", Slot: uint64(i + 1), NodeId: "n1", SpecVersion: 1, Spec: svc.Spec.Task,
+			DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING, Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED}})
+	}
+	create = append(create, &swarmv1.Task{Id: "other", ServiceId: "svc", Slot: 4, NodeId: "n2", SpecVersion: 1, Spec: svc.Spec.Task,
+		DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING, Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED}})
+	batch(&swarmv1.TaskBatch{Create: create})
+
+	d := NewDispatcher(&storeCtl{s: s})
+	seen := map[string]uint64{}
+	sync := func(delta bool) (ids, gone []string) {
+		t.Helper()
+		resp := d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: delta, Known: maps.Clone(seen)})
+		if resp.GetError() != "" {
+			t.Fatal(resp.GetError())
+		}
+		if resp.GetDelta() != delta {
+			t.Fatalf("answer delta=%v to a request delta=%v", resp.GetDelta(), delta)
+		}
+		if !delta {
+			clear(seen)
+		}
+		for _, tk := range resp.GetTasks() {
+			ids = append(ids, tk.Id)
+			seen[tk.Id] = tk.Version
+		}
+		for _, id := range resp.GetGone() {
+			delete(seen, id)
+		}
+		return ids, resp.GetGone()
+	}
+	expect := func(what string, delta bool, wantIDs, wantGone []string) {
+		t.Helper()
+		ids, gone := sync(delta)
+		if !slices.Equal(ids, wantIDs) || !slices.Equal(gone, wantGone) {
+			t.Errorf("%s: tasks %v gone %v, want tasks %v gone %v", what, ids, gone, wantIDs, wantGone)
+		}
+	}
+	running := func(ids ...string) *swarmv1.TaskBatch {
+		b := &swarmv1.TaskBatch{}
+		for _, id := range ids {
+			b.Status = append(b.Status, &swarmv1.TaskStatusUpdate{TaskId: id, Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_RUNNING}})
+		}
+		return b
+	}
+
+	expect("first sync", true, []string{"t1", "t2", "t3"}, nil)
+	expect("nothing changed", true, nil, nil)
+	batch(running("t1"))
+	expect("t1 running", true, []string{"t1"}, nil)
+	batch(&swarmv1.TaskBatch{Desire: []*swarmv1.TaskDesire{{TaskId: "t2", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}})
+	expect("t2 told to stop", true, []string{"t2"}, nil)
+	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "t2", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}}})
+	expect("t2 ended", true, nil, []string{"t2"})
+	batch(&swarmv1.TaskBatch{Delete: []string{"t3"}})
+	expect("t3 deleted", true, nil, []string{"t3"})
+	expect("full sync", false, []string{"t1"}, nil)
+	if want := map[string]uint64{"t1": seen["t1"]}; !maps.Equal(seen, want) || len(seen) != 1 {
+		t.Errorf("the node's tasks end as %v, want only t1", seen)
+	}
+}
+
+// barrierCtl counts read barriers and holds each until released.
+type barrierCtl struct {
+	DispatchControl
+	calls   atomic.Int32
+	release chan error
+}
+
+func (c *barrierCtl) Barrier(context.Context, uint64) error {
+	c.calls.Add(1)
+	return <-c.release
+}
+
+// TestBarrierGroup: syncs that ask for a barrier while one runs share the
+// next one, and none returns on a barrier that started before it asked.
+func TestBarrierGroup(t *testing.T) {
+	c := &barrierCtl{release: make(chan error)}
+	g := newBarrierGroup(c)
+	done := func() chan error {
+		ch := make(chan error, 1)
+		go func() { ch <- g.wait(context.Background(), 7) }()
+		return ch
+	}
+	a := done()
+	waitFor(t, "the first barrier", func() bool { return c.calls.Load() == 1 })
+	b, cc := done(), done()
+	time.Sleep(20 * time.Millisecond) // b and cc now wait behind the running barrier
+	c.release <- nil
+	if err := <-a; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the second barrier", func() bool { return c.calls.Load() == 2 })
+	select {
+	case <-b:
+		t.Fatal("a sync that asked while a barrier ran returned with that barrier")
+	case <-cc:
+		t.Fatal("a sync that asked while a barrier ran returned with that barrier")
+	case <-time.After(20 * time.Millisecond):
+	}
+	failed := errors.New("no quorum")
+	c.release <- failed
+	for _, ch := range []chan error{b, cc} {
+		if err := <-ch; !errors.Is(err, failed) {
+			t.Errorf("second round: %v, want %v", err, failed)
+		}
+	}
+	if n := c.calls.Load(); n != 2 {
+		t.Errorf("%d barriers for three syncs, want 2", n)
 	}
 }

@@ -94,7 +94,7 @@ func (n *Node) Receive(ctx actor.Context) {
 	case *swarmv1.BecomeWorker:
 		n.onBecomeWorker(ctx, msg)
 	case *swarmv1.TasksChanged:
-		n.onTasksChanged(ctx)
+		n.onTasksChanged(ctx, msg)
 	case *drained:
 		n.onDrained(ctx, msg)
 	case *lbStatus:

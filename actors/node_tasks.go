@@ -28,6 +28,11 @@ const syncTimeout = 1500 * time.Millisecond
 // safety net when a TasksChanged poke was lost.
 const syncEvery = 10
 
+// fullSyncEvery is how many of those periodic syncs pass between two that
+// ask for the whole task list rather than what changed: a safety net, the
+// deltas are meant to be enough.
+const fullSyncEvery = 10
+
 // runnerRef is what the node actor knows of one of its task runners.
 type runnerRef struct {
 	pid     *actor.PID
@@ -97,8 +102,15 @@ func (n *Node) onDrained(ctx actor.Context, msg *drained) {
 // and the sync with a manager's dispatcher. Its fields belong to the node
 // actor's Receive.
 type nodeTasks struct {
-	runners   map[string]*runnerRef
-	known     map[string]bool
+	runners map[string]*runnerRef
+	known   map[string]bool
+	// seen holds the version of each task as last listed by a manager,
+	// for delta syncs; fullDue asks for the whole list at the next sync.
+	seen    map[string]uint64
+	fullDue bool
+	// fresh holds the shards that changed this node's tasks since the
+	// last sync was sent (see TaskSyncRequest.fresh_shards).
+	fresh     map[uint64]bool
 	reports   map[string]*swarmv1.TaskStatusUpdate
 	reportSvc map[string]string
 	logs      map[string]task.Instance
@@ -120,6 +132,9 @@ func newNodeTasks() nodeTasks {
 	return nodeTasks{
 		runners:   make(map[string]*runnerRef),
 		known:     make(map[string]bool),
+		seen:      make(map[string]uint64),
+		fullDue:   true,
+		fresh:     make(map[uint64]bool),
 		reports:   make(map[string]*swarmv1.TaskStatusUpdate),
 		reportSvc: make(map[string]string),
 		logs:      make(map[string]task.Instance),
@@ -134,12 +149,20 @@ func terminalState(st swarmv1.TaskState) bool { return st >= swarmv1.TaskState_T
 // to say or it has been a while.
 func (n *Node) onTaskTick(ctx actor.Context) {
 	n.tasks.ticks++
+	if n.tasks.ticks%(syncEvery*fullSyncEvery) == 0 {
+		n.tasks.fullDue = true
+	}
 	if len(n.tasks.reports) > 0 || n.tasks.dirty || n.tasks.ticks%syncEvery == 0 {
 		n.sync(ctx)
 	}
 }
 
-func (n *Node) onTasksChanged(ctx actor.Context) { n.sync(ctx) }
+func (n *Node) onTasksChanged(ctx actor.Context, msg *swarmv1.TasksChanged) {
+	if s := msg.GetShard(); s != 0 {
+		n.tasks.fresh[s] = true
+	}
+	n.sync(ctx)
+}
 
 // onReport records a runner's state change and sends it on.
 func (n *Node) onReport(ctx actor.Context, r *task.Report) {
@@ -199,6 +222,16 @@ func (n *Node) sync(ctx actor.Context) {
 		req.ReportServices[tid] = n.tasks.reportSvc[tid]
 		sent[tid] = r
 	}
+	// Only what changed since the tasks this node has, unless the whole
+	// list is due.
+	full := n.tasks.fullDue
+	if !full {
+		req.Delta, req.Known = true, maps.Clone(n.tasks.seen)
+	}
+	for s := range n.tasks.fresh {
+		req.FreshShards = append(req.FreshShards, s)
+	}
+	clear(n.tasks.fresh)
 	n.tasks.syncing = true
 	// A short bound: a sync sent to a manager that died or was cut off must
 	// not hold up the next one (a poke waits behind it).
@@ -210,6 +243,9 @@ func (n *Node) sync(ctx actor.Context) {
 		resp, ok := res.(*swarmv1.TaskSyncResponse)
 		if err != nil || !ok || resp.Error != "" {
 			// Kept for the next sync.
+			for _, s := range req.FreshShards {
+				n.tasks.fresh[s] = true
+			}
 			return
 		}
 		for tid, r := range sent {
@@ -218,7 +254,10 @@ func (n *Node) sync(ctx actor.Context) {
 				delete(n.tasks.reportSvc, tid)
 			}
 		}
-		n.apply(ctx, resp.Tasks)
+		if full {
+			n.tasks.fullDue = false
+		}
+		n.apply(ctx, resp)
 		n.applyNodeAttachments(resp.NodeAttachments)
 		if resp.Mesh != nil {
 			n.applyMesh(ctx, resp.Mesh)
@@ -231,12 +270,22 @@ func (n *Node) sync(ctx actor.Context) {
 
 // apply carries out the manager's view of this node's tasks: start new
 // ones, stop those told to stop, stop those no longer assigned here, and
-// report tasks this node should run but lost (it restarted since).
-func (n *Node) apply(ctx actor.Context, tasks []*swarmv1.Task) {
+// report tasks this node should run but lost (it restarted since). A
+// delta answer holds only the tasks that changed, and those no longer
+// assigned in gone; the others stay as seen.
+func (n *Node) apply(ctx actor.Context, resp *swarmv1.TaskSyncResponse) {
+	tasks := resp.GetTasks()
 	sort.Slice(tasks, func(i, j int) bool { return tasks[i].Id < tasks[j].Id })
-	assigned := make(map[string]bool, len(tasks))
+	if !resp.GetDelta() {
+		n.tasks.seen = make(map[string]uint64, len(tasks))
+	}
 	for _, t := range tasks {
-		assigned[t.Id] = true
+		n.tasks.seen[t.Id] = t.Version
+	}
+	for _, id := range resp.GetGone() {
+		delete(n.tasks.seen, id)
+	}
+	for _, t := range tasks {
 		ref, running := n.tasks.runners[t.Id]
 		state := t.GetStatus().GetState()
 		switch {
@@ -261,18 +310,28 @@ func (n *Node) apply(ctx actor.Context, tasks []*swarmv1.Task) {
 			}
 		}
 	}
-	for id, ref := range n.tasks.runners {
-		if assigned[id] {
-			continue
-		}
+	unassigned := func(id string, ref *runnerRef) {
 		// Removed (service rm) or deleted: stop it, then drop the runner.
 		ref.gone = true
 		if terminalState(ref.state) {
 			ctx.Stop(ref.pid)
 			delete(n.tasks.runners, id)
-			continue
+			return
 		}
 		ctx.Send(ref.pid, &task.Stop{})
+	}
+	if resp.GetDelta() {
+		for _, id := range resp.GetGone() {
+			if ref, ok := n.tasks.runners[id]; ok {
+				unassigned(id, ref)
+			}
+		}
+		return
+	}
+	for id, ref := range n.tasks.runners {
+		if _, ok := n.tasks.seen[id]; !ok {
+			unassigned(id, ref)
+		}
 	}
 }
 

@@ -488,6 +488,25 @@ func (s *Store) TasksOfNode(id string) []*swarmv1.Task {
 	return s.tasksIn(s.tasksByNode[id])
 }
 
+// TasksOfNodeSince is TasksOfNode for a reader that has some of the
+// node's tasks already, by ID with their version: it copies only the tasks
+// that known lacks or has at another version, and returns the IDs of the
+// others, unchanged since.
+func (s *Store) TasksOfNodeSince(id string, known map[string]uint64) (changed []*swarmv1.Task, same []string) {
+	set := s.tasksByNode[id]
+	same = make([]string, 0, len(set))
+	for tid := range set {
+		t := s.tasks[tid]
+		if v, ok := known[tid]; ok && v == t.Version {
+			same = append(same, tid)
+			continue
+		}
+		changed = append(changed, CopyTask(t))
+	}
+	sort.Slice(changed, func(i, j int) bool { return changed[i].Id < changed[j].Id })
+	return changed, same
+}
+
 // Tasks returns copies of every task (see CopyTask), sorted by ID.
 func (s *Store) Tasks() []*swarmv1.Task {
 	out := make([]*swarmv1.Task, 0, len(s.tasks))

@@ -274,15 +274,24 @@ func (e *managerEnv) Usage() map[string]scheduler.Usage {
 	return out
 }
 
-func (e *managerEnv) TasksOfNode(id string) []*swarmv1.Task {
-	var out []*swarmv1.Task
-	for _, shard := range e.ServiceShards() {
-		v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any { return s.TasksOfNode(id) })
-		if err == nil {
-			out = append(out, v.([]*swarmv1.Task)...)
-		}
+func (e *managerEnv) TasksOfNode(id string, known map[string]uint64) (changed []*swarmv1.Task, same []string, err error) {
+	type part struct {
+		changed []*swarmv1.Task
+		same    []string
 	}
-	return out
+	for _, shard := range e.ServiceShards() {
+		v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any {
+			c, u := s.TasksOfNodeSince(id, known)
+			return part{c, u}
+		})
+		if err != nil {
+			// Without a shard's tasks the node would stop those it runs.
+			return nil, nil, fmt.Errorf("tasks of node %s: %w", id, err)
+		}
+		p := v.(part)
+		changed, same = append(changed, p.changed...), append(same, p.same...)
+	}
+	return changed, same, nil
 }
 
 func (e *managerEnv) Barrier(ctx context.Context, shard uint64) error {
@@ -422,20 +431,20 @@ func (e *managerEnv) SetPortErrors(ctx context.Context, nodeID string, errs map[
 	return err
 }
 
-// Poke tells the node actors of nodeIDs to sync their tasks now.
-func (e *managerEnv) Poke(nodeIDs []string) {
-	byID := make(map[string]*swarmv1.Node)
-	for _, n := range e.Nodes() {
-		byID[n.Id] = n
-	}
-	seen := make(map[string]bool)
+// Poke tells the node actors of nodeIDs to sync their tasks now, with
+// shard read up to date.
+func (e *managerEnv) Poke(shard uint64, nodeIDs []string) {
+	seen := make(map[string]bool, len(nodeIDs))
 	for _, id := range nodeIDs {
-		n := byID[id]
-		if seen[id] || n.GetGatewayAddr() == "" {
+		if seen[id] {
 			continue
 		}
 		seen[id] = true
-		e.system.Root.Send(actors.NodePID(n), &swarmv1.TasksChanged{})
+		n, ok := e.Node(id)
+		if !ok || n.GetGatewayAddr() == "" {
+			continue
+		}
+		e.system.Root.Send(actors.NodePID(n), &swarmv1.TasksChanged{Shard: shard})
 	}
 }
 
@@ -458,11 +467,20 @@ func (e *managerEnv) Mesh() *swarmv1.Mesh {
 }
 
 func (e *managerEnv) computeMesh() *swarmv1.Mesh {
-	addrs := make(map[string]string)
-	for _, n := range e.Nodes() {
-		if n.GetStatus().GetState() == swarmv1.NodeState_NODE_STATE_READY {
-			addrs[n.Id] = n.Addr
+	// The Ready nodes' addresses, made when a published port needs them
+	// (there may be ten thousand nodes and no published port).
+	var addrs map[string]string
+	nodeAddr := func(id string) (string, bool) {
+		if addrs == nil {
+			addrs = make(map[string]string)
+			for _, n := range e.Nodes() {
+				if n.GetStatus().GetState() == swarmv1.NodeState_NODE_STATE_READY {
+					addrs[n.Id] = n.Addr
+				}
+			}
 		}
+		a, ok := addrs[id]
+		return a, ok
 	}
 	mesh := &swarmv1.Mesh{}
 	// Tasks on overlay networks are reached at their first network's
@@ -499,12 +517,15 @@ func (e *managerEnv) computeMesh() *swarmv1.Mesh {
 						continue
 					}
 					if len(ov.nets[svc.Id]) > 0 {
-						if addr, ok := ov.addr[t.Id]; ok && addrs[t.NodeId] != "" {
+						if addr, ok := ov.addr[t.Id]; ok {
+							if a, _ := nodeAddr(t.NodeId); a == "" {
+								continue
+							}
 							backends = append(backends, net.JoinHostPort(addr, strconv.FormatUint(uint64(st.GetPort()), 10)))
 						}
 						continue
 					}
-					if addr, ok := addrs[t.NodeId]; ok {
+					if addr, ok := nodeAddr(t.NodeId); ok {
 						backends = append(backends, net.JoinHostPort(addr, strconv.FormatUint(uint64(st.GetPort()), 10)))
 					}
 				}

@@ -44,8 +44,8 @@ type Env interface {
 	// Barrier returns once this manager's replica of shard applied every
 	// entry committed when it was called.
 	Barrier(ctx context.Context, shard uint64) error
-	// Poke tells nodes that their assignments changed.
-	Poke(nodeIDs []string)
+	// Poke tells nodes that their assignments changed in shard.
+	Poke(shard uint64, nodeIDs []string)
 	// NewID makes a task ID.
 	NewID() string
 	// Now is the time.
@@ -403,7 +403,7 @@ func (s *Supervisor) propose(ctx actor.Context, cmds []*swarmv1.Command, poke []
 			}
 		}
 		if err == nil && len(poke) > 0 {
-			env.Poke(poke)
+			env.Poke(shard, poke)
 		}
 		root.Send(self, &applied{err: err})
 	}()

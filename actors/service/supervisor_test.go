@@ -60,7 +60,7 @@ func (e *storeEnv) ServiceShards() []uint64    { return []uint64{2} }
 func (e *storeEnv) ServicesIn(uint64) []string { return []string{"svc"} }
 func (e *storeEnv) Nodes() []*swarmv1.Node     { return e.nodes }
 func (e *storeEnv) Rebalance() bool            { return false }
-func (e *storeEnv) Poke([]string)              {}
+func (e *storeEnv) Poke(uint64, []string)      {}
 func (e *storeEnv) NewID() string              { return fmt.Sprintf("t%06d", e.ids.Add(1)) }
 func (e *storeEnv) Now() time.Time             { return time.Now() }
 func (e *storeEnv) Logger() *slog.Logger       { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -748,7 +748,16 @@ type TaskSyncRequest struct {
 	MeshVersion string `protobuf:"bytes,4,opt,name=mesh_version,json=meshVersion,proto3" json:"mesh_version,omitempty"`
 	// port_errors are the published ports ("80/tcp") this node's load
 	// balancers cannot listen on, with the error; all of them, every time.
-	PortErrors    map[string]string `protobuf:"bytes,5,rep,name=port_errors,json=portErrors,proto3" json:"port_errors,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	PortErrors map[string]string `protobuf:"bytes,5,rep,name=port_errors,json=portErrors,proto3" json:"port_errors,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// delta asks only for what changed: known holds the version of each task
+	// the node has as last listed to it; those tasks come again only when
+	// their version changed, and those no longer listed come in gone.
+	Delta bool              `protobuf:"varint,6,opt,name=delta,proto3" json:"delta,omitempty"`
+	Known map[string]uint64 `protobuf:"bytes,7,rep,name=known,proto3" json:"known,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// fresh_shards are the shards the node was told changed its tasks since
+	// its last sync: the dispatcher reads them at their leader's commit
+	// index (a read barrier) before it answers.
+	FreshShards   []uint64 `protobuf:"varint,8,rep,packed,name=fresh_shards,json=freshShards,proto3" json:"fresh_shards,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -818,6 +827,27 @@ func (x *TaskSyncRequest) GetPortErrors() map[string]string {
 	return nil
 }
 
+func (x *TaskSyncRequest) GetDelta() bool {
+	if x != nil {
+		return x.Delta
+	}
+	return false
+}
+
+func (x *TaskSyncRequest) GetKnown() map[string]uint64 {
+	if x != nil {
+		return x.Known
+	}
+	return nil
+}
+
+func (x *TaskSyncRequest) GetFreshShards() []uint64 {
+	if x != nil {
+		return x.FreshShards
+	}
+	return nil
+}
+
 // TaskSyncResponse lists the tasks assigned to the node that it must run
 // or stop; its reports are committed when error is empty.
 type TaskSyncResponse struct {
@@ -830,8 +860,14 @@ type TaskSyncResponse struct {
 	// it serves published ports of: the source of its load balancers'
 	// connections to tasks on those networks.
 	NodeAttachments []*Attachment `protobuf:"bytes,4,rep,name=node_attachments,json=nodeAttachments,proto3" json:"node_attachments,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// delta answers a delta request: tasks holds the tasks that are new to
+	// the node or changed, gone those it knows that are no longer listed;
+	// the others are as the node knows them. Without it, tasks is the whole
+	// list.
+	Delta         bool     `protobuf:"varint,5,opt,name=delta,proto3" json:"delta,omitempty"`
+	Gone          []string `protobuf:"bytes,6,rep,name=gone,proto3" json:"gone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskSyncResponse) Reset() {
@@ -888,6 +924,20 @@ func (x *TaskSyncResponse) GetMesh() *Mesh {
 func (x *TaskSyncResponse) GetNodeAttachments() []*Attachment {
 	if x != nil {
 		return x.NodeAttachments
+	}
+	return nil
+}
+
+func (x *TaskSyncResponse) GetDelta() bool {
+	if x != nil {
+		return x.Delta
+	}
+	return false
+}
+
+func (x *TaskSyncResponse) GetGone() []string {
+	if x != nil {
+		return x.Gone
 	}
 	return nil
 }
@@ -1244,7 +1294,11 @@ func (x *MeshPort) GetNetworkIds() []string {
 
 // TasksChanged tells a node that its assignments changed: sync now.
 type TasksChanged struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// shard is the service shard whose entry changed them: the node's next
+	// sync asks its dispatcher to catch up with that shard before answering
+	// (a follower may not have applied the entry yet).
+	Shard         uint64 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1277,6 +1331,13 @@ func (x *TasksChanged) ProtoReflect() protoreflect.Message {
 // Deprecated: Use TasksChanged.ProtoReflect.Descriptor instead.
 func (*TasksChanged) Descriptor() ([]byte, []int) {
 	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *TasksChanged) GetShard() uint64 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
 }
 
 // TaskLogsRequest asks a node for the kept output of some of its tasks.
@@ -1451,25 +1512,34 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\vRoleChanged\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"#\n" +
 	"\bNodeLeft\x12\x17\n" +
-	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\xb8\x03\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\xec\x04\n" +
 	"\x0fTaskSyncRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x129\n" +
 	"\areports\x18\x02 \x03(\v2\x1f.actorswarm.v1.TaskStatusUpdateR\areports\x12[\n" +
 	"\x0freport_services\x18\x03 \x03(\v22.actorswarm.v1.TaskSyncRequest.ReportServicesEntryR\x0ereportServices\x12!\n" +
 	"\fmesh_version\x18\x04 \x01(\tR\vmeshVersion\x12O\n" +
 	"\vport_errors\x18\x05 \x03(\v2..actorswarm.v1.TaskSyncRequest.PortErrorsEntryR\n" +
-	"portErrors\x1aA\n" +
+	"portErrors\x12\x14\n" +
+	"\x05delta\x18\x06 \x01(\bR\x05delta\x12?\n" +
+	"\x05known\x18\a \x03(\v2).actorswarm.v1.TaskSyncRequest.KnownEntryR\x05known\x12!\n" +
+	"\ffresh_shards\x18\b \x03(\x04R\vfreshShards\x1aA\n" +
 	"\x13ReportServicesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
 	"\x0fPortErrorsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc2\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a8\n" +
+	"\n" +
+	"KnownEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xec\x01\n" +
 	"\x10TaskSyncResponse\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12)\n" +
 	"\x05tasks\x18\x02 \x03(\v2\x13.actorswarm.v1.TaskR\x05tasks\x12'\n" +
 	"\x04mesh\x18\x03 \x01(\v2\x13.actorswarm.v1.MeshR\x04mesh\x12D\n" +
-	"\x10node_attachments\x18\x04 \x03(\v2\x19.actorswarm.v1.AttachmentR\x0fnodeAttachments\"\x87\x01\n" +
+	"\x10node_attachments\x18\x04 \x03(\v2\x19.actorswarm.v1.AttachmentR\x0fnodeAttachments\x12\x14\n" +
+	"\x05delta\x18\x05 \x01(\bR\x05delta\x12\x12\n" +
+	"\x04gone\x18\x06 \x03(\tR\x04gone\"\x87\x01\n" +
 	"\x04Mesh\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12-\n" +
 	"\x05ports\x18\x02 \x03(\v2\x17.actorswarm.v1.MeshPortR\x05ports\x126\n" +
@@ -1499,8 +1569,9 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\x0eproxy_protocol\x18\a \x01(\bR\rproxyProtocol\x12,\n" +
 	"\x12drain_timeout_nano\x18\b \x01(\x03R\x10drainTimeoutNano\x12\x1f\n" +
 	"\vnetwork_ids\x18\t \x03(\tR\n" +
-	"networkIds\"\x0e\n" +
-	"\fTasksChanged\"h\n" +
+	"networkIds\"$\n" +
+	"\fTasksChanged\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\x04R\x05shard\"h\n" +
 	"\x0fTaskLogsRequest\x12\x19\n" +
 	"\btask_ids\x18\x01 \x03(\tR\ataskIds\x12\x12\n" +
 	"\x04tail\x18\x02 \x01(\rR\x04tail\x12&\n" +
@@ -1520,7 +1591,7 @@ func file_actorswarm_v1_node_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_node_proto_rawDescData
 }
 
-var file_actorswarm_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_actorswarm_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_actorswarm_v1_node_proto_goTypes = []any{
 	(*Peer)(nil),             // 0: actorswarm.v1.Peer
 	(*JoinRequest)(nil),      // 1: actorswarm.v1.JoinRequest
@@ -1542,35 +1613,37 @@ var file_actorswarm_v1_node_proto_goTypes = []any{
 	(*TaskLogsResponse)(nil), // 17: actorswarm.v1.TaskLogsResponse
 	nil,                      // 18: actorswarm.v1.TaskSyncRequest.ReportServicesEntry
 	nil,                      // 19: actorswarm.v1.TaskSyncRequest.PortErrorsEntry
-	(NodeRole)(0),            // 20: actorswarm.v1.NodeRole
-	(*TaskStatusUpdate)(nil), // 21: actorswarm.v1.TaskStatusUpdate
-	(*Task)(nil),             // 22: actorswarm.v1.Task
-	(*Attachment)(nil),       // 23: actorswarm.v1.Attachment
-	(Protocol)(0),            // 24: actorswarm.v1.Protocol
-	(*LogLine)(nil),          // 25: actorswarm.v1.LogLine
+	nil,                      // 20: actorswarm.v1.TaskSyncRequest.KnownEntry
+	(NodeRole)(0),            // 21: actorswarm.v1.NodeRole
+	(*TaskStatusUpdate)(nil), // 22: actorswarm.v1.TaskStatusUpdate
+	(*Task)(nil),             // 23: actorswarm.v1.Task
+	(*Attachment)(nil),       // 24: actorswarm.v1.Attachment
+	(Protocol)(0),            // 25: actorswarm.v1.Protocol
+	(*LogLine)(nil),          // 26: actorswarm.v1.LogLine
 }
 var file_actorswarm_v1_node_proto_depIdxs = []int32{
-	20, // 0: actorswarm.v1.JoinResponse.role:type_name -> actorswarm.v1.NodeRole
+	21, // 0: actorswarm.v1.JoinResponse.role:type_name -> actorswarm.v1.NodeRole
 	0,  // 1: actorswarm.v1.JoinResponse.managers:type_name -> actorswarm.v1.Peer
 	0,  // 2: actorswarm.v1.HeartbeatAck.managers:type_name -> actorswarm.v1.Peer
-	20, // 3: actorswarm.v1.HeartbeatAck.role:type_name -> actorswarm.v1.NodeRole
+	21, // 3: actorswarm.v1.HeartbeatAck.role:type_name -> actorswarm.v1.NodeRole
 	0,  // 4: actorswarm.v1.BecomeManager.managers:type_name -> actorswarm.v1.Peer
-	21, // 5: actorswarm.v1.TaskSyncRequest.reports:type_name -> actorswarm.v1.TaskStatusUpdate
+	22, // 5: actorswarm.v1.TaskSyncRequest.reports:type_name -> actorswarm.v1.TaskStatusUpdate
 	18, // 6: actorswarm.v1.TaskSyncRequest.report_services:type_name -> actorswarm.v1.TaskSyncRequest.ReportServicesEntry
 	19, // 7: actorswarm.v1.TaskSyncRequest.port_errors:type_name -> actorswarm.v1.TaskSyncRequest.PortErrorsEntry
-	22, // 8: actorswarm.v1.TaskSyncResponse.tasks:type_name -> actorswarm.v1.Task
-	11, // 9: actorswarm.v1.TaskSyncResponse.mesh:type_name -> actorswarm.v1.Mesh
-	23, // 10: actorswarm.v1.TaskSyncResponse.node_attachments:type_name -> actorswarm.v1.Attachment
-	14, // 11: actorswarm.v1.Mesh.ports:type_name -> actorswarm.v1.MeshPort
-	12, // 12: actorswarm.v1.Mesh.networks:type_name -> actorswarm.v1.MeshNetwork
-	13, // 13: actorswarm.v1.MeshNetwork.endpoints:type_name -> actorswarm.v1.MeshEndpoint
-	24, // 14: actorswarm.v1.MeshPort.protocol:type_name -> actorswarm.v1.Protocol
-	25, // 15: actorswarm.v1.TaskLogsResponse.lines:type_name -> actorswarm.v1.LogLine
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	20, // 8: actorswarm.v1.TaskSyncRequest.known:type_name -> actorswarm.v1.TaskSyncRequest.KnownEntry
+	23, // 9: actorswarm.v1.TaskSyncResponse.tasks:type_name -> actorswarm.v1.Task
+	11, // 10: actorswarm.v1.TaskSyncResponse.mesh:type_name -> actorswarm.v1.Mesh
+	24, // 11: actorswarm.v1.TaskSyncResponse.node_attachments:type_name -> actorswarm.v1.Attachment
+	14, // 12: actorswarm.v1.Mesh.ports:type_name -> actorswarm.v1.MeshPort
+	12, // 13: actorswarm.v1.Mesh.networks:type_name -> actorswarm.v1.MeshNetwork
+	13, // 14: actorswarm.v1.MeshNetwork.endpoints:type_name -> actorswarm.v1.MeshEndpoint
+	25, // 15: actorswarm.v1.MeshPort.protocol:type_name -> actorswarm.v1.Protocol
+	26, // 16: actorswarm.v1.TaskLogsResponse.lines:type_name -> actorswarm.v1.LogLine
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_node_proto_init() }
@@ -1588,7 +1661,7 @@ func file_actorswarm_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_node_proto_rawDesc), len(file_actorswarm_v1_node_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
