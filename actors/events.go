@@ -73,10 +73,14 @@ func (e *Events) add(at int64, typ, action, id string, attrs map[string]string) 
 	if at == 0 {
 		at = time.Now().UnixNano()
 	}
-	e.ring = append(e.ring, &swarmv1.Event{Id: e.next, TimeUnixNano: at, Type: typ, Action: action, ActorId: id, Attributes: attrs})
-	if len(e.ring) > keptEvents {
-		e.ring = e.ring[len(e.ring)-keptEvents:]
+	if len(e.ring) >= 2*keptEvents {
+		// Move the kept ones down, so that the events dropped from the
+		// front are not held by the array behind the slice.
+		n := copy(e.ring, e.ring[len(e.ring)-keptEvents+1:])
+		clear(e.ring[n:])
+		e.ring = e.ring[:n]
 	}
+	e.ring = append(e.ring, &swarmv1.Event{Id: e.next, TimeUnixNano: at, Type: typ, Action: action, ActorId: id, Attributes: attrs})
 }
 
 func (e *Events) onLeaderTick() {
@@ -147,8 +151,17 @@ func (e *Events) Record(a *cluster.Applied) {
 	}
 }
 
-func (e *Events) taskAttrs(t *swarmv1.Task) map[string]string {
-	attrs := map[string]string{}
+// taskEvents names the tasks of one entry for its events: hostnames are
+// looked up once per node, not once per task.
+type taskEvents struct {
+	e     *Events
+	tasks map[string]*swarmv1.Task
+	hosts map[string]string
+}
+
+func (te *taskEvents) attrs(id string) map[string]string {
+	t := te.tasks[id]
+	attrs := make(map[string]string, 4)
 	if t == nil {
 		return attrs
 	}
@@ -157,39 +170,64 @@ func (e *Events) taskAttrs(t *swarmv1.Task) map[string]string {
 		name = t.ServiceName + "." + t.NodeId
 	}
 	attrs["name"], attrs["service"] = name, t.ServiceName
-	if n, ok := e.src.Node(t.NodeId); ok {
-		attrs["node"] = n.GetDescription().GetHostname()
+	host, ok := te.hosts[t.NodeId]
+	if !ok {
+		if n, found := te.e.src.Node(t.NodeId); found {
+			host = n.GetDescription().GetHostname()
+		}
+		te.hosts[t.NodeId] = host
+	}
+	if host != "" {
+		attrs["node"] = host
 	}
 	return attrs
 }
 
+// recordTasks turns the task changes of an entry into events. Only the
+// last keptEvents of them can stay in the ring: the others are counted
+// (their IDs are skipped) but not made, so an entry of a hundred thousand
+// reports costs no more than the ring holds.
 func (e *Events) recordTasks(at int64, shard uint64, b *swarmv1.TaskBatch) {
-	ids := make([]string, 0, len(b.GetCreate())+len(b.GetStatus())+len(b.GetDesire()))
-	for _, t := range b.GetCreate() {
+	creates, updates, desires := b.GetCreate(), b.GetStatus(), b.GetDesire()
+	skip := len(creates) + len(updates) + len(desires) - keptEvents
+	cut := func(n int) int {
+		if skip <= 0 {
+			return 0
+		}
+		k := min(n, skip)
+		skip -= k
+		e.next += uint64(k)
+		return k
+	}
+	creates = creates[cut(len(creates)):]
+	updates = updates[cut(len(updates)):]
+	desires = desires[cut(len(desires)):]
+	ids := make([]string, 0, len(creates)+len(updates)+len(desires))
+	for _, t := range creates {
 		ids = append(ids, t.GetId())
 	}
-	for _, u := range b.GetStatus() {
+	for _, u := range updates {
 		ids = append(ids, u.GetTaskId())
 	}
-	for _, d := range b.GetDesire() {
+	for _, d := range desires {
 		ids = append(ids, d.GetTaskId())
 	}
-	tasks := e.src.Tasks(shard, ids)
-	for _, t := range b.GetCreate() {
-		attrs := e.taskAttrs(tasks[t.GetId()])
+	te := &taskEvents{e: e, tasks: e.src.Tasks(shard, ids), hosts: make(map[string]string)}
+	for _, t := range creates {
+		attrs := te.attrs(t.GetId())
 		attrs["state.new"] = lower(t.GetStatus().GetState().String(), "TASK_STATE_")
 		e.add(at, "task", "create", t.GetId(), attrs)
 	}
-	for _, u := range b.GetStatus() {
-		attrs := e.taskAttrs(tasks[u.GetTaskId()])
+	for _, u := range updates {
+		attrs := te.attrs(u.GetTaskId())
 		attrs["state.new"] = lower(u.GetStatus().GetState().String(), "TASK_STATE_")
 		if err := u.GetStatus().GetErr(); err != "" {
 			attrs["error"] = err
 		}
 		e.add(at, "task", "update", u.GetTaskId(), attrs)
 	}
-	for _, d := range b.GetDesire() {
-		attrs := e.taskAttrs(tasks[d.GetTaskId()])
+	for _, d := range desires {
+		attrs := te.attrs(d.GetTaskId())
 		attrs["desiredstate.new"] = lower(d.GetDesiredState().String(), "TASK_STATE_")
 		if d.GetReason() != "" {
 			attrs["reason"] = d.GetReason()
@@ -198,9 +236,17 @@ func (e *Events) recordTasks(at int64, shard uint64, b *swarmv1.TaskBatch) {
 	}
 }
 
+// kept returns the last keptEvents events, oldest first.
+func (e *Events) kept() []*swarmv1.Event {
+	if len(e.ring) > keptEvents {
+		return e.ring[len(e.ring)-keptEvents:]
+	}
+	return e.ring
+}
+
 func (e *Events) onRequest(ctx actor.Context, req *swarmv1.EventsRequest) {
 	resp := &swarmv1.EventsResponse{}
-	for _, ev := range e.ring {
+	for _, ev := range e.kept() {
 		if ev.TimeUnixNano < req.GetSinceUnixNano() || ev.Id <= req.GetAfterId() {
 			continue
 		}

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -76,11 +77,37 @@ func TestEventsRecord(t *testing.T) {
 
 func TestEventsRingIsBounded(t *testing.T) {
 	e := NewEvents(&fakeSource{})
-	for i := 0; i < keptEvents+10; i++ {
+	for i := 0; i < 3*keptEvents+10; i++ {
 		e.add(int64(i+1), "node", "update", "n", nil)
 	}
-	if len(e.ring) != keptEvents || e.ring[0].Id != 11 {
-		t.Fatalf("ring of %d starting at id %d, want %d starting at 11", len(e.ring), e.ring[0].Id, keptEvents)
+	kept := e.kept()
+	if len(kept) != keptEvents || kept[0].Id != 2*keptEvents+11 || len(e.ring) >= 2*keptEvents {
+		t.Fatalf("kept %d starting at id %d, ring of %d; want %d starting at %d, ring under %d",
+			len(kept), kept[0].Id, len(e.ring), keptEvents, 2*keptEvents+11, 2*keptEvents)
+	}
+}
+
+// TestEventsOfABigEntry: an entry with more task changes than the ring
+// holds leaves the ring with its last changes, numbered as if all had
+// been recorded.
+func TestEventsOfABigEntry(t *testing.T) {
+	e := NewEvents(&fakeSource{})
+	b := &swarmv1.TaskBatch{Create: []*swarmv1.Task{{Id: "c1"}, {Id: "c2"}}}
+	for i := range keptEvents + 3 {
+		b.Status = append(b.Status, &swarmv1.TaskStatusUpdate{TaskId: fmt.Sprintf("u%d", i), Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_RUNNING}})
+	}
+	b.Desire = []*swarmv1.TaskDesire{{TaskId: "d1", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}
+	e.recordTasks(1, 1, b)
+	kept := e.kept()
+	total := uint64(2 + keptEvents + 3 + 1)
+	if len(kept) != keptEvents || kept[len(kept)-1].Id != total || kept[0].Id != total-keptEvents+1 {
+		t.Fatalf("%d events, ids %d..%d; want %d, ids %d..%d", len(kept), kept[0].Id, kept[len(kept)-1].Id, keptEvents, total-keptEvents+1, total)
+	}
+	if got := kept[0].ActorId; got != "u4" {
+		t.Errorf("the oldest kept event is of %s, want u4", got)
+	}
+	if got := kept[len(kept)-1].ActorId; got != "d1" {
+		t.Errorf("the newest event is of %s, want d1", got)
 	}
 }
 

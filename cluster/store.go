@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -79,7 +80,9 @@ type Store struct {
 	tasksByService map[string]map[string]struct{}
 	tasksByNode    map[string]map[string]struct{}
 	usage          map[string]*NodeUsage
-	states         map[swarmv1.TaskState]int
+	// nodeRefs holds one copy of each node ID that tasks have (nodeRef).
+	nodeRefs map[string]string
+	states   map[swarmv1.TaskState]int
 	// recent remembers the results of the last proposals by request ID,
 	// oldest first, so that a retried proposal is not applied twice.
 	recent      map[string]*swarmv1.Result
@@ -158,6 +161,7 @@ func NewStore() *Store {
 		tasksByService: make(map[string]map[string]struct{}),
 		tasksByNode:    make(map[string]map[string]struct{}),
 		usage:          make(map[string]*NodeUsage),
+		nodeRefs:       make(map[string]string),
 		states:         make(map[swarmv1.TaskState]int),
 	}
 }
@@ -685,6 +689,17 @@ func (s *Store) Cluster() *swarmv1.Cluster {
 		return nil
 	}
 	return proto.Clone(s.cluster).(*swarmv1.Cluster)
+}
+
+// HeartbeatPeriod is the swarm's heartbeat period, 0 before init. Every
+// heartbeat asks: it copies nothing.
+func (s *Store) HeartbeatPeriod() time.Duration {
+	return time.Duration(s.cluster.GetSettings().GetHeartbeatPeriodNano())
+}
+
+// RebalanceDisabled reports the swarm's rebalance setting without a copy.
+func (s *Store) RebalanceDisabled() bool {
+	return s.cluster.GetSettings().GetRebalanceDisabled()
 }
 
 // Nodes returns copies of every node, sorted by ID.

@@ -273,7 +273,7 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 			continue
 		}
 		s.use(t, -1)
-		t.NodeId = a.NodeId
+		t.NodeId = s.nodeRef(a.NodeId)
 		index(s.tasksByNode, t.NodeId, t.Id)
 		t.Status = &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED, TimestampUnixNano: now, Message: "scheduler assigned task to node"}
 		touchTask(t, now)

@@ -40,6 +40,15 @@ func CopyTask(t *swarmv1.Task) *swarmv1.Task {
 // service that runs it rather than held once per task.
 func (s *Store) storedTask(t *swarmv1.Task) *swarmv1.Task {
 	c := CopyTask(t)
+	// The strings that many tasks have in common are held once: those of
+	// the service, and node IDs (each command decodes copies of its own).
+	if svc, ok := s.services[t.ServiceId]; ok {
+		c.ServiceId = svc.Id
+		if name := svc.GetSpec().GetName(); name == c.ServiceName {
+			c.ServiceName = name
+		}
+	}
+	c.NodeId = s.nodeRef(t.NodeId)
 	c.Spec = s.sharedSpec(t)
 	if t.Status != nil {
 		c.Status = proto.Clone(t.Status).(*swarmv1.TaskStatus)
@@ -47,6 +56,24 @@ func (s *Store) storedTask(t *swarmv1.Task) *swarmv1.Task {
 	c.Ports = clonePorts(t.Ports)
 	c.Attachments = nil
 	return c
+}
+
+// nodeRefLimit bounds the node IDs a store keeps for its tasks to share.
+const nodeRefLimit = 1 << 20
+
+// nodeRef returns the store's copy of a node ID, so that the tasks of a
+// node share it.
+func (s *Store) nodeRef(id string) string {
+	if id == "" {
+		return ""
+	}
+	if ref, ok := s.nodeRefs[id]; ok {
+		return ref
+	}
+	if len(s.nodeRefs) < nodeRefLimit {
+		s.nodeRefs[id] = id
+	}
+	return id
 }
 
 func (s *Store) sharedSpec(t *swarmv1.Task) *swarmv1.TaskSpec {

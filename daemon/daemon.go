@@ -443,7 +443,7 @@ func (h *healthControl) IsControlLeader() bool { return h.raft.IsLeader(cluster.
 func (h *healthControl) MeshVersion() string { return h.Mesh().GetVersion() }
 
 func (h *healthControl) Peers() []*swarmv1.Peer {
-	v, err := h.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any { return cluster.PeersOf(s.Managers()) })
+	v, err := h.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any { return s.ManagerPeers() })
 	if err != nil {
 		return nil
 	}
@@ -451,12 +451,7 @@ func (h *healthControl) Peers() []*swarmv1.Peer {
 }
 
 func (h *healthControl) HeartbeatPeriod() time.Duration {
-	v, err := h.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
-		if c := s.Cluster(); c != nil {
-			return time.Duration(c.GetSettings().GetHeartbeatPeriodNano())
-		}
-		return time.Duration(0)
-	})
+	v, err := h.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any { return s.HeartbeatPeriod() })
 	if err == nil && v.(time.Duration) > 0 {
 		return v.(time.Duration)
 	}

@@ -248,7 +248,7 @@ func (e *managerEnv) Nodes() []*swarmv1.Node {
 
 func (e *managerEnv) Rebalance() bool {
 	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
-		return !s.Cluster().GetSettings().GetRebalanceDisabled()
+		return !s.RebalanceDisabled()
 	})
 	return err == nil && v.(bool)
 }
