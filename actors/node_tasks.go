@@ -284,6 +284,14 @@ func (n *Node) apply(ctx actor.Context, resp *swarmv1.TaskSyncResponse) {
 	}
 	for _, id := range resp.GetGone() {
 		delete(n.tasks.seen, id)
+		delete(n.tasks.known, id)
+	}
+	if !resp.GetDelta() {
+		for id := range n.tasks.known {
+			if _, ok := n.tasks.seen[id]; !ok {
+				delete(n.tasks.known, id)
+			}
+		}
 	}
 	for _, t := range tasks {
 		ref, running := n.tasks.runners[t.Id]

@@ -106,7 +106,6 @@ func (r *Runtime) Start(ctx context.Context, s task.Spec) (task.Instance, error)
 		image:   s.Image,
 		clock:   r.cfg.Clock,
 		started: r.cfg.Clock.Now(),
-		done:    make(chan struct{}),
 	}
 	if fail {
 		in.timer = time.AfterFunc(r.cfg.ExitAfter, func() { in.finish(1) })
@@ -130,10 +129,12 @@ type Instance struct {
 	image   string
 	clock   clock.Clock
 	started time.Time
-	done    chan struct{}
 	timer   *time.Timer // a failing task's exit; nil otherwise
 
-	mu     sync.Mutex
+	mu sync.Mutex
+	// done is made when first asked for (a runner told of the exit by
+	// OnExit never asks: one channel less per simulated task).
+	done   chan struct{}
 	ended  time.Time // zero while running
 	code   int
 	onExit []func()
@@ -149,7 +150,17 @@ var (
 func (in *Instance) ID() string { return "sim-" + strconv.FormatUint(in.id, 10) }
 
 // Done is closed once the task was stopped or failed.
-func (in *Instance) Done() <-chan struct{} { return in.done }
+func (in *Instance) Done() <-chan struct{} {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.done == nil {
+		in.done = make(chan struct{})
+		if !in.ended.IsZero() {
+			close(in.done)
+		}
+	}
+	return in.done
+}
 
 // ExitCode is 0 for a stopped task and 1 for a failed one; -1 and
 // ErrRunning while it runs.
@@ -192,7 +203,9 @@ func (in *Instance) finish(code int) {
 		return
 	}
 	in.ended, in.code = in.clock.Now(), code
-	close(in.done)
+	if in.done != nil {
+		close(in.done)
+	}
 	fns := in.onExit
 	in.onExit = nil
 	in.mu.Unlock()
@@ -234,10 +247,10 @@ func (in *Instance) Exec(ctx context.Context, _ []string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return -1, err
 	}
-	select {
-	case <-in.done:
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !in.ended.IsZero() {
 		return -1, ErrExited
-	default:
-		return 0, nil
 	}
+	return 0, nil
 }
