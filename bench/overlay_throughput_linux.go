@@ -193,7 +193,7 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 				p.name, FormatFigure(res.gbits()), res.senderCPU, res.receiverCPU, res.retransmits, FormatFigure(rtt), FormatFigure(warm))
 			if p.name == "overlay" {
 				ppc := packetsPerCore(res, ovlSegment, fwdCPU)
-				rs[3].Samples = append(rs[2].Samples, ppc)
+				rs[3].Samples = append(rs[3].Samples, ppc)
 				desc += fmt.Sprintf(" forwarders %.0f%% CPU, %s packets/s/core", 100*fwdCPU.Seconds()/res.seconds, FormatFigure(ppc))
 			}
 			line = append(line, desc)
