@@ -21,3 +21,13 @@ func runDockerLeaderCrash(context.Context, Options) ([]Record, error) {
 func runDockerPartition(context.Context, Options) ([]Record, error) {
 	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
 }
+
+// runDockerConverge needs Linux namespaces for its worker engine.
+func runDockerConverge(context.Context, Options) ([]Record, error) {
+	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
+}
+
+// runDockerScale needs Linux namespaces for its worker engine.
+func runDockerScale(context.Context, Options) ([]Record, error) {
+	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
+}

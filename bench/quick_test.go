@@ -51,10 +51,10 @@ func TestQuickMeshThroughput(t *testing.T) {
 	checkQuickRun(t, Options{Quick: true, BinDir: binDir(t)}, "mesh-throughput")
 }
 
-// TestQuickDockerSwarm runs node-crash once on Docker Swarm mode (the
-// local engine and one in a network namespace), as root, when SWARM_E2E=1
-// and a Docker engine answers; and a scenario it cannot run, whose record
-// must say why.
+// TestQuickDockerSwarm runs the scenarios built for Docker Swarm mode once
+// (the local engine and others in network namespaces), as root, when
+// SWARM_E2E=1 and a Docker engine answers; and a scenario it cannot run,
+// whose record must say why.
 func TestQuickDockerSwarm(t *testing.T) {
 	if os.Getenv("SWARM_E2E") != "1" {
 		t.Skip("starts Docker engines: set SWARM_E2E=1 to run it")
@@ -65,7 +65,7 @@ func TestQuickDockerSwarm(t *testing.T) {
 	if err := exec.Command("docker", "info").Run(); err != nil {
 		t.Skip("the Docker Swarm target needs a Docker engine (.ci/run starts dockerd): docker info failed")
 	}
-	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t), Target: TargetDockerSwarm}, "node-crash", "leader-crash", "partition", "converge")
+	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t), Target: TargetDockerSwarm}, "node-crash", "leader-crash", "partition", "converge", "scale", "chaos")
 }
 
 // binDir is $SWARM_BIN, default ../bin, as an absolute path.

@@ -165,10 +165,10 @@ func Scenarios() []Scenario {
 			DockerSwarmWhyNot: "Docker Swarm's ingress mesh needs IPVS, which this kernel does not have",
 		},
 		{
-			Name:              "converge",
-			Description:       "5 loopback swarmd (3 managers): service create -d of 1000 process tasks, time until service ls shows 1000/1000, and tasks/s",
-			Run:               runConverge,
-			DockerSwarmWhyNot: "not built yet",
+			Name:        "converge",
+			Description: "5 loopback swarmd (3 managers): service create -d of 1000 process tasks, time until service ls shows 1000/1000, and tasks/s; dockerswarm: the local engine and a worker engine in a network namespace, a service of 100 containers (compare the rates)",
+			Run:         runConverge,
+			DockerSwarm: runDockerConverge,
 		},
 		{
 			Name:              "sim-scale",
@@ -177,10 +177,10 @@ func Scenarios() []Scenario {
 			DockerSwarmWhyNot: "Docker Swarm has no simulated nodes: ten thousand engines do not fit on one machine",
 		},
 		{
-			Name:              "scale",
-			Description:       "5 loopback swarmd (3 managers), a service of 500 process tasks: time to scale it to 1000, then to 50",
-			Run:               runScale,
-			DockerSwarmWhyNot: "not built yet",
+			Name:        "scale",
+			Description: "5 loopback swarmd (3 managers), a service of 500 process tasks: time to scale it to 1000, then to 50; dockerswarm: the engines of converge, a service of 50 containers scaled to 100, then to 5",
+			Run:         runScale,
+			DockerSwarm: runDockerScale,
 		},
 	}
 }
