@@ -31,3 +31,13 @@ func runDockerConverge(context.Context, Options) ([]Record, error) {
 func runDockerScale(context.Context, Options) ([]Record, error) {
 	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
 }
+
+// runConvergeContainers needs the benchmark image, built on Linux.
+func runConvergeContainers(context.Context, Options) ([]Record, error) {
+	return nil, errors.New("converge-containers needs Linux (the benchmark image and the docker runtime)")
+}
+
+// runScaleContainers needs the benchmark image, built on Linux.
+func runScaleContainers(context.Context, Options) ([]Record, error) {
+	return nil, errors.New("scale-containers needs Linux (the benchmark image and the docker runtime)")
+}

@@ -65,7 +65,20 @@ func TestQuickDockerSwarm(t *testing.T) {
 	if err := exec.Command("docker", "info").Run(); err != nil {
 		t.Skip("the Docker Swarm target needs a Docker engine (.ci/run starts dockerd): docker info failed")
 	}
-	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t), Target: TargetDockerSwarm}, "node-crash", "leader-crash", "partition", "converge", "scale", "chaos")
+	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t), Target: TargetDockerSwarm}, "node-crash", "leader-crash", "partition", "converge-containers", "scale-containers", "chaos")
+}
+
+// TestQuickContainers runs the -containers scenarios on ActorSwarm (its
+// docker runtime on the local engine) when SWARM_E2E=1 and a Docker engine
+// answers.
+func TestQuickContainers(t *testing.T) {
+	if os.Getenv("SWARM_E2E") != "1" {
+		t.Skip("starts swarmd processes and containers: set SWARM_E2E=1 to run it")
+	}
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		t.Skip("needs a Docker engine (.ci/run starts dockerd): docker info failed")
+	}
+	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t)}, "converge-containers", "scale-containers")
 }
 
 // binDir is $SWARM_BIN, default ../bin, as an absolute path.

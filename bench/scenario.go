@@ -165,9 +165,15 @@ func Scenarios() []Scenario {
 			DockerSwarmWhyNot: "Docker Swarm's ingress mesh needs IPVS, which this kernel does not have",
 		},
 		{
-			Name:        "converge",
-			Description: "5 loopback swarmd (3 managers): service create -d of 1000 process tasks, time until service ls shows 1000/1000, and tasks/s; dockerswarm: the local engine and a worker engine in a network namespace, a service of 100 containers (compare the rates)",
-			Run:         runConverge,
+			Name:              "converge",
+			Description:       "5 loopback swarmd (3 managers): service create -d of 1000 process tasks, time until service ls shows 1000/1000, and tasks/s",
+			Run:               runConverge,
+			DockerSwarmWhyNot: "Docker Swarm runs containers only: converge-containers compares the two with the same containers",
+		},
+		{
+			Name:        "converge-containers",
+			Description: "converge with 100 containers of the benchmark image (swarm-http): 5 loopback swarmd whose docker runtime uses the local engine; dockerswarm: the local engine as manager and a worker engine in a network namespace (needs a Docker engine; dockerswarm needs root)",
+			Run:         runConvergeContainers,
 			DockerSwarm: runDockerConverge,
 		},
 		{
@@ -177,9 +183,15 @@ func Scenarios() []Scenario {
 			DockerSwarmWhyNot: "Docker Swarm has no simulated nodes: ten thousand engines do not fit on one machine",
 		},
 		{
-			Name:        "scale",
-			Description: "5 loopback swarmd (3 managers), a service of 500 process tasks: time to scale it to 1000, then to 50; dockerswarm: the engines of converge, a service of 50 containers scaled to 100, then to 5",
-			Run:         runScale,
+			Name:              "scale",
+			Description:       "5 loopback swarmd (3 managers), a service of 500 process tasks: time to scale it to 1000, then to 50",
+			Run:               runScale,
+			DockerSwarmWhyNot: "Docker Swarm runs containers only: scale-containers compares the two with the same containers",
+		},
+		{
+			Name:        "scale-containers",
+			Description: "scale with containers, on the swarms of converge-containers: a service of 50 containers scaled to 100, then to 5",
+			Run:         runScaleContainers,
 			DockerSwarm: runDockerScale,
 		},
 	}

@@ -50,6 +50,10 @@ type View struct {
 	// most of a reconcile's work for big services. The caller clears it
 	// when the service's version changes.
 	Current map[string]bool
+
+	// spec is the copy of the service's task spec that the tasks made in
+	// one reconcile share (they are encoded, never changed).
+	spec *swarmv1.TaskSpec
 }
 
 // Plan is what reconciling decided: task changes for one Raft entry, a
@@ -184,7 +188,7 @@ func (v *View) newTask(slot uint64, nodeID string) *swarmv1.Task {
 		Slot:         slot,
 		NodeId:       nodeID,
 		SpecVersion:  svc.SpecVersion,
-		Spec:         proto.Clone(svc.GetSpec().GetTask()).(*swarmv1.TaskSpec),
+		Spec:         v.taskSpec(),
 		DesiredState: stRunning,
 		Status:       &swarmv1.TaskStatus{State: stPending, TimestampUnixNano: v.Now.UnixNano()},
 		Ports:        hostPorts(svc),
@@ -193,6 +197,15 @@ func (v *View) newTask(slot uint64, nodeID string) *swarmv1.Task {
 		t.Status = &swarmv1.TaskStatus{State: stAssigned, TimestampUnixNano: v.Now.UnixNano(), Message: "scheduler assigned task to node"}
 	}
 	return t
+}
+
+// taskSpec is the service's task spec as the new tasks of this reconcile
+// carry it: one copy for all of them.
+func (v *View) taskSpec() *swarmv1.TaskSpec {
+	if v.spec == nil {
+		v.spec = proto.Clone(v.Service.GetSpec().GetTask()).(*swarmv1.TaskSpec)
+	}
+	return v.spec
 }
 
 // hostPorts are the ports a task carries: its service's published ports

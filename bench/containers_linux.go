@@ -8,12 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/actorswarm/swarm/runtime/docker"
 )
 
-// Sizes of converge and scale on Docker Swarm: each task there is a
-// container (a swarm-http server of some MB), so the services are a tenth
-// of ActorSwarm's process-task ones; the rates (tasks/s) compare, the
-// times do not.
+// Sizes of converge-containers and scale-containers, on both targets: each
+// task is a container (a swarm-http server of some MB), so the services
+// are a tenth of converge's and scale's process tasks.
 const (
 	dockerConvergeReplicas      = 100
 	dockerConvergeQuickReplicas = 10
@@ -21,14 +22,15 @@ const (
 	dockerScaleQuickReplicas    = 10
 )
 
-// runDockerConverge is converge on Docker Swarm mode (defaults): the local
-// engine as manager and one worker engine in a network namespace. Each
+// runDockerConverge is converge-containers on Docker Swarm mode
+// (defaults): the local engine as manager and one worker engine in a
+// network namespace. Each
 // repetition creates a service of dockerConvergeReplicas containers with
 // `docker service create -d` and measures the time until the manager's
 // service ps shows every task running; then it removes the service and
 // waits until no container of it is left on either engine.
 func runDockerConverge(ctx context.Context, opts Options) (recs []Record, err error) {
-	const name = "converge"
+	const name = "converge-containers"
 	replicas := dockerConvergeReplicas
 	if opts.Quick {
 		replicas = dockerConvergeQuickReplicas
@@ -60,13 +62,13 @@ func runDockerConverge(ctx context.Context, opts Options) (recs []Record, err er
 	return []Record{took, rate}, nil
 }
 
-// runDockerScale is scale on Docker Swarm mode (defaults), on the engines
-// of runDockerConverge: a service of dockerScaleReplicas containers is
+// runDockerScale is scale-containers on Docker Swarm mode (defaults), on
+// the engines of runDockerConverge: a service of dockerScaleReplicas containers is
 // scaled with `docker service scale -d` to twice as many (until all run)
 // and then to a tenth (until that many run and no other container of the
 // service is left running on either engine).
 func runDockerScale(ctx context.Context, opts Options) (recs []Record, err error) {
-	const name = "scale"
+	const name = "scale-containers"
 	n := dockerScaleReplicas
 	if opts.Quick {
 		n = dockerScaleQuickReplicas
@@ -116,7 +118,7 @@ func runDockerScale(ctx context.Context, opts Options) (recs []Record, err error
 	return []Record{steps[0].rec, steps[1].rec}, nil
 }
 
-// startDockerBench starts the Docker Swarm of converge and scale: the
+// startDockerBench starts the Docker Swarm of the -containers scenarios: the
 // local engine and one worker engine. params describe the run.
 func startDockerBench(ctx context.Context, opts Options, replicas int) (*dockerSwarm, map[string]string, error) {
 	d, err := startDockerSwarm(ctx, opts, 1)
@@ -198,4 +200,147 @@ func (d *dockerSwarm) containers(ctx context.Context, service string) (int, erro
 		total += len(strings.Fields(out))
 	}
 	return total, nil
+}
+
+// runConvergeContainers is converge with containers: on the loopback swarm
+// of converge (5 swarmd, whose docker runtime uses the local engine), a
+// service of dockerConvergeReplicas containers of the benchmark image, the
+// same as Docker Swarm runs; time until service ls shows them all running.
+// Each repetition then removes the service and waits until no container of
+// it is left.
+func runConvergeContainers(ctx context.Context, opts Options) (recs []Record, err error) {
+	const name = "converge-containers"
+	replicas := dockerConvergeReplicas
+	if opts.Quick {
+		replicas = dockerConvergeQuickReplicas
+	}
+	s, err := startContainerSwarm(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, s.close(opts, err)) }()
+	from := s.managers[0]
+	params := s.containerParameters(replicas, from)
+	took := Record{Scenario: name + "/time", Parameters: params, Started: time.Now(), Unit: "ms"}
+	rate := Record{Scenario: name + "/rate", Parameters: maps.Clone(params), Started: took.Started, Unit: "tasks/s"}
+	for run := 1; run <= opts.Repeat; run++ {
+		service := fmt.Sprintf("convergec-%d", run)
+		start := time.Now()
+		if err := s.createContainerService(ctx, from, service, replicas); err != nil {
+			return nil, err
+		}
+		if err := s.waitSettled(ctx, from, service, replicas); err != nil {
+			return nil, err
+		}
+		dur := time.Since(start)
+		took.Samples = append(took.Samples, ms(dur))
+		rate.Samples = append(rate.Samples, float64(replicas)/dur.Seconds())
+		opts.progress(name, run, "%d containers running after %s ms (%s tasks/s)", replicas, FormatFigure(ms(dur)), FormatFigure(float64(replicas)/dur.Seconds()))
+		if err := s.removeContainerService(ctx, from, service); err != nil {
+			return nil, err
+		}
+	}
+	return []Record{took, rate}, nil
+}
+
+// runScaleContainers is scale with containers, on the swarm of
+// runConvergeContainers: a service of dockerScaleReplicas containers
+// scaled to twice as many, then to a tenth, as on Docker Swarm.
+func runScaleContainers(ctx context.Context, opts Options) (recs []Record, err error) {
+	const name = "scale-containers"
+	n := dockerScaleReplicas
+	if opts.Quick {
+		n = dockerScaleQuickReplicas
+	}
+	s, err := startContainerSwarm(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, s.close(opts, err)) }()
+	from := s.managers[0]
+	started := time.Now()
+	type step struct {
+		rec      Record
+		from, to int
+	}
+	steps := []*step{{from: n, to: 2 * n}, {from: 2 * n, to: max(1, n/10)}}
+	for i, dir := range []string{"up", "down"} {
+		p := s.containerParameters(n, from)
+		p["from"], p["to"] = strconv.Itoa(steps[i].from), strconv.Itoa(steps[i].to)
+		steps[i].rec = Record{Scenario: name + "/" + dir, Parameters: p, Started: started, Unit: "ms"}
+	}
+	for run := 1; run <= opts.Repeat; run++ {
+		service := fmt.Sprintf("scalec-%d", run)
+		if err := s.createContainerService(ctx, from, service, n); err != nil {
+			return nil, err
+		}
+		if err := s.waitSettled(ctx, from, service, n); err != nil {
+			return nil, err
+		}
+		var took []string
+		for _, st := range steps {
+			start := time.Now()
+			if err := s.scaleService(ctx, from, service, st.to); err != nil {
+				return nil, err
+			}
+			if err := s.waitSettled(ctx, from, service, st.to); err != nil {
+				return nil, err
+			}
+			dur := ms(time.Since(start))
+			st.rec.Samples = append(st.rec.Samples, dur)
+			took = append(took, fmt.Sprintf("%d→%d in %s ms", st.from, st.to, FormatFigure(dur)))
+		}
+		opts.progress(name, run, "%s, %s", took[0], took[1])
+		if err := s.removeContainerService(ctx, from, service); err != nil {
+			return nil, err
+		}
+	}
+	return []Record{steps[0].rec, steps[1].rec}, nil
+}
+
+// startContainerSwarm is startSwarm after making sure the local engine
+// answers and has the benchmark image, which the swarmd's docker runtime
+// runs without pulling.
+func startContainerSwarm(ctx context.Context, opts Options) (*swarm, error) {
+	if _, err := dockerCLI(ctx, "", "version", "--format", "{{.Server.Version}}"); err != nil {
+		return nil, fmt.Errorf("the docker runtime needs the local Docker engine (is dockerd running?): %w", err)
+	}
+	if err := (&dockerSwarm{}).ensureImage(ctx, opts.BinDir); err != nil {
+		return nil, err
+	}
+	return startSwarm(ctx, opts)
+}
+
+// containerParameters are serviceParameters for containers of the
+// benchmark image.
+func (s *swarm) containerParameters(replicas, from int) map[string]string {
+	p := s.serviceParameters(replicas, from)
+	p["task"] = "docker runtime: a container of " + dockerImage + " (the local engine, shared by the 5 swarmd)"
+	return p
+}
+
+// createContainerService creates a service of replicas containers of the
+// benchmark image through node from, without waiting for them.
+func (s *swarm) createContainerService(ctx context.Context, from int, service string, replicas int) error {
+	_, err := s.Ctl(ctx, from, "service", "create", "-d", "--name", service, "--replicas", strconv.Itoa(replicas),
+		"--runtime", "docker", dockerImage)
+	return err
+}
+
+// removeContainerService removes service through node from and waits until
+// no container of it is left on the local engine.
+func (s *swarm) removeContainerService(ctx context.Context, from int, service string) error {
+	if _, err := s.Ctl(ctx, from, "service", "rm", service); err != nil {
+		return err
+	}
+	return Poll(ctx, serviceTimeout, "the containers of "+service+" gone", func(ctx context.Context) error {
+		out, err := dockerCLI(ctx, "", "ps", "-q", "--filter", "label="+docker.LabelServiceName+"="+service)
+		if err != nil {
+			return err
+		}
+		if n := len(strings.Fields(out)); n > 0 {
+			return fmt.Errorf("%d containers left", n)
+		}
+		return nil
+	})
 }
