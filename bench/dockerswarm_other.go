@@ -41,3 +41,8 @@ func runConvergeContainers(context.Context, Options) ([]Record, error) {
 func runScaleContainers(context.Context, Options) ([]Record, error) {
 	return nil, errors.New("scale-containers needs Linux (the benchmark image and the docker runtime)")
 }
+
+// runDiskFull mounts a tmpfs, which this needs Linux for.
+func runDiskFull(context.Context, Options) ([]Record, error) {
+	return nil, errors.New("disk-full needs Linux (a tmpfs as a manager's data directory)")
+}

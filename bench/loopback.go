@@ -88,9 +88,10 @@ type Loopback struct {
 	heartbeat        time.Duration
 	netns            bool
 
-	mu     sync.Mutex
-	nodes  []*LoopbackNode
-	closed bool
+	mu       sync.Mutex
+	nodes    []*LoopbackNode
+	closed   bool
+	cleanups []func() error
 }
 
 // LoopbackNode is one swarmd of a Loopback.
@@ -391,6 +392,20 @@ func (c *Loopback) Signal(i int, sig os.Signal) (time.Time, error) {
 	return at, nil
 }
 
+// OnClose adds fn to what Close does once every swarmd stopped.
+func (c *Loopback) OnClose(fn func() error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cleanups = append(c.cleanups, fn)
+}
+
+// Running reports whether node i's swarmd runs (it may have exited by
+// itself).
+func (c *Loopback) Running(i int) bool {
+	p := c.proc(c.Node(i))
+	return p != nil && !p.exited()
+}
+
 func (c *Loopback) proc(n *LoopbackNode) *process {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -533,6 +548,13 @@ func (c *Loopback) Close() error {
 	}
 	if c.netns {
 		c.removeNamespaces()
+	}
+	// What the cluster's users set up for it (mounts on its directories)
+	// goes once no swarmd uses it, last first.
+	for i := len(c.cleanups) - 1; i >= 0; i-- {
+		if err := c.cleanups[i](); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := os.RemoveAll(c.dir); err != nil {
 		errs = append(errs, err)

@@ -205,8 +205,9 @@ func (l testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestQuickPartition runs the scenarios of network-namespace hosts
-// (partition, lossy-node-crash) once, as root, when SWARM_E2E=1.
+// TestQuickPartition runs the scenarios that need root once, when
+// SWARM_E2E=1: those of network-namespace hosts (partition,
+// lossy-node-crash) and disk-full (a tmpfs).
 func TestQuickPartition(t *testing.T) {
 	if os.Getenv("SWARM_E2E") != "1" {
 		t.Skip("starts swarmd processes: set SWARM_E2E=1 to run it")
@@ -214,5 +215,5 @@ func TestQuickPartition(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("network-namespace hosts need root")
 	}
-	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t)}, "partition", "lossy-node-crash")
+	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t)}, "partition", "lossy-node-crash", "disk-full")
 }

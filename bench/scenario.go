@@ -139,6 +139,12 @@ func Scenarios() []Scenario {
 			DockerSwarmWhyNot: "not built yet (the node-crash harness would need SIGSTOP of the worker engine)",
 		},
 		{
+			Name:              "disk-full",
+			Description:       "5 loopback swarmd (3 managers), a manager's data directory a 64 MiB tmpfs: fill it, time until a write through another manager succeeds; for 10 s scale a service between 1 and 200 tasks through the full manager (each write commits or fails, none hangs) and note whether it stays up; free the space (start it again if it stopped), time until every node is Ready and every manager reachable (needs root)",
+			Run:               runDiskFull,
+			DockerSwarmWhyNot: "not built yet (the Docker Swarm harness would need an engine's data root on a tmpfs)",
+		},
+		{
 			Name:              "chaos",
 			Description:       "5 loopback swarmd (3 managers), a service of 20 process tasks: for --duration (60s), SIGKILL a random node (seeded; a manager majority stays up), time until 20 run again on live nodes; restart it, wait until all Ready; --repeat does not apply",
 			Run:               runChaos,

@@ -38,6 +38,13 @@ func startSwarm(ctx context.Context, opts Options) (s *swarm, err error) {
 // startSwarmOn is startSwarm, the nodes in network namespaces of their
 // own when netns is set (root only).
 func startSwarmOn(ctx context.Context, opts Options, netns bool) (s *swarm, err error) {
+	return startSwarmWith(ctx, opts, netns, nil)
+}
+
+// startSwarmWith is startSwarmOn with prepare run on the cluster before
+// any swarmd starts (to put a node's data directory on a file system of
+// its own, say).
+func startSwarmWith(ctx context.Context, opts Options, netns bool, prepare func(*Loopback) error) (s *swarm, err error) {
 	lb, err := NewLoopback(LoopbackConfig{BinDir: opts.BinDir, Nodes: swarmManagers + swarmWorkers, Netns: netns})
 	if err != nil {
 		return nil, err
@@ -55,6 +62,11 @@ func startSwarmOn(ctx context.Context, opts Options, netns bool) (s *swarm, err 
 			err = errors.Join(err, s.close(opts, err))
 		}
 	}()
+	if prepare != nil {
+		if err := prepare(lb); err != nil {
+			return s, err
+		}
+	}
 	if err := s.Start(ctx, append(slices.Clone(s.managers), s.workers...)...); err != nil {
 		return s, err
 	}

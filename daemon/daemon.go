@@ -50,6 +50,10 @@ type Daemon struct {
 	gatewayPID *actor.PID
 	nodePID    *actor.PID
 	simStop    chan struct{}
+	// fatal carries the error that stops swarmd by itself; diskStop ends
+	// the disk watch.
+	fatal    chan error
+	diskStop chan struct{}
 
 	// mu guards the fields below; lifecycle operations hold it throughout.
 	mu            sync.RWMutex
@@ -97,7 +101,7 @@ func New(cfg Config) (*Daemon, error) {
 		lock.Close()
 		return nil, err
 	}
-	d := &Daemon{lbs: actors.NewLBRegistry(), runtimes: rts, cfg: cfg, log: cfg.Logger, paths: p, lock: lock, creds: c, id: id, acks: make(map[string]time.Time), lost: make(map[string]time.Time)}
+	d := &Daemon{fatal: make(chan error, 1), lbs: actors.NewLBRegistry(), runtimes: rts, cfg: cfg, log: cfg.Logger, paths: p, lock: lock, creds: c, id: id, acks: make(map[string]time.Time), lost: make(map[string]time.Time)}
 	d.overlay = newOverlayHost(cfg.Addr, cfg.VXLANPort, cfg.DataDir, cfg.Logger, d.NodeID)
 	return d, nil
 }
@@ -153,6 +157,8 @@ func (d *Daemon) Start() error {
 		d.simStop = make(chan struct{})
 		go d.runSimNodes(d.simStop)
 	}
+	d.diskStop = make(chan struct{})
+	go d.watchDisk(d.diskStop)
 	d.serveMetrics()
 	return d.serveSocket()
 }
@@ -284,6 +290,10 @@ func (d *Daemon) LBRegistry() *actors.LBRegistry { return d.lbs }
 func (d *Daemon) Close() {
 	if d.simStop != nil {
 		close(d.simStop)
+	}
+	if d.diskStop != nil {
+		close(d.diskStop)
+		d.diskStop = nil
 	}
 	d.stopMetrics()
 	defer d.overlay.close()

@@ -80,8 +80,14 @@ func run(args []string) error {
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	s := <-sig
-	cfg.Logger.Info("shutting down", "signal", s.String())
-	d.Close()
-	return nil
+	select {
+	case s := <-sig:
+		cfg.Logger.Info("shutting down", "signal", s.String())
+		d.Close()
+		return nil
+	case err := <-d.Fatal():
+		// No Close: closing Raft writes to the full disk and would panic.
+		// The process ends as a crash would, its data as last written.
+		return err
+	}
 }

@@ -1,0 +1,171 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// disk-full: one manager's data directory is a small tmpfs of its own,
+// filled up while the swarm runs.
+const (
+	diskFullSize = "64m"
+	// diskFullNode is the manager whose disk fills: not the first, which
+	// inits the swarm.
+	diskFullNode = 3
+	// diskFullWatch is how long the full manager is watched (and written
+	// through) before its space is freed.
+	diskFullWatch      = 10 * time.Second
+	diskFullQuickWatch = 4 * time.Second
+	// diskFullTasks is how many tasks the service is scaled to and back
+	// from while the disk is full.
+	diskFullTasks = 200
+)
+
+// runDiskFull fills the data directory of one of three managers (a tmpfs
+// of diskFullSize) and measures the time until a write through another
+// manager succeeds, writes through the full manager for diskFullWatch
+// (scaling a service up and down), notes whether its swarmd stayed up, then frees the space (starting the
+// swarmd again if it stopped) and measures the time until every node is
+// Ready and every manager reachable again. Needs root (mount).
+func runDiskFull(ctx context.Context, opts Options) (recs []Record, err error) {
+	const name = "disk-full"
+	if os.Geteuid() != 0 {
+		return nil, errors.New("needs root: it mounts a tmpfs as a manager's data directory")
+	}
+	var mnt string
+	s, err := startSwarmWith(ctx, opts, false, func(lb *Loopback) error {
+		mnt = lb.Node(diskFullNode).DataDir
+		if err := os.MkdirAll(mnt, 0o700); err != nil {
+			return err
+		}
+		if out, err := exec.CommandContext(ctx, "mount", "-t", "tmpfs", "-o", "size="+diskFullSize+",mode=0700", "tmpfs", mnt).CombinedOutput(); err != nil {
+			return fmt.Errorf("mount a tmpfs on %s: %w: %s", mnt, err, out)
+		}
+		lb.OnClose(func() error {
+			if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+				return fmt.Errorf("umount %s: %w: %s", mnt, err, out)
+			}
+			return nil
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, err // startSwarmWith tore it down
+	}
+	defer func() { err = errors.Join(err, s.close(opts, err)) }()
+
+	full := s.Node(diskFullNode).Hostname
+	params := s.parameters()
+	params["full"] = fmt.Sprintf("%s (a manager): its data directory a tmpfs of %s, filled", full, diskFullSize)
+	params["write"] = "node update --label-add through " + s.Node(s.managers[0]).Hostname
+	started := time.Now()
+	write := Record{Scenario: name + "/write", Parameters: params, Started: started, Unit: "ms"}
+	recovered := Record{Scenario: name + "/recovered", Parameters: maps.Clone(params), Started: started, Unit: "ms"}
+	filler := filepath.Join(mnt, "filler")
+	self := s.Node(s.managers[0]).Hostname
+	const service = "diskfull"
+	watch := diskFullWatch
+	if opts.Quick {
+		watch = diskFullQuickWatch
+	}
+	if err := s.createService(ctx, s.managers[0], service, 1); err != nil {
+		return nil, err
+	}
+	for run := 1; run <= opts.Repeat; run++ {
+		if err := fillUp(filler); err != nil {
+			return nil, err
+		}
+		filled := time.Now()
+		label := "diskfull=" + strconv.Itoa(run)
+		err := Poll(ctx, settleTimeout, "a write through "+self+" with "+full+"'s disk full", func(ctx context.Context) error {
+			_, err := s.Ctl(ctx, s.managers[0], "node", "update", "--label-add", label, self)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		tWrite := ms(time.Since(filled))
+		// Writes through the full manager, each either commits or fails,
+		// none may hang: the service is scaled up and down, which makes
+		// entries of tasks and their reports, more than the log's
+		// preallocated space holds.
+		var okThrough, failedThrough int
+		for i := 0; time.Since(filled) < watch; i++ {
+			wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			_, err := s.Ctl(wctx, diskFullNode, "service", "scale", "-d", fmt.Sprintf("%s=%d", service, 1+(i%2)*diskFullTasks))
+			cancel()
+			if err != nil {
+				failedThrough++
+			} else {
+				okThrough++
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		survived := s.Running(diskFullNode)
+		logPath := s.Node(diskFullNode).LogPath
+		stoppedClean := countInFile(logPath, `msg="disk full"`)
+		panics := countInFile(logPath, "panic:")
+
+		if err := os.Remove(filler); err != nil {
+			return nil, err
+		}
+		freed := time.Now()
+		if !survived {
+			if err := s.Start(ctx, diskFullNode); err != nil {
+				return nil, fmt.Errorf("%s after its disk was freed: %w", full, err)
+			}
+		}
+		if err := s.waitHealthy(ctx, s.managers[0]); err != nil {
+			return nil, err
+		}
+		tRecovered := ms(time.Since(freed))
+		write.Samples = append(write.Samples, tWrite)
+		recovered.Samples = append(recovered.Samples, tRecovered)
+		state := "its swarmd stayed up"
+		if !survived {
+			state = fmt.Sprintf("its swarmd stopped (log so far: %d disk-full stops, %d panics) and was started again", stoppedClean, panics)
+		}
+		opts.progress(name, run, "%s full: a write through %s after %s ms; through %s %d writes succeeded, %d failed; %s; every node Ready %s ms after the space was freed",
+			full, self, FormatFigure(tWrite), full, okThrough, failedThrough, state, FormatFigure(tRecovered))
+	}
+	return []Record{write, recovered}, nil
+}
+
+// countInFile counts the lines of path that hold s (0 if it cannot be read).
+func countInFile(path, s string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(b), s)
+}
+
+// fillUp writes zeros to path until the file system is full.
+func fillUp(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		if errors.Is(err, syscall.ENOSPC) {
+			return nil
+		}
+		return err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if errors.Is(err, syscall.ENOSPC) {
+				return nil
+			}
+			return fmt.Errorf("fill %s: %w", path, err)
+		}
+	}
+}
