@@ -242,10 +242,13 @@ func (n *Node) sync(ctx actor.Context) {
 		n.tasks.syncing = false
 		resp, ok := res.(*swarmv1.TaskSyncResponse)
 		if err != nil || !ok || resp.Error != "" {
-			// Kept for the next sync.
+			// Kept for the next sync, at the next tick: not only when
+			// reports wait (a poke's sync that failed would otherwise
+			// wait for the periodic one, seen as a 50 s tail at scale).
 			for _, s := range req.FreshShards {
 				n.tasks.fresh[s] = true
 			}
+			n.tasks.dirty = true
 			return
 		}
 		for tid, r := range sent {

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -84,5 +85,63 @@ func TestNodeIgnoresAckThatWaitedOutAPromotion(t *testing.T) {
 	case a := <-eng.acks:
 		t.Fatalf("the ack of heartbeat %d, sent before the promotion, was handled as current", a.GetSeq())
 	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// syncEngine is an ackEngine whose managers are one local dispatcher.
+type syncEngine struct{ ackEngine }
+
+func (e *syncEngine) ManagerPeers() []*swarmv1.Peer {
+	return []*swarmv1.Peer{{NodeId: "m1", GatewayAddr: "nonhost"}}
+}
+
+// failingDispatcher answers its first sync with an error and passes on
+// the syncs it gets.
+type failingDispatcher struct {
+	syncs chan *swarmv1.TaskSyncRequest
+	n     int
+}
+
+func (d *failingDispatcher) Receive(ctx actor.Context) {
+	req, ok := ctx.Message().(*swarmv1.TaskSyncRequest)
+	if !ok {
+		return
+	}
+	d.n++
+	d.syncs <- req
+	if d.n == 1 {
+		ctx.Respond(&swarmv1.TaskSyncResponse{Error: "read barrier on shard 3: timeout"})
+		return
+	}
+	ctx.Respond(&swarmv1.TaskSyncResponse{Delta: req.GetDelta()})
+}
+
+// TestNodeRetriesAFailedSyncAtTheNextTick: a poke's sync that fails is
+// sent again at the next heartbeat tick, with the poke's shard, not only
+// at the periodic sync ten ticks later.
+func TestNodeRetriesAFailedSyncAtTheNextTick(t *testing.T) {
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	d := &failingDispatcher{syncs: make(chan *swarmv1.TaskSyncRequest, 4)}
+	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return d }), DispatcherName); err != nil {
+		t.Fatal(err)
+	}
+	eng := &syncEngine{ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}}
+	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewNode(eng, time.Hour) }))
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
+	select {
+	case <-d.syncs:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no sync after the poke")
+	}
+	time.Sleep(100 * time.Millisecond) // the error answer is handled
+	system.Root.Send(pid, &heartbeatTick{}) // tick 1 of 10
+	select {
+	case req := <-d.syncs:
+		if !slices.Equal(req.GetFreshShards(), []uint64{3}) {
+			t.Errorf("the retry names shards %v, want [3]", req.GetFreshShards())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the failed sync was not sent again at the next tick")
 	}
 }
