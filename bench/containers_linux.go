@@ -202,100 +202,40 @@ func (d *dockerSwarm) containers(ctx context.Context, service string) (int, erro
 	return total, nil
 }
 
+// containerTasks are containers of the benchmark image, run by the
+// swarmd's docker runtime on the local engine.
+var containerTasks = swarmTasks{
+	start:  startContainerSwarm,
+	params: (*swarm).containerParameters,
+	create: func(ctx context.Context, s *swarm, from int, service string, n int) error {
+		return s.createContainerService(ctx, from, service, n)
+	},
+	remove: func(ctx context.Context, s *swarm, from int, service string) error {
+		return s.removeContainerService(ctx, from, service)
+	},
+}
+
 // runConvergeContainers is converge with containers: on the loopback swarm
 // of converge (5 swarmd, whose docker runtime uses the local engine), a
 // service of dockerConvergeReplicas containers of the benchmark image, the
-// same as Docker Swarm runs; time until service ls shows them all running.
-// Each repetition then removes the service and waits until no container of
-// it is left.
-func runConvergeContainers(ctx context.Context, opts Options) (recs []Record, err error) {
-	const name = "converge-containers"
+// same as Docker Swarm runs.
+func runConvergeContainers(ctx context.Context, opts Options) ([]Record, error) {
 	replicas := dockerConvergeReplicas
 	if opts.Quick {
 		replicas = dockerConvergeQuickReplicas
 	}
-	s, err := startContainerSwarm(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { err = errors.Join(err, s.close(opts, err)) }()
-	from := s.managers[0]
-	params := s.containerParameters(replicas, from)
-	took := Record{Scenario: name + "/time", Parameters: params, Started: time.Now(), Unit: "ms"}
-	rate := Record{Scenario: name + "/rate", Parameters: maps.Clone(params), Started: took.Started, Unit: "tasks/s"}
-	for run := 1; run <= opts.Repeat; run++ {
-		service := fmt.Sprintf("convergec-%d", run)
-		start := time.Now()
-		if err := s.createContainerService(ctx, from, service, replicas); err != nil {
-			return nil, err
-		}
-		if err := s.waitSettled(ctx, from, service, replicas); err != nil {
-			return nil, err
-		}
-		dur := time.Since(start)
-		took.Samples = append(took.Samples, ms(dur))
-		rate.Samples = append(rate.Samples, float64(replicas)/dur.Seconds())
-		opts.progress(name, run, "%d containers running after %s ms (%s tasks/s)", replicas, FormatFigure(ms(dur)), FormatFigure(float64(replicas)/dur.Seconds()))
-		if err := s.removeContainerService(ctx, from, service); err != nil {
-			return nil, err
-		}
-	}
-	return []Record{took, rate}, nil
+	return convergeWith(ctx, opts, "converge-containers", containerTasks, replicas)
 }
 
 // runScaleContainers is scale with containers, on the swarm of
 // runConvergeContainers: a service of dockerScaleReplicas containers
 // scaled to twice as many, then to a tenth, as on Docker Swarm.
-func runScaleContainers(ctx context.Context, opts Options) (recs []Record, err error) {
-	const name = "scale-containers"
+func runScaleContainers(ctx context.Context, opts Options) ([]Record, error) {
 	n := dockerScaleReplicas
 	if opts.Quick {
 		n = dockerScaleQuickReplicas
 	}
-	s, err := startContainerSwarm(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { err = errors.Join(err, s.close(opts, err)) }()
-	from := s.managers[0]
-	started := time.Now()
-	type step struct {
-		rec      Record
-		from, to int
-	}
-	steps := []*step{{from: n, to: 2 * n}, {from: 2 * n, to: max(1, n/10)}}
-	for i, dir := range []string{"up", "down"} {
-		p := s.containerParameters(n, from)
-		p["from"], p["to"] = strconv.Itoa(steps[i].from), strconv.Itoa(steps[i].to)
-		steps[i].rec = Record{Scenario: name + "/" + dir, Parameters: p, Started: started, Unit: "ms"}
-	}
-	for run := 1; run <= opts.Repeat; run++ {
-		service := fmt.Sprintf("scalec-%d", run)
-		if err := s.createContainerService(ctx, from, service, n); err != nil {
-			return nil, err
-		}
-		if err := s.waitSettled(ctx, from, service, n); err != nil {
-			return nil, err
-		}
-		var took []string
-		for _, st := range steps {
-			start := time.Now()
-			if err := s.scaleService(ctx, from, service, st.to); err != nil {
-				return nil, err
-			}
-			if err := s.waitSettled(ctx, from, service, st.to); err != nil {
-				return nil, err
-			}
-			dur := ms(time.Since(start))
-			st.rec.Samples = append(st.rec.Samples, dur)
-			took = append(took, fmt.Sprintf("%d→%d in %s ms", st.from, st.to, FormatFigure(dur)))
-		}
-		opts.progress(name, run, "%s, %s", took[0], took[1])
-		if err := s.removeContainerService(ctx, from, service); err != nil {
-			return nil, err
-		}
-	}
-	return []Record{steps[0].rec, steps[1].rec}, nil
+	return scaleWith(ctx, opts, "scale-containers", containerTasks, n)
 }
 
 // startContainerSwarm is startSwarm after making sure the local engine

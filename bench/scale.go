@@ -23,13 +23,17 @@ const (
 // waits for its N tasks, measures, then removes it and waits until no
 // task process is left. Samples are in ms and include the run of swarmctl
 // service scale (a few ms) and the polling (pollInterval).
-func runScale(ctx context.Context, opts Options) (recs []Record, err error) {
-	const name = "scale"
+func runScale(ctx context.Context, opts Options) ([]Record, error) {
 	n := scaleReplicas
 	if opts.Quick {
 		n = scaleQuickReplicas
 	}
-	s, err := startSwarm(ctx, opts)
+	return scaleWith(ctx, opts, "scale", processTasks, n)
+}
+
+// scaleWith is scale of a service of n tasks of kind, recorded as name.
+func scaleWith(ctx context.Context, opts Options, name string, kind swarmTasks, n int) (recs []Record, err error) {
+	s, err := kind.start(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -41,15 +45,15 @@ func runScale(ctx context.Context, opts Options) (recs []Record, err error) {
 		rec      Record
 		from, to int
 	}
-	steps := []*step{{from: n, to: 2 * n}, {from: 2 * n, to: n / 10}}
+	steps := []*step{{from: n, to: 2 * n}, {from: 2 * n, to: max(1, n/10)}}
 	for i, dir := range []string{"up", "down"} {
-		params := s.serviceParameters(n, from)
+		params := kind.params(s, n, from)
 		params["from"], params["to"] = strconv.Itoa(steps[i].from), strconv.Itoa(steps[i].to)
 		steps[i].rec = Record{Scenario: name + "/" + dir, Parameters: params, Started: started, Unit: "ms"}
 	}
 	for run := 1; run <= opts.Repeat; run++ {
 		service := fmt.Sprintf("scale-%d", run)
-		if err := s.createService(ctx, from, service, n); err != nil {
+		if err := kind.create(ctx, s, from, service, n); err != nil {
 			return nil, err
 		}
 		if err := s.waitSettled(ctx, from, service, n); err != nil {
@@ -70,7 +74,7 @@ func runScale(ctx context.Context, opts Options) (recs []Record, err error) {
 		}
 		opts.progress(name, run, "%s, %s", took[0], took[1])
 
-		if err := s.removeService(ctx, from, service); err != nil {
+		if err := kind.remove(ctx, s, from, service); err != nil {
 			return nil, err
 		}
 	}
