@@ -134,7 +134,7 @@ func TestNodeRetriesAFailedSyncAtTheNextTick(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no sync after the poke")
 	}
-	time.Sleep(100 * time.Millisecond) // the error answer is handled
+	time.Sleep(100 * time.Millisecond)      // the error answer is handled
 	system.Root.Send(pid, &heartbeatTick{}) // tick 1 of 10
 	select {
 	case req := <-d.syncs:
