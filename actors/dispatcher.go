@@ -20,6 +20,8 @@ const DispatcherName = "dispatcher"
 type DispatchControl interface {
 	// ShardOf returns the service shard of a service.
 	ShardOf(serviceID string) uint64
+	// ServiceShards lists the service shards.
+	ServiceShards() []uint64
 	// Propose commits cmd to shard; it blocks.
 	Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) error
 	// Barrier returns once this manager's replica of shard has applied
@@ -141,32 +143,31 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 	// may not have applied the change yet (a follower learns of commits
 	// after the leader), and a node told nothing more would wait for its
 	// periodic sync.
-	if err := d.barrier(ctx, req.GetFreshShards()); err != nil {
+	// A whole list makes the node stop what it does not name: it is read
+	// behind a barrier on every shard (it is asked for rarely).
+	fresh := req.GetFreshShards()
+	if !req.GetDelta() {
+		fresh = d.ctl.ServiceShards()
+	}
+	if err := d.barrier(ctx, fresh); err != nil {
 		return &swarmv1.TaskSyncResponse{Error: err.Error()}
 	}
-	changed, same, err := d.ctl.TasksOfNode(req.GetNodeId(), known)
+	out, gone, err := d.list(req.GetNodeId(), known)
 	if err != nil {
 		return &swarmv1.TaskSyncResponse{Error: err.Error()}
 	}
-	listed := make(map[string]bool, len(changed)+len(same))
-	for _, id := range same {
-		listed[id] = true
-	}
-	var out []*swarmv1.Task
-	for _, t := range changed {
-		ended := t.GetStatus().GetState() >= swarmv1.TaskState_TASK_STATE_COMPLETE
-		if t.DesiredState <= swarmv1.TaskState_TASK_STATE_RUNNING || !ended {
-			out = append(out, t)
-			listed[t.Id] = true
+	// A task the node has that this replica does not list may be one it
+	// has not applied yet (the node synced with another manager before),
+	// not one that went: the node is told to drop tasks only as every
+	// shard's leader has it.
+	if len(gone) > 0 {
+		if err := d.barrier(ctx, d.ctl.ServiceShards()); err != nil {
+			return &swarmv1.TaskSyncResponse{Error: err.Error()}
+		}
+		if out, gone, err = d.list(req.GetNodeId(), known); err != nil {
+			return &swarmv1.TaskSyncResponse{Error: err.Error()}
 		}
 	}
-	var gone []string
-	for id := range known {
-		if !listed[id] {
-			gone = append(gone, id)
-		}
-	}
-	slices.Sort(gone)
 	if err := d.ctl.Attach(ctx, out); err != nil {
 		return &swarmv1.TaskSyncResponse{Error: err.Error()}
 	}
@@ -179,6 +180,34 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 		resp.Mesh = mesh
 	}
 	return resp
+}
+
+// list returns the tasks a node must run or stop, not those that ended and
+// are not meant to run: with known, only those that changed since, and
+// the IDs of the known ones no longer listed.
+func (d *Dispatcher) list(nodeID string, known map[string]uint64) (out []*swarmv1.Task, gone []string, err error) {
+	changed, same, err := d.ctl.TasksOfNode(nodeID, known)
+	if err != nil {
+		return nil, nil, err
+	}
+	listed := make(map[string]bool, len(changed)+len(same))
+	for _, id := range same {
+		listed[id] = true
+	}
+	for _, t := range changed {
+		ended := t.GetStatus().GetState() >= swarmv1.TaskState_TASK_STATE_COMPLETE
+		if t.DesiredState <= swarmv1.TaskState_TASK_STATE_RUNNING || !ended {
+			out = append(out, t)
+			listed[t.Id] = true
+		}
+	}
+	for id := range known {
+		if !listed[id] {
+			gone = append(gone, id)
+		}
+	}
+	slices.Sort(gone)
+	return out, gone, nil
 }
 
 // barrier waits for this replica to catch up with the leaders of shards,

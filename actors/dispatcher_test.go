@@ -128,7 +128,11 @@ func TestGroupCommitSplits(t *testing.T) {
 // nothing (the syncs below report nothing).
 type storeCtl struct {
 	DispatchControl
-	s *cluster.Store
+	s        *cluster.Store
+	barriers int
+	// lagging holds entries the leader committed that this replica has
+	// not applied yet.
+	lagging []*swarmv1.Command
 }
 
 func (c *storeCtl) TasksOfNode(id string, known map[string]uint64) ([]*swarmv1.Task, []string, error) {
@@ -140,8 +144,21 @@ func (c *storeCtl) Attach(context.Context, []*swarmv1.Task) error               
 func (c *storeCtl) AttachNode(context.Context, string) ([]*swarmv1.Attachment, error) {
 	return nil, nil
 }
-func (c *storeCtl) Mesh() *swarmv1.Mesh                   { return nil }
-func (c *storeCtl) Barrier(context.Context, uint64) error { return nil }
+func (c *storeCtl) Mesh() *swarmv1.Mesh     { return nil }
+func (c *storeCtl) ServiceShards() []uint64 { return []uint64{1} }
+
+// Barrier counts the barriers and, when c.lagging holds entries, applies
+// them: the replica catches up with its leader.
+func (c *storeCtl) Barrier(context.Context, uint64) error {
+	c.barriers++
+	for _, cmd := range c.lagging {
+		if _, err := c.s.Apply(cmd); err != nil {
+			return err
+		}
+	}
+	c.lagging = nil
+	return nil
+}
 
 // TestDeltaSync follows a node's delta syncs while its tasks change: a
 // delta answer holds the tasks that are new or changed, names in gone
@@ -271,5 +288,62 @@ func TestBarrierGroup(t *testing.T) {
 	}
 	if n := c.calls.Load(); n != 2 {
 		t.Errorf("%d barriers for three syncs, want 2", n)
+	}
+}
+
+// TestDeltaSyncLaggingReplica: a task the node knows (from another
+// manager) that this replica has not applied yet is not declared gone:
+// the dispatcher reads behind a barrier first; a task that did go is.
+func TestDeltaSyncLaggingReplica(t *testing.T) {
+	s := cluster.NewStore()
+	svc := &swarmv1.Service{Id: "svc", Spec: &swarmv1.ServiceSpec{Name: "web", Task: &swarmv1.TaskSpec{Image: "img"}}}
+	if _, err := s.Apply(&swarmv1.Command{Cmd: &swarmv1.Command_CreateService{CreateService: &swarmv1.CreateService{Service: svc}}}); err != nil {
+		t.Fatal(err)
+	}
+	create := func(id string) *swarmv1.Command {
+		return &swarmv1.Command{NowUnixNano: 1, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: &swarmv1.TaskBatch{Create: []*swarmv1.Task{{
+			Id: id, ServiceId: "svc", Slot: 1, NodeId: "n1", SpecVersion: 1, Spec: svc.Spec.Task,
+			DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING, Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED},
+		}}}}}
+	}
+	if _, err := s.Apply(create("t1")); err != nil {
+		t.Fatal(err)
+	}
+	ctl := &storeCtl{s: s, lagging: []*swarmv1.Command{create("t2")}}
+	d := NewDispatcher(ctl)
+	// The node has t2 (version 1, from the leader) and t9, which was
+	// deleted; it never heard of t1.
+	resp := d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: true, Known: map[string]uint64{"t2": 1, "t9": 3}})
+	if resp.GetError() != "" {
+		t.Fatal(resp.GetError())
+	}
+	if got := resp.GetGone(); !slices.Equal(got, []string{"t9"}) {
+		t.Errorf("gone %v, want [t9]: a task this replica had not applied yet was dropped", got)
+	}
+	var ids []string
+	for _, tk := range resp.GetTasks() {
+		ids = append(ids, tk.Id)
+	}
+	if !slices.Equal(ids, []string{"t1"}) {
+		t.Errorf("tasks %v, want [t1]", ids)
+	}
+	if ctl.barriers != 1 {
+		t.Errorf("%d barriers, want 1 (one shard)", ctl.barriers)
+	}
+	// Nothing gone: no barrier.
+	d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: true, Known: map[string]uint64{"t1": 1, "t2": 1}})
+	if ctl.barriers != 1 {
+		t.Errorf("%d barriers after a sync with nothing gone, want still 1", ctl.barriers)
+	}
+	// A whole list (the node stops what it does not name) is read behind
+	// a barrier too.
+	ctl.lagging = []*swarmv1.Command{create("t3")}
+	resp = d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1"})
+	ids = nil
+	for _, tk := range resp.GetTasks() {
+		ids = append(ids, tk.Id)
+	}
+	if !slices.Equal(ids, []string{"t1", "t2", "t3"}) {
+		t.Errorf("a whole list of %v, want [t1 t2 t3]", ids)
 	}
 }
