@@ -33,9 +33,10 @@ const (
 // runDiskFull fills the data directory of one of three managers (a tmpfs
 // of diskFullSize) and measures the time until a write through another
 // manager succeeds, writes through the full manager for diskFullWatch
-// (scaling a service up and down), notes whether its swarmd stayed up, then frees the space (starting the
-// swarmd again if it stopped) and measures the time until every node is
-// Ready and every manager reachable again. Needs root (mount).
+// (scaling a service up and down), notes whether its swarmd stayed up,
+// then frees the space (starting the swarmd again if it stopped) and
+// measures the time until every node is Ready and every manager reachable
+// again. Needs root (mount).
 func runDiskFull(ctx context.Context, opts Options) (recs []Record, err error) {
 	const name = "disk-full"
 	if os.Geteuid() != 0 {
