@@ -1092,6 +1092,10 @@ func TestStoreReturnsCopies(t *testing.T) {
 	if ms := s.Managers(); len(ms) != 2 || ms[0].Id != fixM1 || ms[1].Id != fixM2 {
 		t.Errorf("Managers() = %v, want %s and %s", ms, fixM1, fixM2)
 	}
+	s.ManagerPeers()[0].GatewayAddr = "mutated"
+	if got, want := s.ManagerPeers(), PeersOf(s.Managers()); !peersEqual(got, want) {
+		t.Errorf("ManagerPeers() = %v, want %v (a caller changed the kept peers?)", got, want)
+	}
 
 	for _, c := range []*swarmv1.Command{
 		cmdAddNode(storeLater+1, storeManager("e7g8", "delta", "10.0.0.7:4242", 0)),
@@ -1105,6 +1109,10 @@ func TestStoreReturnsCopies(t *testing.T) {
 		if again := mustNode(t, s, stored.Id); !proto.Equal(again, stored) {
 			t.Errorf("changing the result of %s changed the store:\n%v\nwant\n%v", prototext.Format(c), again, stored)
 		}
+	}
+	// The kept peers follow the new manager and the promotion.
+	if got, want := s.ManagerPeers(), PeersOf(s.Managers()); !peersEqual(got, want) || len(got) != 4 {
+		t.Errorf("ManagerPeers() after a join and a promotion = %v, want %v (4 managers)", got, want)
 	}
 }
 
@@ -1178,4 +1186,16 @@ func TestCodeRoundTrip(t *testing.T) {
 			}
 		}
 	}
+}
+
+func peersEqual(a, b []*swarmv1.Peer) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !proto.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
 }

@@ -255,3 +255,18 @@ func TestOnExit(t *testing.T) {
 		t.Fatal("OnExit after the end did not run at once")
 	}
 }
+
+// TestDoneAskedAfterTheEnd: an instance asked for Done only after it
+// stopped (its channel is made on demand) gives a closed channel.
+func TestDoneAskedAfterTheEnd(t *testing.T) {
+	r := New(Config{Clock: clocktest.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))})
+	in := startTask(t, r)
+	if err := in.Stop(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-in.Done():
+	default:
+		t.Fatal("Done of a stopped instance is open")
+	}
+}
