@@ -22,6 +22,11 @@ func runDockerPartition(context.Context, Options) ([]Record, error) {
 	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
 }
 
+// runDockerNodeFreeze needs Linux namespaces for its engines.
+func runDockerNodeFreeze(context.Context, Options) ([]Record, error) {
+	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
+}
+
 // runDockerConverge needs Linux namespaces for its worker engine.
 func runDockerConverge(context.Context, Options) ([]Record, error) {
 	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")

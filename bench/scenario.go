@@ -133,10 +133,10 @@ func Scenarios() []Scenario {
 			DockerSwarmWhyNot: "not built yet (the Docker Swarm harness's links would need the same loss)",
 		},
 		{
-			Name:              "node-freeze",
-			Description:       "5 loopback swarmd (3 managers), a service of 20 process tasks: SIGSTOP a worker's swarmd (its tasks run on), time until 20 run on the live nodes; SIGCONT it, time until exactly 20 run again (its replaced tasks stopped)",
-			Run:               runNodeFreeze,
-			DockerSwarmWhyNot: "not built yet (the node-crash harness would need SIGSTOP of the worker engine)",
+			Name:        "node-freeze",
+			Description: "5 loopback swarmd (3 managers), a service of 20 process tasks: SIGSTOP a worker's swarmd (its tasks run on), time until 20 run on the live nodes; SIGCONT it, time until exactly 20 run again (its replaced tasks stopped); dockerswarm: the worker engine's dockerd is frozen (its containers run on; needs root)",
+			Run:         runNodeFreeze,
+			DockerSwarm: runDockerNodeFreeze,
 		},
 		{
 			Name:              "disk-full",
