@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -92,6 +93,7 @@ type Loopback struct {
 	nodes    []*LoopbackNode
 	closed   bool
 	cleanups []func() error
+	delays   map[int]io.Closer // SetDelay's packet holders, by node
 }
 
 // LoopbackNode is one swarmd of a Loopback.
@@ -544,6 +546,15 @@ func (c *Loopback) Close() error {
 		case <-p.done:
 		case <-time.After(reapTimeout):
 			errs = append(errs, fmt.Errorf("pid %d still runs %s after SIGKILL", p.cmd.Process.Pid, reapTimeout))
+		}
+	}
+	c.mu.Lock()
+	delays := c.delays
+	c.delays = nil
+	c.mu.Unlock()
+	for _, d := range delays {
+		if err := d.Close(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if c.netns {

@@ -14,34 +14,77 @@ import (
 // each way.
 const lossyRate = 0.05
 
-// runLossyNodeCrash is node-crash on network-namespace hosts whose links
-// all lose 5 % of their packets each way: the failure detector must still
-// tell a dead node from a slow one. Per repetition it measures the time
-// until a killed worker's tasks run elsewhere, and counts the nodes shown
-// Down that were not killed (false verdicts) over the repetition.
-func runLossyNodeCrash(ctx context.Context, opts Options) (recs []Record, err error) {
-	const (
-		name    = "lossy-node-crash"
-		service = "lossy"
-	)
-	s, from, replicas, err := startCrashSwarmOn(ctx, opts, service, true)
+// laggyDelay is how long latency-node-crash holds every packet a host
+// sends: a round trip between two hosts takes twice as long more.
+const laggyDelay = 25 * time.Millisecond
+
+// degradedLinks is node-crash on network-namespace hosts whose links are
+// all degraded the same way: the failure detector must still tell a dead
+// node from a slow one.
+type degradedLinks struct {
+	name, service string
+	// params are added to the run's parameters ("loss", "delay").
+	params map[string]string
+	// degrade degrades host i's link.
+	degrade func(ctx context.Context, s *swarm, i int) error
+}
+
+// runLossyNodeCrash is node-crash on hosts whose links lose 5 % of their
+// packets each way.
+func runLossyNodeCrash(ctx context.Context, opts Options) ([]Record, error) {
+	return runDegradedNodeCrash(ctx, opts, degradedLinks{
+		name: "lossy-node-crash", service: "lossy",
+		params:  map[string]string{"loss": strconv.FormatFloat(lossyRate*100, 'f', 1, 64) + "% of packets each way on every link (iptables statistic: no netem in this kernel)"},
+		degrade: func(ctx context.Context, s *swarm, i int) error { return s.SetLoss(ctx, i, lossyRate) },
+	})
+}
+
+// runLatencyNodeCrash is node-crash on hosts that hold every packet they
+// send for 25 ms (a 50 ms longer round trip between any two).
+func runLatencyNodeCrash(ctx context.Context, opts Options) ([]Record, error) {
+	return runDegradedNodeCrash(ctx, opts, degradedLinks{
+		name: "latency-node-crash", service: "laggy",
+		params:  map[string]string{"delay": laggyDelay.String() + " on every packet a host sends, so round trips take " + (2 * laggyDelay).String() + " more (NFQUEUE: no netem in this kernel)"},
+		degrade: func(ctx context.Context, s *swarm, i int) error { return s.SetDelay(ctx, i, laggyDelay) },
+	})
+}
+
+// runDegradedNodeCrash measures per repetition the time of three writes
+// (node update through the observer, a manager), then the time until a
+// killed worker's tasks run elsewhere, and counts the nodes shown Down
+// that were not killed (false verdicts) over the repetition.
+func runDegradedNodeCrash(ctx context.Context, opts Options, f degradedLinks) (recs []Record, err error) {
+	s, from, replicas, err := startCrashSwarmOn(ctx, opts, f.service, true)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, s.close(opts, err)) }()
 	for i := 1; i <= len(s.managers)+len(s.workers); i++ {
-		if err := s.SetLoss(ctx, i, lossyRate); err != nil {
+		if err := f.degrade(ctx, s, i); err != nil {
 			return nil, err
 		}
 	}
 	params := s.serviceParameters(replicas, from)
 	params["hosts"] = "one network namespace per node, veths to a bridge"
-	params["loss"] = strconv.FormatFloat(lossyRate*100, 'f', 1, 64) + "% of packets each way on every link (iptables statistic: no netem in this kernel)"
+	maps.Copy(params, f.params)
+	name := f.name
 	replaced := Record{Scenario: name + "/replaced", Parameters: params, Started: time.Now(), Unit: "ms"}
 	falseDown := Record{Scenario: name + "/false-down", Parameters: maps.Clone(params), Started: replaced.Started, Unit: "nodes"}
+	write := Record{Scenario: name + "/write", Parameters: maps.Clone(params), Started: replaced.Started, Unit: "ms"}
+	write.Parameters["write"] = "swarmctl node update --label-add through the observer (process start included)"
 	for run := 1; run <= opts.Repeat; run++ {
 		since := time.Now()
-		rows, err := s.ServiceTasks(ctx, from, service)
+		var figures []string
+		for w := range 3 {
+			began := time.Now()
+			if _, err := s.Ctl(ctx, from, "node", "update", "--label-add", fmt.Sprintf("bench=%d-%d", run, w), s.Node(from).Hostname); err != nil {
+				return nil, err
+			}
+			took := ms(time.Since(began))
+			write.Samples = append(write.Samples, took)
+			figures = append(figures, FormatFigure(took))
+		}
+		rows, err := s.ServiceTasks(ctx, from, f.service)
 		if err != nil {
 			return nil, err
 		}
@@ -54,20 +97,20 @@ func runLossyNodeCrash(ctx context.Context, opts Options) (recs []Record, err er
 		if err != nil {
 			return nil, err
 		}
-		if err := s.waitRunningOff(ctx, from, service, host, replicas); err != nil {
+		if err := s.waitRunningOff(ctx, from, f.service, host, replicas); err != nil {
 			return nil, err
 		}
 		tReplaced := ms(time.Since(killed))
 		if err := s.Start(ctx, victim); err != nil {
 			return nil, err
 		}
-		if err := s.SetLoss(ctx, victim, lossyRate); err != nil {
+		if err := f.degrade(ctx, s, victim); err != nil {
 			return nil, err
 		}
 		if err := s.waitHealthy(ctx, from); err != nil {
 			return nil, err
 		}
-		if err := s.waitSettled(ctx, from, service, replicas); err != nil {
+		if err := s.waitSettled(ctx, from, f.service, replicas); err != nil {
 			return nil, err
 		}
 		out, err := s.Ctl(ctx, from, "events", "--since", strconv.FormatInt(since.Unix(), 10), "--until", "0s", "--filter", "type=node")
@@ -90,8 +133,8 @@ func runLossyNodeCrash(ctx context.Context, opts Options) (recs []Record, err er
 		}
 		replaced.Samples = append(replaced.Samples, tReplaced)
 		falseDown.Samples = append(falseDown.Samples, float64(wrong))
-		opts.progress(name, run, "killed %s (%d tasks): %d running again after %s ms; %d other nodes shown Down meanwhile",
-			host, tasks, replicas, FormatFigure(tReplaced), wrong)
+		opts.progress(name, run, "writes %s ms; killed %s (%d tasks): %d running again after %s ms; %d other nodes shown Down meanwhile",
+			strings.Join(figures, "/"), host, tasks, replicas, FormatFigure(tReplaced), wrong)
 	}
-	return []Record{replaced, falseDown}, nil
+	return []Record{replaced, falseDown, write}, nil
 }

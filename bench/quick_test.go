@@ -215,5 +215,5 @@ func TestQuickPartition(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("network-namespace hosts need root")
 	}
-	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t)}, "partition", "lossy-node-crash", "disk-full")
+	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t)}, "partition", "lossy-node-crash", "latency-node-crash", "disk-full")
 }

@@ -128,9 +128,15 @@ func Scenarios() []Scenario {
 		},
 		{
 			Name:              "lossy-node-crash",
-			Description:       "node-crash on 5 swarmd in network namespaces whose links all drop 5% of packets each way: time until a killed worker's 20 tasks run again, and how many other nodes were wrongly shown Down (needs root)",
+			Description:       "node-crash on 5 swarmd in network namespaces whose links all drop 5% of packets each way: time of a write, time until a killed worker's 20 tasks run again, and how many other nodes were wrongly shown Down (needs root)",
 			Run:               runLossyNodeCrash,
 			DockerSwarmWhyNot: "not built yet (the Docker Swarm harness's links would need the same loss)",
+		},
+		{
+			Name:              "latency-node-crash",
+			Description:       "lossy-node-crash with latency instead of loss: every host holds each packet it sends for 25 ms (NFQUEUE; round trips take 50 ms more): time of a write, time until a killed worker's 20 tasks run again, other nodes wrongly shown Down (needs root)",
+			Run:               runLatencyNodeCrash,
+			DockerSwarmWhyNot: "not built yet (the Docker Swarm harness's links would need the same delay)",
 		},
 		{
 			Name:        "node-freeze",

@@ -1,0 +1,125 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestNfqPacketIDs: the IDs of queued packets are read from a netlink
+// read holding several messages; other messages, other attributes and
+// malformed framing are skipped, never a panic.
+func TestNfqPacketIDs(t *testing.T) {
+	packet := func(id uint32) []byte {
+		hdr := binary.BigEndian.AppendUint32(nil, id)
+		hdr = append(hdr, 0x08, 0x00, 3) // protocol, hook
+		attrs := append(nlAttr(9, []byte{1, 2, 3, 4, 5}), nlAttr(nfqaPacketHdr|0x8000, hdr)...)
+		return nfqMessage(nfqMsgPacket, 0, 0, 7, attrs)
+	}
+	other := nfqMessage(nfqMsgConfig, 0, 0, 7, nlAttr(nfqaPacketHdr, []byte{0, 0, 0, 9}))
+	read := slices.Concat(packet(5), other, packet(6), packet(1<<31))
+	if got, want := nfqPacketIDs(read), []uint32{5, 6, 1 << 31}; !slices.Equal(got, want) {
+		t.Errorf("nfqPacketIDs = %v, want %v", got, want)
+	}
+	for cut := range len(read) {
+		_ = nfqPacketIDs(read[:cut])
+	}
+	bad := packet(8)
+	binary.NativeEndian.PutUint32(bad, 3) // a length below the header's
+	if got := nfqPacketIDs(bad); len(got) != 0 {
+		t.Errorf("a message with a bad length gave %v", got)
+	}
+	if got := len(nlAttr(1, []byte{1, 2, 3, 4, 5})); got != 12 {
+		t.Errorf("a 5-byte attribute takes %d bytes, want 12 (padded)", got)
+	}
+}
+
+// TestNetDelay (root): between two network namespaces on a veth pair, a
+// delay of 40 ms on one side's outgoing packets makes a ping's round trip
+// at least 40 ms longer; closing the holder with the rule gone brings it
+// back down, and a packet held when it closes is let go, not dropped.
+func TestNetDelay(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (network namespaces, iptables)")
+	}
+	if _, err := exec.LookPath("ping"); err != nil {
+		t.Skip("needs ping")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const a, b = "asb-nd-a", "asb-nd-b"
+	cleanup := func() {
+		_ = run(context.Background(), "ip", "netns", "del", a)
+		_ = run(context.Background(), "ip", "netns", "del", b)
+	}
+	cleanup()
+	t.Cleanup(cleanup)
+	if err := runAll(ctx, [][]string{
+		{"ip", "netns", "add", a}, {"ip", "netns", "add", b},
+		{"ip", "link", "add", "eth0", "netns", a, "type", "veth", "peer", "name", "eth0", "netns", b},
+		{"ip", "-n", a, "addr", "add", "10.197.0.1/24", "dev", "eth0"},
+		{"ip", "-n", b, "addr", "add", "10.197.0.2/24", "dev", "eth0"},
+		{"ip", "-n", a, "link", "set", "eth0", "up"}, {"ip", "-n", b, "link", "set", "eth0", "up"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rtt := func() time.Duration {
+		t.Helper()
+		out, err := exec.CommandContext(ctx, "ip", "netns", "exec", a, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.197.0.2").CombinedOutput()
+		if err != nil {
+			t.Fatalf("ping: %v\n%s", err, out)
+		}
+		m := regexp.MustCompile(`= [0-9.]+/([0-9.]+)/`).FindSubmatch(out)
+		if m == nil {
+			t.Fatalf("no average in ping's output:\n%s", out)
+		}
+		f, _ := strconv.ParseFloat(string(m[1]), 64)
+		return time.Duration(f * float64(time.Millisecond))
+	}
+	before := rtt()
+	const delay = 40 * time.Millisecond
+	d, err := startNetDelay("/run/netns/"+a, 3, delay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := []string{"ip", "netns", "exec", a, "iptables", "-w", "-t", "mangle", "-A", "POSTROUTING", "-o", "eth0", "-j", "NFQUEUE", "--queue-num", "3", "--queue-bypass"}
+	if err := run(ctx, rule[0], rule[1:]...); err != nil {
+		d.Close()
+		t.Fatal(err)
+	}
+	delayed := rtt()
+	if delayed < before+delay || delayed > before+delay+30*time.Millisecond {
+		t.Errorf("round trip %s with a %s delay, %s without", delayed, delay, before)
+	}
+	// A ping sent just before the holder closes is answered (let go).
+	ping := exec.CommandContext(ctx, "ip", "netns", "exec", a, "ping", "-c", "1", "-W", "2", "10.197.0.2")
+	if err := ping.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := run(ctx, "ip", "netns", "exec", a, "iptables", "-w", "-t", "mangle", "-F", "POSTROUTING"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	if err := ping.Wait(); err != nil {
+		t.Errorf("the ping held while the holder closed got no answer: %v", err)
+	}
+	if after := rtt(); after > before+20*time.Millisecond {
+		t.Errorf("round trip %s after the delay ended, %s before", after, before)
+	}
+	// Without a listener the rule lets packets through.
+	if err := run(ctx, rule[0], rule[1:]...); err != nil {
+		t.Fatal(err)
+	}
+	if after := rtt(); after > before+20*time.Millisecond {
+		t.Errorf("round trip %s with the rule but no holder", after)
+	}
+}
