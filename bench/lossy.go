@@ -70,6 +70,8 @@ func runDegradedNodeCrash(ctx context.Context, opts Options, f degradedLinks) (r
 	name := f.name
 	replaced := Record{Scenario: name + "/replaced", Parameters: params, Started: time.Now(), Unit: "ms"}
 	falseDown := Record{Scenario: name + "/false-down", Parameters: maps.Clone(params), Started: replaced.Started, Unit: "nodes"}
+	down := Record{Scenario: name + "/down", Parameters: maps.Clone(params), Started: replaced.Started, Unit: "ms"}
+	down.Parameters["down"] = "from the kill to the killed node's Down event (the leader's clock; one machine)"
 	write := Record{Scenario: name + "/write", Parameters: maps.Clone(params), Started: replaced.Started, Unit: "ms"}
 	write.Parameters["write"] = "swarmctl node update --label-add through the observer (process start included)"
 	for run := 1; run <= opts.Repeat; run++ {
@@ -117,12 +119,19 @@ func runDegradedNodeCrash(ctx context.Context, opts Options, f degradedLinks) (r
 		if err != nil {
 			return nil, err
 		}
-		wrong, victimDown := 0, false
+		wrong, victimDown, tDown := 0, false, 0.0
 		for _, l := range strings.Split(out, "\n") {
 			if !strings.Contains(l, "state.new=down") {
 				continue
 			}
 			if strings.Contains(l, "name="+host+",") || strings.Contains(l, "name="+host+")") {
+				if !victimDown {
+					at, err := time.Parse(time.RFC3339Nano, strings.Fields(l)[0])
+					if err != nil {
+						return nil, fmt.Errorf("event time: %w", err)
+					}
+					tDown = ms(at.Sub(killed))
+				}
 				victimDown = true
 			} else {
 				wrong++
@@ -133,8 +142,9 @@ func runDegradedNodeCrash(ctx context.Context, opts Options, f degradedLinks) (r
 		}
 		replaced.Samples = append(replaced.Samples, tReplaced)
 		falseDown.Samples = append(falseDown.Samples, float64(wrong))
-		opts.progress(name, run, "writes %s ms; killed %s (%d tasks): %d running again after %s ms; %d other nodes shown Down meanwhile",
-			strings.Join(figures, "/"), host, tasks, replicas, FormatFigure(tReplaced), wrong)
+		down.Samples = append(down.Samples, tDown)
+		opts.progress(name, run, "writes %s ms; killed %s (%d tasks): Down after %s ms, %d running again after %s ms; %d other nodes shown Down meanwhile",
+			strings.Join(figures, "/"), host, tasks, FormatFigure(tDown), replicas, FormatFigure(tReplaced), wrong)
 	}
-	return []Record{replaced, falseDown, write}, nil
+	return []Record{replaced, down, falseDown, write}, nil
 }

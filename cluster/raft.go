@@ -425,6 +425,25 @@ func (r *Raft) Read(ctx context.Context, shard uint64, fn Reader) (any, error) {
 	return v, err
 }
 
+// ReadShards runs fn on each shard's state after a linearizable read
+// barrier, the shards at once (each barrier costs a round trip to a
+// quorum), and returns the results in the order of shards.
+func (r *Raft) ReadShards(ctx context.Context, shards []uint64, fn Reader) ([]any, error) {
+	out := make([]any, len(shards))
+	errs := make([]error, len(shards))
+	var wg sync.WaitGroup
+	for i, shard := range shards {
+		wg.Go(func() { out[i], errs[i] = r.Read(ctx, shard, fn) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // LocalRead runs fn on this replica's state without a barrier: it may be
 // slightly behind the leader.
 func (r *Raft) LocalRead(shard uint64, fn Reader) (any, error) {

@@ -235,6 +235,14 @@ func TestRaftReplicasAndQuorumLoss(t *testing.T) {
 	if snap.GetCluster().GetId() != "c1" || len(snap.Nodes) != 2 || snap.Nodes[0].Id != "m1" || snap.Nodes[1].Id != "w1" {
 		t.Fatalf("read through replica %d: %v, want cluster c1 with m1 and w1", third+1, snap)
 	}
+	// ReadShards reads every shard at once and keeps their order: only
+	// the control shard has the cluster.
+	ctx, cancel = context.WithTimeout(t.Context(), 5*time.Second)
+	parts, err := g.rafts[third].ReadShards(ctx, g.rafts[third].Shards(), func(s *Store) any { return s.Cluster() != nil })
+	cancel()
+	if err != nil || len(parts) != len(g.rafts[third].Shards()) || parts[0] != true || slices.Contains(parts[1:], any(true)) {
+		t.Errorf("ReadShards of every shard = %v, %v; want the cluster in the first (control) only", parts, err)
+	}
 	// Every replica applied the same entries to the same state, and told
 	// its watcher of the two accepted commands only.
 	for _, i := range g.live() {
@@ -284,6 +292,9 @@ func TestRaftReplicasAndQuorumLoss(t *testing.T) {
 		t.Errorf("Read without quorum = %v after %v, want ErrNoQuorum within 6s", err, took.Round(time.Millisecond))
 	} else {
 		t.Logf("Read without quorum failed after %v", took.Round(time.Millisecond))
+	}
+	if parts, err := g.rafts[last].ReadShards(ctx, g.rafts[last].Shards(), readSnapshot); !errors.Is(err, ErrNoQuorum) || parts != nil {
+		t.Errorf("ReadShards without quorum = %v, %v; want ErrNoQuorum", parts, err)
 	}
 	v, err := g.rafts[last].LocalRead(ControlShard, readSnapshot)
 	if err != nil {

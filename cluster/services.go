@@ -216,33 +216,33 @@ func (m *Manager) serviceCreate(ctx context.Context, r *swarmv1.ServiceCreateReq
 
 func (m *Manager) serviceList(ctx context.Context) (*swarmv1.GatewayResponse, error) {
 	out := &swarmv1.ServiceListResponse{}
-	for _, shard := range m.raft.Shards()[1:] {
-		v, err := m.raft.Read(ctx, shard, func(s *Store) any {
-			var rows []*swarmv1.ServiceSummary
-			for _, svc := range s.Services() {
-				row := &swarmv1.ServiceSummary{Service: svc, Desired: svc.GetSpec().GetReplicas()}
-				global := svc.GetSpec().GetMode() == swarmv1.ServiceMode_SERVICE_MODE_GLOBAL
-				if global {
-					row.Desired = 0
-				}
-				for _, t := range s.TasksOfService(svc.Id) {
-					if t.DesiredState > swarmv1.TaskState_TASK_STATE_RUNNING {
-						continue
-					}
-					if global && !Terminal(t.GetStatus().GetState()) {
-						row.Desired++
-					}
-					if t.GetStatus().GetState() == swarmv1.TaskState_TASK_STATE_RUNNING {
-						row.Running++
-					}
-				}
-				rows = append(rows, row)
+	parts, err := m.raft.ReadShards(ctx, m.raft.Shards()[1:], func(s *Store) any {
+		var rows []*swarmv1.ServiceSummary
+		for _, svc := range s.Services() {
+			row := &swarmv1.ServiceSummary{Service: svc, Desired: svc.GetSpec().GetReplicas()}
+			global := svc.GetSpec().GetMode() == swarmv1.ServiceMode_SERVICE_MODE_GLOBAL
+			if global {
+				row.Desired = 0
 			}
-			return rows
-		})
-		if err != nil {
-			return nil, err
+			for _, t := range s.TasksOfService(svc.Id) {
+				if t.DesiredState > swarmv1.TaskState_TASK_STATE_RUNNING {
+					continue
+				}
+				if global && !Terminal(t.GetStatus().GetState()) {
+					row.Desired++
+				}
+				if t.GetStatus().GetState() == swarmv1.TaskState_TASK_STATE_RUNNING {
+					row.Running++
+				}
+			}
+			rows = append(rows, row)
 		}
+		return rows
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range parts {
 		out.Services = append(out.Services, v.([]*swarmv1.ServiceSummary)...)
 	}
 	sort.Slice(out.Services, func(i, j int) bool {
@@ -251,15 +251,36 @@ func (m *Manager) serviceList(ctx context.Context) (*swarmv1.GatewayResponse, er
 	return &swarmv1.GatewayResponse{Resp: &swarmv1.GatewayResponse_ServiceList{ServiceList: out}}, nil
 }
 
+// serviceInspect reads the control shard once (the reference resolved,
+// the nodes for the endpoint), then the service's shard.
 func (m *Manager) serviceInspect(ctx context.Context, r *swarmv1.ServiceInspectRequest) (*swarmv1.GatewayResponse, error) {
-	svc, err := m.findService(ctx, r.GetRef())
+	type view struct {
+		res   *swarmv1.ServiceReservation
+		nodes []*swarmv1.Node
+		err   error
+	}
+	v, err := m.raft.Read(ctx, ControlShard, func(s *Store) any {
+		if s.Cluster() == nil {
+			return view{err: ErrNoCluster}
+		}
+		res, err := s.FindReservation(r.GetRef())
+		if err != nil {
+			return view{err: err}
+		}
+		return view{res: res, nodes: s.Nodes()}
+	})
 	if err != nil {
 		return nil, err
 	}
-	_, nodes, err := m.read(ctx)
+	ctl := v.(view)
+	if ctl.err != nil {
+		return nil, ctl.err
+	}
+	svc, err := m.readService(ctx, ctl.res.ServiceId)
 	if err != nil {
 		return nil, err
 	}
+	nodes := ctl.nodes
 	svc = proto.Clone(svc).(*swarmv1.Service)
 	svc.Endpoint = Endpoint(svc, nodes)
 	return serviceResponse(svc), nil
@@ -395,64 +416,83 @@ func (m *Manager) serviceRemove(ctx context.Context, r *swarmv1.ServiceRemoveReq
 	return serviceResponse(&swarmv1.Service{Id: res.ServiceId, Spec: &swarmv1.ServiceSpec{Name: res.Name}}), nil
 }
 
-// taskList serves `service ps` and `node ps`.
+// taskList serves `service ps` and `node ps`: one read of the control
+// shard (names, and the references resolved), then the service shards
+// read at once.
 func (m *Manager) taskList(ctx context.Context, r *swarmv1.TaskListRequest) (*swarmv1.GatewayResponse, error) {
-	out := &swarmv1.TaskListResponse{NodeNames: make(map[string]string), ServiceNames: make(map[string]string)}
-	_, nodes, err := m.read(ctx)
-	if err != nil {
-		return nil, err
+	type view struct {
+		cluster             bool
+		nodes               map[string]string
+		services            map[string]string
+		nodeIDs, serviceIDs []string
+		err                 error
 	}
-	for _, n := range nodes {
-		out.NodeNames[n.Id] = n.GetDescription().GetHostname()
-	}
-	v, err := m.raft.Read(ctx, ControlShard, func(s *Store) any { return s.Reservations() })
-	if err != nil {
-		return nil, err
-	}
-	for _, res := range v.([]*swarmv1.ServiceReservation) {
-		out.ServiceNames[res.ServiceId] = res.Name
-	}
-	var nodeIDs []string
-	for _, ref := range r.GetNodeRefs() {
-		n, err := m.find(ctx, ref)
-		if err != nil {
-			return nil, err
+	v, err := m.raft.Read(ctx, ControlShard, func(s *Store) any {
+		out := view{cluster: s.Cluster() != nil, nodes: make(map[string]string), services: make(map[string]string)}
+		for _, n := range s.Nodes() {
+			out.nodes[n.Id] = n.GetDescription().GetHostname()
 		}
-		nodeIDs = append(nodeIDs, n.Id)
-	}
-	var serviceIDs []string
-	for _, ref := range r.GetServiceRefs() {
-		res, err := m.resolveService(ctx, ref)
-		if err != nil {
-			return nil, err
+		for _, res := range s.Reservations() {
+			out.services[res.ServiceId] = res.Name
 		}
-		serviceIDs = append(serviceIDs, res.ServiceId)
-	}
-	for _, shard := range m.raft.Shards()[1:] {
-		v, err := m.raft.Read(ctx, shard, func(s *Store) any {
-			switch {
-			case len(serviceIDs) > 0:
-				var ts []*swarmv1.Task
-				for _, id := range serviceIDs {
-					ts = append(ts, s.TasksOfService(id)...)
-				}
-				if len(nodeIDs) == 0 {
-					return ts
-				}
-				return filterNodes(ts, nodeIDs)
-			case len(nodeIDs) > 0:
-				var ts []*swarmv1.Task
-				for _, id := range nodeIDs {
-					ts = append(ts, s.TasksOfNode(id)...)
-				}
-				return ts
-			default:
-				return s.Tasks()
+		for _, ref := range r.GetNodeRefs() {
+			if ref == "self" {
+				ref = m.selfID
 			}
-		})
-		if err != nil {
-			return nil, err
+			n, err := s.FindNode(ref)
+			if err != nil {
+				out.err = err
+				return out
+			}
+			out.nodeIDs = append(out.nodeIDs, n.Id)
 		}
+		for _, ref := range r.GetServiceRefs() {
+			res, err := s.FindReservation(ref)
+			if err != nil {
+				out.err = err
+				return out
+			}
+			out.serviceIDs = append(out.serviceIDs, res.ServiceId)
+		}
+		return out
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctl := v.(view)
+	switch {
+	case !ctl.cluster:
+		return nil, ErrNoCluster
+	case ctl.err != nil:
+		return nil, ctl.err
+	}
+	nodeIDs, serviceIDs := ctl.nodeIDs, ctl.serviceIDs
+	parts, err := m.raft.ReadShards(ctx, m.raft.Shards()[1:], func(s *Store) any {
+		switch {
+		case len(serviceIDs) > 0:
+			var ts []*swarmv1.Task
+			for _, id := range serviceIDs {
+				ts = append(ts, s.TasksOfService(id)...)
+			}
+			if len(nodeIDs) == 0 {
+				return ts
+			}
+			return filterNodes(ts, nodeIDs)
+		case len(nodeIDs) > 0:
+			var ts []*swarmv1.Task
+			for _, id := range nodeIDs {
+				ts = append(ts, s.TasksOfNode(id)...)
+			}
+			return ts
+		default:
+			return s.Tasks()
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &swarmv1.TaskListResponse{NodeNames: ctl.nodes, ServiceNames: ctl.services}
+	for _, v := range parts {
 		out.Tasks = append(out.Tasks, v.([]*swarmv1.Task)...)
 	}
 	return &swarmv1.GatewayResponse{Resp: &swarmv1.GatewayResponse_TaskList{TaskList: out}}, nil
