@@ -444,7 +444,9 @@ func (m *Manager) taskList(ctx context.Context, r *swarmv1.TaskListRequest) (*sw
 				out.err = err
 				return out
 			}
-			out.nodeIDs = append(out.nodeIDs, n.Id)
+			if !slices.Contains(out.nodeIDs, n.Id) {
+				out.nodeIDs = append(out.nodeIDs, n.Id)
+			}
 		}
 		for _, ref := range r.GetServiceRefs() {
 			res, err := s.FindReservation(ref)
@@ -452,7 +454,9 @@ func (m *Manager) taskList(ctx context.Context, r *swarmv1.TaskListRequest) (*sw
 				out.err = err
 				return out
 			}
-			out.serviceIDs = append(out.serviceIDs, res.ServiceId)
+			if !slices.Contains(out.serviceIDs, res.ServiceId) {
+				out.serviceIDs = append(out.serviceIDs, res.ServiceId)
+			}
 		}
 		return out
 	})

@@ -212,6 +212,18 @@ func TestServiceBadInput(t *testing.T) {
 	if after := c.MustCtl(1, "service", "ls"); after != before {
 		t.Errorf("service ls changed by refused commands:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
+	// ps of a service named twice and one that does not exist, through
+	// the manager and the worker: the task once, the missing one named.
+	for _, i := range []int{1, 2} {
+		out, errOut, code := c.Ctl(i, "service", "ps", "-q", "keep", "nope", "keep")
+		if code != 1 || len(strings.Fields(out)) != 1 || strings.TrimSpace(errOut) != "no such service: nope" {
+			t.Errorf("service ps keep nope keep through node %d: exit %d, stdout %q, stderr %q; want keep's task once and no such service: nope", i, code, out, errOut)
+		}
+		out, errOut, code = c.Ctl(i, "service", "ps", "-q", "keep", "keep")
+		if code != 0 || len(strings.Fields(out)) != 1 || errOut != "" {
+			t.Errorf("service ps keep keep through node %d: exit %d, stdout %q, stderr %q; want keep's task once", i, code, out, errOut)
+		}
+	}
 }
 
 // TestServiceRestartPolicy checks that a failing task is replaced after

@@ -181,12 +181,16 @@ func (d *daemon) reply(req *swarmv1.GatewayRequest) (*swarmv1.GatewayResponse, e
 }
 
 // taskList answers with one running task per replica (per node for a
-// global service) of the services asked for.
+// global service) of the services asked for, each service once, or, as
+// the managers do, with the refusal of the first reference not found.
 func (d *daemon) taskList(r *swarmv1.TaskListRequest) *swarmv1.GatewayResponse {
 	list := &swarmv1.TaskListResponse{NodeNames: map[string]string{nodeID: "vm"}, ServiceNames: map[string]string{}}
 	for _, ref := range r.GetServiceRefs() {
 		svc, refused := d.find(ref)
 		if refused != nil {
+			return refused
+		}
+		if _, ok := list.ServiceNames[svc.GetId()]; ok {
 			continue
 		}
 		list.ServiceNames[svc.GetId()] = svc.GetSpec().GetName()

@@ -44,6 +44,20 @@ func runPs(ctx context.Context, c *cli.CLI, refs []string, opts *psOptions) erro
 	if err := task.CheckFilters(&opts.filter); err != nil {
 		return err
 	}
+	// One request when every service exists; only when one does not are
+	// they looked up one by one, to print the others' tasks and name it.
+	resp, err := c.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_TaskList{TaskList: &swarmv1.TaskListRequest{ServiceRefs: refs}}})
+	if err == nil {
+		list := resp.GetTaskList()
+		if list == nil {
+			return cli.ErrUnexpectedResponse
+		}
+		tasks := task.Filter(list, list.GetTasks(), &opts.filter)
+		return task.Write(c.Out, list, tasks, task.Options{NoTrunc: opts.noTrunc, Quiet: opts.quiet, Format: opts.format}, c.Now())
+	}
+	if !cli.IsNotFound(err) {
+		return err
+	}
 	var ids, notFound []string
 	for _, ref := range refs {
 		svc, err := inspectService(ctx, c, ref)
@@ -61,7 +75,7 @@ func runPs(ctx context.Context, c *cli.CLI, refs []string, opts *psOptions) erro
 	if len(ids) == 0 {
 		return errors.New(strings.Join(notFound, "\n"))
 	}
-	resp, err := c.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_TaskList{TaskList: &swarmv1.TaskListRequest{ServiceRefs: ids}}})
+	resp, err = c.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_TaskList{TaskList: &swarmv1.TaskListRequest{ServiceRefs: ids}}})
 	if err != nil {
 		return err
 	}
