@@ -25,6 +25,7 @@ import (
 	"github.com/actorswarm/swarm/cluster"
 	"github.com/actorswarm/swarm/internal/clock"
 	"github.com/actorswarm/swarm/internal/gwrpc"
+	"github.com/actorswarm/swarm/internal/tcpopt"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -129,7 +130,10 @@ func (d *Daemon) Start() error {
 			grpc.StreamInterceptor(authStream),
 			grpc.UnaryInterceptor(authUnary),
 		),
-		remote.WithDialOptions(grpc.WithTransportCredentials(credentials.NewTLS(d.creds.clientTLS()))),
+		remote.WithDialOptions(grpc.WithTransportCredentials(credentials.NewTLS(d.creds.clientTLS())),
+			// Heartbeats ride these connections: linear retransmission
+			// timeouts keep a lossy link from stalling one past the grace.
+			grpc.WithContextDialer(tcpopt.DialContext)),
 	)
 	d.remote = remote.NewRemote(d.system, rcfg)
 	d.remote.Start()

@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/actorswarm/swarm/internal/tcpopt"
 	"github.com/lni/dragonboat/v4/config"
 	"github.com/lni/dragonboat/v4/raftio"
 	pb "github.com/lni/dragonboat/v4/raftpb"
@@ -245,8 +246,7 @@ type conn struct {
 func (c *conn) open(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", c.target)
+	nc, err := tcpopt.DialContext(ctx, c.target)
 	if err != nil {
 		return err
 	}
