@@ -20,9 +20,17 @@ import (
 // `service logs`.
 const keptEnded = 200
 
-// syncTimeout bounds one task sync, or three heartbeat periods when
-// that is longer.
-const syncTimeout = 1500 * time.Millisecond
+// A sync waits for its manager's answer while that manager still answers
+// heartbeats (first among ManagerPeers), up to syncBound: over a lossy
+// link a dispatcher's commit and read barriers take a second or more, and
+// a sync given up is work thrown away (under 5 % loss a worker gave up
+// three in a row and started its task 6 s late). A sync outstanding for
+// syncTimeout (or three heartbeat periods) to a manager that is no longer
+// the first choice (it stopped answering) is given up at the next tick.
+const (
+	syncTimeout = 1500 * time.Millisecond
+	syncBound   = 5 * time.Second
+)
 
 // syncEvery is how many heartbeat ticks may pass without a task sync: the
 // safety net when a TasksChanged poke was lost.
@@ -117,6 +125,12 @@ type nodeTasks struct {
 	syncing   bool
 	dirty     bool
 	ticks     int
+	// The outstanding sync: its number (an answer to one given up is
+	// ignored), manager, start, and the fresh shards it named.
+	syncGen   uint64
+	syncTo    string
+	syncAt    time.Time
+	syncFresh []uint64
 	// mesh is the routing mesh as last received, and lbs the lb actors of
 	// its ports.
 	mesh   *swarmv1.Mesh
@@ -149,6 +163,7 @@ func terminalState(st swarmv1.TaskState) bool { return st >= swarmv1.TaskState_T
 // to say or it has been a while.
 func (n *Node) onTaskTick(ctx actor.Context) {
 	n.tasks.ticks++
+	n.abandonStalledSync()
 	if n.tasks.ticks%(syncEvery*fullSyncEvery) == 0 {
 		n.tasks.fullDue = true
 	}
@@ -201,6 +216,25 @@ func (n *Node) forgetOld() {
 	}
 }
 
+// abandonStalledSync gives up the outstanding sync when it has waited
+// its timeout and its manager is no longer the first choice; the next
+// sync goes to the manager that is.
+func (n *Node) abandonStalledSync() {
+	t := &n.tasks
+	if !t.syncing || time.Since(t.syncAt) < max(syncTimeout, 3*time.Duration(n.period.Load())) {
+		return
+	}
+	if peers := n.eng.ManagerPeers(); len(peers) > 0 && peers[0].GetNodeId() == t.syncTo {
+		return
+	}
+	t.syncGen++
+	t.syncing = false
+	for _, s := range t.syncFresh {
+		t.fresh[s] = true
+	}
+	t.dirty = true
+}
+
 // sync sends the unsent reports to a manager's dispatcher and applies the
 // assignments it answers. One sync is in flight at a time; what happens
 // meanwhile waits for the next.
@@ -233,12 +267,18 @@ func (n *Node) sync(ctx actor.Context) {
 	}
 	clear(n.tasks.fresh)
 	n.tasks.syncing = true
-	// A short bound: a sync sent to a manager that died or was cut off must
-	// not hold up the next one (a poke waits behind it).
-	// In big swarms (long heartbeat periods) a dispatcher may take longer.
-	timeout := max(syncTimeout, 3*time.Duration(n.period.Load()))
+	n.tasks.syncGen++
+	gen := n.tasks.syncGen
+	n.tasks.syncTo, n.tasks.syncAt, n.tasks.syncFresh = peers[0].GetNodeId(), time.Now(), req.FreshShards
+	// A sync sent to a manager that died or was cut off is given up
+	// sooner, at a tick (abandonStalledSync): a poke waits behind it. In
+	// big swarms (long heartbeat periods) a dispatcher may take longer.
+	timeout := max(syncBound, 3*time.Duration(n.period.Load()))
 	f := ctx.RequestFuture(actor.NewPID(peers[0].GatewayAddr, DispatcherName), req, timeout)
 	ctx.ReenterAfter(f, func(res any, err error) {
+		if gen != n.tasks.syncGen {
+			return // given up; its reports go again with the next
+		}
 		n.tasks.syncing = false
 		resp, ok := res.(*swarmv1.TaskSyncResponse)
 		if err != nil || !ok || resp.Error != "" {

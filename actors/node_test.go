@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,5 +144,142 @@ func TestNodeRetriesAFailedSyncAtTheNextTick(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the failed sync was not sent again at the next tick")
+	}
+}
+
+// flipEngine is a syncEngine whose first choice of manager can change (a
+// manager that stops answering heartbeats drops down the list); both
+// names lead to the local dispatcher.
+type flipEngine struct {
+	ackEngine
+	first atomic.Value // string
+}
+
+func (e *flipEngine) ManagerPeers() []*swarmv1.Peer {
+	return []*swarmv1.Peer{{NodeId: e.first.Load().(string), GatewayAddr: "nonhost"}}
+}
+
+// heldDispatcher passes on the syncs it gets and answers each once its
+// release channel yields (never, for a nil one).
+type heldDispatcher struct {
+	syncs   chan *swarmv1.TaskSyncRequest
+	release []chan struct{}
+	n       int
+}
+
+func (d *heldDispatcher) Receive(ctx actor.Context) {
+	req, ok := ctx.Message().(*swarmv1.TaskSyncRequest)
+	if !ok {
+		return
+	}
+	var release chan struct{}
+	if d.n < len(d.release) {
+		release = d.release[d.n]
+	}
+	d.n++
+	d.syncs <- req
+	sender, root := ctx.Sender(), ctx.ActorSystem().Root
+	resp := &swarmv1.TaskSyncResponse{Delta: req.GetDelta()}
+	if release == nil {
+		ctx.Respond(resp)
+		return
+	}
+	go func() {
+		<-release
+		root.Send(sender, resp)
+	}()
+}
+
+// startSyncNode spawns d as the dispatcher and a node of eng, and pokes
+// the node (shard 3); it returns the node and the first sync.
+func startSyncNode(t *testing.T, system *actor.ActorSystem, d *heldDispatcher, eng NodeEngine) (*actor.PID, *swarmv1.TaskSyncRequest) {
+	t.Helper()
+	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return d }), DispatcherName); err != nil {
+		t.Fatal(err)
+	}
+	// A short period: the ticks that give up a sync are the node's own.
+	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewNode(eng, 100*time.Millisecond) }))
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
+	select {
+	case req := <-d.syncs:
+		return pid, req
+	case <-time.After(5 * time.Second):
+		t.Fatal("no sync after the poke")
+	}
+	return nil, nil
+}
+
+// TestNodeWaitsForASlowManagerThatStillAnswers: a sync whose manager is
+// slow to answer (its Raft reads crawl over a lossy link) but still first
+// among the managers is not given up at syncTimeout: the ticks meanwhile
+// send no second sync, and its answer is taken.
+func TestNodeWaitsForASlowManagerThatStillAnswers(t *testing.T) {
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	release := make(chan struct{})
+	d := &heldDispatcher{syncs: make(chan *swarmv1.TaskSyncRequest, 8), release: []chan struct{}{release}}
+	eng := &flipEngine{ackEngine: ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}}
+	eng.first.Store("m1")
+	pid, _ := startSyncNode(t, system, d, eng)
+	deadline := time.Now().Add(syncTimeout + 500*time.Millisecond)
+	for time.Now().Before(deadline) {
+		system.Root.Send(pid, &heartbeatTick{})
+		time.Sleep(100 * time.Millisecond)
+	}
+	select {
+	case req := <-d.syncs:
+		t.Fatalf("a second sync (fresh shards %v) went out while the first waited on a manager that still answers", req.GetFreshShards())
+	default:
+	}
+	close(release)
+	// The ticks asked for a sync meanwhile (the periodic one): it goes
+	// once the answer is in, not before.
+	select {
+	case <-d.syncs:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the sync asked for while the first waited never went out")
+	}
+}
+
+// TestNodeGivesUpASyncToAManagerThatStoppedAnswering: a sync outstanding
+// for syncTimeout to a manager that is no longer the first choice is given
+// up at the next tick and sent to the manager that is, with the poke's
+// shard; the late answer to the first is ignored.
+func TestNodeGivesUpASyncToAManagerThatStoppedAnswering(t *testing.T) {
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	late := make(chan struct{})
+	d := &heldDispatcher{syncs: make(chan *swarmv1.TaskSyncRequest, 8), release: []chan struct{}{late}}
+	eng := &flipEngine{ackEngine: ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}}
+	eng.first.Store("m1")
+	pid, _ := startSyncNode(t, system, d, eng)
+	eng.first.Store("m2")
+	started := time.Now()
+	var second *swarmv1.TaskSyncRequest
+	for second == nil && time.Since(started) < syncTimeout+3*time.Second {
+		system.Root.Send(pid, &heartbeatTick{})
+		select {
+		case second = <-d.syncs:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if second == nil {
+		t.Fatal("the sync to the manager that stopped answering was never given up")
+	}
+	if waited := time.Since(started); waited < syncTimeout-200*time.Millisecond {
+		t.Errorf("the sync was given up after %s, before syncTimeout (%s)", waited, syncTimeout)
+	}
+	if !slices.Equal(second.GetFreshShards(), []uint64{3}) {
+		t.Errorf("the new sync names shards %v, want the poke's [3]", second.GetFreshShards())
+	}
+	close(late) // the first's answer arrives now: ignored, nothing breaks
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 4})
+	select {
+	case req := <-d.syncs:
+		if !slices.Equal(req.GetFreshShards(), []uint64{4}) {
+			t.Errorf("the next sync names shards %v, want [4]", req.GetFreshShards())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no sync after a poke once the given-up sync's answer came late")
 	}
 }
