@@ -6,13 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/actorswarm/swarm/tunnel"
 )
 
 // Added latency without netem (this kernel has no sch_netem): iptables
@@ -70,66 +71,50 @@ type heldPacket struct {
 	due time.Time
 }
 
-// startNetDelay binds queue in the network namespace at nsPath (a file
-// under /run/netns) and holds each packet queued there for delay. The
-// queue's iptables rule is the caller's.
-func startNetDelay(nsPath string, queue uint16, delay time.Duration) (*netDelay, error) {
+// startNetDelay binds queue in the network namespace ns (a name under
+// /run/netns) and holds each packet queued there for delay. The queue's
+// iptables rule is the caller's.
+func startNetDelay(ns string, queue uint16, delay time.Duration) (*netDelay, error) {
 	if delay <= 0 {
 		return nil, fmt.Errorf("delay %s: must be positive", delay)
 	}
-	fd, err := netlinkSocketIn(nsPath)
+	fd, err := netlinkSocketIn(ns)
 	if err != nil {
 		return nil, err
 	}
 	n := &netDelay{fd: fd, queue: queue, delay: delay, stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := n.configure(); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("bind NFQUEUE %d in %s: %w", queue, nsPath, err)
+		return nil, fmt.Errorf("bind NFQUEUE %d in %s: %w", queue, ns, err)
 	}
 	go n.loop()
 	return n, nil
 }
 
 // netlinkSocketIn opens a netfilter netlink socket in the network
-// namespace at nsPath. It switches a locked thread into the namespace and
-// lets that thread end with its goroutine, so no other goroutine ever runs
-// in the namespace.
-func netlinkSocketIn(nsPath string) (int, error) {
-	type result struct {
-		fd  int
-		err error
+// namespace ns (a name under /run/netns). The thread that enters the
+// namespace goes back to its own and lives on (tunnel.InNetns): a thread
+// that ended would take the children it started with it, as their
+// Pdeathsig fires when the thread that forked them exits.
+func netlinkSocketIn(ns string) (int, error) {
+	fd := -1
+	err := tunnel.InNetns(ns, func() error {
+		var err error
+		if fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER); err != nil {
+			return fmt.Errorf("netlink socket in %s: %w", ns, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return -1, err
 	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with this goroutine
-		ns, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			ch <- result{-1, fmt.Errorf("open %s: %w", nsPath, err)}
-			return
-		}
-		defer unix.Close(ns)
-		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
-			ch <- result{-1, fmt.Errorf("enter %s: %w", nsPath, err)}
-			return
-		}
-		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
-		if err != nil {
-			ch <- result{-1, fmt.Errorf("netlink socket in %s: %w", nsPath, err)}
-			return
-		}
-		ch <- result{fd, nil}
-	}()
-	r := <-ch
-	if r.err != nil {
-		return -1, r.err
-	}
-	if err := unix.Bind(r.fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		unix.Close(r.fd)
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
 		return -1, fmt.Errorf("bind netlink socket: %w", err)
 	}
 	// Room for bursts; as root the limit can be passed.
-	_ = unix.SetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 16<<20)
-	return r.fd, nil
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 16<<20)
+	return fd, nil
 }
 
 // configure binds the queue, asks for packet metadata only, and makes the
@@ -340,7 +325,7 @@ func (c *Loopback) SetDelay(ctx context.Context, i int, d time.Duration) error {
 		}
 	}
 	if d > 0 {
-		holder, err := startNetDelay("/run/netns/"+ns, uint16(i), d)
+		holder, err := startNetDelay(ns, uint16(i), d)
 		if err != nil {
 			return err
 		}

@@ -84,7 +84,7 @@ func TestNetDelay(t *testing.T) {
 	}
 	before := rtt()
 	const delay = 40 * time.Millisecond
-	d, err := startNetDelay("/run/netns/"+a, 3, delay)
+	d, err := startNetDelay(a, 3, delay)
 	if err != nil {
 		t.Fatal(err)
 	}
