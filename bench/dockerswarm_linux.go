@@ -362,6 +362,20 @@ func (d *dockerSwarm) close() error {
 	return errors.Join(errs...)
 }
 
+// dockerLink is one side of the links between the engines: a device
+// and the namespace it is in ("" for this process's).
+type dockerLink struct{ ns, dev string }
+
+// links are the engines' links: each worker's end of its veth in its
+// namespace, and the bridge, the manager's (the local engine's) side.
+func (d *dockerSwarm) links() []dockerLink {
+	out := []dockerLink{{"", dockerBridge}}
+	for _, e := range d.workers {
+		out = append(out, dockerLink{e.name, e.name + "n"})
+	}
+	return out
+}
+
 // removeNetwork deletes the bridge and the namespaces of n workers, which
 // takes their veths along; what does not exist is no error.
 func (d *dockerSwarm) removeNetwork(n int) {

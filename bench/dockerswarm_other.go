@@ -22,6 +22,16 @@ func runDockerPartition(context.Context, Options) ([]Record, error) {
 	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
 }
 
+// runDockerLossyNodeCrash needs Linux namespaces for its engines.
+func runDockerLossyNodeCrash(context.Context, Options) ([]Record, error) {
+	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
+}
+
+// runDockerLatencyNodeCrash needs Linux namespaces for its engines.
+func runDockerLatencyNodeCrash(context.Context, Options) ([]Record, error) {
+	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
+}
+
 // runDockerNodeFreeze needs Linux namespaces for its engines.
 func runDockerNodeFreeze(context.Context, Options) ([]Record, error) {
 	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")

@@ -72,7 +72,7 @@ type heldPacket struct {
 }
 
 // startNetDelay binds queue in the network namespace ns (a name under
-// /run/netns) and holds each packet queued there for delay. The queue's
+// /run/netns; "" for this process's) and holds each packet queued there for delay. The queue's
 // iptables rule is the caller's.
 func startNetDelay(ns string, queue uint16, delay time.Duration) (*netDelay, error) {
 	if delay <= 0 {
@@ -92,19 +92,25 @@ func startNetDelay(ns string, queue uint16, delay time.Duration) (*netDelay, err
 }
 
 // netlinkSocketIn opens a netfilter netlink socket in the network
-// namespace ns (a name under /run/netns). The thread that enters the
+// namespace ns (a name under /run/netns; "" for this process's). The thread that enters the
 // namespace goes back to its own and lives on (tunnel.InNetns): a thread
 // that ended would take the children it started with it, as their
 // Pdeathsig fires when the thread that forked them exits.
 func netlinkSocketIn(ns string) (int, error) {
 	fd := -1
-	err := tunnel.InNetns(ns, func() error {
+	open := func() error {
 		var err error
 		if fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER); err != nil {
-			return fmt.Errorf("netlink socket in %s: %w", ns, err)
+			return fmt.Errorf("netlink socket in %q: %w", ns, err)
 		}
 		return nil
-	})
+	}
+	var err error
+	if ns == "" {
+		err = open()
+	} else {
+		err = tunnel.InNetns(ns, open)
+	}
 	if err != nil {
 		return -1, err
 	}
@@ -302,6 +308,46 @@ func nlAttr(typ uint16, payload []byte) []byte {
 
 func nlAlign(n int) int { return (n + 3) &^ 3 }
 
+// linkDelay holds every packet a network namespace sends out of one
+// device for a fixed time: an iptables rule (NFQUEUE, mangle POSTROUTING)
+// and the holder reading its queue.
+type linkDelay struct {
+	ns     string // "" for this process's namespace
+	rule   []string
+	holder *netDelay
+}
+
+// delayLink delays by d what namespace ns ("" for this process's) sends
+// out of dev, through NFQUEUE queue.
+func delayLink(ctx context.Context, ns, dev string, queue uint16, d time.Duration) (*linkDelay, error) {
+	holder, err := startNetDelay(ns, queue, d)
+	if err != nil {
+		return nil, err
+	}
+	l := &linkDelay{ns: ns, holder: holder,
+		rule: []string{"POSTROUTING", "-o", dev, "-j", "NFQUEUE", "--queue-num", strconv.Itoa(int(queue)), "--queue-bypass"}}
+	if err := l.iptables(ctx, "-A"); err != nil {
+		holder.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *linkDelay) iptables(ctx context.Context, op string) error {
+	args := append([]string{"iptables", "-w", "-t", "mangle", op}, l.rule...)
+	if l.ns != "" {
+		args = append([]string{"ip", "netns", "exec", l.ns}, args...)
+	}
+	return run(ctx, args[0], args[1:]...)
+}
+
+// Close removes the rule, then lets the held packets go.
+func (l *linkDelay) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(l.iptables(ctx, "-D"), l.holder.Close())
+}
+
 // SetDelay makes node i of a Netns cluster hold every packet it sends for
 // d before it leaves (netem's delay, done with an NFQUEUE: this kernel has
 // no netem); between two delayed nodes a round trip takes 2d longer. 0
@@ -309,11 +355,6 @@ func nlAlign(n int) int { return (n + 3) &^ 3 }
 func (c *Loopback) SetDelay(ctx context.Context, i int, d time.Duration) error {
 	if !c.netns {
 		return errors.New("only network-namespace hosts can delay packets")
-	}
-	ns := fmt.Sprintf("%s%d", netnsHost, i)
-	// The rule first goes, then the holder: held packets are let go.
-	if err := run(ctx, "ip", "netns", "exec", ns, "iptables", "-w", "-t", "mangle", "-F", "POSTROUTING"); err != nil {
-		return err
 	}
 	c.mu.Lock()
 	old := c.delays[i]
@@ -325,7 +366,7 @@ func (c *Loopback) SetDelay(ctx context.Context, i int, d time.Duration) error {
 		}
 	}
 	if d > 0 {
-		holder, err := startNetDelay(ns, uint16(i), d)
+		l, err := delayLink(ctx, fmt.Sprintf("%s%d", netnsHost, i), "eth0", uint16(i), d)
 		if err != nil {
 			return err
 		}
@@ -333,12 +374,8 @@ func (c *Loopback) SetDelay(ctx context.Context, i int, d time.Duration) error {
 		if c.delays == nil {
 			c.delays = make(map[int]io.Closer)
 		}
-		c.delays[i] = holder
+		c.delays[i] = l
 		c.mu.Unlock()
-		if err := run(ctx, "ip", "netns", "exec", ns, "iptables", "-w", "-t", "mangle", "-A", "POSTROUTING", "-o", "eth0",
-			"-j", "NFQUEUE", "--queue-num", strconv.Itoa(i), "--queue-bypass"); err != nil {
-			return err
-		}
 	}
 	c.note(c.Node(i), fmt.Sprintf("outgoing packets delayed %s", d))
 	return nil

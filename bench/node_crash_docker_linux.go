@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -18,16 +20,80 @@ import (
 // until node ls shows the worker Down. The worker is restarted, Ready
 // again, and `service update --force` spreads the tasks over both nodes
 // before the next repetition (Docker Swarm does not rebalance by itself).
-func runDockerNodeCrash(ctx context.Context, opts Options) (recs []Record, err error) {
-	const (
-		name    = "node-crash"
-		service = "crash"
-	)
+func runDockerNodeCrash(ctx context.Context, opts Options) ([]Record, error) {
+	return runDockerCrash(ctx, opts, dockerCrash{name: "node-crash", service: "crash"})
+}
+
+// runDockerLossyNodeCrash is lossy-node-crash on Docker Swarm: node-crash
+// with every link losing lossyRate of its packets each way, the worker's
+// in its namespace and the manager's (the local engine's) on the bridge.
+func runDockerLossyNodeCrash(ctx context.Context, opts Options) ([]Record, error) {
+	return runDockerCrash(ctx, opts, dockerCrash{
+		name: "lossy-node-crash", service: "lossy",
+		params: map[string]string{"loss": strconv.FormatFloat(lossyRate*100, 'f', 1, 64) + "% of packets each way on the worker's link and on the manager's side of the bridge (iptables statistic)"},
+		degrade: func(ctx context.Context, d *dockerSwarm) ([]io.Closer, error) {
+			var undo []io.Closer
+			for _, l := range d.links() {
+				loss, err := loseOnLink(ctx, l.ns, l.dev, lossyRate)
+				if err != nil {
+					return undo, err
+				}
+				undo = append(undo, loss)
+			}
+			return undo, nil
+		},
+	})
+}
+
+// runDockerLatencyNodeCrash is latency-node-crash on Docker Swarm: every
+// packet the worker and the manager send to each other is held laggyDelay.
+func runDockerLatencyNodeCrash(ctx context.Context, opts Options) ([]Record, error) {
+	return runDockerCrash(ctx, opts, dockerCrash{
+		name: "latency-node-crash", service: "laggy",
+		params: map[string]string{"delay": laggyDelay.String() + " on every packet the worker and the manager send to each other, so round trips take " + (2 * laggyDelay).String() + " more (NFQUEUE)"},
+		degrade: func(ctx context.Context, d *dockerSwarm) ([]io.Closer, error) {
+			var undo []io.Closer
+			for i, l := range d.links() {
+				delay, err := delayLink(ctx, l.ns, l.dev, uint16(100+i), laggyDelay)
+				if err != nil {
+					return undo, err
+				}
+				undo = append(undo, delay)
+			}
+			return undo, nil
+		},
+	})
+}
+
+// dockerCrash is node-crash on Docker Swarm, on links degrade degrades
+// (nil: as they are).
+type dockerCrash struct {
+	name, service string
+	params        map[string]string
+	// degrade degrades the links once the swarm runs; what it returns is
+	// closed at the end, before the swarm goes.
+	degrade func(ctx context.Context, d *dockerSwarm) ([]io.Closer, error)
+}
+
+func runDockerCrash(ctx context.Context, opts Options, c dockerCrash) (recs []Record, err error) {
+	name, service := c.name, c.service
 	d, replicas, params, err := startDockerService(ctx, opts, service)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, d.close()) }()
+	if c.degrade != nil {
+		undo, derr := c.degrade(ctx, d)
+		defer func() {
+			for _, u := range undo {
+				err = errors.Join(err, u.Close())
+			}
+		}()
+		if derr != nil {
+			return nil, derr
+		}
+	}
+	maps.Copy(params, c.params)
 	replaced := Record{Scenario: name + "/replaced", Target: TargetDockerSwarm, Parameters: params, Started: time.Now(), Unit: "ms"}
 	down := Record{Scenario: name + "/down", Target: TargetDockerSwarm, Parameters: maps.Clone(params), Started: replaced.Started, Unit: "ms"}
 	victim := d.workers[0]
