@@ -38,18 +38,7 @@ func runChaos(ctx context.Context, opts Options) (recs []Record, err error) {
 		name    = "chaos"
 		service = "chaos"
 	)
-	duration := opts.Duration
-	if duration == 0 {
-		duration = chaosDuration
-		if opts.Quick {
-			duration = chaosQuickDuration
-		}
-	}
-	seed := opts.Seed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	rng := rand.New(rand.NewPCG(seed, 0))
+	duration, seed, rng := chaosSettings(opts)
 	s, err := startSwarm(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -116,6 +105,23 @@ func runChaos(ctx context.Context, opts Options) (recs []Record, err error) {
 		}
 	}
 	return []Record{rec}, nil
+}
+
+// chaosSettings returns how long chaos goes on, its seed, and the random
+// source made from it.
+func chaosSettings(opts Options) (time.Duration, uint64, *rand.Rand) {
+	duration := opts.Duration
+	if duration == 0 {
+		duration = chaosDuration
+		if opts.Quick {
+			duration = chaosQuickDuration
+		}
+	}
+	seed := opts.Seed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	return duration, seed, rand.New(rand.NewPCG(seed, 0))
 }
 
 // chaosVictim picks with rng one of the running nodes whose SIGKILL leaves
