@@ -83,13 +83,7 @@ func runDockerChaos(ctx context.Context, opts Options) (recs []Record, err error
 		if err := d.startEngine(ctx, victim); err != nil {
 			return nil, err
 		}
-		if err := d.waitNodes(ctx, "Ready"); err != nil {
-			return nil, err
-		}
-		if _, err := dockerCLI(ctx, "", "service", "update", "-d", "--force", service); err != nil {
-			return nil, err
-		}
-		if err := d.waitSpread(ctx, service, chaosReplicas); err != nil {
+		if err := d.respread(ctx, service, chaosReplicas); err != nil {
 			return nil, err
 		}
 	}

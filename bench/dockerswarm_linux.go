@@ -53,6 +53,10 @@ type dockerSwarm struct {
 	manager  string // the local engine's hostname, as docker node ls shows it
 	inSwarm  bool
 	bridgeUp bool
+	// prepare, when set, runs before an engine first starts; cleanups run
+	// at close once the engines are gone, last first.
+	prepare  func(d *dockerSwarm, e *dockerEngine) error
+	cleanups []func() error
 }
 
 // startDockerSwarm makes a swarm of the local engine and n worker engines
@@ -340,6 +344,19 @@ func (d *dockerSwarm) waitSpread(ctx context.Context, service string, want int) 
 	})
 }
 
+// respread waits until every node is Ready again, then spreads service's
+// replicas over all of them (`service update --force`: Docker Swarm does
+// not rebalance by itself) and waits until they run.
+func (d *dockerSwarm) respread(ctx context.Context, service string, replicas int) error {
+	if err := d.waitNodes(ctx, "Ready"); err != nil {
+		return err
+	}
+	if _, err := dockerCLI(ctx, "", "service", "update", "-d", "--force", service); err != nil {
+		return err
+	}
+	return d.waitSpread(ctx, service, replicas)
+}
+
 // close removes the swarm, the engines, the namespaces and the bridge.
 func (d *dockerSwarm) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -356,6 +373,11 @@ func (d *dockerSwarm) close() error {
 		}
 	}
 	d.removeNetwork(len(d.workers))
+	for i := len(d.cleanups) - 1; i >= 0; i-- {
+		if err := d.cleanups[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := os.RemoveAll(d.dir); err != nil {
 		errs = append(errs, err)
 	}
@@ -459,6 +481,11 @@ func (d *dockerSwarm) startEngines(ctx context.Context, n int, role string) erro
 		if err := d.addHost(ctx, e); err != nil {
 			return err
 		}
+		if d.prepare != nil {
+			if err := d.prepare(d, e); err != nil {
+				return err
+			}
+		}
 		if err := d.startEngine(ctx, e); err != nil {
 			return err
 		}
@@ -482,7 +509,13 @@ func tailOf(path string) string {
 // all managers (the first initialises it), leaving the local engine out
 // of it: a manager is killed in the leader-crash scenario, and the local
 // engine is not this program's to kill. On error everything is torn down.
-func startDockerManagers(ctx context.Context, opts Options, n int) (d *dockerSwarm, err error) {
+func startDockerManagers(ctx context.Context, opts Options, n int) (*dockerSwarm, error) {
+	return startDockerManagersWith(ctx, opts, n, nil)
+}
+
+// startDockerManagersWith is startDockerManagers with prepare run before
+// each engine first starts (it may add to d.cleanups).
+func startDockerManagersWith(ctx context.Context, opts Options, n int, prepare func(d *dockerSwarm, e *dockerEngine) error) (d *dockerSwarm, err error) {
 	if err := checkDockerTools(); err != nil {
 		return nil, err
 	}
@@ -490,7 +523,7 @@ func startDockerManagers(ctx context.Context, opts Options, n int) (d *dockerSwa
 	if err != nil {
 		return nil, err
 	}
-	d = &dockerSwarm{dir: dir, log: opts.logf}
+	d = &dockerSwarm{dir: dir, log: opts.logf, prepare: prepare}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, d.close())

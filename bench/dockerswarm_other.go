@@ -32,6 +32,11 @@ func runDockerLatencyNodeCrash(context.Context, Options) ([]Record, error) {
 	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
 }
 
+// runDockerDiskFull needs Linux namespaces for its engines.
+func runDockerDiskFull(context.Context, Options) ([]Record, error) {
+	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")
+}
+
 // runDockerChaos needs Linux namespaces for its engines.
 func runDockerChaos(context.Context, Options) ([]Record, error) {
 	return nil, errors.New("the Docker Swarm target needs Linux (network and PID namespaces)")

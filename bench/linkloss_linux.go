@@ -37,9 +37,15 @@ func loseOnLink(ctx context.Context, ns, dev string, p float64) (*linkLoss, erro
 }
 
 func (l *linkLoss) iptables(ctx context.Context, op string, rule []string) error {
-	args := append([]string{"iptables", "-w", op}, rule...)
-	if l.ns != "" {
-		args = append([]string{"ip", "netns", "exec", l.ns}, args...)
+	return iptablesIn(ctx, l.ns, append([]string{op}, rule...)...)
+}
+
+// iptablesIn runs iptables -w with args in network namespace ns ("" for
+// this process's).
+func iptablesIn(ctx context.Context, ns string, args ...string) error {
+	args = append([]string{"iptables", "-w"}, args...)
+	if ns != "" {
+		args = append([]string{"ip", "netns", "exec", ns}, args...)
 	}
 	return run(ctx, args[0], args[1:]...)
 }

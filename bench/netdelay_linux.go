@@ -334,11 +334,7 @@ func delayLink(ctx context.Context, ns, dev string, queue uint16, d time.Duratio
 }
 
 func (l *linkDelay) iptables(ctx context.Context, op string) error {
-	args := append([]string{"iptables", "-w", "-t", "mangle", op}, l.rule...)
-	if l.ns != "" {
-		args = append([]string{"ip", "netns", "exec", l.ns}, args...)
-	}
-	return run(ctx, args[0], args[1:]...)
+	return iptablesIn(ctx, l.ns, append([]string{"-t", "mangle", op}, l.rule...)...)
 }
 
 // Close removes the rule, then lets the held packets go.

@@ -166,13 +166,7 @@ func runDockerCrash(ctx context.Context, opts Options, c dockerCrash) (recs []Re
 		if err := d.startEngine(ctx, victim); err != nil {
 			return nil, err
 		}
-		if err := d.waitNodes(ctx, "Ready"); err != nil {
-			return nil, err
-		}
-		if _, err := dockerCLI(ctx, "", "service", "update", "-d", "--force", service); err != nil {
-			return nil, err
-		}
-		if err := d.waitSpread(ctx, service, replicas); err != nil {
+		if err := d.respread(ctx, service, replicas); err != nil {
 			return nil, err
 		}
 	}

@@ -127,13 +127,7 @@ func runDockerSurplusFault(ctx context.Context, opts Options, f dockerSurplusFau
 		if rep == opts.Repeat {
 			break
 		}
-		if err := d.waitNodes(ctx, "Ready"); err != nil {
-			return nil, err
-		}
-		if _, err := dockerCLI(ctx, "", "service", "update", "-d", "--force", f.service); err != nil {
-			return nil, err
-		}
-		if err := d.waitSpread(ctx, f.service, replicas); err != nil {
+		if err := d.respread(ctx, f.service, replicas); err != nil {
 			return nil, err
 		}
 	}

@@ -65,7 +65,7 @@ func TestQuickDockerSwarm(t *testing.T) {
 	if err := exec.Command("docker", "info").Run(); err != nil {
 		t.Skip("the Docker Swarm target needs a Docker engine (.ci/run starts dockerd): docker info failed")
 	}
-	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t), Target: TargetDockerSwarm}, "node-crash", "leader-crash", "partition", "node-freeze", "lossy-node-crash", "latency-node-crash", "converge-containers", "scale-containers", "chaos", "mesh-throughput")
+	checkQuickRun(t, Options{Quick: true, Repeat: 1, BinDir: binDir(t), Target: TargetDockerSwarm}, "node-crash", "leader-crash", "partition", "node-freeze", "lossy-node-crash", "latency-node-crash", "disk-full", "converge-containers", "scale-containers", "chaos", "mesh-throughput")
 }
 
 // TestQuickContainers runs the -containers scenarios on ActorSwarm (its

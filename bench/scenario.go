@@ -145,10 +145,10 @@ func Scenarios() []Scenario {
 			DockerSwarm: runDockerNodeFreeze,
 		},
 		{
-			Name:              "disk-full",
-			Description:       "5 loopback swarmd (3 managers), a manager's data directory a 64 MiB tmpfs: fill it, time until a write through another manager succeeds; for 10 s scale a service between 1 and 200 tasks through the full manager (each write commits or fails, none hangs) and note whether it stays up; free the space (start it again if it stopped), time until every node is Ready and every manager reachable (needs root)",
-			Run:               runDiskFull,
-			DockerSwarmWhyNot: "not built yet (the Docker Swarm harness would need an engine's data root on a tmpfs)",
+			Name:        "disk-full",
+			Description: "5 loopback swarmd (3 managers), a manager's data directory a 64 MiB tmpfs: fill it, time until a write through another manager succeeds; for 10 s scale a service between 1 and 200 tasks through the full manager (each write commits or fails, none hangs) and note whether it stays up; free the space (start it again if it stopped), time until every node is Ready and every manager reachable (needs root); dockerswarm: three engines as managers, the third's data root the tmpfs",
+			Run:         runDiskFull,
+			DockerSwarm: runDockerDiskFull,
 		},
 		{
 			Name:        "chaos",
