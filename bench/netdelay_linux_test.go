@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"os"
 	"os/exec"
 	"regexp"
@@ -121,5 +122,88 @@ func TestNetDelay(t *testing.T) {
 	}
 	if after := rtt(); after > before+20*time.Millisecond {
 		t.Errorf("round trip %s with the rule but no holder", after)
+	}
+}
+
+// TestLinkHelpers (root): delayLink and loseOnLink add their rules in a
+// namespace and Close removes exactly them: a total loss stops pings and
+// ends with Close; a delay lengthens the round trip and ends with Close;
+// a rule of someone else's in the same chain stays.
+func TestLinkHelpers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (network namespaces, iptables)")
+	}
+	if _, err := exec.LookPath("ping"); err != nil {
+		t.Skip("needs ping")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const a, b = "asb-lh-a", "asb-lh-b"
+	cleanup := func() {
+		_ = run(context.Background(), "ip", "netns", "del", a)
+		_ = run(context.Background(), "ip", "netns", "del", b)
+	}
+	cleanup()
+	t.Cleanup(cleanup)
+	if err := runAll(ctx, [][]string{
+		{"ip", "netns", "add", a}, {"ip", "netns", "add", b},
+		{"ip", "link", "add", "eth0", "netns", a, "type", "veth", "peer", "name", "eth0", "netns", b},
+		{"ip", "-n", a, "addr", "add", "10.198.0.1/24", "dev", "eth0"},
+		{"ip", "-n", b, "addr", "add", "10.198.0.2/24", "dev", "eth0"},
+		{"ip", "-n", a, "link", "set", "eth0", "up"}, {"ip", "-n", b, "link", "set", "eth0", "up"},
+		// Someone else's rules, which Close must leave alone.
+		{"ip", "netns", "exec", a, "iptables", "-w", "-A", "OUTPUT", "-p", "udp", "--dport", "9", "-j", "ACCEPT"},
+		{"ip", "netns", "exec", a, "iptables", "-w", "-t", "mangle", "-A", "POSTROUTING", "-p", "udp", "--dport", "9", "-j", "ACCEPT"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ping := func() (time.Duration, error) {
+		out, err := exec.CommandContext(ctx, "ip", "netns", "exec", a, "ping", "-c", "2", "-i", "0.2", "-W", "1", "10.198.0.2").CombinedOutput()
+		if err != nil {
+			return 0, err
+		}
+		m := regexp.MustCompile(`= [0-9.]+/([0-9.]+)/`).FindSubmatch(out)
+		if m == nil {
+			return 0, errors.New("no average in ping's output")
+		}
+		f, _ := strconv.ParseFloat(string(m[1]), 64)
+		return time.Duration(f * float64(time.Millisecond)), nil
+	}
+	rules := func() string {
+		out, _ := exec.CommandContext(ctx, "sh", "-c", "ip netns exec "+a+" iptables -w -S; ip netns exec "+a+" iptables -w -t mangle -S").CombinedOutput()
+		return string(out)
+	}
+	before := rules()
+
+	loss, err := loseOnLink(ctx, a, "eth0", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ping(); err == nil {
+		t.Error("pings passed a link that loses every packet")
+	}
+	if err := loss.Close(); err != nil {
+		t.Fatal(err)
+	}
+	base, err := ping()
+	if err != nil {
+		t.Fatalf("pings fail once the loss is removed: %v", err)
+	}
+
+	delay, err := delayLink(ctx, a, "eth0", 7, 30*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := ping(); err != nil || d < base+30*time.Millisecond {
+		t.Errorf("round trip %s (%v) with a 30ms delay, %s without", d, err, base)
+	}
+	if err := delay.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := ping(); err != nil || d > base+20*time.Millisecond {
+		t.Errorf("round trip %s (%v) after the delay was removed, %s before", d, err, base)
+	}
+	if after := rules(); after != before {
+		t.Errorf("rules after Close differ from before:\n%s\nbefore:\n%s", after, before)
 	}
 }
