@@ -21,8 +21,11 @@ const keptEvents = 10000
 // EventSource is what the events actor reads of its manager: names for
 // the IDs in applied entries, and the control shard's leader.
 type EventSource interface {
-	// Node returns a node as this replica knows it; read only.
-	Node(id string) (*swarmv1.Node, bool)
+	// NodeName returns a node's hostname as this replica knows it.
+	NodeName(id string) (string, bool)
+	// NodeNames returns the hostnames of the nodes ids, by ID, in one
+	// read; unknown nodes are left out.
+	NodeNames(ids []string) map[string]string
 	// Tasks returns the identities (ID, service and its name, slot, node)
 	// of the tasks ids of shard as this replica knows them, by ID.
 	Tasks(shard uint64, ids []string) map[string]*swarmv1.Task
@@ -90,8 +93,8 @@ func (e *Events) onLeaderTick() {
 	}
 	e.leader = l
 	attrs := map[string]string{}
-	if n, ok := e.src.Node(l); ok {
-		attrs["name"] = n.GetDescription().GetHostname()
+	if h, ok := e.src.NodeName(l); ok {
+		attrs["name"] = h
 	}
 	e.add(0, "raft", "leader", l, attrs)
 }
@@ -105,8 +108,8 @@ func (e *Events) Record(a *cluster.Applied) {
 	at := a.Command.GetNowUnixNano()
 	nodeAttrs := func(id string) map[string]string {
 		attrs := map[string]string{}
-		if n, ok := e.src.Node(id); ok {
-			attrs["name"] = n.GetDescription().GetHostname()
+		if h, ok := e.src.NodeName(id); ok {
+			attrs["name"] = h
 		}
 		return attrs
 	}
@@ -151,12 +154,11 @@ func (e *Events) Record(a *cluster.Applied) {
 	}
 }
 
-// taskEvents names the tasks of one entry for its events: hostnames are
-// looked up once per node, not once per task.
+// taskEvents names the tasks of one entry for its events: the hostnames
+// of their nodes are read once for the entry, not once per task.
 type taskEvents struct {
-	e     *Events
 	tasks map[string]*swarmv1.Task
-	hosts map[string]string
+	hosts map[string]string // hostnames of the tasks' nodes, by node ID
 }
 
 func (te *taskEvents) attrs(id string) map[string]string {
@@ -170,14 +172,7 @@ func (te *taskEvents) attrs(id string) map[string]string {
 		name = t.ServiceName + "." + t.NodeId
 	}
 	attrs["name"], attrs["service"] = name, t.ServiceName
-	host, ok := te.hosts[t.NodeId]
-	if !ok {
-		if n, found := te.e.src.Node(t.NodeId); found {
-			host = n.GetDescription().GetHostname()
-		}
-		te.hosts[t.NodeId] = host
-	}
-	if host != "" {
+	if host := te.hosts[t.NodeId]; host != "" {
 		attrs["node"] = host
 	}
 	return attrs
@@ -212,7 +207,12 @@ func (e *Events) recordTasks(at int64, shard uint64, b *swarmv1.TaskBatch) {
 	for _, d := range desires {
 		ids = append(ids, d.GetTaskId())
 	}
-	te := &taskEvents{e: e, tasks: e.src.Tasks(shard, ids), hosts: make(map[string]string)}
+	tasks := e.src.Tasks(shard, ids)
+	var nodes []string
+	for _, t := range tasks {
+		nodes = append(nodes, t.NodeId)
+	}
+	te := &taskEvents{tasks: tasks, hosts: e.src.NodeNames(nodes)}
 	for _, t := range creates {
 		attrs := te.attrs(t.GetId())
 		attrs["state.new"] = lower(t.GetStatus().GetState().String(), "TASK_STATE_")

@@ -15,8 +15,14 @@ type fakeSource struct {
 	leader string
 }
 
-func (fakeSource) Node(id string) (*swarmv1.Node, bool) {
-	return &swarmv1.Node{Id: id, Description: &swarmv1.NodeDescription{Hostname: "host-" + id}}, true
+func (fakeSource) NodeName(id string) (string, bool) { return "host-" + id, true }
+
+func (fakeSource) NodeNames(ids []string) map[string]string {
+	out := make(map[string]string)
+	for _, id := range ids {
+		out[id] = "host-" + id
+	}
+	return out
 }
 
 func (fakeSource) Tasks(_ uint64, ids []string) map[string]*swarmv1.Task {

@@ -712,6 +712,16 @@ func (s *Store) Nodes() []*swarmv1.Node {
 	return out
 }
 
+// NodeHostname returns a node's hostname, without copying the node (the
+// events of every entry name the nodes of its tasks).
+func (s *Store) NodeHostname(id string) (string, bool) {
+	n, ok := s.nodes[id]
+	if !ok {
+		return "", false
+	}
+	return n.GetDescription().GetHostname(), true
+}
+
 // Node returns a copy of one node.
 func (s *Store) Node(id string) (*swarmv1.Node, bool) {
 	n, ok := s.nodes[id]

@@ -230,6 +230,12 @@ func TestStoreAddNode(t *testing.T) {
 	if got := s.Cluster().NextReplicaId; got != 5 {
 		t.Errorf("next replica ID = %d, want 5", got)
 	}
+	if h, ok := s.NodeHostname("m3"); !ok || h != "h3" {
+		t.Errorf("NodeHostname(m3) = %q, %v; want h3", h, ok)
+	}
+	if h, ok := s.NodeHostname("nope"); ok || h != "" {
+		t.Errorf("NodeHostname of an unknown node = %q, %v", h, ok)
+	}
 
 	// A worker never keeps manager information it was sent with.
 	w := storeWorker("w3", "h6")

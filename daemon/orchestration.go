@@ -157,6 +157,43 @@ var (
 
 // Node returns a node as this replica knows it, shared with every
 // reader: callers must not modify it.
+// NodeName implements actors.EventSource.
+func (e *managerEnv) NodeName(id string) (string, bool) {
+	type name struct {
+		host string
+		ok   bool
+	}
+	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
+		h, ok := s.NodeHostname(id)
+		return name{h, ok}
+	})
+	if err != nil {
+		return "", false
+	}
+	n := v.(name)
+	return n.host, n.ok
+}
+
+// NodeNames implements actors.EventSource.
+func (e *managerEnv) NodeNames(ids []string) map[string]string {
+	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
+		out := make(map[string]string)
+		for _, id := range ids {
+			if _, done := out[id]; done {
+				continue
+			}
+			if h, ok := s.NodeHostname(id); ok {
+				out[id] = h
+			}
+		}
+		return out
+	})
+	if err != nil {
+		return map[string]string{}
+	}
+	return v.(map[string]string)
+}
+
 func (e *managerEnv) Node(id string) (*swarmv1.Node, bool) {
 	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
 		n, _ := s.SharedNode(id)
