@@ -722,6 +722,27 @@ func (s *Store) NodeHostname(id string) (string, bool) {
 	return n.GetDescription().GetHostname(), true
 }
 
+// NodeAddress returns where a node's actors are reached: its gateway
+// address and the name of its node actor ("" for the default), without
+// copying the node (every sync and every poke asks).
+func (s *Store) NodeAddress(id string) (gateway, actorName string, ok bool) {
+	n, ok := s.nodes[id]
+	if !ok {
+		return "", "", false
+	}
+	return n.GetGatewayAddr(), n.GetActorName(), true
+}
+
+// PortErrorsEqual reports whether a node is known and its recorded port
+// errors are errs, without copying the node.
+func (s *Store) PortErrorsEqual(id string, errs map[string]string) (known, equal bool) {
+	n, ok := s.nodes[id]
+	if !ok {
+		return false, false
+	}
+	return true, maps.Equal(n.GetStatus().GetPortErrors(), errs)
+}
+
 // Node returns a copy of one node.
 func (s *Store) Node(id string) (*swarmv1.Node, bool) {
 	n, ok := s.nodes[id]

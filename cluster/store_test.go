@@ -236,6 +236,21 @@ func TestStoreAddNode(t *testing.T) {
 	if h, ok := s.NodeHostname("nope"); ok || h != "" {
 		t.Errorf("NodeHostname of an unknown node = %q, %v", h, ok)
 	}
+	if addr, name, ok := s.NodeAddress("w1"); !ok || addr != "10.0.0.9:4243" || name != "" {
+		t.Errorf("NodeAddress(w1) = %q, %q, %v; want its gateway and the default actor", addr, name, ok)
+	}
+	if _, _, ok := s.NodeAddress("nope"); ok {
+		t.Error("NodeAddress of an unknown node is ok")
+	}
+	if known, _ := s.PortErrorsEqual("nope", nil); known {
+		t.Error("PortErrorsEqual knows an unknown node")
+	}
+	if known, equal := s.PortErrorsEqual("m3", nil); !known || !equal {
+		t.Errorf("PortErrorsEqual(m3, none) = %v, %v; want a known node without errors", known, equal)
+	}
+	if _, equal := s.PortErrorsEqual("m3", map[string]string{"80/tcp": "in use"}); equal {
+		t.Error("PortErrorsEqual says a node without errors has one")
+	}
 
 	// A worker never keeps manager information it was sent with.
 	w := storeWorker("w3", "h6")

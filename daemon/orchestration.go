@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -458,11 +457,14 @@ func (e *managerEnv) Release(ctx context.Context, taskIDs []string) error {
 // SetPortErrors records the published ports a node cannot serve when
 // they differ from what its replica of the control shard holds.
 func (e *managerEnv) SetPortErrors(ctx context.Context, nodeID string, errs map[string]string) error {
-	n, ok := e.Node(nodeID)
-	if !ok || maps.Equal(n.GetStatus().GetPortErrors(), errs) {
+	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
+		known, equal := s.PortErrorsEqual(nodeID, errs)
+		return !known || equal
+	})
+	if err != nil || v.(bool) {
 		return nil
 	}
-	_, err := e.raft.Propose(ctx, cluster.ControlShard, &swarmv1.Command{Cmd: &swarmv1.Command_SetNodePortErrors{
+	_, err = e.raft.Propose(ctx, cluster.ControlShard, &swarmv1.Command{Cmd: &swarmv1.Command_SetNodePortErrors{
 		SetNodePortErrors: &swarmv1.SetNodePortErrors{NodeId: nodeID, PortErrors: errs},
 	}})
 	return err
@@ -471,17 +473,27 @@ func (e *managerEnv) SetPortErrors(ctx context.Context, nodeID string, errs map[
 // Poke tells the node actors of nodeIDs to sync their tasks now, with
 // shard read up to date.
 func (e *managerEnv) Poke(shard uint64, nodeIDs []string) {
-	seen := make(map[string]bool, len(nodeIDs))
-	for _, id := range nodeIDs {
-		if seen[id] {
-			continue
+	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
+		seen := make(map[string]bool, len(nodeIDs))
+		var pids []*actor.PID
+		for _, id := range nodeIDs {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			addr, name, ok := s.NodeAddress(id)
+			if !ok || addr == "" {
+				continue
+			}
+			pids = append(pids, actors.NodePID(&swarmv1.Node{GatewayAddr: addr, ActorName: name}))
 		}
-		seen[id] = true
-		n, ok := e.Node(id)
-		if !ok || n.GetGatewayAddr() == "" {
-			continue
-		}
-		e.system.Root.Send(actors.NodePID(n), &swarmv1.TasksChanged{Shard: shard})
+		return pids
+	})
+	if err != nil {
+		return
+	}
+	for _, pid := range v.([]*actor.PID) {
+		e.system.Root.Send(pid, &swarmv1.TasksChanged{Shard: shard})
 	}
 }
 
