@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -34,19 +33,11 @@ func runDockerDiskFull(ctx context.Context, opts Options) (recs []Record, err er
 			return nil
 		}
 		mnt = filepath.Join(e.dir, "root")
-		if err := os.MkdirAll(mnt, 0o700); err != nil {
+		umount, err := mountSmallDisk(ctx, mnt)
+		if err != nil {
 			return err
 		}
-		if out, err := exec.CommandContext(ctx, "mount", "-t", "tmpfs", "-o", "size="+diskFullSize+",mode=0700", "tmpfs", mnt).CombinedOutput(); err != nil {
-			return fmt.Errorf("mount a tmpfs on %s: %w: %s", mnt, err, out)
-		}
-		// Unmounted at close, once its engine is gone.
-		d.cleanups = append(d.cleanups, func() error {
-			if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-				return fmt.Errorf("umount %s: %w: %s", mnt, err, out)
-			}
-			return nil
-		})
+		d.cleanups = append(d.cleanups, umount) // at close, once its engine is gone
 		return nil
 	})
 	if err != nil {

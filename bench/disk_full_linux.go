@@ -45,18 +45,11 @@ func runDiskFull(ctx context.Context, opts Options) (recs []Record, err error) {
 	var mnt string
 	s, err := startSwarmWith(ctx, opts, false, func(lb *Loopback) error {
 		mnt = lb.Node(diskFullNode).DataDir
-		if err := os.MkdirAll(mnt, 0o700); err != nil {
+		umount, err := mountSmallDisk(ctx, mnt)
+		if err != nil {
 			return err
 		}
-		if out, err := exec.CommandContext(ctx, "mount", "-t", "tmpfs", "-o", "size="+diskFullSize+",mode=0700", "tmpfs", mnt).CombinedOutput(); err != nil {
-			return fmt.Errorf("mount a tmpfs on %s: %w: %s", mnt, err, out)
-		}
-		lb.OnClose(func() error {
-			if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-				return fmt.Errorf("umount %s: %w: %s", mnt, err, out)
-			}
-			return nil
-		})
+		lb.OnClose(umount)
 		return nil
 	})
 	if err != nil {
@@ -139,6 +132,23 @@ func runDiskFull(ctx context.Context, opts Options) (recs []Record, err error) {
 			full, self, FormatFigure(tWrite), full, okThrough, failedThrough, state, FormatFigure(tRecovered))
 	}
 	return []Record{write, recovered}, nil
+}
+
+// mountSmallDisk mounts a tmpfs of diskFullSize on dir (made if need be)
+// and returns what unmounts it.
+func mountSmallDisk(ctx context.Context, dir string) (umount func() error, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if out, err := exec.CommandContext(ctx, "mount", "-t", "tmpfs", "-o", "size="+diskFullSize+",mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("mount a tmpfs on %s: %w: %s", dir, err, out)
+	}
+	return func() error {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			return fmt.Errorf("umount %s: %w: %s", dir, err, out)
+		}
+		return nil
+	}, nil
 }
 
 // countInFile counts the lines of path that hold s (0 if it cannot be read).

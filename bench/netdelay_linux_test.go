@@ -3,7 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/binary"
-	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -46,42 +46,17 @@ func TestNfqPacketIDs(t *testing.T) {
 // at least 40 ms longer; closing the holder with the rule gone brings it
 // back down, and a packet held when it closes is let go, not dropped.
 func TestNetDelay(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, iptables)")
-	}
-	if _, err := exec.LookPath("ping"); err != nil {
-		t.Skip("needs ping")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	const a, b = "asb-nd-a", "asb-nd-b"
-	cleanup := func() {
-		_ = run(context.Background(), "ip", "netns", "del", a)
-		_ = run(context.Background(), "ip", "netns", "del", b)
-	}
-	cleanup()
-	t.Cleanup(cleanup)
-	if err := runAll(ctx, [][]string{
-		{"ip", "netns", "add", a}, {"ip", "netns", "add", b},
-		{"ip", "link", "add", "eth0", "netns", a, "type", "veth", "peer", "name", "eth0", "netns", b},
-		{"ip", "-n", a, "addr", "add", "10.197.0.1/24", "dev", "eth0"},
-		{"ip", "-n", b, "addr", "add", "10.197.0.2/24", "dev", "eth0"},
-		{"ip", "-n", a, "link", "set", "eth0", "up"}, {"ip", "-n", b, "link", "set", "eth0", "up"},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	lab := newVethLab(t, ctx, "asb-nd-a", "asb-nd-b", "10.197.0")
+	a := lab.a
 	rtt := func() time.Duration {
 		t.Helper()
-		out, err := exec.CommandContext(ctx, "ip", "netns", "exec", a, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.197.0.2").CombinedOutput()
+		d, err := lab.ping(3)
 		if err != nil {
-			t.Fatalf("ping: %v\n%s", err, out)
+			t.Fatal(err)
 		}
-		m := regexp.MustCompile(`= [0-9.]+/([0-9.]+)/`).FindSubmatch(out)
-		if m == nil {
-			t.Fatalf("no average in ping's output:\n%s", out)
-		}
-		f, _ := strconv.ParseFloat(string(m[1]), 64)
-		return time.Duration(f * float64(time.Millisecond))
+		return d
 	}
 	before := rtt()
 	const delay = 40 * time.Millisecond
@@ -99,7 +74,7 @@ func TestNetDelay(t *testing.T) {
 		t.Errorf("round trip %s with a %s delay, %s without", delayed, delay, before)
 	}
 	// A ping sent just before the holder closes is answered (let go).
-	ping := exec.CommandContext(ctx, "ip", "netns", "exec", a, "ping", "-c", "1", "-W", "2", "10.197.0.2")
+	ping := exec.CommandContext(ctx, "ip", "netns", "exec", a, "ping", "-c", "1", "-W", "2", lab.peer)
 	if err := ping.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -130,45 +105,15 @@ func TestNetDelay(t *testing.T) {
 // ends with Close; a delay lengthens the round trip and ends with Close;
 // a rule of someone else's in the same chain stays.
 func TestLinkHelpers(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, iptables)")
-	}
-	if _, err := exec.LookPath("ping"); err != nil {
-		t.Skip("needs ping")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	const a, b = "asb-lh-a", "asb-lh-b"
-	cleanup := func() {
-		_ = run(context.Background(), "ip", "netns", "del", a)
-		_ = run(context.Background(), "ip", "netns", "del", b)
-	}
-	cleanup()
-	t.Cleanup(cleanup)
-	if err := runAll(ctx, [][]string{
-		{"ip", "netns", "add", a}, {"ip", "netns", "add", b},
-		{"ip", "link", "add", "eth0", "netns", a, "type", "veth", "peer", "name", "eth0", "netns", b},
-		{"ip", "-n", a, "addr", "add", "10.198.0.1/24", "dev", "eth0"},
-		{"ip", "-n", b, "addr", "add", "10.198.0.2/24", "dev", "eth0"},
-		{"ip", "-n", a, "link", "set", "eth0", "up"}, {"ip", "-n", b, "link", "set", "eth0", "up"},
+	const a = "asb-lh-a"
+	lab := newVethLab(t, ctx, a, "asb-lh-b", "10.198.0",
 		// Someone else's rules, which Close must leave alone.
-		{"ip", "netns", "exec", a, "iptables", "-w", "-A", "OUTPUT", "-p", "udp", "--dport", "9", "-j", "ACCEPT"},
-		{"ip", "netns", "exec", a, "iptables", "-w", "-t", "mangle", "-A", "POSTROUTING", "-p", "udp", "--dport", "9", "-j", "ACCEPT"},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	ping := func() (time.Duration, error) {
-		out, err := exec.CommandContext(ctx, "ip", "netns", "exec", a, "ping", "-c", "2", "-i", "0.2", "-W", "1", "10.198.0.2").CombinedOutput()
-		if err != nil {
-			return 0, err
-		}
-		m := regexp.MustCompile(`= [0-9.]+/([0-9.]+)/`).FindSubmatch(out)
-		if m == nil {
-			return 0, errors.New("no average in ping's output")
-		}
-		f, _ := strconv.ParseFloat(string(m[1]), 64)
-		return time.Duration(f * float64(time.Millisecond)), nil
-	}
+		[]string{"ip", "netns", "exec", a, "iptables", "-w", "-A", "OUTPUT", "-p", "udp", "--dport", "9", "-j", "ACCEPT"},
+		[]string{"ip", "netns", "exec", a, "iptables", "-w", "-t", "mangle", "-A", "POSTROUTING", "-p", "udp", "--dport", "9", "-j", "ACCEPT"},
+	)
+	ping := func() (time.Duration, error) { return lab.ping(2) }
 	rules := func() string {
 		out, _ := exec.CommandContext(ctx, "sh", "-c", "ip netns exec "+a+" iptables -w -S; ip netns exec "+a+" iptables -w -t mangle -S").CombinedOutput()
 		return string(out)
@@ -206,4 +151,54 @@ func TestLinkHelpers(t *testing.T) {
 	if after := rules(); after != before {
 		t.Errorf("rules after Close differ from before:\n%s\nbefore:\n%s", after, before)
 	}
+}
+
+// vethLab is two network namespaces joined by a veth pair (eth0 in each),
+// a at prefix.1 and b at prefix.2, removed when the test ends.
+type vethLab struct {
+	ctx        context.Context
+	a, b, peer string
+}
+
+// newVethLab makes the lab, skipping the test without root or ping;
+// extra commands run once it is up.
+func newVethLab(t *testing.T, ctx context.Context, a, b, prefix string, extra ...[]string) *vethLab {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (network namespaces, iptables)")
+	}
+	if _, err := exec.LookPath("ping"); err != nil {
+		t.Skip("needs ping")
+	}
+	cleanup := func() {
+		_ = run(context.Background(), "ip", "netns", "del", a)
+		_ = run(context.Background(), "ip", "netns", "del", b)
+	}
+	cleanup()
+	t.Cleanup(cleanup)
+	cmds := [][]string{
+		{"ip", "netns", "add", a}, {"ip", "netns", "add", b},
+		{"ip", "link", "add", "eth0", "netns", a, "type", "veth", "peer", "name", "eth0", "netns", b},
+		{"ip", "-n", a, "addr", "add", prefix + ".1/24", "dev", "eth0"},
+		{"ip", "-n", b, "addr", "add", prefix + ".2/24", "dev", "eth0"},
+		{"ip", "-n", a, "link", "set", "eth0", "up"}, {"ip", "-n", b, "link", "set", "eth0", "up"},
+	}
+	if err := runAll(ctx, append(cmds, extra...)); err != nil {
+		t.Fatal(err)
+	}
+	return &vethLab{ctx: ctx, a: a, b: b, peer: prefix + ".2"}
+}
+
+// ping returns the average round trip of count pings from a to b.
+func (l *vethLab) ping(count int) (time.Duration, error) {
+	out, err := exec.CommandContext(l.ctx, "ip", "netns", "exec", l.a, "ping", "-c", strconv.Itoa(count), "-i", "0.2", "-W", "1", l.peer).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("ping: %w\n%s", err, out)
+	}
+	m := regexp.MustCompile(`= [0-9.]+/([0-9.]+)/`).FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("no average in ping's output:\n%s", out)
+	}
+	f, _ := strconv.ParseFloat(string(m[1]), 64)
+	return time.Duration(f * float64(time.Millisecond)), nil
 }
