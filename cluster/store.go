@@ -75,13 +75,10 @@ type Store struct {
 	networks    map[string]*swarmv1.Network
 	attachments map[string][]*swarmv1.Attachment
 	// Service shards: services and their tasks, with indexes.
-	services map[string]*swarmv1.Service
-	tasks    map[string]*swarmv1.Task
-	// The indexes hold the stored tasks themselves: a reader of a node's
-	// or a service's tasks then never looks each one up in tasks, a map
-	// of every task (cache misses dominated delta syncs at scale).
-	tasksByService map[string]map[string]*swarmv1.Task
-	tasksByNode    map[string]map[string]*swarmv1.Task
+	services       map[string]*swarmv1.Service
+	tasks          map[string]*swarmv1.Task
+	tasksByService map[string]map[string]struct{}
+	tasksByNode    map[string]map[string]struct{}
 	usage          map[string]*NodeUsage
 	// nodeRefs holds one copy of each node ID that tasks have (nodeRef).
 	nodeRefs map[string]string
@@ -161,8 +158,8 @@ func NewStore() *Store {
 		attachments:    make(map[string][]*swarmv1.Attachment),
 		services:       make(map[string]*swarmv1.Service),
 		tasks:          make(map[string]*swarmv1.Task),
-		tasksByService: make(map[string]map[string]*swarmv1.Task),
-		tasksByNode:    make(map[string]map[string]*swarmv1.Task),
+		tasksByService: make(map[string]map[string]struct{}),
+		tasksByNode:    make(map[string]map[string]struct{}),
 		usage:          make(map[string]*NodeUsage),
 		nodeRefs:       make(map[string]string),
 		states:         make(map[swarmv1.TaskState]int),

@@ -188,19 +188,19 @@ func (s *Store) applyRemoveService(c *swarmv1.RemoveService) (*swarmv1.Result, e
 	return &swarmv1.Result{Service: svc}, nil
 }
 
-func index(m map[string]map[string]*swarmv1.Task, key string, t *swarmv1.Task) {
+func index(m map[string]map[string]struct{}, key, id string) {
 	if key == "" {
 		return
 	}
 	set, ok := m[key]
 	if !ok {
-		set = make(map[string]*swarmv1.Task)
+		set = make(map[string]struct{})
 		m[key] = set
 	}
-	set[t.Id] = t
+	set[id] = struct{}{}
 }
 
-func unindex(m map[string]map[string]*swarmv1.Task, key, id string) {
+func unindex(m map[string]map[string]struct{}, key, id string) {
 	if set, ok := m[key]; ok {
 		delete(set, id)
 		if len(set) == 0 {
@@ -211,8 +211,8 @@ func unindex(m map[string]map[string]*swarmv1.Task, key, id string) {
 
 func (s *Store) putTask(t *swarmv1.Task) {
 	s.tasks[t.Id] = t
-	index(s.tasksByService, t.ServiceId, t)
-	index(s.tasksByNode, t.NodeId, t)
+	index(s.tasksByService, t.ServiceId, t.Id)
+	index(s.tasksByNode, t.NodeId, t.Id)
 	s.use(t, 1)
 }
 
@@ -274,7 +274,7 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 		}
 		s.use(t, -1)
 		t.NodeId = s.nodeRef(a.NodeId)
-		index(s.tasksByNode, t.NodeId, t)
+		index(s.tasksByNode, t.NodeId, t.Id)
 		t.Status = &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED, TimestampUnixNano: now, Message: "scheduler assigned task to node"}
 		touchTask(t, now)
 		s.use(t, 1)
@@ -470,7 +470,8 @@ func (s *Store) TasksOfService(id string) []*swarmv1.Task {
 func (s *Store) TasksOfServiceCached(id string, cache map[string]*swarmv1.Task) []*swarmv1.Task {
 	set := s.tasksByService[id]
 	out := make([]*swarmv1.Task, 0, len(set))
-	for tid, t := range set {
+	for tid := range set {
+		t := s.tasks[tid]
 		if c, ok := cache[tid]; ok && c.Version == t.Version {
 			out = append(out, c)
 			continue
@@ -494,7 +495,8 @@ func (s *Store) TasksOfNode(id string) []*swarmv1.Task {
 func (s *Store) TasksOfNodeSince(id string, known map[string]uint64) (changed []*swarmv1.Task, same []string) {
 	set := s.tasksByNode[id]
 	same = make([]string, 0, len(set))
-	for tid, t := range set {
+	for tid := range set {
+		t := s.tasks[tid]
 		if v, ok := known[tid]; ok && v == t.Version {
 			same = append(same, tid)
 			continue
@@ -514,10 +516,10 @@ func (s *Store) Tasks() []*swarmv1.Task {
 	return out
 }
 
-func (s *Store) tasksIn(set map[string]*swarmv1.Task) []*swarmv1.Task {
+func (s *Store) tasksIn(set map[string]struct{}) []*swarmv1.Task {
 	out := make([]*swarmv1.Task, 0, len(set))
-	for _, t := range set {
-		out = append(out, CopyTask(t))
+	for id := range set {
+		out = append(out, CopyTask(s.tasks[id]))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Id < out[j].Id })
 	return out
