@@ -165,7 +165,12 @@ func runSimScale(ctx context.Context, opts Options) (recs []Record, err error) {
 		}
 	}
 	opts.logf("%s: all %d tasks running after %s (placed after %s); %d commands applied; peak RSS %s MiB\n", name, tasks, runningAt.Round(time.Millisecond), placedAt.Round(time.Millisecond), applied, FormatFigure(peak))
-	if err := checkSimServices(ctx, lead, tasks); err != nil {
+	// Service ls may count more running than desired for a while: once a
+	// service is stable its supervisor rebalances it, a new task per moved
+	// slot running before the old one stops (start-first). It must settle.
+	if err := Poll(ctx, simSettleTimeout, fmt.Sprintf("service ls to show %d/%d tasks", tasks, tasks), func(ctx context.Context) error {
+		return checkSimServices(ctx, lead, tasks)
+	}); err != nil {
 		return nil, err
 	}
 	rec := func(what, unit string, v float64) Record {
@@ -332,6 +337,10 @@ func createSimServices(ctx context.Context, d *daemon.Daemon, tasks, perService 
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// simSettleTimeout bounds the wait for service ls to agree once every task
+// runs: rebalancing moves may be under way.
+const simSettleTimeout = 2 * time.Minute
 
 // checkSimServices checks that service ls agrees: every task running.
 func checkSimServices(ctx context.Context, d *daemon.Daemon, tasks int) error {
