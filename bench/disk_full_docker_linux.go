@@ -78,18 +78,10 @@ func runDockerDiskFull(ctx context.Context, opts Options) (recs []Record, err er
 			return nil, err
 		}
 		tWrite := ms(time.Since(filled))
-		var okThrough, failedThrough int
-		for i := 0; time.Since(filled) < watch; i++ {
-			wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			_, err := dockerCLI(wctx, full.host(), "service", "scale", "-d", fmt.Sprintf("%s=%d", service, 1+(i%2)*diskFullTasks))
-			cancel()
-			if err != nil {
-				failedThrough++
-			} else {
-				okThrough++
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		okThrough, failedThrough := scaleThroughFull(ctx, filled.Add(watch), func(ctx context.Context, scale string) error {
+			_, err := dockerCLI(ctx, full.host(), "service", "scale", "-d", service+"="+scale)
+			return err
+		})
 		survived := true
 		select {
 		case <-full.exited:

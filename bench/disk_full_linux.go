@@ -92,18 +92,10 @@ func runDiskFull(ctx context.Context, opts Options) (recs []Record, err error) {
 		// none may hang: the service is scaled up and down, which makes
 		// entries of tasks and their reports, more than the log's
 		// preallocated space holds.
-		var okThrough, failedThrough int
-		for i := 0; time.Since(filled) < watch; i++ {
-			wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			_, err := s.Ctl(wctx, diskFullNode, "service", "scale", "-d", fmt.Sprintf("%s=%d", service, 1+(i%2)*diskFullTasks))
-			cancel()
-			if err != nil {
-				failedThrough++
-			} else {
-				okThrough++
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		okThrough, failedThrough := scaleThroughFull(ctx, filled.Add(watch), func(ctx context.Context, scale string) error {
+			_, err := s.Ctl(ctx, diskFullNode, "service", "scale", "-d", service+"="+scale)
+			return err
+		})
 		survived := s.Running(diskFullNode)
 		logPath := s.Node(diskFullNode).LogPath
 		stoppedClean := countInFile(logPath, `msg="disk full"`)
@@ -132,6 +124,25 @@ func runDiskFull(ctx context.Context, opts Options) (recs []Record, err error) {
 			full, self, FormatFigure(tWrite), full, okThrough, failedThrough, state, FormatFigure(tRecovered))
 	}
 	return []Record{write, recovered}, nil
+}
+
+// scaleThroughFull scales the disk-full service between 1 and
+// diskFullTasks through the full manager with scale (each write bounded
+// to 2 s: it must commit or fail, not hang), 100 ms apart, until until;
+// it returns how many writes succeeded and failed.
+func scaleThroughFull(ctx context.Context, until time.Time, scale func(ctx context.Context, replicas string) error) (ok, failed int) {
+	for i := 0; time.Now().Before(until); i++ {
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := scale(wctx, strconv.Itoa(1+(i%2)*diskFullTasks))
+		cancel()
+		if err != nil {
+			failed++
+		} else {
+			ok++
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return ok, failed
 }
 
 // mountSmallDisk mounts a tmpfs of diskFullSize on dir (made if need be)
