@@ -147,7 +147,8 @@ func (h *Health) onTick(ctx actor.Context) {
 // Verdicts returns the state changes to propose now, or nil when this
 // manager does not lead, a proposal is still in flight, or nothing changed.
 // A manager that just became leader gives every node a full grace period
-// from that moment, since it may have missed heartbeats before.
+// from that moment, since it may have missed heartbeats before, and a node
+// it never heard from two.
 func (h *Health) Verdicts() []*swarmv1.NodeStateChange {
 	now := h.clock.Now()
 	if !h.ctl.IsControlLeader() {
@@ -173,6 +174,14 @@ func (h *Health) Verdicts() []*swarmv1.NodeStateChange {
 			since = changed
 		}
 		starting := now.Sub(since) <= grace
+		// A node this manager never heard from gets twice that from when
+		// it started leading (Docker Swarm does the same for nodes of
+		// unknown state): after a restart of the whole swarm, a worker's
+		// daemon may come up a while after the manager's, and it would
+		// lose its tasks for nothing.
+		if !heard && now.Sub(h.leaderSince) <= 2*grace {
+			starting = true
+		}
 		state := n.GetStatus().GetState()
 		switch {
 		case h.left[n.Id]:

@@ -126,7 +126,8 @@ func TestHealthVerdicts(t *testing.T) {
 		clk := clocktest.New(start)
 		ctl := &fakeControl{period: period, nodes: map[string]*swarmv1.Node{"a": node("a", ready, start)}}
 		h := NewHealth(ctl, clk)
-		clk.Advance(10 * grace) // never heard of a, but not leading
+		h.Record("a")
+		clk.Advance(10 * grace) // a fell silent long ago, but not leading
 		ctl.leader = true
 		if v := h.Verdicts(); len(v) != 0 {
 			t.Fatalf("verdicts right after becoming leader: %v", verdictMap(v))
@@ -134,6 +135,30 @@ func TestHealthVerdicts(t *testing.T) {
 		clk.Advance(grace + period)
 		if got := verdictMap(h.Verdicts()); got["a"] != down {
 			t.Fatalf("verdicts %v, want a down a grace after taking over", got)
+		}
+	})
+
+	t.Run("new leader gives a node it never heard from two graces", func(t *testing.T) {
+		clk := clocktest.New(start)
+		ctl := &fakeControl{period: period, nodes: map[string]*swarmv1.Node{
+			"heard": node("heard", ready, start), "unheard": node("unheard", ready, start),
+		}}
+		h := NewHealth(ctl, clk)
+		h.Record("heard")
+		clk.Advance(10 * grace)
+		ctl.leader = true
+		h.Verdicts()
+		clk.Advance(grace + period)
+		if got := verdictMap(h.Verdicts()); len(got) != 1 || got["heard"] != down {
+			t.Fatalf("verdicts %v a grace after taking over, want only the node heard before down", got)
+		}
+		clk.Advance(grace - 2*period) // just under two graces
+		if got := verdictMap(h.Verdicts()); got["unheard"] == down {
+			t.Fatalf("verdicts %v: a node never heard from is down before two graces", got)
+		}
+		clk.Advance(2 * period)
+		if got := verdictMap(h.Verdicts()); got["unheard"] != down {
+			t.Fatalf("verdicts %v, want the node never heard from down after two graces", got)
 		}
 	})
 
@@ -170,7 +195,7 @@ func TestHealthVerdicts(t *testing.T) {
 		ctl := &fakeControl{leader: true, period: period, nodes: map[string]*swarmv1.Node{"a": node("a", ready, start)}}
 		h := NewHealth(ctl, clk)
 		h.Verdicts()
-		clk.Advance(2 * grace)
+		clk.Advance(3 * grace)
 		h.inflight = true
 		if v := h.Verdicts(); v != nil {
 			t.Fatalf("verdicts while a proposal is in flight: %v", v)
