@@ -26,9 +26,10 @@ type EventSource interface {
 	// NodeNames returns the hostnames of the nodes ids, by ID, in one
 	// read; unknown nodes are left out.
 	NodeNames(ids []string) map[string]string
-	// Tasks returns the identities (ID, service and its name, slot, node)
-	// of the tasks ids of shard as this replica knows them, by ID.
-	Tasks(shard uint64, ids []string) map[string]*swarmv1.Task
+	// TaskNames returns what names the tasks ids of shard as this replica
+	// knows them, in the order of ids (the zero TaskName for an unknown
+	// one).
+	TaskNames(shard uint64, ids []string) []cluster.TaskName
 	// ServiceName returns a service's name.
 	ServiceName(id string) string
 	// LeaderNodeID returns the node leading the control shard ("" when
@@ -44,10 +45,31 @@ type leaderTick struct{}
 // events` reads. Its state belongs to its Receive.
 type Events struct {
 	src    EventSource
-	ring   []*swarmv1.Event
+	ring   []event
 	next   uint64
 	leader string
 	stop   func()
+}
+
+// event is one event as the ring keeps it: a swarmv1.Event is made of it
+// only when read, since most are dropped unread (a million task changes
+// pass through a ring of ten thousand). A task's event holds the strings
+// of its task as stored, so recording one allocates nothing; its node's
+// hostname is looked up when it is read.
+type event struct {
+	id                 uint64
+	at                 int64
+	typ, action, actor string
+	// attrs are the attributes of an event that is not a task's.
+	attrs map[string]string
+	// task marks a task's event: its service's name, slot (0: global, named
+	// by its node), node ID, and up to two attributes of its own.
+	task         bool
+	service      string
+	slot         uint64
+	node         string
+	key, value   string
+	key2, value2 string
 }
 
 // NewEvents returns the events actor.
@@ -72,9 +94,15 @@ func (e *Events) Receive(ctx actor.Context) {
 }
 
 func (e *Events) add(at int64, typ, action, id string, attrs map[string]string) {
+	e.push(event{at: at, typ: typ, action: action, actor: id, attrs: attrs})
+}
+
+// push numbers ev and appends it to the ring.
+func (e *Events) push(ev event) {
 	e.next++
-	if at == 0 {
-		at = time.Now().UnixNano()
+	ev.id = e.next
+	if ev.at == 0 {
+		ev.at = time.Now().UnixNano()
 	}
 	if len(e.ring) >= 2*keptEvents {
 		// Move the kept ones down, so that the events dropped from the
@@ -83,7 +111,7 @@ func (e *Events) add(at int64, typ, action, id string, attrs map[string]string) 
 		clear(e.ring[n:])
 		e.ring = e.ring[:n]
 	}
-	e.ring = append(e.ring, &swarmv1.Event{Id: e.next, TimeUnixNano: at, Type: typ, Action: action, ActorId: id, Attributes: attrs})
+	e.ring = append(e.ring, ev)
 }
 
 func (e *Events) onLeaderTick() {
@@ -101,6 +129,22 @@ func (e *Events) onLeaderTick() {
 
 func lower(s string, prefix string) string {
 	return strings.ToLower(strings.TrimPrefix(s, prefix))
+}
+
+// taskStates names task states as events do ("running"), made once.
+var taskStates = func() map[swarmv1.TaskState]string {
+	out := make(map[swarmv1.TaskState]string, len(swarmv1.TaskState_name))
+	for v, name := range swarmv1.TaskState_name {
+		out[swarmv1.TaskState(v)] = lower(name, "TASK_STATE_")
+	}
+	return out
+}()
+
+func taskStateName(s swarmv1.TaskState) string {
+	if name, ok := taskStates[s]; ok {
+		return name
+	}
+	return lower(s.String(), "TASK_STATE_")
 }
 
 // Record turns an applied entry into events.
@@ -154,30 +198,6 @@ func (e *Events) Record(a *cluster.Applied) {
 	}
 }
 
-// taskEvents names the tasks of one entry for its events: the hostnames
-// of their nodes are read once for the entry, not once per task.
-type taskEvents struct {
-	tasks map[string]*swarmv1.Task
-	hosts map[string]string // hostnames of the tasks' nodes, by node ID
-}
-
-func (te *taskEvents) attrs(id string) map[string]string {
-	t := te.tasks[id]
-	attrs := make(map[string]string, 4)
-	if t == nil {
-		return attrs
-	}
-	name := t.ServiceName + "." + strconv.FormatUint(t.Slot, 10)
-	if t.Slot == 0 {
-		name = t.ServiceName + "." + t.NodeId
-	}
-	attrs["name"], attrs["service"] = name, t.ServiceName
-	if host := te.hosts[t.NodeId]; host != "" {
-		attrs["node"] = host
-	}
-	return attrs
-}
-
 // recordTasks turns the task changes of an entry into events. Only the
 // last keptEvents of them can stay in the ring: the others are counted
 // (their IDs are skipped) but not made, so an entry of a hundred thousand
@@ -207,37 +227,72 @@ func (e *Events) recordTasks(at int64, shard uint64, b *swarmv1.TaskBatch) {
 	for _, d := range desires {
 		ids = append(ids, d.GetTaskId())
 	}
-	tasks := e.src.Tasks(shard, ids)
-	var nodes []string
-	for _, t := range tasks {
-		nodes = append(nodes, t.NodeId)
-	}
-	te := &taskEvents{tasks: tasks, hosts: e.src.NodeNames(nodes)}
-	for _, t := range creates {
-		attrs := te.attrs(t.GetId())
-		attrs["state.new"] = lower(t.GetStatus().GetState().String(), "TASK_STATE_")
-		e.add(at, "task", "create", t.GetId(), attrs)
-	}
-	for _, u := range updates {
-		attrs := te.attrs(u.GetTaskId())
-		attrs["state.new"] = lower(u.GetStatus().GetState().String(), "TASK_STATE_")
-		if err := u.GetStatus().GetErr(); err != "" {
-			attrs["error"] = err
+	names := e.src.TaskNames(shard, ids)
+	// A task's event, ids[i]'s, with its state and maybe one more
+	// attribute.
+	taskEvent := func(i int, action, key, value, key2, value2 string) event {
+		ev := event{at: at, typ: "task", action: action, actor: ids[i], task: true, key: key, value: value}
+		if value2 != "" {
+			ev.key2, ev.value2 = key2, value2
 		}
-		e.add(at, "task", "update", u.GetTaskId(), attrs)
-	}
-	for _, d := range desires {
-		attrs := te.attrs(d.GetTaskId())
-		attrs["desiredstate.new"] = lower(d.GetDesiredState().String(), "TASK_STATE_")
-		if d.GetReason() != "" {
-			attrs["reason"] = d.GetReason()
+		if i < len(names) {
+			ev.service, ev.slot, ev.node = names[i].Service, names[i].Slot, names[i].Node
 		}
-		e.add(at, "task", "update", d.GetTaskId(), attrs)
+		return ev
+	}
+	for i, t := range creates {
+		e.push(taskEvent(i, "create", "state.new", taskStateName(t.GetStatus().GetState()), "", ""))
+	}
+	for i, u := range updates {
+		e.push(taskEvent(len(creates)+i, "update", "state.new", taskStateName(u.GetStatus().GetState()), "error", u.GetStatus().GetErr()))
+	}
+	for i, d := range desires {
+		e.push(taskEvent(len(creates)+len(updates)+i, "update", "desiredstate.new", taskStateName(d.GetDesiredState()), "reason", d.GetReason()))
 	}
 }
 
-// kept returns the last keptEvents events, oldest first.
-func (e *Events) kept() []*swarmv1.Event {
+// events makes the events of evs, looking up their tasks' node hostnames
+// in one read.
+func (e *Events) events(evs []event) []*swarmv1.Event {
+	var nodes []string
+	for i := range evs {
+		if evs[i].task && evs[i].node != "" {
+			nodes = append(nodes, evs[i].node)
+		}
+	}
+	var hosts map[string]string
+	if len(nodes) > 0 {
+		hosts = e.src.NodeNames(nodes)
+	}
+	out := make([]*swarmv1.Event, len(evs))
+	for i := range evs {
+		ev := &evs[i]
+		attrs := ev.attrs
+		if ev.task {
+			attrs = make(map[string]string, 5)
+			if ev.service != "" {
+				name := ev.service + "." + strconv.FormatUint(ev.slot, 10)
+				if ev.slot == 0 {
+					name = ev.service + "." + ev.node
+				}
+				attrs["name"], attrs["service"] = name, ev.service
+			}
+			if host := hosts[ev.node]; host != "" {
+				attrs["node"] = host
+			}
+			attrs[ev.key] = ev.value
+			if ev.key2 != "" {
+				attrs[ev.key2] = ev.value2
+			}
+		}
+		out[i] = &swarmv1.Event{Id: ev.id, TimeUnixNano: ev.at, Type: ev.typ, Action: ev.action, ActorId: ev.actor, Attributes: attrs}
+	}
+	return out
+}
+
+// kept returns the last keptEvents events, oldest first, as the ring
+// keeps them.
+func (e *Events) kept() []event {
 	if len(e.ring) > keptEvents {
 		return e.ring[len(e.ring)-keptEvents:]
 	}
@@ -245,14 +300,14 @@ func (e *Events) kept() []*swarmv1.Event {
 }
 
 func (e *Events) onRequest(ctx actor.Context, req *swarmv1.EventsRequest) {
-	resp := &swarmv1.EventsResponse{}
+	var evs []event
 	for _, ev := range e.kept() {
-		if ev.TimeUnixNano < req.GetSinceUnixNano() || ev.Id <= req.GetAfterId() {
+		if ev.at < req.GetSinceUnixNano() || ev.id <= req.GetAfterId() {
 			continue
 		}
-		resp.Events = append(resp.Events, ev)
+		evs = append(evs, ev)
 	}
 	if ctx.Sender() != nil {
-		ctx.Respond(resp)
+		ctx.Respond(&swarmv1.EventsResponse{Events: e.events(evs)})
 	}
 }

@@ -25,10 +25,12 @@ func (fakeSource) NodeNames(ids []string) map[string]string {
 	return out
 }
 
-func (fakeSource) Tasks(_ uint64, ids []string) map[string]*swarmv1.Task {
-	out := make(map[string]*swarmv1.Task)
-	for _, id := range ids {
-		out[id] = &swarmv1.Task{Id: id, ServiceName: "web", Slot: 3, NodeId: "n2"}
+func (fakeSource) TaskNames(_ uint64, ids []string) []cluster.TaskName {
+	out := make([]cluster.TaskName, len(ids))
+	for i, id := range ids {
+		if id != "unknown" {
+			out[i] = cluster.TaskName{Service: "web", Slot: 3, Node: "n2"}
+		}
 	}
 	return out
 }
@@ -38,7 +40,7 @@ func (f *fakeSource) LeaderNodeID() string   { return f.leader }
 
 func eventLines(e *Events) []string {
 	var out []string
-	for _, ev := range e.ring {
+	for _, ev := range e.events(e.ring) {
 		keys := []string{}
 		for k, v := range ev.Attributes {
 			keys = append(keys, k+"="+v)
@@ -60,6 +62,7 @@ func TestEventsRecord(t *testing.T) {
 		Changes: []*swarmv1.NodeStateChange{{NodeId: "n1", State: swarmv1.NodeState_NODE_STATE_DOWN, Message: "heartbeat failure"}},
 	}}}, Result: &swarmv1.Result{}})
 	e.Record(&cluster.Applied{ShardID: 2, Command: &swarmv1.Command{NowUnixNano: 2, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: &swarmv1.TaskBatch{
+		Create: []*swarmv1.Task{{Id: "unknown", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_NEW}}},
 		Status: []*swarmv1.TaskStatusUpdate{{TaskId: "t1", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_FAILED, Err: "task: non-zero exit (1)"}}},
 		Desire: []*swarmv1.TaskDesire{{TaskId: "t1", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN, Reason: "rebalanced"}},
 	}}}, Result: &swarmv1.Result{}})
@@ -68,6 +71,7 @@ func TestEventsRecord(t *testing.T) {
 	e.onLeaderTick() // no change: no second event
 	want := []string{
 		"node update n1 message=heartbeat failure,name=host-n1,state.new=down",
+		"task create unknown state.new=new",
 		"task update t1 error=task: non-zero exit (1),name=web.3,node=host-n2,service=web,state.new=failed",
 		"task update t1 desiredstate.new=shutdown,name=web.3,node=host-n2,reason=rebalanced,service=web",
 		"raft leader n3 name=host-n3",
@@ -76,8 +80,8 @@ func TestEventsRecord(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if e.ring[0].Id != 1 || e.ring[3].Id != 4 {
-		t.Fatalf("ids %d..%d, want 1..4", e.ring[0].Id, e.ring[3].Id)
+	if e.ring[0].id != 1 || e.ring[4].id != 5 {
+		t.Fatalf("ids %d..%d, want 1..5", e.ring[0].id, e.ring[4].id)
 	}
 }
 
@@ -87,9 +91,9 @@ func TestEventsRingIsBounded(t *testing.T) {
 		e.add(int64(i+1), "node", "update", "n", nil)
 	}
 	kept := e.kept()
-	if len(kept) != keptEvents || kept[0].Id != 2*keptEvents+11 || len(e.ring) >= 2*keptEvents {
+	if len(kept) != keptEvents || kept[0].id != 2*keptEvents+11 || len(e.ring) >= 2*keptEvents {
 		t.Fatalf("kept %d starting at id %d, ring of %d; want %d starting at %d, ring under %d",
-			len(kept), kept[0].Id, len(e.ring), keptEvents, 2*keptEvents+11, 2*keptEvents)
+			len(kept), kept[0].id, len(e.ring), keptEvents, 2*keptEvents+11, 2*keptEvents)
 	}
 }
 
@@ -106,13 +110,13 @@ func TestEventsOfABigEntry(t *testing.T) {
 	e.recordTasks(1, 1, b)
 	kept := e.kept()
 	total := uint64(2 + keptEvents + 3 + 1)
-	if len(kept) != keptEvents || kept[len(kept)-1].Id != total || kept[0].Id != total-keptEvents+1 {
-		t.Fatalf("%d events, ids %d..%d; want %d, ids %d..%d", len(kept), kept[0].Id, kept[len(kept)-1].Id, keptEvents, total-keptEvents+1, total)
+	if len(kept) != keptEvents || kept[len(kept)-1].id != total || kept[0].id != total-keptEvents+1 {
+		t.Fatalf("%d events, ids %d..%d; want %d, ids %d..%d", len(kept), kept[0].id, kept[len(kept)-1].id, keptEvents, total-keptEvents+1, total)
 	}
-	if got := kept[0].ActorId; got != "u4" {
+	if got := kept[0].actor; got != "u4" {
 		t.Errorf("the oldest kept event is of %s, want u4", got)
 	}
-	if got := kept[len(kept)-1].ActorId; got != "d1" {
+	if got := kept[len(kept)-1].actor; got != "d1" {
 		t.Errorf("the newest event is of %s, want d1", got)
 	}
 }

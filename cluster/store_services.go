@@ -447,14 +447,21 @@ func (s *Store) Task(id string) (*swarmv1.Task, bool) {
 	return CopyTask(t), true
 }
 
-// TaskIdentity returns what names a task — its ID, service, service
-// name, slot and node — without copying the rest.
-func (s *Store) TaskIdentity(id string) (*swarmv1.Task, bool) {
+// TaskName is what names a task in events: its service's name, its slot
+// (0 for a global task) and its node.
+type TaskName struct {
+	Service string
+	Slot    uint64
+	Node    string
+}
+
+// TaskName returns what names task id, sharing the stored strings.
+func (s *Store) TaskName(id string) (TaskName, bool) {
 	t, ok := s.tasks[id]
 	if !ok {
-		return nil, false
+		return TaskName{}, false
 	}
-	return &swarmv1.Task{Id: t.Id, ServiceId: t.ServiceId, ServiceName: t.ServiceName, Slot: t.Slot, NodeId: t.NodeId}, true
+	return TaskName{Service: t.ServiceName, Slot: t.Slot, Node: t.NodeId}, true
 }
 
 // TasksOfService returns copies of a service's tasks (see CopyTask),

@@ -204,22 +204,20 @@ func (e *managerEnv) Node(id string) (*swarmv1.Node, bool) {
 	return v.(*swarmv1.Node), true
 }
 
-// Tasks returns the identities of tasks of a shard (ID, service, slot,
-// node) as this replica knows them, in one read.
-func (e *managerEnv) Tasks(shard uint64, ids []string) map[string]*swarmv1.Task {
+// TaskNames implements actors.EventSource: the names of tasks of a shard
+// as this replica knows them, in one read.
+func (e *managerEnv) TaskNames(shard uint64, ids []string) []cluster.TaskName {
 	v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any {
-		out := make(map[string]*swarmv1.Task, len(ids))
-		for _, id := range ids {
-			if t, ok := s.TaskIdentity(id); ok {
-				out[id] = t
-			}
+		out := make([]cluster.TaskName, len(ids))
+		for i, id := range ids {
+			out[i], _ = s.TaskName(id)
 		}
 		return out
 	})
 	if err != nil {
 		return nil
 	}
-	return v.(map[string]*swarmv1.Task)
+	return v.([]cluster.TaskName)
 }
 
 func (e *managerEnv) ServiceName(id string) string {

@@ -279,7 +279,7 @@ func TestServiceNodeCrash(t *testing.T) {
 	for _, want := range []string{
 		"raft leader", "node create", "service create",
 		"name=node-3, state.new=down",
-		"task update", "state.new=running", "error=node down",
+		"task update", "state.new=running", "error=node down", "node=node-",
 	} {
 		if !strings.Contains(events, want) {
 			t.Errorf("events lack %q:\n%s", want, events)
