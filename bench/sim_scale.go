@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,6 +157,7 @@ func runSimScale(ctx context.Context, opts Options) (recs []Record, err error) {
 		return nil
 	})
 	if err != nil {
+		opts.logf("%s: %s", name, simDiagnosis(ctx, lead))
 		return nil, err
 	}
 	applied := lead.AppliedCommands() - appliedBefore
@@ -171,6 +174,7 @@ func runSimScale(ctx context.Context, opts Options) (recs []Record, err error) {
 	if err := Poll(ctx, simSettleTimeout, fmt.Sprintf("service ls to show %d/%d tasks", tasks, tasks), func(ctx context.Context) error {
 		return checkSimServices(ctx, lead, tasks)
 	}); err != nil {
+		opts.logf("%s: %s", name, simDiagnosis(ctx, lead))
 		return nil, err
 	}
 	rec := func(what, unit string, v float64) Record {
@@ -357,6 +361,67 @@ func checkSimServices(ctx context.Context, d *daemon.Daemon, tasks int) error {
 		return fmt.Errorf("service ls shows %d/%d tasks, want %d/%d", running, desired, tasks, tasks)
 	}
 	return nil
+}
+
+// simDiagnosis says, when sim-scale does not settle, what holds it: the
+// nodes not Ready, and the tasks of the services whose running count is
+// off, counted by desired state, state and error.
+func simDiagnosis(ctx context.Context, d *daemon.Daemon) string {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var b strings.Builder
+	nodes := d.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_NodeList{NodeList: &swarmv1.NodeListRequest{}}})
+	if err := gatewayError(nodes); err != nil {
+		fmt.Fprintf(&b, "node ls: %v\n", err)
+	} else {
+		states := make(map[string]int)
+		for _, n := range nodes.GetNodeList().GetNodes() {
+			if st := n.GetStatus(); st.GetState() != swarmv1.NodeState_NODE_STATE_READY {
+				states[st.GetState().String()+" ("+st.GetMessage()+")"]++
+			}
+		}
+		fmt.Fprintf(&b, "nodes not Ready: %v\n", states)
+	}
+	ls := d.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_ServiceList{ServiceList: &swarmv1.ServiceListRequest{}}})
+	if err := gatewayError(ls); err != nil {
+		fmt.Fprintf(&b, "service ls: %v\n", err)
+		return b.String()
+	}
+	var off []string
+	for _, s := range ls.GetServiceList().GetServices() {
+		if s.GetRunning() != s.GetDesired() {
+			off = append(off, s.GetService().GetSpec().GetName())
+		}
+	}
+	fmt.Fprintf(&b, "%d services with running != desired\n", len(off))
+	if len(off) == 0 {
+		return b.String()
+	}
+	off = off[:min(len(off), 3)]
+	ps := d.Call(ctx, &swarmv1.GatewayRequest{Req: &swarmv1.GatewayRequest_TaskList{TaskList: &swarmv1.TaskListRequest{ServiceRefs: off}}})
+	if err := gatewayError(ps); err != nil {
+		fmt.Fprintf(&b, "service ps: %v\n", err)
+		return b.String()
+	}
+	kinds := make(map[string]int)
+	slots := make(map[string]int)
+	for _, t := range ps.GetTaskList().GetTasks() {
+		kinds[fmt.Sprintf("desired %s, %s, %q", t.GetDesiredState(), t.GetStatus().GetState(), t.GetStatus().GetErr()+t.GetShutdownReason())]++
+		if t.GetDesiredState() <= swarmv1.TaskState_TASK_STATE_RUNNING {
+			slots[fmt.Sprintf("%s.%d", t.GetServiceId(), t.GetSlot())]++
+		}
+	}
+	doubled := 0
+	for _, n := range slots {
+		if n > 1 {
+			doubled++
+		}
+	}
+	fmt.Fprintf(&b, "tasks of %s: %d slots with more than one task meant to run; by kind:\n", strings.Join(off, ", "), doubled)
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		fmt.Fprintf(&b, "  %7d  %s\n", kinds[k], k)
+	}
+	return b.String()
 }
 
 // rssMiB reads a memory figure of this process (VmRSS: now, VmHWM: peak)

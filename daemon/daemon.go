@@ -480,7 +480,28 @@ func (h *healthControl) ProposeStates(ctx context.Context, changes []*swarmv1.No
 	_, err := h.raft.Propose(ctx, cluster.ControlShard, &swarmv1.Command{
 		Cmd: &swarmv1.Command_SetNodeStates{SetNodeStates: &swarmv1.SetNodeStates{Changes: changes}},
 	})
+	if err == nil {
+		h.logVerdicts(changes)
+	}
 	return err
+}
+
+// logVerdicts logs the nodes the failure detector marked Down or Ready:
+// a line per state, naming at most a few nodes (a swarm of thousands may
+// change many at once).
+func (h *healthControl) logVerdicts(changes []*swarmv1.NodeStateChange) {
+	const named = 5
+	byState := make(map[swarmv1.NodeState][]string)
+	for _, c := range changes {
+		byState[c.GetState()] = append(byState[c.GetState()], c.GetNodeId())
+	}
+	for st, ids := range byState {
+		level, msg := slog.LevelInfo, "nodes ready"
+		if st == swarmv1.NodeState_NODE_STATE_DOWN {
+			level, msg = slog.LevelWarn, "nodes down"
+		}
+		h.log.Log(context.Background(), level, msg, "count", len(ids), "nodes", strings.Join(ids[:min(len(ids), named)], ","))
+	}
 }
 
 // errorsOnly passes on the errors of protoactor's own logs.
