@@ -398,6 +398,10 @@ func (n *Node) lost(ctx actor.Context, t *swarmv1.Task, st swarmv1.TaskState, er
 	n.tasks.dirty = true
 }
 
+// runnerMailbox gives runners the lock-free mailbox, the smallest (a node
+// may run many tasks); made once, since its producer keeps no state.
+var runnerMailbox = actor.WithMailbox(actor.UnboundedLockfree())
+
 // start spawns the runner of a task assigned here.
 func (n *Node) start(ctx actor.Context, t *swarmv1.Task) {
 	n.tasks.known[t.Id] = true
@@ -440,8 +444,7 @@ func (n *Node) start(ctx actor.Context, t *swarmv1.Task) {
 	if attached {
 		host = ""
 	}
-	// The lock-free mailbox is the smallest: a node may run many tasks.
-	props := actor.PropsFromProducer(func() actor.Actor { return task.NewRunner(t, rt, port, host, nw) }, actor.WithMailbox(actor.UnboundedLockfree()))
+	props := actor.PropsFromProducer(func() actor.Actor { return task.NewRunner(t, rt, port, host, nw) }, runnerMailbox)
 	pid, err := ctx.SpawnNamed(props, "task/"+t.Id)
 	if err != nil {
 		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_REJECTED, "spawn: "+err.Error())

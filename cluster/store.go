@@ -78,7 +78,9 @@ type Store struct {
 	services       map[string]*swarmv1.Service
 	tasks          map[string]*swarmv1.Task
 	tasksByService map[string]map[string]struct{}
-	tasksByNode    map[string]map[string]struct{}
+	// tasksByNode holds each task's version beside its ID, so that a
+	// node's delta sync compares versions without a lookup in tasks.
+	tasksByNode map[string]map[string]uint64
 	usage          map[string]*NodeUsage
 	// nodeRefs holds one copy of each node ID that tasks have (nodeRef).
 	nodeRefs map[string]string
@@ -159,7 +161,7 @@ func NewStore() *Store {
 		services:       make(map[string]*swarmv1.Service),
 		tasks:          make(map[string]*swarmv1.Task),
 		tasksByService: make(map[string]map[string]struct{}),
-		tasksByNode:    make(map[string]map[string]struct{}),
+		tasksByNode:    make(map[string]map[string]uint64),
 		usage:          make(map[string]*NodeUsage),
 		nodeRefs:       make(map[string]string),
 		states:         make(map[swarmv1.TaskState]int),

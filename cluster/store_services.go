@@ -188,19 +188,19 @@ func (s *Store) applyRemoveService(c *swarmv1.RemoveService) (*swarmv1.Result, e
 	return &swarmv1.Result{Service: svc}, nil
 }
 
-func index(m map[string]map[string]struct{}, key, id string) {
+func index[V any](m map[string]map[string]V, key, id string, v V) {
 	if key == "" {
 		return
 	}
 	set, ok := m[key]
 	if !ok {
-		set = make(map[string]struct{})
+		set = make(map[string]V)
 		m[key] = set
 	}
-	set[id] = struct{}{}
+	set[id] = v
 }
 
-func unindex(m map[string]map[string]struct{}, key, id string) {
+func unindex[V any](m map[string]map[string]V, key, id string) {
 	if set, ok := m[key]; ok {
 		delete(set, id)
 		if len(set) == 0 {
@@ -211,8 +211,8 @@ func unindex(m map[string]map[string]struct{}, key, id string) {
 
 func (s *Store) putTask(t *swarmv1.Task) {
 	s.tasks[t.Id] = t
-	index(s.tasksByService, t.ServiceId, t.Id)
-	index(s.tasksByNode, t.NodeId, t.Id)
+	index(s.tasksByService, t.ServiceId, t.Id, struct{}{})
+	index(s.tasksByNode, t.NodeId, t.Id, t.Version)
 	s.use(t, 1)
 }
 
@@ -274,9 +274,8 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 		}
 		s.use(t, -1)
 		t.NodeId = s.nodeRef(a.NodeId)
-		index(s.tasksByNode, t.NodeId, t.Id)
 		t.Status = &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED, TimestampUnixNano: now, Message: "scheduler assigned task to node"}
-		touchTask(t, now)
+		s.touchTask(t, now)
 		s.use(t, 1)
 	}
 	for _, d := range c.GetDesire() {
@@ -290,7 +289,7 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 		if d.GetReason() != "" {
 			t.ShutdownReason = d.Reason
 		}
-		touchTask(t, now)
+		s.touchTask(t, now)
 	}
 	for _, u := range c.GetStatus() {
 		t, ok := s.tasks[u.GetTaskId()]
@@ -307,7 +306,7 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 		s.use(t, -1)
 		t.Status = st
 		s.use(t, 1)
-		touchTask(t, now)
+		s.touchTask(t, now)
 	}
 	for _, id := range c.GetDelete() {
 		s.deleteTask(id)
@@ -381,9 +380,12 @@ func (s *Store) Usage() map[string]NodeUsage {
 	return out
 }
 
-func touchTask(t *swarmv1.Task, now int64) {
+// touchTask marks a stored task changed: a new version, in its node's
+// index too.
+func (s *Store) touchTask(t *swarmv1.Task, now int64) {
 	t.UpdatedUnixNano = now
 	t.Version++
+	index(s.tasksByNode, t.NodeId, t.Id, t.Version)
 }
 
 func (s *Store) restoreServices(snap *swarmv1.Snapshot) error {
@@ -467,7 +469,7 @@ func (s *Store) TaskName(id string) (TaskName, bool) {
 // TasksOfService returns copies of a service's tasks (see CopyTask),
 // sorted by ID.
 func (s *Store) TasksOfService(id string) []*swarmv1.Task {
-	return s.tasksIn(s.tasksByService[id])
+	return tasksIn(s, s.tasksByService[id])
 }
 
 // TasksOfServiceCached is TasksOfService for a reader that keeps the tasks
@@ -492,7 +494,7 @@ func (s *Store) TasksOfServiceCached(id string, cache map[string]*swarmv1.Task) 
 // TasksOfNode returns copies of the tasks assigned to a node (see
 // CopyTask), sorted by ID.
 func (s *Store) TasksOfNode(id string) []*swarmv1.Task {
-	return s.tasksIn(s.tasksByNode[id])
+	return tasksIn(s, s.tasksByNode[id])
 }
 
 // TasksOfNodeSince is TasksOfNode for a reader that has some of the
@@ -502,13 +504,12 @@ func (s *Store) TasksOfNode(id string) []*swarmv1.Task {
 func (s *Store) TasksOfNodeSince(id string, known map[string]uint64) (changed []*swarmv1.Task, same []string) {
 	set := s.tasksByNode[id]
 	same = make([]string, 0, len(set))
-	for tid := range set {
-		t := s.tasks[tid]
-		if v, ok := known[tid]; ok && v == t.Version {
+	for tid, version := range set {
+		if v, ok := known[tid]; ok && v == version {
 			same = append(same, tid)
 			continue
 		}
-		changed = append(changed, CopyTask(t))
+		changed = append(changed, CopyTask(s.tasks[tid]))
 	}
 	sort.Slice(changed, func(i, j int) bool { return changed[i].Id < changed[j].Id })
 	return changed, same
@@ -523,7 +524,7 @@ func (s *Store) Tasks() []*swarmv1.Task {
 	return out
 }
 
-func (s *Store) tasksIn(set map[string]struct{}) []*swarmv1.Task {
+func tasksIn[V any](s *Store, set map[string]V) []*swarmv1.Task {
 	out := make([]*swarmv1.Task, 0, len(set))
 	for id := range set {
 		out = append(out, CopyTask(s.tasks[id]))

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -161,4 +162,76 @@ func TestTasksOfServiceCached(t *testing.T) {
 	if got[1] == cache["b"] || got[1].NodeId != "n1" {
 		t.Errorf("changed task b: %v, from the cache: %v", got[1], got[1] == cache["b"])
 	}
+}
+
+// TestTasksOfNodeSince follows a node's delta reads through every kind of
+// change: what a reader knowing the versions it read last gets as changed
+// and as the same, also from a replica restored from a snapshot.
+func TestTasksOfNodeSince(t *testing.T) {
+	s := NewStore()
+	svc := &swarmv1.Service{Id: "svc1", Spec: &swarmv1.ServiceSpec{Name: "web", Task: &swarmv1.TaskSpec{}}}
+	mustApply(t, s, &swarmv1.Command{Cmd: &swarmv1.Command_CreateService{CreateService: &swarmv1.CreateService{Service: svc}}})
+	batch := func(b *swarmv1.TaskBatch) {
+		t.Helper()
+		mustApply(t, s, &swarmv1.Command{NowUnixNano: 10, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: b}})
+	}
+	known := make(map[string]uint64)
+	// read checks a delta read of n1 against want (changed IDs, then the
+	// same), then takes what it read as known.
+	read := func(s *Store, changed, same string) {
+		t.Helper()
+		ch, sm := s.TasksOfNodeSince("n1", known)
+		var ids []string
+		for _, tk := range ch {
+			ids = append(ids, tk.Id)
+			if want := mustTask(t, s, tk.Id).Version; tk.Version != want {
+				t.Fatalf("task %s read at version %d, stored at %d", tk.Id, tk.Version, want)
+			}
+		}
+		slices.Sort(sm)
+		if got := strings.Join(ids, ",") + " | " + strings.Join(sm, ","); got != changed+" | "+same {
+			t.Fatalf("changed | same: %s, want %s | %s", got, changed, same)
+		}
+		clear(known)
+		for _, tk := range s.TasksOfNode("n1") {
+			known[tk.Id] = tk.Version
+		}
+	}
+	spec := &swarmv1.TaskSpec{}
+	batch(&swarmv1.TaskBatch{Create: []*swarmv1.Task{
+		{Id: "a", ServiceId: "svc1", Spec: spec, NodeId: "n1"},
+		{Id: "b", ServiceId: "svc1", Spec: spec},
+		{Id: "c", ServiceId: "svc1", Spec: spec, NodeId: "n2"},
+	}})
+	read(s, "a", "")
+	read(s, "", "a")
+	batch(&swarmv1.TaskBatch{Assign: []*swarmv1.TaskAssignment{{TaskId: "b", NodeId: "n1"}}})
+	read(s, "b", "a")
+	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "a", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_RUNNING}}}})
+	read(s, "a", "b")
+	batch(&swarmv1.TaskBatch{Desire: []*swarmv1.TaskDesire{{TaskId: "b", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}})
+	read(s, "b", "a")
+	// c changes on another node: n1 sees nothing new.
+	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "c", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_RUNNING}}}})
+	read(s, "", "a,b")
+	batch(&swarmv1.TaskBatch{Delete: []string{"b"}})
+	read(s, "", "a")
+
+	restored := NewStore()
+	if err := restored.Restore(s.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	read(restored, "", "a")
+	s = restored
+	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "a", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_COMPLETE}}}})
+	read(s, "a", "")
+}
+
+func mustTask(t *testing.T, s *Store, id string) *swarmv1.Task {
+	t.Helper()
+	tk, ok := s.tasks[id]
+	if !ok {
+		t.Fatalf("no task %s", id)
+	}
+	return tk
 }
