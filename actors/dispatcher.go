@@ -29,8 +29,9 @@ type DispatchControl interface {
 	Barrier(ctx context.Context, shard uint64) error
 	// TasksOfNode returns the tasks assigned to a node, from every shard:
 	// copies of those whose version differs from known (or that known
-	// lacks), and the IDs of the others.
-	TasksOfNode(nodeID string, known map[string]uint64) (changed []*swarmv1.Task, same []string, err error)
+	// lacks), and how many others there are; with withIDs, also the IDs of
+	// all, read with the rest.
+	TasksOfNode(nodeID string, known map[string]uint64, withIDs bool) (changed []*swarmv1.Task, same int, ids []string, err error)
 	// Mesh returns the routing mesh: published ports and their backends.
 	Mesh() *swarmv1.Mesh
 	// Attach fills in the overlay addresses of tasks whose services use
@@ -186,28 +187,56 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 // are not meant to run: with known, only those that changed since, and
 // the IDs of the known ones no longer listed.
 func (d *Dispatcher) list(nodeID string, known map[string]uint64) (out []*swarmv1.Task, gone []string, err error) {
-	changed, same, err := d.ctl.TasksOfNode(nodeID, known)
+	changed, same, _, err := d.ctl.TasksOfNode(nodeID, known, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	listed := make(map[string]bool, len(changed)+len(same))
-	for _, id := range same {
-		listed[id] = true
-	}
-	for _, t := range changed {
-		ended := t.GetStatus().GetState() >= swarmv1.TaskState_TASK_STATE_COMPLETE
-		if t.DesiredState <= swarmv1.TaskState_TASK_STATE_RUNNING || !ended {
-			out = append(out, t)
-			listed[t.Id] = true
+	out, dropped := listable(changed)
+	// Usually every task the node knows is still listed: counting them
+	// says so without a set of them.
+	listed := same
+	for _, t := range out {
+		if _, ok := known[t.Id]; ok {
+			listed++
 		}
 	}
+	if listed == len(known) {
+		return out, nil, nil
+	}
+	// Some are not: read again, with the IDs of the node's tasks.
+	changed, _, ids, err := d.ctl.TasksOfNode(nodeID, known, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, dropped = listable(changed)
+	held := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		held[id] = true
+	}
 	for id := range known {
-		if !listed[id] {
+		if !held[id] || dropped[id] {
 			gone = append(gone, id)
 		}
 	}
 	slices.Sort(gone)
 	return out, gone, nil
+}
+
+// listable splits changed tasks into those a node is told of, and those
+// it is not: they ended and are not meant to run.
+func listable(changed []*swarmv1.Task) (out []*swarmv1.Task, dropped map[string]bool) {
+	for _, t := range changed {
+		ended := t.GetStatus().GetState() >= swarmv1.TaskState_TASK_STATE_COMPLETE
+		if t.DesiredState <= swarmv1.TaskState_TASK_STATE_RUNNING || !ended {
+			out = append(out, t)
+			continue
+		}
+		if dropped == nil {
+			dropped = make(map[string]bool)
+		}
+		dropped[t.Id] = true
+	}
+	return out, dropped
 }
 
 // barrier waits for this replica to catch up with the leaders of shards,

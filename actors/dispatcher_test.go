@@ -135,9 +135,13 @@ type storeCtl struct {
 	lagging []*swarmv1.Command
 }
 
-func (c *storeCtl) TasksOfNode(id string, known map[string]uint64) ([]*swarmv1.Task, []string, error) {
+func (c *storeCtl) TasksOfNode(id string, known map[string]uint64, withIDs bool) ([]*swarmv1.Task, int, []string, error) {
 	changed, same := c.s.TasksOfNodeSince(id, known)
-	return changed, same, nil
+	var ids []string
+	if withIDs {
+		ids = c.s.TaskIDsOfNode(id)
+	}
+	return changed, same, ids, nil
 }
 func (c *storeCtl) SetPortErrors(context.Context, string, map[string]string) error { return nil }
 func (c *storeCtl) Attach(context.Context, []*swarmv1.Task) error                  { return nil }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -499,20 +500,24 @@ func (s *Store) TasksOfNode(id string) []*swarmv1.Task {
 
 // TasksOfNodeSince is TasksOfNode for a reader that has some of the
 // node's tasks already, by ID with their version: it copies only the tasks
-// that known lacks or has at another version, and returns the IDs of the
-// others, unchanged since.
-func (s *Store) TasksOfNodeSince(id string, known map[string]uint64) (changed []*swarmv1.Task, same []string) {
-	set := s.tasksByNode[id]
-	same = make([]string, 0, len(set))
-	for tid, version := range set {
+// that known lacks or has at another version, and counts the others,
+// unchanged since.
+func (s *Store) TasksOfNodeSince(id string, known map[string]uint64) (changed []*swarmv1.Task, same int) {
+	for tid, version := range s.tasksByNode[id] {
 		if v, ok := known[tid]; ok && v == version {
-			same = append(same, tid)
+			same++
 			continue
 		}
 		changed = append(changed, CopyTask(s.tasks[tid]))
 	}
 	sort.Slice(changed, func(i, j int) bool { return changed[i].Id < changed[j].Id })
 	return changed, same
+}
+
+// TaskIDsOfNode returns the IDs of the tasks that have node id, in no
+// order.
+func (s *Store) TaskIDsOfNode(id string) []string {
+	return slices.Collect(maps.Keys(s.tasksByNode[id]))
 }
 
 // Tasks returns copies of every task (see CopyTask), sorted by ID.

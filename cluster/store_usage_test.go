@@ -176,9 +176,9 @@ func TestTasksOfNodeSince(t *testing.T) {
 		mustApply(t, s, &swarmv1.Command{NowUnixNano: 10, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: b}})
 	}
 	known := make(map[string]uint64)
-	// read checks a delta read of n1 against want (changed IDs, then the
-	// same), then takes what it read as known.
-	read := func(s *Store, changed, same string) {
+	// read checks a delta read of n1 against want (changed IDs, how many
+	// the same, the IDs of all), then takes what it read as known.
+	read := func(s *Store, changed string, same int, all string) {
 		t.Helper()
 		ch, sm := s.TasksOfNodeSince("n1", known)
 		var ids []string
@@ -188,9 +188,13 @@ func TestTasksOfNodeSince(t *testing.T) {
 				t.Fatalf("task %s read at version %d, stored at %d", tk.Id, tk.Version, want)
 			}
 		}
-		slices.Sort(sm)
-		if got := strings.Join(ids, ",") + " | " + strings.Join(sm, ","); got != changed+" | "+same {
-			t.Fatalf("changed | same: %s, want %s | %s", got, changed, same)
+		if got := strings.Join(ids, ","); got != changed || sm != same {
+			t.Fatalf("changed %q, %d the same; want %q, %d", got, sm, changed, same)
+		}
+		held := s.TaskIDsOfNode("n1")
+		slices.Sort(held)
+		if got := strings.Join(held, ","); got != all {
+			t.Fatalf("tasks of n1 %q, want %q", got, all)
 		}
 		clear(known)
 		for _, tk := range s.TasksOfNode("n1") {
@@ -203,28 +207,28 @@ func TestTasksOfNodeSince(t *testing.T) {
 		{Id: "b", ServiceId: "svc1", Spec: spec},
 		{Id: "c", ServiceId: "svc1", Spec: spec, NodeId: "n2"},
 	}})
-	read(s, "a", "")
-	read(s, "", "a")
+	read(s, "a", 0, "a")
+	read(s, "", 1, "a")
 	batch(&swarmv1.TaskBatch{Assign: []*swarmv1.TaskAssignment{{TaskId: "b", NodeId: "n1"}}})
-	read(s, "b", "a")
+	read(s, "b", 1, "a,b")
 	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "a", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_RUNNING}}}})
-	read(s, "a", "b")
+	read(s, "a", 1, "a,b")
 	batch(&swarmv1.TaskBatch{Desire: []*swarmv1.TaskDesire{{TaskId: "b", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}})
-	read(s, "b", "a")
+	read(s, "b", 1, "a,b")
 	// c changes on another node: n1 sees nothing new.
 	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "c", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_RUNNING}}}})
-	read(s, "", "a,b")
+	read(s, "", 2, "a,b")
 	batch(&swarmv1.TaskBatch{Delete: []string{"b"}})
-	read(s, "", "a")
+	read(s, "", 1, "a")
 
 	restored := NewStore()
 	if err := restored.Restore(s.Snapshot()); err != nil {
 		t.Fatal(err)
 	}
-	read(restored, "", "a")
+	read(restored, "", 1, "a")
 	s = restored
 	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "a", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_COMPLETE}}}})
-	read(s, "a", "")
+	read(s, "a", 0, "a")
 }
 
 func mustTask(t *testing.T, s *Store, id string) *swarmv1.Task {

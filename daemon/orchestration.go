@@ -308,24 +308,29 @@ func (e *managerEnv) Usage() map[string]scheduler.Usage {
 	return out
 }
 
-func (e *managerEnv) TasksOfNode(id string, known map[string]uint64) (changed []*swarmv1.Task, same []string, err error) {
+func (e *managerEnv) TasksOfNode(id string, known map[string]uint64, withIDs bool) (changed []*swarmv1.Task, same int, ids []string, err error) {
 	type part struct {
 		changed []*swarmv1.Task
-		same    []string
+		same    int
+		ids     []string
 	}
 	for _, shard := range e.ServiceShards() {
 		v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any {
-			c, u := s.TasksOfNodeSince(id, known)
-			return part{c, u}
+			var p part
+			p.changed, p.same = s.TasksOfNodeSince(id, known)
+			if withIDs {
+				p.ids = s.TaskIDsOfNode(id)
+			}
+			return p
 		})
 		if err != nil {
 			// Without a shard's tasks the node would stop those it runs.
-			return nil, nil, fmt.Errorf("tasks of node %s: %w", id, err)
+			return nil, 0, nil, fmt.Errorf("tasks of node %s: %w", id, err)
 		}
 		p := v.(part)
-		changed, same = append(changed, p.changed...), append(same, p.same...)
+		changed, same, ids = append(changed, p.changed...), same+p.same, append(ids, p.ids...)
 	}
-	return changed, same, nil
+	return changed, same, ids, nil
 }
 
 func (e *managerEnv) Barrier(ctx context.Context, shard uint64) error {
