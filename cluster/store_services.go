@@ -381,6 +381,14 @@ func (s *Store) Usage() map[string]NodeUsage {
 	return out
 }
 
+// EachUsage calls fn with what the active tasks of this shard hold on each
+// node that has any, in no order; fn must not keep u.
+func (s *Store) EachUsage(fn func(node string, u *NodeUsage)) {
+	for id, u := range s.usage {
+		fn(id, u)
+	}
+}
+
 // touchTask marks a stored task changed: a new version, in its node's
 // index too.
 func (s *Store) touchTask(t *swarmv1.Task, now int64) {

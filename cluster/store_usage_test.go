@@ -55,6 +55,11 @@ func TestStoreUsage(t *testing.T) {
 		if got, want := s.Usage(), usageFromScratch(s); !sameUsage(got, want) {
 			t.Fatalf("usage %v, want %v", got, want)
 		}
+		each := make(map[string]NodeUsage)
+		s.EachUsage(func(id string, u *NodeUsage) { each[id] = *u })
+		if got, want := each, usageFromScratch(s); !sameUsage(got, want) {
+			t.Fatalf("usage by EachUsage %v, want %v", got, want)
+		}
 		states := make(map[swarmv1.TaskState]int)
 		for _, tk := range s.Tasks() {
 			states[tk.GetStatus().GetState()]++
