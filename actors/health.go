@@ -169,8 +169,11 @@ func (h *Health) Verdicts() []*swarmv1.NodeStateChange {
 		recent := heard && now.Sub(last) <= grace
 		// A node gets a full grace period from when this manager started
 		// leading and from its last state change (e.g. it just joined).
+		// A change stamped after now is ignored: the manager that made it
+		// had a clock ahead of this one's, or this one's went back, and
+		// the node would be spared for as long as they disagree.
 		since := h.leaderSince
-		if changed := time.Unix(0, n.GetStatus().GetUpdatedUnixNano()); changed.After(since) {
+		if changed := time.Unix(0, n.GetStatus().GetUpdatedUnixNano()); changed.After(since) && !changed.After(now) {
 			since = changed
 		}
 		starting := now.Sub(since) <= grace

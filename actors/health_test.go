@@ -174,6 +174,20 @@ func TestHealthVerdicts(t *testing.T) {
 		}
 	})
 
+	t.Run("a state change stamped in the future gives no grace", func(t *testing.T) {
+		// Another manager's clock ran an hour ahead when it marked the
+		// node, or this one's went back an hour since.
+		clk := clocktest.New(start)
+		ctl := &fakeControl{leader: true, period: period, nodes: map[string]*swarmv1.Node{"a": node("a", ready, start.Add(time.Hour))}}
+		h := NewHealth(ctl, clk)
+		h.Record("a")
+		h.Verdicts()
+		clk.Advance(grace + period)
+		if got := verdictMap(h.Verdicts()); got["a"] != down {
+			t.Fatalf("verdicts %v, want a down a grace after its last heartbeat", got)
+		}
+	})
+
 	t.Run("node that left is down at once and stays down", func(t *testing.T) {
 		clk := clocktest.New(start)
 		ctl := &fakeControl{leader: true, period: period, nodes: map[string]*swarmv1.Node{"a": node("a", ready, start)}}

@@ -301,7 +301,10 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 			continue
 		}
 		st := proto.Clone(u.Status).(*swarmv1.TaskStatus)
-		if st.TimestampUnixNano == 0 {
+		// A node's clock ahead of the manager's that committed the report
+		// would date the task's state in the future (and its restart
+		// delay with it): no later than the entry.
+		if st.TimestampUnixNano == 0 || (now > 0 && st.TimestampUnixNano > now) {
 			st.TimestampUnixNano = now
 		}
 		s.use(t, -1)

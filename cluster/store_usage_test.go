@@ -244,3 +244,31 @@ func mustTask(t *testing.T, s *Store, id string) *swarmv1.Task {
 	}
 	return tk
 }
+
+// TestTaskStatusNotDatedAfterItsEntry: a node whose clock runs ahead dates
+// its reports in the future; the store dates them no later than the entry
+// that commits them (the restart delay counts from that date).
+func TestTaskStatusNotDatedAfterItsEntry(t *testing.T) {
+	s := NewStore()
+	svc := &swarmv1.Service{Id: "svc1", Spec: &swarmv1.ServiceSpec{Name: "web", Task: &swarmv1.TaskSpec{}}}
+	mustApply(t, s, &swarmv1.Command{Cmd: &swarmv1.Command_CreateService{CreateService: &swarmv1.CreateService{Service: svc}}})
+	const now = int64(1_000_000_000_000)
+	report := func(id string, st swarmv1.TaskState, at int64) {
+		t.Helper()
+		mustApply(t, s, &swarmv1.Command{NowUnixNano: now, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: &swarmv1.TaskBatch{
+			Status: []*swarmv1.TaskStatusUpdate{{TaskId: id, Status: &swarmv1.TaskStatus{State: st, TimestampUnixNano: at}}},
+		}}})
+	}
+	mustApply(t, s, &swarmv1.Command{NowUnixNano: now, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: &swarmv1.TaskBatch{Create: []*swarmv1.Task{
+		{Id: "a", ServiceId: "svc1", NodeId: "n1", Spec: &swarmv1.TaskSpec{}},
+		{Id: "b", ServiceId: "svc1", NodeId: "n1", Spec: &swarmv1.TaskSpec{}},
+	}}}})
+	report("a", swarmv1.TaskState_TASK_STATE_FAILED, now+3600e9)
+	report("b", swarmv1.TaskState_TASK_STATE_FAILED, now-5e9)
+	if got := mustTask(t, s, "a").Status.TimestampUnixNano; got != now {
+		t.Errorf("a report dated an hour ahead is stored at %d, want the entry's %d", got, now)
+	}
+	if got := mustTask(t, s, "b").Status.TimestampUnixNano; got != now-5e9 {
+		t.Errorf("a report dated before its entry is stored at %d, want its own %d", got, now-5e9)
+	}
+}

@@ -478,7 +478,14 @@ func restartAt(v *View, s slotState) (time.Time, bool) {
 			return time.Time{}, false
 		}
 	}
-	return time.Unix(0, last.Status.GetTimestampUnixNano()).Add(time.Duration(rp.GetDelayNano())), true
+	ended := time.Unix(0, last.Status.GetTimestampUnixNano())
+	if ended.After(v.Now) {
+		// Stamped after now: a clock went back (this manager's, or the
+		// one that stamped it ran ahead). Waiting for it could take
+		// hours; the delay is not applied.
+		return v.Now, true
+	}
+	return ended.Add(time.Duration(rp.GetDelayNano())), true
 }
 
 func reconcileGlobal(v *View, p *Plan) {
@@ -659,11 +666,14 @@ func failedSince(v *View, start int64, monitor time.Duration) int {
 }
 
 // lastStarted is when the newest current-spec task started running.
+// Starts dated after now are left out: a clock went back, and an update
+// would otherwise wait for as long as it did.
 func lastStarted(v *View) time.Time {
 	var last int64
+	now := v.Now.UnixNano()
 	for _, t := range v.Tasks {
-		if v.current(t) && t.Status.GetState() == stRunning && t.Status.GetTimestampUnixNano() > last {
-			last = t.Status.GetTimestampUnixNano()
+		if ts := t.Status.GetTimestampUnixNano(); v.current(t) && t.Status.GetState() == stRunning && ts > last && ts <= now {
+			last = ts
 		}
 	}
 	if last == 0 {

@@ -512,6 +512,12 @@ func TestReconcileRestartPolicy(t *testing.T) {
 			want:  outcome{create: []string{"slot 1"}},
 		},
 		{
+			name:  "ended after now (a clock went back): replaced at once",
+			svc:   service(1, restart(condAny, 5*time.Second, 0, 0)),
+			tasks: []*swarmv1.Task{task("a", 1, "n1", stFailed, since(-time.Hour))},
+			want:  outcome{shutdown: []string{"a"}, create: []string{"slot 1"}},
+		},
+		{
 			name:  "delay long past: replaced",
 			svc:   service(1, restart(condAny, 5*time.Second, 0, 0)),
 			tasks: []*swarmv1.Task{task("a", 1, "n1", stFailed, since(time.Hour))},
@@ -2031,5 +2037,25 @@ func TestPlanAvoidingFailures(t *testing.T) {
 	}
 	if got := FailingNodes(view(service(1), nodes, old...)); len(got) != 0 {
 		t.Fatalf("failing nodes %v from failures an hour old", got)
+	}
+}
+
+// TestLastStartedIgnoresTheFuture: a task dated after now (a clock went
+// back) does not make a rolling update wait until that date.
+func TestLastStartedIgnoresTheFuture(t *testing.T) {
+	svc := service(2)
+	v := &View{Service: svc, Now: t0, Tasks: []*swarmv1.Task{
+		task("a", 1, "n1", stRunning, since(time.Minute)),
+		task("b", 2, "n1", stRunning, since(-time.Hour)),
+	}}
+	for _, tk := range v.Tasks {
+		tk.Spec = svc.GetSpec().GetTask()
+	}
+	if got, want := lastStarted(v), t0.Add(-time.Minute); !got.Equal(want) {
+		t.Fatalf("lastStarted %s, want %s (the task dated an hour ahead left out)", got, want)
+	}
+	v.Tasks = v.Tasks[1:]
+	if got := lastStarted(v); !got.IsZero() {
+		t.Fatalf("lastStarted %s with only a task dated ahead, want none", got)
 	}
 }
