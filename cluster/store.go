@@ -172,7 +172,8 @@ func NewStore() *Store {
 // wraps one of the package's sentinels; when it is not nil the objects are
 // unchanged (only the refusal is remembered under the command's request
 // ID). A command whose request ID was applied already returns the first
-// result again and changes nothing.
+// result again and changes nothing. The store may keep parts of cmd (a
+// reported task status): the caller must not change cmd afterwards.
 func (s *Store) Apply(cmd *swarmv1.Command) (*swarmv1.Result, error) {
 	if cmd == nil {
 		return nil, fmt.Errorf("empty command: %w", ErrInvalid)

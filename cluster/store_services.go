@@ -300,11 +300,13 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 		if u.Status.State == t.Status.GetState() && proto.Equal(u.Status, t.Status) {
 			continue
 		}
-		st := proto.Clone(u.Status).(*swarmv1.TaskStatus)
-		// A node's clock ahead of the manager's that committed the report
-		// would date the task's state in the future (and its restart
-		// delay with it): no later than the entry.
+		// The report's status is kept as it is (see Apply), unless it
+		// must be dated: a node's clock ahead of the manager's that
+		// committed the report would date the task's state in the future
+		// (and its restart delay with it), so no later than the entry.
+		st := u.Status
 		if st.TimestampUnixNano == 0 || (now > 0 && st.TimestampUnixNano > now) {
+			st = proto.Clone(st).(*swarmv1.TaskStatus)
 			st.TimestampUnixNano = now
 		}
 		s.use(t, -1)
