@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -88,20 +87,13 @@ func runDockerDiskFull(ctx context.Context, opts Options) (recs []Record, err er
 			survived = false
 		default:
 		}
-		if err := os.Remove(filler); err != nil {
-			return nil, err
-		}
-		freed := time.Now()
-		if !survived {
+		tRecovered, err := freeAndRecover(filler, full.name, survived, func() error {
 			full.cmd = nil
-			if err := d.startEngine(ctx, full); err != nil {
-				return nil, fmt.Errorf("%s after its disk was freed: %w", full.name, err)
-			}
-		}
-		if err := d.waitManagers(ctx, first.host()); err != nil {
+			return d.startEngine(ctx, full)
+		}, func() error { return d.waitManagers(ctx, first.host()) })
+		if err != nil {
 			return nil, err
 		}
-		tRecovered := ms(time.Since(freed))
 		write.Samples = append(write.Samples, tWrite)
 		recovered.Samples = append(recovered.Samples, tRecovered)
 		state := "its dockerd stayed up"

@@ -101,19 +101,11 @@ func runDiskFull(ctx context.Context, opts Options) (recs []Record, err error) {
 		stoppedClean := countInFile(logPath, `msg="disk full"`)
 		panics := countInFile(logPath, "panic:")
 
-		if err := os.Remove(filler); err != nil {
+		tRecovered, err := freeAndRecover(filler, full, survived, func() error { return s.Start(ctx, diskFullNode) },
+			func() error { return s.waitHealthy(ctx, s.managers[0]) })
+		if err != nil {
 			return nil, err
 		}
-		freed := time.Now()
-		if !survived {
-			if err := s.Start(ctx, diskFullNode); err != nil {
-				return nil, fmt.Errorf("%s after its disk was freed: %w", full, err)
-			}
-		}
-		if err := s.waitHealthy(ctx, s.managers[0]); err != nil {
-			return nil, err
-		}
-		tRecovered := ms(time.Since(freed))
 		write.Samples = append(write.Samples, tWrite)
 		recovered.Samples = append(recovered.Samples, tRecovered)
 		state := "its swarmd stayed up"
@@ -124,6 +116,26 @@ func runDiskFull(ctx context.Context, opts Options) (recs []Record, err error) {
 			full, self, FormatFigure(tWrite), full, okThrough, failedThrough, state, FormatFigure(tRecovered))
 	}
 	return []Record{write, recovered}, nil
+}
+
+// freeAndRecover frees a full manager's disk (removes filler), starts the
+// manager again with restart when it stopped, waits until the swarm is
+// whole again and returns how long that took from the space being freed,
+// in ms.
+func freeAndRecover(filler, full string, survived bool, restart, whole func() error) (float64, error) {
+	if err := os.Remove(filler); err != nil {
+		return 0, err
+	}
+	freed := time.Now()
+	if !survived {
+		if err := restart(); err != nil {
+			return 0, fmt.Errorf("%s after its disk was freed: %w", full, err)
+		}
+	}
+	if err := whole(); err != nil {
+		return 0, err
+	}
+	return ms(time.Since(freed)), nil
 }
 
 // scaleThroughFull scales the disk-full service between 1 and
