@@ -174,16 +174,10 @@ func (m *Manager) checkOverlay(ctx context.Context, spec *swarmv1.ServiceSpec) e
 // runtimeWarning says when no node offers the service's runtime: its tasks
 // would stay pending.
 func (m *Manager) runtimeWarning(ctx context.Context, spec *swarmv1.ServiceSpec) []string {
-	_, nodes, err := m.read(ctx)
-	if err != nil {
+	rt := spec.GetTask().GetRuntime()
+	v, err := m.raft.Read(ctx, ControlShard, func(s *Store) any { return s.OffersRuntime(rt) })
+	if err != nil || v.(bool) {
 		return nil
-	}
-	for _, n := range nodes {
-		for _, r := range n.GetDescription().GetRuntimes() {
-			if r == spec.GetTask().GetRuntime() {
-				return nil
-			}
-		}
 	}
 	return []string{fmt.Sprintf("no node of the swarm offers the %s runtime: tasks stay pending until one does", spec.GetTask().GetRuntime())}
 }

@@ -715,6 +715,17 @@ func (s *Store) Nodes() []*swarmv1.Node {
 	return out
 }
 
+// OffersRuntime tells whether a node of the swarm offers runtime rt, without
+// copying the nodes (every service create asks).
+func (s *Store) OffersRuntime(rt string) bool {
+	for _, n := range s.nodes {
+		if slices.Contains(n.GetDescription().GetRuntimes(), rt) {
+			return true
+		}
+	}
+	return false
+}
+
 // NodeHostname returns a node's hostname, without copying the node (the
 // events of every entry name the nodes of its tasks).
 func (s *Store) NodeHostname(id string) (string, bool) {

@@ -1220,3 +1220,17 @@ func peersEqual(a, b []*swarmv1.Peer) bool {
 	}
 	return true
 }
+
+// TestStoreOffersRuntime: a runtime is offered when any node names it.
+func TestStoreOffersRuntime(t *testing.T) {
+	w1 := storeWorker(fixW1, "gamma")
+	w1.Description.Runtimes = []string{"process", "docker"}
+	w2 := storeWorker(fixW2, "a1")
+	w2.Description.Runtimes = []string{"sim"}
+	s := storeAfter(t, storeFixture()[0], cmdAddNode(storeT0+1, w1), cmdAddNode(storeT0+2, w2))
+	for rt, want := range map[string]bool{"process": true, "docker": true, "sim": true, "qemu": false, "": false} {
+		if got := s.OffersRuntime(rt); got != want {
+			t.Errorf("OffersRuntime(%q) = %v, want %v", rt, got, want)
+		}
+	}
+}

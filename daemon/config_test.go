@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/asynkron/protoactor-go/remote"
 )
 
 func TestConfigMetricsAddr(t *testing.T) {
@@ -66,5 +68,17 @@ func TestSilentSince(t *testing.T) {
 	}
 	if d.SilentSince("never", now.Add(-time.Minute)) {
 		t.Error("a manager that never answered is judged")
+	}
+}
+
+// TestRemoteConfigQueue: a peer's endpoint writer starts with a small
+// queue, not the library's million slots, and the caller's options stay.
+func TestRemoteConfigQueue(t *testing.T) {
+	c := remoteConfig("127.0.0.9", 2377, remote.WithEndpointWriterBatchSize(7))
+	if c.EndpointWriterQueueSize != endpointQueue {
+		t.Errorf("endpoint writer queue %d, want %d", c.EndpointWriterQueueSize, endpointQueue)
+	}
+	if c.EndpointWriterBatchSize != 7 || c.Host != "127.0.0.9" || c.Port != 2377 {
+		t.Errorf("config %+v lost the caller's settings", c)
 	}
 }

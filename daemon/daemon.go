@@ -76,6 +76,19 @@ type Daemon struct {
 	lost  map[string]time.Time
 }
 
+// endpointQueue is the room a peer's endpoint writer starts with, in
+// messages: a batch of the writer's (1,000), twice. The queue grows as
+// needed.
+const endpointQueue = 2048
+
+// remoteConfig is the remote configuration of a daemon on addr:port with
+// opts. The library's default queue of a peer's endpoint writer starts
+// with room for a million messages: 16 MB of pointers per peer, scanned by
+// every garbage collection, on a manager for every node it talks to.
+func remoteConfig(addr string, port int, opts ...remote.ConfigOption) *remote.Config {
+	return remote.Configure(addr, port, append(opts, remote.WithEndpointWriterQueueSize(endpointQueue))...)
+}
+
 // New locks the data directory and loads this node's identity; it starts
 // nothing.
 func New(cfg Config) (*Daemon, error) {
@@ -123,7 +136,7 @@ func (d *Daemon) Start() error {
 		actor.WithDeadLetterThrottleCount(1),
 		actor.WithDeadLetterThrottleInterval(time.Minute),
 	))
-	rcfg := remote.Configure(d.cfg.Addr, d.cfg.Port,
+	rcfg := remoteConfig(d.cfg.Addr, d.cfg.Port,
 		remote.WithServerOptions(
 			grpc.Creds(credentials.NewTLS(d.creds.serverTLS())),
 			grpc.UnknownServiceHandler(d.serveRPC(false)),
