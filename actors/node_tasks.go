@@ -116,6 +116,11 @@ type nodeTasks struct {
 	// for delta syncs; fullDue asks for the whole list at the next sync.
 	seen    map[string]uint64
 	fullDue bool
+	// seenLent is the number of the first sync that sent seen itself as
+	// its known versions (0: none did). A dispatcher may read the map
+	// until it answers, so it is copied before it changes, unless the
+	// answer came from that first sync: then no one else holds it.
+	seenLent uint64
 	// fresh holds the shards that changed this node's tasks since the
 	// last sync was sent (see TaskSyncRequest.fresh_shards).
 	fresh     map[uint64]bool
@@ -260,7 +265,7 @@ func (n *Node) sync(ctx actor.Context) {
 	// list is due.
 	full := n.tasks.fullDue
 	if !full {
-		req.Delta, req.Known = true, maps.Clone(n.tasks.seen)
+		req.Delta, req.Known = true, n.tasks.seen
 	}
 	for s := range n.tasks.fresh {
 		req.FreshShards = append(req.FreshShards, s)
@@ -269,6 +274,9 @@ func (n *Node) sync(ctx actor.Context) {
 	n.tasks.syncing = true
 	n.tasks.syncGen++
 	gen := n.tasks.syncGen
+	if req.Known != nil && n.tasks.seenLent == 0 {
+		n.tasks.seenLent = gen
+	}
 	n.tasks.syncTo, n.tasks.syncAt, n.tasks.syncFresh = peers[0].GetNodeId(), time.Now(), req.FreshShards
 	// A sync sent to a manager that died or was cut off is given up
 	// sooner, at a tick (abandonStalledSync): a poke waits behind it. In
@@ -280,6 +288,11 @@ func (n *Node) sync(ctx actor.Context) {
 			return // given up; its reports go again with the next
 		}
 		n.tasks.syncing = false
+		if err == nil && n.tasks.seenLent == gen {
+			// Answered: the dispatcher is done with the map, and no
+			// sync given up before this one had it.
+			n.tasks.seenLent = 0
+		}
 		resp, ok := res.(*swarmv1.TaskSyncResponse)
 		if err != nil || !ok || resp.Error != "" {
 			// Kept for the next sync, at the next tick: not only when
@@ -319,8 +332,11 @@ func (n *Node) sync(ctx actor.Context) {
 func (n *Node) apply(ctx actor.Context, resp *swarmv1.TaskSyncResponse) {
 	tasks := resp.GetTasks()
 	sort.Slice(tasks, func(i, j int) bool { return tasks[i].Id < tasks[j].Id })
-	if !resp.GetDelta() {
-		n.tasks.seen = make(map[string]uint64, len(tasks))
+	switch {
+	case !resp.GetDelta():
+		n.tasks.seen, n.tasks.seenLent = make(map[string]uint64, len(tasks)), 0
+	case n.tasks.seenLent != 0 && (len(tasks) > 0 || len(resp.GetGone()) > 0):
+		n.tasks.seen, n.tasks.seenLent = maps.Clone(n.tasks.seen), 0
 	}
 	for _, t := range tasks {
 		n.tasks.seen[t.Id] = t.Version

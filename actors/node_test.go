@@ -283,3 +283,88 @@ func TestNodeGivesUpASyncToAManagerThatStoppedAnswering(t *testing.T) {
 		t.Fatal("no sync after a poke once the given-up sync's answer came late")
 	}
 }
+
+// scriptedDispatcher passes on the syncs it gets and answers the i-th
+// with answers[i]; a nil answer is never given (the sync hangs), and
+// syncs past the script get an empty delta answer.
+type scriptedDispatcher struct {
+	syncs   chan *swarmv1.TaskSyncRequest
+	answers []*swarmv1.TaskSyncResponse
+	n       int
+}
+
+func (d *scriptedDispatcher) Receive(ctx actor.Context) {
+	req, ok := ctx.Message().(*swarmv1.TaskSyncRequest)
+	if !ok {
+		return
+	}
+	d.syncs <- req
+	resp := &swarmv1.TaskSyncResponse{Delta: req.GetDelta()}
+	if d.n < len(d.answers) {
+		resp = d.answers[d.n]
+	}
+	d.n++
+	if resp != nil {
+		ctx.Respond(resp)
+	}
+}
+
+// TestNodeKeepsKnownVersionsItLent: a delta sync sends the node's own map
+// of known versions, not a copy; a sync given up may still be read by its
+// dispatcher, so the map it sent never changes after, even when a later
+// sync's answer changes what the node knows.
+func TestNodeKeepsKnownVersionsItLent(t *testing.T) {
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	ended := func(id string, version uint64) *swarmv1.Task {
+		return &swarmv1.Task{Id: id, Version: version, DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN,
+			Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_COMPLETE}}
+	}
+	d := &scriptedDispatcher{syncs: make(chan *swarmv1.TaskSyncRequest, 8), answers: []*swarmv1.TaskSyncResponse{
+		{Tasks: []*swarmv1.Task{ended("t1", 1)}}, // the whole list
+		nil,                                      // hangs: given up
+		{Delta: true, Tasks: []*swarmv1.Task{ended("t2", 1)}, Gone: []string{"t1"}},
+	}}
+	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return d }), DispatcherName); err != nil {
+		t.Fatal(err)
+	}
+	eng := &flipEngine{ackEngine: ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}}
+	eng.first.Store("m1")
+	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewNode(eng, 100*time.Millisecond) }))
+	next := func(what string) *swarmv1.TaskSyncRequest {
+		t.Helper()
+		deadline := time.Now().Add(syncTimeout + 5*time.Second)
+		for time.Now().Before(deadline) {
+			select {
+			case req := <-d.syncs:
+				return req
+			case <-time.After(100 * time.Millisecond):
+				system.Root.Send(pid, &heartbeatTick{})
+			}
+		}
+		t.Fatalf("no %s", what)
+		return nil
+	}
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
+	if req := next("first sync"); req.GetDelta() {
+		t.Fatal("the first sync asks for a delta, want the whole list")
+	}
+	time.Sleep(100 * time.Millisecond) // the answer is applied
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
+	hung := next("second sync")
+	if !hung.GetDelta() || hung.GetKnown()["t1"] != 1 || len(hung.GetKnown()) != 1 {
+		t.Fatalf("the second sync knows %v (delta %v), want t1 at version 1", hung.GetKnown(), hung.GetDelta())
+	}
+	eng.first.Store("m2") // the hung sync is given up at a tick
+	third := next("sync after the hung one was given up")
+	time.Sleep(100 * time.Millisecond) // its answer (t2 new, t1 gone) is applied
+	for name, req := range map[string]*swarmv1.TaskSyncRequest{"given-up": hung, "answered": third} {
+		if k := req.GetKnown(); len(k) != 1 || k["t1"] != 1 {
+			t.Errorf("the %s sync's known versions changed after it was sent: %v", name, k)
+		}
+	}
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
+	if k := next("sync after the answer").GetKnown(); len(k) != 1 || k["t2"] != 1 {
+		t.Errorf("the node knows %v after the answer, want t2 at version 1", k)
+	}
+}
