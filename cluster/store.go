@@ -838,16 +838,13 @@ func (s *Store) Managers() []*swarmv1.Node {
 	return out
 }
 
-// ManagerPeers returns the managers as peers (see PeersOf), new ones at
-// each call. Every node asks for them at every heartbeat, so they are
-// kept while no node changes rather than made from the nodes each time.
+// ManagerPeers returns the managers as peers (see PeersOf) in a slice of
+// the caller's own, which it may reorder; the peers are shared by every
+// caller until a node changes, and must not be modified. Every node asks
+// for them at every heartbeat and sync, so they are kept rather than made
+// from the nodes, or copied, each time.
 func (s *Store) ManagerPeers() []*swarmv1.Peer {
-	ps := s.peersMemo.get(s.nodeGen, func() []*swarmv1.Peer { return PeersOf(s.sharedManagers()) })
-	out := make([]*swarmv1.Peer, len(ps))
-	for i, p := range ps {
-		out[i] = &swarmv1.Peer{NodeId: p.NodeId, GatewayAddr: p.GatewayAddr, RaftAddr: p.RaftAddr, ReplicaId: p.ReplicaId}
-	}
-	return out
+	return slices.Clone(s.peersMemo.get(s.nodeGen, func() []*swarmv1.Peer { return PeersOf(s.sharedManagers()) }))
 }
 
 func (s *Store) sharedManagers() []*swarmv1.Node {

@@ -445,6 +445,15 @@ func (s *Store) Services() []*swarmv1.Service {
 	return out
 }
 
+// EachService calls fn with every service, stored, in no order: fn must
+// neither modify nor keep it (the routing mesh looks at every service for
+// published ports, often).
+func (s *Store) EachService(fn func(*swarmv1.Service)) {
+	for _, svc := range s.services {
+		fn(svc)
+	}
+}
+
 // Service returns a copy of one service.
 func (s *Store) Service(id string) (*swarmv1.Service, bool) {
 	svc, ok := s.services[id]

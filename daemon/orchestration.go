@@ -556,12 +556,16 @@ func (e *managerEnv) computeMesh() *swarmv1.Mesh {
 	for _, shard := range e.ServiceShards() {
 		v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any {
 			var ports []*swarmv1.MeshPort
-			for _, svc := range s.Services() {
-				if !slices.ContainsFunc(svc.Ports, func(p *swarmv1.PortConfig) bool {
+			var published []*swarmv1.Service
+			s.EachService(func(svc *swarmv1.Service) {
+				if slices.ContainsFunc(svc.Ports, func(p *swarmv1.PortConfig) bool {
 					return p.GetMode() != swarmv1.PublishMode_PUBLISH_MODE_HOST
 				}) {
-					continue
+					published = append(published, svc)
 				}
+			})
+			slices.SortFunc(published, func(a, b *swarmv1.Service) int { return strings.Compare(a.Id, b.Id) })
+			for _, svc := range published {
 				var backends []string
 				for _, t := range s.TasksOfService(svc.Id) {
 					st := t.GetStatus()
