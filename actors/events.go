@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorswarm/swarm/cluster"
+	"github.com/actorswarm/swarm/internal/clock"
 	"github.com/actorswarm/swarm/internal/tick"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
@@ -102,7 +103,7 @@ func (e *Events) push(ev event) {
 	e.next++
 	ev.id = e.next
 	if ev.at == 0 {
-		ev.at = time.Now().UnixNano()
+		ev.at = clock.Now().UnixNano()
 	}
 	if len(e.ring) >= 2*keptEvents {
 		// Move the kept ones down, so that the events dropped from the

@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorswarm/swarm/actors/task"
+	"github.com/actorswarm/swarm/internal/clock"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -408,7 +409,7 @@ func (n *Node) lost(ctx actor.Context, t *swarmv1.Task, st swarmv1.TaskState, er
 		return
 	}
 	n.tasks.reports[t.Id] = &swarmv1.TaskStatusUpdate{TaskId: t.Id, Status: &swarmv1.TaskStatus{
-		State: st, TimestampUnixNano: time.Now().UnixNano(), Err: errText, Message: "lost",
+		State: st, TimestampUnixNano: clock.Now().UnixNano(), Err: errText, Message: "lost",
 	}}
 	n.tasks.reportSvc[t.Id] = t.ServiceId
 	n.tasks.dirty = true

@@ -18,6 +18,7 @@ import (
 	sm "github.com/lni/dragonboat/v4/statemachine"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/actorswarm/swarm/internal/clock"
 	"github.com/actorswarm/swarm/internal/ident"
 	"github.com/actorswarm/swarm/internal/rafttransport"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
@@ -375,7 +376,7 @@ func proposalID(ctx context.Context) string {
 func (r *Raft) Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) (*swarmv1.Result, error) {
 	cmd = proto.Clone(cmd).(*swarmv1.Command)
 	if cmd.NowUnixNano == 0 {
-		cmd.NowUnixNano = time.Now().UnixNano()
+		cmd.NowUnixNano = clock.Now().UnixNano()
 	}
 	if cmd.RequestId == "" {
 		cmd.RequestId = proposalID(ctx)

@@ -38,8 +38,13 @@ type Config struct {
 	// SimNodes is how many simulated nodes this swarmd hosts once it is a
 	// manager (swarmd --sim-nodes, for scale benchmarks; see sim.go).
 	SimNodes int
-	Version  string
-	Logger   *slog.Logger
+	// ClockSkewFile, when set, names a file holding how far this
+	// swarmd's wall clock is from the system's, as a duration ("-1h"):
+	// read every 100 ms, so that a benchmark can make one daemon's clock
+	// jump (swarmd --clock-skew-file; see clockskew.go).
+	ClockSkewFile string
+	Version       string
+	Logger        *slog.Logger
 }
 
 // Metrics defaults: the port of Docker's --metrics-addr convention, and

@@ -51,10 +51,10 @@ type Daemon struct {
 	gatewayPID *actor.PID
 	nodePID    *actor.PID
 	simStop    chan struct{}
-	// fatal carries the error that stops swarmd by itself; diskStop ends
-	// the disk watch.
-	fatal    chan error
-	diskStop chan struct{}
+	// fatal carries the error that stops swarmd by itself; watchStop ends
+	// the disk watch and the clock skew watch.
+	fatal     chan error
+	watchStop chan struct{}
 
 	// mu guards the fields below; lifecycle operations hold it throughout.
 	mu            sync.RWMutex
@@ -174,8 +174,11 @@ func (d *Daemon) Start() error {
 		d.simStop = make(chan struct{})
 		go d.runSimNodes(d.simStop)
 	}
-	d.diskStop = make(chan struct{})
-	go d.watchDisk(d.diskStop)
+	d.watchStop = make(chan struct{})
+	go d.watchDisk(d.watchStop)
+	if d.cfg.ClockSkewFile != "" {
+		go d.watchClockSkew(d.watchStop)
+	}
 	d.serveMetrics()
 	return d.serveSocket()
 }
@@ -308,9 +311,9 @@ func (d *Daemon) Close() {
 	if d.simStop != nil {
 		close(d.simStop)
 	}
-	if d.diskStop != nil {
-		close(d.diskStop)
-		d.diskStop = nil
+	if d.watchStop != nil {
+		close(d.watchStop)
+		d.watchStop = nil
 	}
 	d.stopMetrics()
 	defer d.overlay.close()

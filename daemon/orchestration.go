@@ -23,6 +23,7 @@ import (
 	"github.com/actorswarm/swarm/actors/service"
 	"github.com/actorswarm/swarm/actors/task"
 	"github.com/actorswarm/swarm/cluster"
+	"github.com/actorswarm/swarm/internal/clock"
 	"github.com/actorswarm/swarm/internal/ident"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 	"github.com/actorswarm/swarm/runtime/docker"
@@ -237,7 +238,7 @@ func (e *managerEnv) Leads(shard uint64) bool  { return e.raft.IsLeader(shard) }
 func (e *managerEnv) ServiceShards() []uint64  { return e.raft.Shards()[1:] }
 func (e *managerEnv) ShardOf(id string) uint64 { return e.raft.ServiceShard(id) }
 func (e *managerEnv) NewID() string            { return ident.New() }
-func (e *managerEnv) Now() time.Time           { return time.Now() }
+func (e *managerEnv) Now() time.Time           { return clock.Now() }
 func (e *managerEnv) Logger() *slog.Logger     { return e.log }
 
 func (e *managerEnv) ServicesIn(shard uint64) []string {

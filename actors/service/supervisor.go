@@ -219,7 +219,7 @@ func (s *Supervisor) schedule(ctx actor.Context, at time.Time) {
 	}
 	s.wakeAt = at
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	s.timer = time.AfterFunc(time.Until(at), func() { root.Send(self, &wake{}) })
+	s.timer = time.AfterFunc(at.Sub(s.env.Now()), func() { root.Send(self, &wake{}) })
 }
 
 // reconcile reads the service, decides, places new tasks and proposes it

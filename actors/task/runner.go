@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/actorswarm/swarm/internal/clock"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -108,7 +109,7 @@ func (r *Runner) Receive(ctx actor.Context) {
 func (r *Runner) report(ctx actor.Context, st *swarmv1.TaskStatus, inst Instance) {
 	r.state = st.State
 	if st.TimestampUnixNano == 0 {
-		st.TimestampUnixNano = time.Now().UnixNano()
+		st.TimestampUnixNano = clock.Now().UnixNano()
 	}
 	if st.Port == 0 {
 		st.Port = r.port

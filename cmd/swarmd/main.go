@@ -48,6 +48,10 @@ func run(args []string) error {
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", `where to serve Prometheus /metrics, IP:port, or "none" (default: --addr:9323)`)
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&showVer, "version", false, "print the version and exit")
+	// A benchmark's seam (swarmbench clock-jump), not for users: the file
+	// holds how far this daemon's wall clock is from the system's.
+	fs.StringVar(&cfg.ClockSkewFile, "clock-skew-file", "", "file holding a skew of this daemon's wall clock, such as -1h (testing)")
+	_ = fs.MarkHidden("clock-skew-file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
