@@ -89,6 +89,9 @@ type Loopback struct {
 	heartbeat        time.Duration
 	netns            bool
 
+	// clockFiles gives every swarmd a clock skew file (EnableClockSkew).
+	clockFiles bool
+
 	mu       sync.Mutex
 	nodes    []*LoopbackNode
 	closed   bool
@@ -306,6 +309,9 @@ func (c *Loopback) Launch(i int) (time.Time, error) {
 	}
 	defer logf.Close() // the child has its own descriptor
 	args := []string{"--data-dir", n.DataDir, "--addr", n.IP, "--hostname", n.Hostname, "--heartbeat", c.heartbeat.String()}
+	if c.clockFiles {
+		args = append(args, "--clock-skew-file", c.clockFile(i))
+	}
 	fmt.Fprintf(logf, "=== swarmbench %s: swarmd %s\n", time.Now().Format("15:04:05.000"), strings.Join(args, " "))
 	cmd := exec.Command(c.swarmd, args...)
 	if c.netns {
@@ -326,6 +332,37 @@ func (c *Loopback) Launch(i int) (time.Time, error) {
 	}()
 	n.proc = p
 	return started, nil
+}
+
+// EnableClockSkew gives every swarmd started from now on a clock skew file
+// (swarmd --clock-skew-file), through which SetClockSkew moves its wall
+// clock.
+func (c *Loopback) EnableClockSkew() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clockFiles = true
+}
+
+func (c *Loopback) clockFile(i int) string {
+	return filepath.Join(c.dir, fmt.Sprintf("node-%d.clock", i))
+}
+
+// SetClockSkew sets node i's wall clock d from the system's, as if its
+// clock had been set (see EnableClockSkew); swarmd reads its file every
+// 100 ms. It does not wait for that.
+func (c *Loopback) SetClockSkew(i int, d time.Duration) error {
+	c.mu.Lock()
+	enabled := c.clockFiles
+	c.mu.Unlock()
+	if !enabled {
+		return errors.New("loopback cluster: clock skew files are not enabled")
+	}
+	path := c.clockFile(c.Node(i).Index)
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(d.String()+"\n"), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // WaitAnswering waits until node i's admin socket answers a request: a

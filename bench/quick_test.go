@@ -34,7 +34,7 @@ func TestQuickLoopback(t *testing.T) {
 	if os.Getenv("SWARM_E2E") != "1" {
 		t.Skip("starts swarmd processes: set SWARM_E2E=1 (and SWARM_BIN, default ../bin) to run it")
 	}
-	checkQuickRun(t, Options{Quick: true, BinDir: binDir(t)}, "leader-crash", "node-down", "node-crash", "node-freeze", "chaos", "converge", "scale", "rolling-update-under-load")
+	checkQuickRun(t, Options{Quick: true, BinDir: binDir(t)}, "leader-crash", "node-down", "node-crash", "node-freeze", "clock-jump", "chaos", "converge", "scale", "rolling-update-under-load")
 }
 
 // TestQuickMeshThroughput runs mesh-throughput, which needs wrk and

@@ -145,6 +145,12 @@ func Scenarios() []Scenario {
 			DockerSwarm: runDockerNodeFreeze,
 		},
 		{
+			Name:              "clock-jump",
+			Description:       "5 loopback swarmd (3 managers), a service of 20 process tasks restarted 1 s after a failure: the leader's wall clock set an hour back and a worker's an hour ahead (each swarmd's own, through a skew file; durations do not move): SIGKILL a task process on that worker, time until 20 run again; SIGKILL the other worker, time until it shows Down and until 20 run on the live nodes",
+			Run:               runClockJump,
+			DockerSwarmWhyNot: "one engine's wall clock can only be set with the machine's (the real-time clock has no namespace), and this shared machine's clock is not the benchmark's to set",
+		},
+		{
 			Name:        "disk-full",
 			Description: "5 loopback swarmd (3 managers), a manager's data directory a 64 MiB tmpfs: fill it, time until a write through another manager succeeds; for 10 s scale a service between 1 and 200 tasks through the full manager (each write commits or fails, none hangs) and note whether it stays up; free the space (start it again if it stopped), time until every node is Ready and every manager reachable (needs root); dockerswarm: three engines as managers, the third's data root the tmpfs",
 			Run:         runDiskFull,

@@ -133,6 +133,24 @@ func (c *Loopback) TaskProcesses() (int, error) {
 	return len(children), err
 }
 
+// TaskProcessOf returns the pid of one task process of node i's swarmd (a
+// child of it), an error when it has none. Only Linux shows them.
+func (c *Loopback) TaskProcessOf(i int) (int, error) {
+	n := c.Node(i)
+	p := c.proc(n)
+	if p == nil {
+		return 0, fmt.Errorf("%s does not run", n.Hostname)
+	}
+	children, err := childPIDs([]int{p.cmd.Process.Pid})
+	if err != nil {
+		return 0, err
+	}
+	if len(children) == 0 {
+		return 0, fmt.Errorf("%s runs no task process", n.Hostname)
+	}
+	return children[0], nil
+}
+
 // serviceParameters are the record parameters of a scenario that runs a
 // service of replicas tasks, observed through node from.
 func (s *swarm) serviceParameters(replicas int, from int) map[string]string {
