@@ -297,10 +297,11 @@ func reconcileReplicated(v *View, p *Plan) {
 }
 
 // rebalance moves one task from the most loaded eligible node toward the
-// least loaded when their counts of this service's running tasks differ by
-// two or more: a new task for the same slot, placed by the scheduler
-// (which prefers the node with the fewest), while the old one runs until
-// the new one does. Called only when the service is stable.
+// least loaded one that placement does not avoid, when their counts of
+// this service's running tasks differ by two or more: a new task for the
+// same slot, placed by the scheduler (which prefers the node with the
+// fewest), while the old one runs until the new one does. Called only when
+// the service is stable.
 func rebalance(v *View, p *Plan) {
 	for _, t := range v.Tasks {
 		if runnable(t) && !terminal(t.Status.GetState()) && t.Status.GetState() != stRunning {
@@ -324,16 +325,24 @@ func rebalance(v *View, p *Plan) {
 			}
 		}
 	}
+	// A node where the service keeps failing gets no new task while
+	// another can take it (planAvoidingFailures): moving a task toward it
+	// would land on another node, from which the next reconcile would
+	// move it again, for as long as the failures are recent.
+	failing := FailingNodes(*v)
 	busiest, idlest := "", ""
 	for id, c := range counts {
 		if busiest == "" || c > counts[busiest] || (c == counts[busiest] && id < busiest) {
 			busiest = id
 		}
+		if failing[id] {
+			continue
+		}
 		if idlest == "" || c < counts[idlest] || (c == counts[idlest] && id < idlest) {
 			idlest = id
 		}
 	}
-	if busiest == "" || counts[busiest]-counts[idlest] < 2 {
+	if busiest == "" || idlest == "" || counts[busiest]-counts[idlest] < 2 {
 		return
 	}
 	ts := onNode[busiest]

@@ -1996,6 +1996,34 @@ func TestReconcileRebalance(t *testing.T) {
 			t.Fatalf("plan %v while the moved task starts, want nothing", summarize(v, p))
 		}
 	})
+	// Found by swarmbench clock-jump: a node where tasks of the service
+	// failed five times lately (placement avoids it) had one task fewer
+	// than the others; every reconcile moved a task "toward" it, which
+	// placement put on another node, and the next moved it back, several
+	// times a second, for good.
+	t.Run("not toward a node placement avoids", func(t *testing.T) {
+		tasks := []*swarmv1.Task{
+			task("a", 1, "n1", stRunning), task("b", 2, "n1", stRunning), task("c", 3, "n1", stRunning),
+			task("d", 4, "n2", stRunning), task("e", 5, "n2", stRunning), task("f", 6, "n3", stRunning),
+		}
+		for i := range failuresToAvoid {
+			tasks = append(tasks, task(fmt.Sprintf("x%d", i), 6, "n3", stFailed, stopped, created(time.Minute), since(time.Minute)))
+		}
+		v := view(service(6), nil, tasks...)
+		v.Rebalance = true
+		if !FailingNodes(v)["n3"] {
+			t.Fatal("n3 is not a failing node: the test's premise is wrong")
+		}
+		if p := Reconcile(v); len(p.Create) != 0 || len(p.Desire) != 0 {
+			t.Fatalf("plan %v for counts 3/2/1 with n3 avoided, want no move (3/2 differ by one)", summarize(v, p))
+		}
+		// Without the failures the same counts call for a move.
+		v = view(service(6), nil, tasks[:6]...)
+		v.Rebalance = true
+		if p := Reconcile(v); len(p.Create) != 1 {
+			t.Fatalf("plan %v for counts 3/2/1, want one move", summarize(v, p))
+		}
+	})
 	t.Run("balanced enough", func(t *testing.T) {
 		v := view(service(4), nil, task("a", 1, "n1", stRunning), task("b", 2, "n1", stRunning), task("c", 3, "n2", stRunning), task("d", 4, "n3", stRunning))
 		v.Rebalance = true
