@@ -642,6 +642,7 @@ func Poll(ctx context.Context, timeout time.Duration, what string, check func(co
 	defer cancel()
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
+	var last error
 	for {
 		err := check(ctx)
 		if err == nil {
@@ -651,12 +652,17 @@ func Poll(ctx context.Context, timeout time.Duration, what string, check func(co
 		if errors.As(err, &perm) {
 			return fmt.Errorf("waiting for %s: %w", what, perm.err)
 		}
+		// A check cut short by the deadline says only that: the one
+		// before tells what was still wrong.
+		if last == nil || ctx.Err() == nil {
+			last = err
+		}
 		select {
 		case <-ctx.Done():
 			if parent.Err() != nil {
 				return fmt.Errorf("waiting for %s: %w", what, context.Cause(parent))
 			}
-			return fmt.Errorf("%s: not within %s: %w", what, timeout, err)
+			return fmt.Errorf("%s: not within %s: %w", what, timeout, last)
 		case <-tick.C:
 		}
 	}

@@ -2,12 +2,15 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestScenarioNamesAreUnique(t *testing.T) {
@@ -152,4 +155,28 @@ func fakeBinDir(t *testing.T) string {
 		}
 	}
 	return dir
+}
+
+// TestPollReportsTheLastRealFailure: when the wait runs out, the error
+// names what the last check found wrong, not that the check cut short by
+// the deadline was cut short.
+func TestPollReportsTheLastRealFailure(t *testing.T) {
+	checks := 0
+	err := Poll(context.Background(), 150*time.Millisecond, "the thing", func(ctx context.Context) error {
+		checks++
+		if checks == 1 {
+			return errors.New("3 of 4 running")
+		}
+		<-ctx.Done() // this check hangs until the deadline
+		return fmt.Errorf("swarmctl: %w", ctx.Err())
+	})
+	if err == nil || !strings.Contains(err.Error(), "3 of 4 running") || strings.Contains(err.Error(), "deadline") {
+		t.Fatalf("Poll = %v, want the failure before the deadline (3 of 4 running)", err)
+	}
+	err = Poll(context.Background(), 50*time.Millisecond, "the thing", func(ctx context.Context) error {
+		return errors.New("still 3 of 4")
+	})
+	if err == nil || !strings.Contains(err.Error(), "still 3 of 4") {
+		t.Fatalf("Poll = %v, want the checks' failure", err)
+	}
 }

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -103,16 +104,24 @@ func parseReplicas(out, service string) (running, desired int, err error) {
 // every other task is in a final state, its process stopped.
 func settled(rows []TaskRow, want int) error {
 	running, unsettled := 0, 0
+	var examples []string
 	for _, r := range rows {
 		switch {
 		case r.Running():
 			running++
 		case r.Desired == "Running" || !slices.Contains(finalStates, r.Current):
 			unsettled++
+			if len(examples) < 3 {
+				examples = append(examples, fmt.Sprintf("%s %s→%s", cmp.Or(r.Node, "(unassigned)"), r.Current, r.Desired))
+			}
 		}
 	}
 	if running != want || unsettled > 0 {
-		return fmt.Errorf("%d tasks running (want %d), %d starting or stopping, of %d listed", running, want, unsettled, len(rows))
+		err := fmt.Errorf("%d tasks running (want %d), %d starting or stopping, of %d listed", running, want, unsettled, len(rows))
+		if len(examples) > 0 {
+			err = fmt.Errorf("%w (%s)", err, strings.Join(examples, ", "))
+		}
+		return err
 	}
 	return nil
 }
