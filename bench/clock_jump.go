@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -20,7 +23,8 @@ const (
 )
 
 // runClockJump measures, on the swarm of node-crash with a service whose
-// restart delay is 1 s, what clocks that disagree cost: the Raft leader's
+// restart delay is 1 s, what clocks that disagree cost, beside the same
+// measurements with every clock right (same-clocks): the Raft leader's
 // wall clock is set an hour back and a worker's an hour ahead (each
 // swarmd's own clock, through its skew file: the machine's is not touched,
 // and durations measured on the monotonic clock do not move, as when a
@@ -31,12 +35,10 @@ const (
 // dated before the leader's jump, is an hour in the leader's future: it
 // must not be taken for a grace period) and until all replicas run on the
 // live nodes. The clocks are set right again, the worker restarted and the
-// service settled before the next repetition. Samples are in ms.
+// service settled before the next phase; each repetition has a service of
+// its own. Samples are in ms.
 func runClockJump(ctx context.Context, opts Options) (recs []Record, err error) {
-	const (
-		name    = "clock-jump"
-		service = "clockjump"
-	)
+	const name = "clock-jump"
 	replicas := crashReplicas
 	if opts.Quick {
 		replicas = crashQuickReplicas
@@ -50,82 +52,106 @@ func runClockJump(ctx context.Context, opts Options) (recs []Record, err error) 
 	}
 	defer func() { err = errors.Join(err, s.close(opts, err)) }()
 	from := s.managers[0]
-	if _, err := s.Ctl(ctx, from, "service", "create", "-d", "--name", service, "--replicas", strconv.Itoa(replicas),
-		"--restart-delay", clockJumpDelay.String(), "--runtime", taskRuntime, taskProgram, taskArg); err != nil {
-		return nil, err
-	}
-	if err := s.waitSettled(ctx, from, service, replicas); err != nil {
-		return nil, err
-	}
 	params := s.serviceParameters(replicas, from)
-	params["fault"] = fmt.Sprintf("the leader's wall clock set %s back, a worker's %s ahead (swarmd --clock-skew-file)", clockJump, clockJump)
 	params["restart_delay"] = clockJumpDelay.String()
 	started := time.Now()
-	restart := Record{Scenario: name + "/task-restart", Parameters: maps.Clone(params), Started: started, Unit: "ms"}
-	down := Record{Scenario: name + "/down", Parameters: maps.Clone(params), Started: started, Unit: "ms"}
-	replaced := Record{Scenario: name + "/replaced", Parameters: maps.Clone(params), Started: started, Unit: "ms"}
-	restart.Parameters["measure"] = "SIGKILL of a task process on the worker whose clock is ahead, until the service runs all its replicas again"
-	down.Parameters["measure"] = "SIGKILL of the other worker's swarmd, until node ls shows it Down"
-	replaced.Parameters["measure"] = "SIGKILL of the other worker's swarmd, until all replicas run on the live nodes"
+	// Each repetition measures with the clocks agreeing, the baseline,
+	// then with the jumps.
+	phases := []struct {
+		name, fault string
+		leader      time.Duration
+		ahead       time.Duration
+	}{
+		{"same-clocks", "none: every clock the system's", 0, 0},
+		{"jumped", fmt.Sprintf("the leader's wall clock set %s back, a worker's %s ahead (swarmd --clock-skew-file)", clockJump, clockJump), -clockJump, clockJump},
+	}
+	measures := []struct{ name, what string }{
+		{"task-restart", "SIGKILL of a task process on the worker whose clock is ahead, until the service runs all its replicas again"},
+		{"down", "SIGKILL of the other worker's swarmd, until node ls shows it Down"},
+		{"replaced", "SIGKILL of the other worker's swarmd, until all replicas run on the live nodes"},
+	}
+	recs = make([]Record, 0, len(phases)*len(measures))
+	for _, ph := range phases {
+		for _, m := range measures {
+			p := maps.Clone(params)
+			p["fault"], p["measure"] = ph.fault, m.what
+			recs = append(recs, Record{Scenario: name + "/" + ph.name + "/" + m.name, Parameters: p, Started: started, Unit: "ms"})
+		}
+	}
 	for run := 1; run <= opts.Repeat; run++ {
-		leader, err := s.leader(ctx, from)
-		if err != nil {
-			return nil, err
-		}
-		rows, err := s.ServiceTasks(ctx, from, service)
-		if err != nil {
-			return nil, err
-		}
-		ahead, _, err := s.busiestWorker(rows)
-		if err != nil {
-			return nil, err
-		}
-		other := s.workers[0]
-		if other == ahead {
-			other = s.workers[1]
-		}
-		if err := s.jumpClocks(map[int]time.Duration{leader: -clockJump, ahead: clockJump}); err != nil {
-			return nil, err
-		}
-
-		tRestart, err := s.killTaskUntilRestarted(ctx, from, ahead, service, replicas)
-		if err != nil {
-			return nil, fmt.Errorf("after the clock jumps: %w", err)
-		}
-		restart.Samples = append(restart.Samples, tRestart)
-
-		host := s.Node(other).Hostname
-		killed, err := s.Kill(other)
-		if err != nil {
-			return nil, err
-		}
-		if err := Poll(ctx, downTimeout, host+" shown Down after its SIGKILL, the leader's clock an hour back", s.shows(from, host, "Down")); err != nil {
-			return nil, err
-		}
-		tDown := ms(time.Since(killed))
-		if err := s.waitRunningOff(ctx, from, service, host, replicas); err != nil {
-			return nil, err
-		}
-		tReplaced := ms(time.Since(killed))
-		down.Samples = append(down.Samples, tDown)
-		replaced.Samples = append(replaced.Samples, tReplaced)
-		opts.progress(name, run, "leader %s %s back, %s %s ahead: a killed task ran again after %s ms; %s killed: Down after %s ms, replaced after %s ms",
-			s.Node(leader).Hostname, clockJump, s.Node(ahead).Hostname, clockJump, FormatFigure(tRestart), host, FormatFigure(tDown), FormatFigure(tReplaced))
-
-		if err := s.jumpClocks(map[int]time.Duration{leader: 0, ahead: 0}); err != nil {
-			return nil, err
-		}
-		if err := s.Start(ctx, other); err != nil {
-			return nil, err
-		}
-		if err := s.waitHealthy(ctx, from); err != nil {
+		// A service of its own for each repetition: the task killed in
+		// each phase counts as a failure, and five on a node make
+		// placement avoid it for five minutes.
+		service := fmt.Sprintf("clockjump%d", run)
+		if _, err := s.Ctl(ctx, from, "service", "create", "-d", "--name", service, "--replicas", strconv.Itoa(replicas),
+			"--restart-delay", clockJumpDelay.String(), "--runtime", taskRuntime, taskProgram, taskArg); err != nil {
 			return nil, err
 		}
 		if err := s.waitSettled(ctx, from, service, replicas); err != nil {
 			return nil, err
 		}
+		for pi, ph := range phases {
+			leader, err := s.leader(ctx, from)
+			if err != nil {
+				return nil, err
+			}
+			rows, err := s.ServiceTasks(ctx, from, service)
+			if err != nil {
+				return nil, err
+			}
+			ahead, _, err := s.busiestWorker(rows)
+			if err != nil {
+				return nil, err
+			}
+			other := s.workers[0]
+			if other == ahead {
+				other = s.workers[1]
+			}
+			if err := s.jumpClocks(map[int]time.Duration{leader: ph.leader, ahead: ph.ahead}); err != nil {
+				return nil, err
+			}
+			tRestart, err := s.killTaskUntilRestarted(ctx, from, ahead, service, replicas)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", ph.name, err)
+			}
+			host := s.Node(other).Hostname
+			killed, err := s.Kill(other)
+			if err != nil {
+				return nil, err
+			}
+			if err := Poll(ctx, downTimeout, host+" shown Down after its SIGKILL ("+ph.name+")", s.shows(from, host, "Down")); err != nil {
+				return nil, err
+			}
+			tDown := ms(time.Since(killed))
+			if err := s.waitRunningOff(ctx, from, service, host, replicas); err != nil {
+				return nil, err
+			}
+			tReplaced := ms(time.Since(killed))
+			for mi, v := range []float64{tRestart, tDown, tReplaced} {
+				r := &recs[pi*len(measures)+mi]
+				r.Samples = append(r.Samples, v)
+			}
+			opts.progress(name, run, "%s (leader %s %s, %s %s): a killed task ran again after %s ms; %s killed: Down after %s ms, replaced after %s ms",
+				ph.name, s.Node(leader).Hostname, ph.leader, s.Node(ahead).Hostname, ph.ahead, FormatFigure(tRestart), host, FormatFigure(tDown), FormatFigure(tReplaced))
+
+			if err := s.jumpClocks(map[int]time.Duration{leader: 0, ahead: 0}); err != nil {
+				return nil, err
+			}
+			if err := s.Start(ctx, other); err != nil {
+				return nil, err
+			}
+			if err := s.waitHealthy(ctx, from); err != nil {
+				return nil, err
+			}
+			if err := s.waitSettled(ctx, from, service, replicas); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.removeService(ctx, from, service); err != nil {
+			return nil, err
+		}
 	}
-	return []Record{restart, down, replaced}, nil
+	return recs, nil
 }
 
 // jumpClocks sets the wall clock skew of the given nodes and gives them the
@@ -141,43 +167,39 @@ func (s *swarm) jumpClocks(skews map[int]time.Duration) error {
 }
 
 // killTaskUntilRestarted SIGKILLs one task process of node i and returns
-// the time in ms until service shows one more failed task than before and
-// replicas running.
+// the time in ms until service ps shows that task ended and replicas
+// running, the others stopped.
 func (s *swarm) killTaskUntilRestarted(ctx context.Context, from, i int, service string, replicas int) (float64, error) {
-	rows, err := s.ServiceTasks(ctx, from, service)
-	if err != nil {
-		return 0, err
-	}
-	failedBefore := countCurrent(rows, "Failed")
 	pid, err := s.TaskProcessOf(i)
 	if err != nil {
 		return 0, err
 	}
+	// The process runtime runs a task in a directory named after its ID.
+	cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	if err != nil {
+		return 0, fmt.Errorf("task process %d of %s: %w", pid, s.Node(i).Hostname, err)
+	}
+	id, _, _ := strings.Cut(filepath.Base(cwd), "-")
 	killed := time.Now()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		return 0, fmt.Errorf("kill task process %d of %s: %w", pid, s.Node(i).Hostname, err)
 	}
-	what := fmt.Sprintf("the task killed on %s failed and %d tasks of %s running again", s.Node(i).Hostname, replicas, service)
+	what := fmt.Sprintf("task %s killed on %s shown ended and %d tasks of %s running again", id, s.Node(i).Hostname, replicas, service)
 	err = Poll(ctx, replaceTimeout, what, func(ctx context.Context) error {
+		out, err := s.Ctl(ctx, from, "service", "ps", "--format", "{{.ID}} {{.CurrentState}}", service)
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if task, state, ok := strings.Cut(strings.TrimSpace(line), " "); ok && task == id && strings.HasPrefix(state, "Running") {
+				return fmt.Errorf("task %s still shown %s", id, state)
+			}
+		}
 		rows, err := s.ServiceTasks(ctx, from, service)
 		if err != nil {
 			return err
 		}
-		if n := countCurrent(rows, "Failed"); n <= failedBefore {
-			return fmt.Errorf("%d tasks failed, as before the kill", n)
-		}
 		return settled(rows, replicas)
 	})
 	return ms(time.Since(killed)), err
-}
-
-// countCurrent counts the tasks of rows in state current.
-func countCurrent(rows []TaskRow, current string) int {
-	n := 0
-	for _, r := range rows {
-		if r.Current == current {
-			n++
-		}
-	}
-	return n
 }
