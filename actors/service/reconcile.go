@@ -50,6 +50,11 @@ type View struct {
 	// most of a reconcile's work for big services. The caller clears it
 	// when the service's version changes.
 	Current map[string]bool
+	// AheadSeen, when set, remembers when this supervisor first saw each
+	// ended task dated after its now (clocks disagree): its restart delay
+	// counts from then. Without it such a task is replaced at once. The
+	// caller keeps it between reconciles and clears it now and then.
+	AheadSeen map[string]time.Time
 
 	// spec is the copy of the service's task spec that the tasks made in
 	// one reconcile share (they are encoded, never changed).
@@ -487,14 +492,24 @@ func restartAt(v *View, s slotState) (time.Time, bool) {
 			return time.Time{}, false
 		}
 	}
+	delay := time.Duration(rp.GetDelayNano())
 	ended := time.Unix(0, last.Status.GetTimestampUnixNano())
 	if ended.After(v.Now) {
 		// Stamped after now: a clock went back (this manager's, or the
-		// one that stamped it ran ahead). Waiting for it could take
-		// hours; the delay is not applied.
-		return v.Now, true
+		// one that stamped it ran ahead). Waiting for the date could
+		// take hours: the delay counts from when this supervisor first
+		// saw the task ended, on its own clock.
+		if v.AheadSeen == nil {
+			return v.Now, true
+		}
+		seen, ok := v.AheadSeen[last.Id]
+		if !ok {
+			seen = v.Now
+			v.AheadSeen[last.Id] = seen
+		}
+		return seen.Add(delay), true
 	}
-	return ended.Add(time.Duration(rp.GetDelayNano())), true
+	return ended.Add(delay), true
 }
 
 func reconcileGlobal(v *View, p *Plan) {

@@ -512,7 +512,7 @@ func TestReconcileRestartPolicy(t *testing.T) {
 			want:  outcome{create: []string{"slot 1"}},
 		},
 		{
-			name:  "ended after now (a clock went back): replaced at once",
+			name:  "ended after now (a clock went back), no memo: replaced at once",
 			svc:   service(1, restart(condAny, 5*time.Second, 0, 0)),
 			tasks: []*swarmv1.Task{task("a", 1, "n1", stFailed, since(-time.Hour))},
 			want:  outcome{shutdown: []string{"a"}, create: []string{"slot 1"}},
@@ -2085,5 +2085,30 @@ func TestLastStartedIgnoresTheFuture(t *testing.T) {
 	v.Tasks = v.Tasks[1:]
 	if got := lastStarted(v); !got.IsZero() {
 		t.Fatalf("lastStarted %s with only a task dated ahead, want none", got)
+	}
+}
+
+// TestRestartDelayOfATaskDatedAhead: a failure dated after now (the clocks
+// of two managers disagree) waits its restart delay from when the
+// supervisor first saw it, not until its date (an hour), and not none.
+func TestRestartDelayOfATaskDatedAhead(t *testing.T) {
+	svc := service(1, restart(condAny, 5*time.Second, 0, 0))
+	failed := task("a", 1, "n1", stFailed, since(-time.Hour))
+	seen := map[string]time.Time{}
+	v := view(svc, nil, failed)
+	v.AheadSeen = seen
+	p := Reconcile(v)
+	if len(p.Create) != 0 || !p.Wake.Equal(t0.Add(5*time.Second)) {
+		t.Fatalf("first look: plan %v, wake %s; want no new task and a wake 5s later", summarize(v, p), p.Wake)
+	}
+	v = view(svc, nil, failed)
+	v.AheadSeen, v.Now = seen, t0.Add(3*time.Second)
+	if p := Reconcile(v); len(p.Create) != 0 || !p.Wake.Equal(t0.Add(5*time.Second)) {
+		t.Fatalf("3s later: plan %v, wake %s; want still waiting until 5s after the first look", summarize(v, p), p.Wake)
+	}
+	v = view(svc, nil, failed)
+	v.AheadSeen, v.Now = seen, t0.Add(5*time.Second)
+	if p := Reconcile(v); len(p.Create) != 1 {
+		t.Fatalf("5s later: plan %v, want the task replaced", summarize(v, p))
 	}
 }

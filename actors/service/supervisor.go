@@ -108,6 +108,9 @@ type Supervisor struct {
 	// at version currentAt (see View.Current).
 	current   map[string]bool
 	currentAt uint64
+	// aheadSeen remembers when ended tasks dated after now were first
+	// seen (see View.AheadSeen).
+	aheadSeen map[string]time.Time
 	// tasks are the tasks of the last reconcile, by ID, read only.
 	tasks  map[string]*swarmv1.Task
 	timer  *time.Timer
@@ -266,6 +269,9 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 	if s.current == nil || s.currentAt != svc.Version || len(s.current) > 2*len(tasks)+64 {
 		s.current, s.currentAt = make(map[string]bool), svc.Version
 	}
+	if s.aheadSeen == nil || len(s.aheadSeen) > len(tasks)+64 {
+		s.aheadSeen = make(map[string]time.Time)
+	}
 	nodes := s.env.Nodes()
 	byID := make(map[string]*swarmv1.Node, len(nodes))
 	for _, n := range nodes {
@@ -274,6 +280,7 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 	view := View{
 		Service: svc, Tasks: tasks, Nodes: byID, Now: s.env.Now(), NewID: s.env.NewID,
 		Eligible: constraintsOf(svc.GetSpec().GetTask()), Rebalance: s.env.Rebalance(), Current: s.current,
+		AheadSeen: s.aheadSeen,
 	}
 	plan := Reconcile(view)
 	if !plan.Wake.IsZero() {
