@@ -34,7 +34,7 @@ demo: build
 # also Docker Swarm side by side and the network-namespace scenarios; then
 # the Go benchmarks. Reports (JSON, Markdown, SVG plots) go to bench-results/.
 bench: build
-	$(BIN)/swarmbench run --out bench-results/loopback raft-propose converge scale node-down node-crash node-freeze leader-crash chaos mesh-throughput rolling-update-under-load
+	$(BIN)/swarmbench run --out bench-results/loopback raft-propose converge scale node-down node-crash node-freeze clock-jump leader-crash chaos mesh-throughput rolling-update-under-load
 	@if [ "$$(id -u)" = 0 ]; then \
 		$(BIN)/swarmbench run --out bench-results/dockerswarm --target actorswarm,dockerswarm node-crash leader-crash partition node-freeze lossy-node-crash latency-node-crash disk-full chaos converge-containers scale-containers && \
 		$(BIN)/swarmbench run --out bench-results/netns overlay-throughput; \
