@@ -94,13 +94,7 @@ func runChaos(ctx context.Context, opts Options) (recs []Record, err error) {
 		rec.Samples = append(rec.Samples, took)
 		opts.logf("%s: fault %d: killed %s (%s): recovered in %s ms\n", name, fault, host, role, FormatFigure(took))
 
-		if err := s.Start(ctx, victim); err != nil {
-			return nil, err
-		}
-		if err := s.waitHealthy(ctx, observer); err != nil {
-			return nil, err
-		}
-		if err := s.waitSettled(ctx, observer, service, chaosReplicas); err != nil {
+		if err := s.restartSettled(ctx, victim, observer, service, chaosReplicas); err != nil {
 			return nil, err
 		}
 	}

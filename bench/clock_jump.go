@@ -137,13 +137,7 @@ func runClockJump(ctx context.Context, opts Options) (recs []Record, err error) 
 			if err := s.jumpClocks(map[int]time.Duration{leader: 0, ahead: 0}); err != nil {
 				return nil, err
 			}
-			if err := s.Start(ctx, other); err != nil {
-				return nil, err
-			}
-			if err := s.waitHealthy(ctx, from); err != nil {
-				return nil, err
-			}
-			if err := s.waitSettled(ctx, from, service, replicas); err != nil {
+			if err := s.restartSettled(ctx, other, from, service, replicas); err != nil {
 				return nil, err
 			}
 		}

@@ -101,13 +101,7 @@ func runNodeCrash(ctx context.Context, opts Options) (recs []Record, err error) 
 		opts.progress(name, run, "killed %s (%d tasks): %d running again after %s ms, Down after %s ms",
 			host, tasks, replicas, FormatFigure(tReplaced), FormatFigure(tDown))
 
-		if err := s.Start(ctx, victim); err != nil {
-			return nil, err
-		}
-		if err := s.waitHealthy(ctx, from); err != nil {
-			return nil, err
-		}
-		if err := s.waitSettled(ctx, from, service, replicas); err != nil {
+		if err := s.restartSettled(ctx, victim, from, service, replicas); err != nil {
 			return nil, err
 		}
 	}

@@ -111,6 +111,19 @@ func startSwarmWith(ctx context.Context, opts Options, netns bool, prepare func(
 	return s, s.waitHealthy(ctx, first)
 }
 
+// restartSettled starts node victim again and waits until every node is
+// Ready and service runs replicas tasks, the others stopped, as node from
+// sees them: what a fault scenario does before its next repetition.
+func (s *swarm) restartSettled(ctx context.Context, victim, from int, service string, replicas int) error {
+	if err := s.Start(ctx, victim); err != nil {
+		return err
+	}
+	if err := s.waitHealthy(ctx, from); err != nil {
+		return err
+	}
+	return s.waitSettled(ctx, from, service, replicas)
+}
+
 // parameters are the record parameters that describe the swarm.
 func (s *swarm) parameters() map[string]string {
 	return map[string]string{
