@@ -30,7 +30,7 @@ const (
 // and durations measured on the monotonic clock do not move, as when a
 // system clock is set). Then a task process on that worker is killed: the
 // time until the service runs all its replicas again (a failure dated an
-// hour ahead must not wait an hour for its delay); and the other worker
+// hour ahead must wait its delay, not an hour); and the other worker
 // is killed: the time until node ls shows it Down (its last state change,
 // dated before the leader's jump, is an hour in the leader's future: it
 // must not be taken for a grace period) and until all replicas run on the
