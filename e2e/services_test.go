@@ -224,6 +224,17 @@ func TestServiceBadInput(t *testing.T) {
 			t.Errorf("service ps keep keep through node %d: exit %d, stdout %q, stderr %q; want keep's task once", i, code, out, errOut)
 		}
 	}
+	// A runtime no node offers: the service is made, with a warning on
+	// stderr; one they offer, without.
+	for _, tc := range []struct{ name, runtime, warning string }{
+		{"nowhere", "sim", "no node of the swarm offers the sim runtime"},
+		{"here", "process", ""},
+	} {
+		_, errOut, code := c.Ctl(1, "service", "create", "-d", "--name", tc.name, "--runtime", tc.runtime, "/bin/sleep", "600")
+		if code != 0 || (tc.warning == "") != (errOut == "") || !strings.Contains(errOut, tc.warning) {
+			t.Errorf("service create --runtime %s: exit %d, stderr %q; want it made, warning %q", tc.runtime, code, errOut, tc.warning)
+		}
+	}
 }
 
 // TestServiceRestartPolicy checks that a failing task is replaced after
