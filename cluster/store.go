@@ -81,7 +81,10 @@ type Store struct {
 	// tasksByNode holds each task's version beside its ID, so that a
 	// node's delta sync compares versions without a lookup in tasks.
 	tasksByNode map[string]map[string]uint64
-	usage       map[string]*NodeUsage
+	// created is the created_index of the last task created (restored as
+	// the highest a task has).
+	created uint64
+	usage   map[string]*NodeUsage
 	// nodeRefs holds one copy of each node ID that tasks have (nodeRef).
 	nodeRefs map[string]string
 	states   map[swarmv1.TaskState]int

@@ -259,7 +259,8 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 	}
 	for _, t := range c.GetCreate() {
 		t = s.storedTask(t)
-		t.CreatedUnixNano, t.UpdatedUnixNano, t.Version = now, now, 1
+		s.created++
+		t.CreatedUnixNano, t.UpdatedUnixNano, t.Version, t.CreatedIndex = now, now, 1, s.created
 		if t.Status == nil {
 			t.Status = &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_NEW}
 		}
@@ -423,6 +424,7 @@ func (s *Store) restoreServices(snap *swarmv1.Snapshot) error {
 			return fmt.Errorf("snapshot holds task %s twice: %w", t.Id, ErrInvalid)
 		}
 		s.putTask(s.storedTask(t))
+		s.created = max(s.created, t.GetCreatedIndex())
 	}
 	return nil
 }

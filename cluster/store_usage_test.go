@@ -272,3 +272,35 @@ func TestTaskStatusNotDatedAfterItsEntry(t *testing.T) {
 		t.Errorf("a report dated before its entry is stored at %d, want its own %d", got, now-5e9)
 	}
 }
+
+// TestTaskCreatedIndex: the store numbers the tasks it creates in order,
+// whatever the dates of the commands (a manager's clock may run ahead of
+// the next one's), and goes on from the highest after a snapshot restore.
+func TestTaskCreatedIndex(t *testing.T) {
+	s := NewStore()
+	svc := &swarmv1.Service{Id: "svc1", Spec: &swarmv1.ServiceSpec{Name: "web", Task: &swarmv1.TaskSpec{}}}
+	mustApply(t, s, &swarmv1.Command{Cmd: &swarmv1.Command_CreateService{CreateService: &swarmv1.CreateService{Service: svc}}})
+	create := func(s *Store, now int64, ids ...string) {
+		t.Helper()
+		b := &swarmv1.TaskBatch{}
+		for _, id := range ids {
+			b.Create = append(b.Create, &swarmv1.Task{Id: id, ServiceId: "svc1", Slot: 1, Spec: &swarmv1.TaskSpec{}})
+		}
+		mustApply(t, s, &swarmv1.Command{NowUnixNano: now, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: b}})
+	}
+	create(s, 3_600e9, "a", "b") // a leader an hour ahead
+	create(s, 10, "c")           // the next one, right
+	for id, want := range map[string]uint64{"a": 1, "b": 2, "c": 3} {
+		if got := mustTask(t, s, id).GetCreatedIndex(); got != want {
+			t.Errorf("task %s created index %d, want %d", id, got, want)
+		}
+	}
+	restored := NewStore()
+	if err := restored.Restore(s.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	create(restored, 20, "d")
+	if got := mustTask(t, restored, "d").GetCreatedIndex(); got != 4 {
+		t.Errorf("after a restore, the next task's created index is %d, want 4", got)
+	}
+}

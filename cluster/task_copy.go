@@ -31,6 +31,7 @@ func CopyTask(t *swarmv1.Task) *swarmv1.Task {
 		Ports:           slices.Clip(t.Ports),
 		ShutdownReason:  t.ShutdownReason,
 		Attachments:     slices.Clone(t.Attachments),
+		CreatedIndex:    t.CreatedIndex,
 	}
 }
 

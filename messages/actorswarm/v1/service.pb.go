@@ -1622,7 +1622,11 @@ type Task struct {
 	ShutdownReason string `protobuf:"bytes,14,opt,name=shutdown_reason,json=shutdownReason,proto3" json:"shutdown_reason,omitempty"`
 	// attachments are the task's overlay addresses: never stored with the
 	// task, filled in by the dispatcher for the node that runs it.
-	Attachments   []*Attachment `protobuf:"bytes,15,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	Attachments []*Attachment `protobuf:"bytes,15,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	// created_index numbers the tasks of a shard in the order the store
+	// created them: a slot's tasks are ordered by it, not by their dates,
+	// which the clocks of different managers wrote.
+	CreatedIndex  uint64 `protobuf:"varint,16,opt,name=created_index,json=createdIndex,proto3" json:"created_index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1762,6 +1766,13 @@ func (x *Task) GetAttachments() []*Attachment {
 	return nil
 }
 
+func (x *Task) GetCreatedIndex() uint64 {
+	if x != nil {
+		return x.CreatedIndex
+	}
+	return 0
+}
+
 var File_actorswarm_v1_service_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_service_proto_rawDesc = "" +
@@ -1871,7 +1882,7 @@ const file_actorswarm_v1_service_proto_rawDesc = "" +
 	"\texit_code\x18\x05 \x01(\x05R\bexitCode\x12\x12\n" +
 	"\x04port\x18\x06 \x01(\rR\x04port\x12!\n" +
 	"\fcontainer_id\x18\a \x01(\tR\vcontainerId\x12\x10\n" +
-	"\x03pid\x18\b \x01(\x05R\x03pid\"\xd0\x04\n" +
+	"\x03pid\x18\b \x01(\x05R\x03pid\"\xf5\x04\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1889,7 +1900,8 @@ const file_actorswarm_v1_service_proto_rawDesc = "" +
 	"\fservice_name\x18\f \x01(\tR\vserviceName\x12/\n" +
 	"\x05ports\x18\r \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\x12'\n" +
 	"\x0fshutdown_reason\x18\x0e \x01(\tR\x0eshutdownReason\x12;\n" +
-	"\vattachments\x18\x0f \x03(\v2\x19.actorswarm.v1.AttachmentR\vattachments*a\n" +
+	"\vattachments\x18\x0f \x03(\v2\x19.actorswarm.v1.AttachmentR\vattachments\x12#\n" +
+	"\rcreated_index\x18\x10 \x01(\x04R\fcreatedIndex*a\n" +
 	"\vServiceMode\x12\x1c\n" +
 	"\x18SERVICE_MODE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17SERVICE_MODE_REPLICATED\x10\x01\x12\x17\n" +
