@@ -50,11 +50,14 @@ type View struct {
 	// most of a reconcile's work for big services. The caller clears it
 	// when the service's version changes.
 	Current map[string]bool
-	// AheadSeen, when set, remembers when this supervisor first saw each
-	// ended task dated after its now (clocks disagree): its restart delay
-	// counts from then. Without it such a task is replaced at once. The
-	// caller keeps it between reconciles and clears it now and then.
-	AheadSeen map[string]time.Time
+	// EndedSeen, when set, remembers when this supervisor first saw each
+	// slot's ended task: its restart delay counts from then, on this
+	// manager's clock, as Docker's orchestrator counts it from when it
+	// learns of the failure, so that clocks that disagree neither skip
+	// nor stretch it (a leader change starts the delay over). Without it
+	// the delay counts from the task's date, and a date after now is not
+	// waited for. The caller keeps it between reconciles.
+	EndedSeen map[string]time.Time
 
 	// spec is the copy of the service's task spec that the tasks made in
 	// one reconcile share (they are encoded, never changed).
@@ -153,7 +156,15 @@ func bySlot(tasks []*swarmv1.Task, global bool) map[string][]*swarmv1.Task {
 		out[key] = append(out[key], t)
 	}
 	for _, ts := range out {
+		// In creation order: by the store's count, which the clocks of
+		// the managers that made them cannot disorder (a task made by a
+		// leader whose clock ran an hour ahead would otherwise stay the
+		// slot's newest for an hour); by date for tasks of a store from
+		// before the count.
 		sort.Slice(ts, func(i, j int) bool {
+			if ts[i].CreatedIndex != ts[j].CreatedIndex {
+				return ts[i].CreatedIndex < ts[j].CreatedIndex
+			}
 			if ts[i].CreatedUnixNano != ts[j].CreatedUnixNano {
 				return ts[i].CreatedUnixNano < ts[j].CreatedUnixNano
 			}
@@ -493,21 +504,20 @@ func restartAt(v *View, s slotState) (time.Time, bool) {
 		}
 	}
 	delay := time.Duration(rp.GetDelayNano())
+	if v.EndedSeen != nil {
+		seen, ok := v.EndedSeen[last.Id]
+		if !ok {
+			seen = v.Now
+			v.EndedSeen[last.Id] = seen
+		}
+		return seen.Add(delay), true
+	}
 	ended := time.Unix(0, last.Status.GetTimestampUnixNano())
 	if ended.After(v.Now) {
 		// Stamped after now: a clock went back (this manager's, or the
-		// one that stamped it ran ahead). Waiting for the date could
-		// take hours: the delay counts from when this supervisor first
-		// saw the task ended, on its own clock.
-		if v.AheadSeen == nil {
-			return v.Now, true
-		}
-		seen, ok := v.AheadSeen[last.Id]
-		if !ok {
-			seen = v.Now
-			v.AheadSeen[last.Id] = seen
-		}
-		return seen.Add(delay), true
+		// one that stamped it ran ahead). Waiting for it could take
+		// hours; the delay is not applied.
+		return v.Now, true
 	}
 	return ended.Add(delay), true
 }

@@ -2024,6 +2024,22 @@ func TestReconcileRebalance(t *testing.T) {
 			t.Fatalf("plan %v for counts 3/2/1, want one move", summarize(v, p))
 		}
 	})
+	// Found by swarmbench clock-jump: the running task of a slot was made
+	// by a leader whose clock ran an hour ahead; the task a later move
+	// made for the slot was dated before it, taken for the older one and
+	// shut down, and the next reconcile moved the slot again, for an hour.
+	t.Run("newest by creation, not by date", func(t *testing.T) {
+		old := task("b", 2, "n1", stRunning, created(-time.Hour))
+		old.CreatedIndex = 2
+		moved := task("b2", 2, "n3", stAssigned, created(time.Second))
+		moved.CreatedIndex = 5
+		tasks := []*swarmv1.Task{busy[0], old, busy[2], busy[3], moved}
+		v := view(service(4), nil, tasks...)
+		v.Rebalance = true
+		if p := Reconcile(v); len(p.Desire) != 0 || len(p.Create) != 0 {
+			t.Fatalf("plan %v while the moved task starts, want nothing (b2 is the slot's newest)", summarize(v, p))
+		}
+	})
 	t.Run("balanced enough", func(t *testing.T) {
 		v := view(service(4), nil, task("a", 1, "n1", stRunning), task("b", 2, "n1", stRunning), task("c", 3, "n2", stRunning), task("d", 4, "n3", stRunning))
 		v.Rebalance = true
@@ -2088,27 +2104,31 @@ func TestLastStartedIgnoresTheFuture(t *testing.T) {
 	}
 }
 
-// TestRestartDelayOfATaskDatedAhead: a failure dated after now (the clocks
-// of two managers disagree) waits its restart delay from when the
-// supervisor first saw it, not until its date (an hour), and not none.
-func TestRestartDelayOfATaskDatedAhead(t *testing.T) {
+// TestRestartDelayFromFirstSight: with the supervisor's memo, a failure
+// waits its restart delay from when the supervisor first saw it, whatever
+// its date: an hour ahead (this manager's clock went back, or the one that
+// dated it runs ahead), an hour behind (this one runs ahead), or a moment
+// ago.
+func TestRestartDelayFromFirstSight(t *testing.T) {
 	svc := service(1, restart(condAny, 5*time.Second, 0, 0))
-	failed := task("a", 1, "n1", stFailed, since(-time.Hour))
-	seen := map[string]time.Time{}
-	v := view(svc, nil, failed)
-	v.AheadSeen = seen
-	p := Reconcile(v)
-	if len(p.Create) != 0 || !p.Wake.Equal(t0.Add(5*time.Second)) {
-		t.Fatalf("first look: plan %v, wake %s; want no new task and a wake 5s later", summarize(v, p), p.Wake)
-	}
-	v = view(svc, nil, failed)
-	v.AheadSeen, v.Now = seen, t0.Add(3*time.Second)
-	if p := Reconcile(v); len(p.Create) != 0 || !p.Wake.Equal(t0.Add(5*time.Second)) {
-		t.Fatalf("3s later: plan %v, wake %s; want still waiting until 5s after the first look", summarize(v, p), p.Wake)
-	}
-	v = view(svc, nil, failed)
-	v.AheadSeen, v.Now = seen, t0.Add(5*time.Second)
-	if p := Reconcile(v); len(p.Create) != 1 {
-		t.Fatalf("5s later: plan %v, want the task replaced", summarize(v, p))
+	for _, dated := range []time.Duration{-time.Hour, time.Hour, 2 * time.Second} {
+		failed := task("a", 1, "n1", stFailed, since(dated))
+		seen := map[string]time.Time{}
+		v := view(svc, nil, failed)
+		v.EndedSeen = seen
+		p := Reconcile(v)
+		if len(p.Create) != 0 || !p.Wake.Equal(t0.Add(5*time.Second)) {
+			t.Fatalf("dated %s ago, first look: plan %v, wake %s; want no new task and a wake 5s later", dated, summarize(v, p), p.Wake)
+		}
+		v = view(svc, nil, failed)
+		v.EndedSeen, v.Now = seen, t0.Add(3*time.Second)
+		if p := Reconcile(v); len(p.Create) != 0 || !p.Wake.Equal(t0.Add(5*time.Second)) {
+			t.Fatalf("dated %s ago, 3s later: plan %v, wake %s; want still waiting until 5s after the first look", dated, summarize(v, p), p.Wake)
+		}
+		v = view(svc, nil, failed)
+		v.EndedSeen, v.Now = seen, t0.Add(5*time.Second)
+		if p := Reconcile(v); len(p.Create) != 1 {
+			t.Fatalf("dated %s ago, 5s later: plan %v, want the task replaced", dated, summarize(v, p))
+		}
 	}
 }

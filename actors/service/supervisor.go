@@ -108,9 +108,9 @@ type Supervisor struct {
 	// at version currentAt (see View.Current).
 	current   map[string]bool
 	currentAt uint64
-	// aheadSeen remembers when ended tasks dated after now were first
-	// seen (see View.AheadSeen).
-	aheadSeen map[string]time.Time
+	// endedSeen remembers when ended tasks were first seen (see
+	// View.EndedSeen).
+	endedSeen map[string]time.Time
 	// tasks are the tasks of the last reconcile, by ID, read only.
 	tasks  map[string]*swarmv1.Task
 	timer  *time.Timer
@@ -269,8 +269,16 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 	if s.current == nil || s.currentAt != svc.Version || len(s.current) > 2*len(tasks)+64 {
 		s.current, s.currentAt = make(map[string]bool), svc.Version
 	}
-	if s.aheadSeen == nil || len(s.aheadSeen) > len(tasks)+64 {
-		s.aheadSeen = make(map[string]time.Time)
+	if s.endedSeen == nil {
+		s.endedSeen = make(map[string]time.Time)
+	} else if len(s.endedSeen) > len(tasks)+64 {
+		// Forget the tasks no longer listed (deleted with the slot's
+		// history); those still listed keep when they were seen.
+		listed := make(map[string]bool, len(tasks))
+		for _, t := range tasks {
+			listed[t.Id] = true
+		}
+		maps.DeleteFunc(s.endedSeen, func(id string, _ time.Time) bool { return !listed[id] })
 	}
 	nodes := s.env.Nodes()
 	byID := make(map[string]*swarmv1.Node, len(nodes))
@@ -280,7 +288,7 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 	view := View{
 		Service: svc, Tasks: tasks, Nodes: byID, Now: s.env.Now(), NewID: s.env.NewID,
 		Eligible: constraintsOf(svc.GetSpec().GetTask()), Rebalance: s.env.Rebalance(), Current: s.current,
-		AheadSeen: s.aheadSeen,
+		EndedSeen: s.endedSeen,
 	}
 	plan := Reconcile(view)
 	if !plan.Wake.IsZero() {
