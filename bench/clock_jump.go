@@ -25,14 +25,15 @@ const (
 // runClockJump measures, on the swarm of node-crash with a service whose
 // restart delay is 1 s, what clocks that disagree cost, beside the same
 // measurements with every clock right (same-clocks): the Raft leader's
-// wall clock is set an hour back and a worker's an hour ahead (each
-// swarmd's own clock, through its skew file: the machine's is not touched,
-// and durations measured on the monotonic clock do not move, as when a
-// system clock is set). Then a task process on that worker is killed: the
-// time until the service runs all its replicas again (a failure dated an
-// hour ahead must wait its delay, not an hour); and the other worker
-// is killed: the time until node ls shows it Down (its last state change,
-// dated before the leader's jump, is an hour in the leader's future: it
+// wall clock is set an hour back and a worker's an hour ahead
+// (leader-behind), then the other way round (leader-ahead); each swarmd's
+// own clock, through its skew file: the machine's is not touched, and
+// durations measured on the monotonic clock do not move, as when a system
+// clock is set. Then a task process on that worker is killed: the time
+// until the service runs all its replicas again (a failure dated an hour
+// off must wait its delay, not an hour and not none); and the other
+// worker is killed: the time until node ls shows it Down (with the leader
+// behind, its last state change is an hour in the leader's future: it
 // must not be taken for a grace period) and until all replicas run on the
 // live nodes. The clocks are set right again, the worker restarted and the
 // service settled before the next phase; each repetition has a service of
@@ -56,14 +57,15 @@ func runClockJump(ctx context.Context, opts Options) (recs []Record, err error) 
 	params["restart_delay"] = clockJumpDelay.String()
 	started := time.Now()
 	// Each repetition measures with the clocks agreeing, the baseline,
-	// then with the jumps.
+	// then with the clocks an hour apart one way, then the other.
 	phases := []struct {
 		name, fault string
 		leader      time.Duration
 		ahead       time.Duration
 	}{
 		{"same-clocks", "none: every clock the system's", 0, 0},
-		{"jumped", fmt.Sprintf("the leader's wall clock set %s back, a worker's %s ahead (swarmd --clock-skew-file)", clockJump, clockJump), -clockJump, clockJump},
+		{"leader-behind", fmt.Sprintf("the leader's wall clock set %s back, a worker's %s ahead (swarmd --clock-skew-file)", clockJump, clockJump), -clockJump, clockJump},
+		{"leader-ahead", fmt.Sprintf("the leader's wall clock set %s ahead, a worker's %s back (swarmd --clock-skew-file)", clockJump, clockJump), clockJump, -clockJump},
 	}
 	measures := []struct{ name, what string }{
 		{"task-restart", "SIGKILL of a task process on the worker whose clock is ahead, until the service runs all its replicas again"},
@@ -140,6 +142,12 @@ func runClockJump(ctx context.Context, opts Options) (recs []Record, err error) 
 			if err := s.restartSettled(ctx, other, from, service, replicas); err != nil {
 				return nil, err
 			}
+			// The restarted worker runs nothing: the supervisor moves
+			// tasks to it, one at a time, start-first. A task killed while
+			// its slot moves would be replaced by the move.
+			if err := s.waitBalanced(ctx, from, service, replicas); err != nil {
+				return nil, err
+			}
 		}
 		if err := s.removeService(ctx, from, service); err != nil {
 			return nil, err
@@ -196,4 +204,36 @@ func (s *swarm) killTaskUntilRestarted(ctx context.Context, from, i int, service
 		return settled(rows, replicas)
 	})
 	return ms(time.Since(killed)), err
+}
+
+// waitBalanced waits until service runs replicas tasks, the others
+// stopped, spread over every node so that no node runs two more than
+// another: the supervisor is done rebalancing.
+func (s *swarm) waitBalanced(ctx context.Context, from int, service string, replicas int) error {
+	return Poll(ctx, replaceTimeout, fmt.Sprintf("%d tasks of %s spread evenly", replicas, service), func(ctx context.Context) error {
+		rows, err := s.ServiceTasks(ctx, from, service)
+		if err != nil {
+			return err
+		}
+		if err := settled(rows, replicas); err != nil {
+			return err
+		}
+		counts := make(map[string]int, len(s.nodes))
+		for _, n := range s.nodes {
+			counts[n.Hostname] = 0
+		}
+		for _, r := range rows {
+			if r.Running() {
+				counts[r.Node]++
+			}
+		}
+		lo, hi := replicas, 0
+		for _, c := range counts {
+			lo, hi = min(lo, c), max(hi, c)
+		}
+		if hi-lo > 1 {
+			return fmt.Errorf("tasks per node from %d to %d: %v", lo, hi, counts)
+		}
+		return nil
+	})
 }

@@ -146,7 +146,7 @@ func Scenarios() []Scenario {
 		},
 		{
 			Name:              "clock-jump",
-			Description:       "5 loopback swarmd (3 managers), a service of 20 process tasks restarted 1 s after a failure: the leader's wall clock set an hour back and a worker's an hour ahead (each swarmd's own, through a skew file; durations do not move): SIGKILL a task process on that worker, time until 20 run again; SIGKILL the other worker, time until it shows Down and until 20 run on the live nodes; each repetition also measures all three with the clocks right",
+			Description:       "5 loopback swarmd (3 managers), a service of 20 process tasks restarted 1 s after a failure: the leader's wall clock set an hour back and a worker's an hour ahead, then the other way round (each swarmd's own, through a skew file; durations do not move): SIGKILL a task process on that worker, time until 20 run again; SIGKILL the other worker, time until it shows Down and until 20 run on the live nodes; each repetition also measures all three with the clocks right",
 			Run:               runClockJump,
 			DockerSwarmWhyNot: "one engine's wall clock can only be set with the machine's (the real-time clock has no namespace), and this shared machine's clock is not the benchmark's to set",
 		},
