@@ -374,21 +374,10 @@ func (s *Store) use(t *swarmv1.Task, sign int) {
 	}
 }
 
-// Usage returns a copy of what the shard's active tasks hold, by node ID:
-// what the scheduler needs of the other services' tasks, summed, in swarms
-// too big to list them all at every placement.
-func (s *Store) Usage() map[string]NodeUsage {
-	out := make(map[string]NodeUsage, len(s.usage))
-	for id, u := range s.usage {
-		c := *u
-		c.HostPorts = maps.Clone(u.HostPorts)
-		out[id] = c
-	}
-	return out
-}
-
 // EachUsage calls fn with what the active tasks of this shard hold on each
-// node that has any, in no order; fn must not keep u.
+// node that has any, in no order: what the scheduler needs of the other
+// services' tasks, summed, in swarms too big to list them all at every
+// placement. fn must not keep u.
 func (s *Store) EachUsage(fn func(node string, u *NodeUsage)) {
 	for id, u := range s.usage {
 		fn(id, u)

@@ -304,3 +304,14 @@ func TestTaskCreatedIndex(t *testing.T) {
 		t.Errorf("after a restore, the next task's created index is %d, want 4", got)
 	}
 }
+
+// Usage is a copy of what EachUsage gives, by node ID.
+func (s *Store) Usage() map[string]NodeUsage {
+	out := make(map[string]NodeUsage)
+	s.EachUsage(func(id string, u *NodeUsage) {
+		c := *u
+		c.HostPorts = maps.Clone(u.HostPorts)
+		out[id] = c
+	})
+	return out
+}

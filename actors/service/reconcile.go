@@ -50,13 +50,13 @@ type View struct {
 	// most of a reconcile's work for big services. The caller clears it
 	// when the service's version changes.
 	Current map[string]bool
-	// EndedSeen, when set, remembers when this supervisor first saw each
-	// slot's ended task: its restart delay counts from then, on this
-	// manager's clock, as Docker's orchestrator counts it from when it
-	// learns of the failure, so that clocks that disagree neither skip
-	// nor stretch it (a leader change starts the delay over). Without it
-	// the delay counts from the task's date, and a date after now is not
-	// waited for. The caller keeps it between reconciles.
+	// EndedSeen remembers when this supervisor first saw each slot's
+	// ended task: its restart delay counts from then, on this manager's
+	// clock, as Docker's orchestrator counts it from when it learns of the
+	// failure, so that clocks that disagree neither skip nor stretch it (a
+	// leader change starts the delay over). Never the task's date, which
+	// another host's clock wrote. The caller keeps it between reconciles;
+	// without it every reconcile sees the failure anew.
 	EndedSeen map[string]time.Time
 
 	// spec is the copy of the service's task spec that the tasks made in
@@ -503,23 +503,14 @@ func restartAt(v *View, s slotState) (time.Time, bool) {
 			return time.Time{}, false
 		}
 	}
-	delay := time.Duration(rp.GetDelayNano())
-	if v.EndedSeen != nil {
-		seen, ok := v.EndedSeen[last.Id]
-		if !ok {
-			seen = v.Now
+	seen, ok := v.EndedSeen[last.Id]
+	if !ok {
+		seen = v.Now
+		if v.EndedSeen != nil {
 			v.EndedSeen[last.Id] = seen
 		}
-		return seen.Add(delay), true
 	}
-	ended := time.Unix(0, last.Status.GetTimestampUnixNano())
-	if ended.After(v.Now) {
-		// Stamped after now: a clock went back (this manager's, or the
-		// one that stamped it ran ahead). Waiting for it could take
-		// hours; the delay is not applied.
-		return v.Now, true
-	}
-	return ended.Add(delay), true
+	return seen.Add(time.Duration(rp.GetDelayNano())), true
 }
 
 func reconcileGlobal(v *View, p *Plan) {
