@@ -79,9 +79,9 @@ func (e *storeEnv) Usage() map[string]scheduler.Usage {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := make(map[string]scheduler.Usage)
-	for id, u := range e.store.Usage() {
+	e.store.EachUsage(func(id string, u *cluster.NodeUsage) {
 		out[id] = scheduler.Usage{Tasks: u.Tasks}
-	}
+	})
 	return out
 }
 
