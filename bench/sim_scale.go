@@ -116,6 +116,7 @@ func runSimScale(ctx context.Context, opts Options) (recs []Record, err error) {
 		"runtime":           "sim (10ms start)",
 	}
 	appliedBefore := lead.AppliedCommands()
+	gcBefore := readGC()
 	start := time.Now()
 	if err := createSimServices(ctx, lead, tasks, perService); err != nil {
 		return nil, err
@@ -144,8 +145,9 @@ func runSimScale(ctx context.Context, opts Options) (recs []Record, err error) {
 		}
 		if time.Since(lastLog) >= 5*time.Second {
 			lastLog = time.Now()
-			opts.logf("%s: %s: %d of %d tasks created, %d placed, %d running; %s commands/s; RSS %s MiB\n", name, now.Round(time.Second), total, tasks, placed, running,
-				FormatFigure(float64(lead.AppliedCommands()-appliedBefore)/now.Seconds()), FormatFigure(rssMiB("VmRSS")))
+			gc := readGC().since(gcBefore)
+			opts.logf("%s: %s: %d of %d tasks created, %d placed, %d running; %s commands/s; RSS %s MiB, live heap %s MiB, collector %.0f%% of CPU\n", name, now.Round(time.Second), total, tasks, placed, running,
+				FormatFigure(float64(lead.AppliedCommands()-appliedBefore)/now.Seconds()), FormatFigure(rssMiB("VmRSS")), FormatFigure(gc.liveHeap/(1<<20)), 100*gc.gcShare())
 		}
 		if rss := rssMiB("VmRSS"); rss > simScaleMaxRSS() {
 			return Permanent(fmt.Errorf("stopped: RSS %s MiB, over the %s MiB this run may take of the machine", FormatFigure(rss), FormatFigure(simScaleMaxRSS())))
@@ -162,12 +164,14 @@ func runSimScale(ctx context.Context, opts Options) (recs []Record, err error) {
 	}
 	applied := lead.AppliedCommands() - appliedBefore
 	peak := rssMiB("VmHWM")
+	gc := readGC().since(gcBefore)
 	if opts.MemProfile != "" {
 		if err := writeHeapProfile(opts.MemProfile); err != nil {
 			return nil, err
 		}
 	}
 	opts.logf("%s: all %d tasks running after %s (placed after %s); %d commands applied; peak RSS %s MiB\n", name, tasks, runningAt.Round(time.Millisecond), placedAt.Round(time.Millisecond), applied, FormatFigure(peak))
+	opts.logf("%s: meanwhile %s GB allocated, %.0f collections taking %.0f%% of the CPU time, live heap %s MiB\n", name, FormatFigure(gc.allocated/1e9), gc.cycles, 100*gc.gcShare(), FormatFigure(gc.liveHeap/(1<<20)))
 	// Service ls may count more running than desired for a while: once a
 	// service is stable its supervisor rebalances it, a new task per moved
 	// slot running before the old one stops (start-first). It must settle.
@@ -189,6 +193,9 @@ func runSimScale(ctx context.Context, opts Options) (recs []Record, err error) {
 		rec("placement-rate", "tasks/s", float64(tasks)/placedAt.Seconds()),
 		rec("commit-rate", "commands/s", float64(applied)/runningAt.Seconds()),
 		rec("peak-rss", "MiB", peak),
+		rec("allocated", "GB", gc.allocated/1e9),
+		rec("gc-cpu", "%", 100*gc.gcShare()),
+		rec("live-heap", "MiB", gc.liveHeap/(1<<20)),
 	}, nil
 }
 
