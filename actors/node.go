@@ -101,6 +101,8 @@ func (n *Node) Receive(ctx actor.Context) {
 		n.onLBStatus(ctx, msg)
 	case *task.Report:
 		n.onReport(ctx, msg)
+	case *syncReports:
+		n.onSyncReports(ctx)
 	case *swarmv1.TaskLogsRequest:
 		n.onLogs(ctx, msg)
 	}

@@ -130,7 +130,9 @@ type nodeTasks struct {
 	logs      map[string]task.Instance
 	syncing   bool
 	dirty     bool
-	ticks     int
+	// soon is set while a progress report waits for progressDelay.
+	soon  bool
+	ticks int
 	// The outstanding sync: its number (an answer to one given up is
 	// ignored), manager, start, and the fresh shards it named.
 	syncGen   uint64
@@ -199,6 +201,13 @@ func (n *Node) onReport(ctx actor.Context, r *task.Report) {
 	}
 	n.tasks.reports[id] = r.Update
 	n.tasks.reportSvc[id] = ref.service
+	if progressState(ref.state) {
+		// A task getting further in starting changes nothing a manager
+		// decides: its report waits a moment for the next, usually the
+		// task running, and goes with it in one sync.
+		n.syncSoon(ctx)
+		return
+	}
 	if terminalState(ref.state) {
 		if ref.hostPort != nil {
 			ctx.Stop(ref.hostPort)
@@ -212,6 +221,38 @@ func (n *Node) onReport(ctx actor.Context, r *task.Report) {
 		}
 	}
 	n.sync(ctx)
+}
+
+// progressDelay is how long a progress report (see progressState) may
+// wait for a sync: at most that much later in `service ps`, and a task
+// that runs within it (most do) is reported once, running, rather than
+// in two syncs and two Raft entries.
+var progressDelay = 50 * time.Millisecond
+
+// progressState reports a state a task passes through while it starts.
+func progressState(st swarmv1.TaskState) bool {
+	return st > swarmv1.TaskState_TASK_STATE_ASSIGNED && st < swarmv1.TaskState_TASK_STATE_RUNNING
+}
+
+// syncReports is sent by the timer of syncSoon. Local only.
+type syncReports struct{}
+
+// syncSoon syncs within progressDelay, unless a sync for another reason
+// takes the waiting reports first.
+func (n *Node) syncSoon(ctx actor.Context) {
+	if n.tasks.soon {
+		return
+	}
+	n.tasks.soon = true
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	time.AfterFunc(progressDelay, func() { root.Send(self, &syncReports{}) })
+}
+
+func (n *Node) onSyncReports(ctx actor.Context) {
+	n.tasks.soon = false
+	if len(n.tasks.reports) > 0 {
+		n.sync(ctx)
+	}
 }
 
 // forgetOld drops the output of the oldest ended tasks beyond keptEnded.

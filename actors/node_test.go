@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorswarm/swarm/actors/task"
+	"github.com/actorswarm/swarm/actors/task/tasktest"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -366,5 +367,112 @@ func TestNodeKeepsKnownVersionsItLent(t *testing.T) {
 	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
 	if k := next("sync after the answer").GetKnown(); len(k) != 1 || k["t2"] != 1 {
 		t.Errorf("the node knows %v after the answer, want t2 at version 1", k)
+	}
+}
+
+// gatedRuntime starts tasks with the fake runtime once open is closed,
+// and tells calls of each start.
+type gatedRuntime struct {
+	tasktest.Runtime
+	calls chan struct{}
+	open  chan struct{}
+}
+
+func (r *gatedRuntime) Start(ctx context.Context, s task.Spec) (task.Instance, error) {
+	r.calls <- struct{}{}
+	<-r.open
+	return r.Runtime.Start(ctx, s)
+}
+
+// runtimeEngine is a syncEngine that offers one runtime.
+type runtimeEngine struct {
+	syncEngine
+	rt task.Runtime
+}
+
+func (e *runtimeEngine) Runtime(string) task.Runtime { return e.rt }
+
+// startedTaskNode starts a node whose first sync is answered with one task
+// on rt, and waits until the runtime is asked to start it.
+func startedTaskNode(t *testing.T, system *actor.ActorSystem, rt *gatedRuntime) *scriptedDispatcher {
+	t.Helper()
+	d := &scriptedDispatcher{syncs: make(chan *swarmv1.TaskSyncRequest, 8), answers: []*swarmv1.TaskSyncResponse{{Tasks: []*swarmv1.Task{{
+		Id: "t1", ServiceId: "s1", Slot: 1, NodeId: "n1", Version: 1, Spec: &swarmv1.TaskSpec{Image: "img", Runtime: "gated"},
+		DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING, Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED},
+	}}}}}
+	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return d }), DispatcherName); err != nil {
+		t.Fatal(err)
+	}
+	eng := &runtimeEngine{syncEngine: syncEngine{ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}}, rt: rt}
+	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewNode(eng, time.Hour) }))
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
+	select {
+	case <-d.syncs:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no sync after the poke")
+	}
+	select {
+	case <-rt.calls:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the listed task was not started")
+	}
+	return d
+}
+
+// reportedStates are the states a sync reports for task id.
+func reportedStates(req *swarmv1.TaskSyncRequest, id string) []swarmv1.TaskState {
+	var out []swarmv1.TaskState
+	for _, r := range req.GetReports() {
+		if r.GetTaskId() == id {
+			out = append(out, r.GetStatus().GetState())
+		}
+	}
+	return out
+}
+
+// TestNodeReportsATaskStartingWithItsStart: a task getting further in
+// starting (accepted, starting) is not worth a sync of its own while
+// progressDelay lasts; the task running is reported at once, in one sync
+// that says so.
+func TestNodeReportsATaskStartingWithItsStart(t *testing.T) {
+	defer func(d time.Duration) { progressDelay = d }(progressDelay)
+	progressDelay = time.Hour
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	rt := &gatedRuntime{calls: make(chan struct{}, 1), open: make(chan struct{})}
+	d := startedTaskNode(t, system, rt)
+	select {
+	case req := <-d.syncs:
+		t.Fatalf("a sync reporting %v while the task starts, want none before it runs", reportedStates(req, "t1"))
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(rt.open)
+	select {
+	case req := <-d.syncs:
+		if got := reportedStates(req, "t1"); !slices.Equal(got, []swarmv1.TaskState{swarmv1.TaskState_TASK_STATE_RUNNING}) {
+			t.Errorf("the sync after the start reports %v, want [running]", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the running task was not reported")
+	}
+}
+
+// TestNodeReportsASlowStartAfterProgressDelay: a task that takes longer
+// than progressDelay to start is reported starting meanwhile.
+func TestNodeReportsASlowStartAfterProgressDelay(t *testing.T) {
+	defer func(d time.Duration) { progressDelay = d }(progressDelay)
+	progressDelay = 20 * time.Millisecond
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	rt := &gatedRuntime{calls: make(chan struct{}, 1), open: make(chan struct{})}
+	defer close(rt.open)
+	d := startedTaskNode(t, system, rt)
+	select {
+	case req := <-d.syncs:
+		if got := reportedStates(req, "t1"); !slices.Equal(got, []swarmv1.TaskState{swarmv1.TaskState_TASK_STATE_STARTING}) {
+			t.Errorf("the sync while the task starts reports %v, want [starting]", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a task starting for longer than progressDelay was not reported")
 	}
 }
