@@ -58,6 +58,10 @@ type View struct {
 	// another host's clock wrote. The caller keeps it between reconciles;
 	// without it every reconcile sees the failure anew.
 	EndedSeen map[string]time.Time
+	// MaxCreate bounds the tasks one plan creates (0: no bound): a big
+	// service starts over several reconciles, and tasks made beyond the
+	// bound would be dropped unsent.
+	MaxCreate int
 
 	// spec is the copy of the service's task spec that the tasks made in
 	// one reconcile share (they are encoded, never changed).
@@ -77,6 +81,9 @@ type Plan struct {
 	// Wake, when not zero, is when a delayed decision (restart delay,
 	// update delay) falls due.
 	Wake time.Time
+	// More says that View.MaxCreate held tasks back: reconcile again
+	// once this plan is committed.
+	More bool
 }
 
 // Empty reports whether the plan changes nothing.
@@ -213,6 +220,17 @@ func (v *View) newTask(slot uint64, nodeID string) *swarmv1.Task {
 		t.Status = &swarmv1.TaskStatus{State: stAssigned, TimestampUnixNano: v.Now.UnixNano(), Message: "scheduler assigned task to node"}
 	}
 	return t
+}
+
+// create adds a new task for slot (on nodeID, for a global service) to
+// the plan, unless the plan has MaxCreate already: then it notes that
+// there are more.
+func (v *View) create(p *Plan, slot uint64, nodeID string) {
+	if v.MaxCreate > 0 && len(p.Create) >= v.MaxCreate {
+		p.More = true
+		return
+	}
+	p.Create = append(p.Create, v.newTask(slot, nodeID))
 }
 
 // taskSpec is the service's task spec as the new tasks of this reconcile
@@ -444,7 +462,7 @@ func fillSlot(v *View, p *Plan, slot uint64, nodeID string, s slotState) (*slotU
 		// A paused node keeps its task but gets no new one.
 		return nil, false
 	}
-	p.Create = append(p.Create, v.newTask(slot, nodeID))
+	v.create(p, slot, nodeID)
 	return nil, true
 }
 
@@ -660,7 +678,7 @@ func rollingUpdate(v *View, p *Plan, slots []*slotUpdate, busy, total int) {
 		}
 		inFlight++
 		if startFirst {
-			p.Create = append(p.Create, v.newTask(s.slot, s.nodeID))
+			v.create(p, s.slot, s.nodeID)
 		} else {
 			p.shutdown(s.old)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -2137,5 +2138,33 @@ func TestRestartDelayFromFirstSight(t *testing.T) {
 		if p := Reconcile(v); len(p.Create) != 1 {
 			t.Fatalf("dated %s ago, 5s later: plan %v, want the task replaced", dated, summarize(v, p))
 		}
+	}
+}
+
+// TestReconcileMaxCreate: a plan creates at most MaxCreate tasks and says
+// there are more; the next plans, once the first is applied, create the
+// rest, the slots in order; without a bound every empty slot gets one.
+func TestReconcileMaxCreate(t *testing.T) {
+	if p := reconcile(t, view(service(10), nil)); len(p.Create) != 10 || p.More {
+		t.Fatalf("without a bound: %d created, more %v; want 10, false", len(p.Create), p.More)
+	}
+	v := view(service(10), nil)
+	v.MaxCreate = 4
+	var slots []uint64
+	for i, want := range []int{4, 4, 2} {
+		p := reconcile(t, v)
+		if len(p.Create) != want || p.More != (i < 2) {
+			t.Fatalf("plan %d: %d created, more %v; want %d, %v", i+1, len(p.Create), p.More, want, i < 2)
+		}
+		for _, c := range p.Create {
+			slots = append(slots, c.Slot)
+		}
+		v = apply(t, v, p)
+	}
+	if want := []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}; !slices.Equal(slots, want) {
+		t.Errorf("slots created %v, want %v", slots, want)
+	}
+	if p := reconcile(t, v); len(p.Create) != 0 || p.More {
+		t.Errorf("with every slot filled: %d created, more %v; want none", len(p.Create), p.More)
 	}
 }

@@ -288,17 +288,16 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 	view := View{
 		Service: svc, Tasks: tasks, Nodes: byID, Now: s.env.Now(), NewID: s.env.NewID,
 		Eligible: constraintsOf(svc.GetSpec().GetTask()), Rebalance: s.env.Rebalance(), Current: s.current,
-		EndedSeen: s.endedSeen,
+		EndedSeen: s.endedSeen, MaxCreate: maxCreate,
 	}
 	plan := Reconcile(view)
 	if !plan.Wake.IsZero() {
 		s.schedule(ctx, plan.Wake)
 	}
-	if len(plan.Create) > maxCreate {
+	if plan.More {
 		// A big service starts in entries of maxCreate tasks, so that no
 		// entry holds up its shard's Raft for long; the next reconcile,
 		// right after this one commits, creates the next ones.
-		plan.Create = plan.Create[:maxCreate]
 		s.dirty = true
 	}
 	var cmds []*swarmv1.Command
