@@ -5,7 +5,9 @@ package ident
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"math/big"
+	"math/bits"
 	"strings"
 )
 
@@ -19,7 +21,22 @@ func New() string {
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("ident: crypto/rand failed: " + err.Error())
 	}
-	return Base36(b[:], Len)
+	return base36x128(binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]))
+}
+
+// base36x128 is Base36 of the 128-bit number hi·2⁶⁴+lo at width Len
+// (which holds any such number) without a big.Int: New runs for every
+// task, a million times when a big swarm starts.
+func base36x128(hi, lo uint64) string {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	var out [Len]byte
+	for i := Len - 1; i >= 0; i-- {
+		var r uint64
+		hi, r = hi/36, hi%36
+		lo, r = bits.Div64(r, lo, 36)
+		out[i] = digits[r]
+	}
+	return string(out[:])
 }
 
 // Base36 writes b as a big-endian number in base 36, left-padded with '0'
