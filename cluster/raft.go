@@ -16,6 +16,7 @@ import (
 	"github.com/lni/dragonboat/v4/config"
 	"github.com/lni/dragonboat/v4/logger"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/actorswarm/swarm/internal/clock"
@@ -371,19 +372,16 @@ func proposalID(ctx context.Context) string {
 // machine refused comes back as an error wrapping the package's sentinel;
 // ErrNoQuorum when no quorum could commit it in time.
 //
-// cmd is not modified: a copy is stamped with the time and, unless cmd
-// carries one, a fresh request ID.
+// cmd is not modified: its encoding is stamped with the time and, unless
+// cmd carries one, a fresh request ID (see encodeCommand).
 func (r *Raft) Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) (*swarmv1.Result, error) {
-	cmd = proto.Clone(cmd).(*swarmv1.Command)
-	if cmd.NowUnixNano == 0 {
-		cmd.NowUnixNano = clock.Now().UnixNano()
-	}
+	var id string
 	if cmd.RequestId == "" {
-		cmd.RequestId = proposalID(ctx)
+		id = proposalID(ctx)
 	}
-	data, err := proto.Marshal(cmd)
+	data, err := encodeCommand(cmd, clock.Now().UnixNano(), id)
 	if err != nil {
-		return nil, fmt.Errorf("encode command: %w", err)
+		return nil, err
 	}
 	var res sm.Result
 	err = r.try(ctx, shard, func(c context.Context) error {
@@ -402,6 +400,32 @@ func (r *Raft) Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) 
 		return out, CodeError(out.Code, out.Error)
 	}
 	return out, nil
+}
+
+// Field numbers of the Command fields that encodeCommand stamps.
+var (
+	cmdNowField = (&swarmv1.Command{}).ProtoReflect().Descriptor().Fields().ByName("now_unix_nano").Number()
+	cmdIDField  = (&swarmv1.Command{}).ProtoReflect().Descriptor().Fields().ByName("request_id").Number()
+)
+
+// encodeCommand encodes cmd as if its date were now and its request ID id
+// where cmd has none (0, empty), leaving cmd alone: the fields are
+// appended to its encoding (a decoder takes fields in any order), not set
+// on a copy of cmd, whose task batches may hold thousands of tasks.
+func encodeCommand(cmd *swarmv1.Command, now int64, id string) ([]byte, error) {
+	data, err := proto.Marshal(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("encode command: %w", err)
+	}
+	if cmd.NowUnixNano == 0 && now != 0 {
+		data = protowire.AppendTag(data, cmdNowField, protowire.VarintType)
+		data = protowire.AppendVarint(data, uint64(now))
+	}
+	if cmd.RequestId == "" && id != "" {
+		data = protowire.AppendTag(data, cmdIDField, protowire.BytesType)
+		data = protowire.AppendString(data, id)
+	}
+	return data, nil
 }
 
 func raftError(err error) error {

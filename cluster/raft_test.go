@@ -345,3 +345,43 @@ func TestHasSnapshot(t *testing.T) {
 		t.Fatal("a snapshot of another replica or shard counted")
 	}
 }
+
+// TestEncodeCommandStampsOnlyWhatIsMissing: the encoding of a command
+// carries the date and request ID given when the command has none, its
+// own otherwise, and the command is left as it was.
+func TestEncodeCommandStampsOnlyWhatIsMissing(t *testing.T) {
+	batch := &swarmv1.Command{Cmd: &swarmv1.Command_TaskBatch{TaskBatch: &swarmv1.TaskBatch{
+		Create: []*swarmv1.Task{{Id: "t1", ServiceId: "s1", Spec: &swarmv1.TaskSpec{Image: "img"}}}, ServiceIds: []string{"s1"},
+	}}}
+	for _, tc := range []struct {
+		name    string
+		cmd     *swarmv1.Command
+		now     int64
+		id      string
+		wantNow int64
+		wantID  string
+	}{
+		{"bare", batch, 42, "req-1", 42, "req-1"},
+		{"dated", &swarmv1.Command{NowUnixNano: 7, Cmd: batch.Cmd}, 42, "req-1", 7, "req-1"},
+		{"with its own ID", &swarmv1.Command{RequestId: "mine", Cmd: batch.Cmd}, 42, "", 42, "mine"},
+		{"nothing to stamp", &swarmv1.Command{Cmd: batch.Cmd}, 0, "", 0, ""},
+	} {
+		before := proto.Clone(tc.cmd)
+		data, err := encodeCommand(tc.cmd, tc.now, tc.id)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := &swarmv1.Command{}
+		if err := proto.Unmarshal(data, got); err != nil {
+			t.Fatalf("%s: decode: %v", tc.name, err)
+		}
+		want := proto.Clone(tc.cmd).(*swarmv1.Command)
+		want.NowUnixNano, want.RequestId = tc.wantNow, tc.wantID
+		if !proto.Equal(got, want) {
+			t.Errorf("%s: decoded %v, want %v", tc.name, got, want)
+		}
+		if !proto.Equal(tc.cmd, before) {
+			t.Errorf("%s: the command changed to %v", tc.name, tc.cmd)
+		}
+	}
+}
