@@ -51,9 +51,10 @@ type DispatchControl interface {
 // changes they report (one entry per shard) and answers the tasks they
 // must run or stop. It keeps no state; each sync is served in a goroutine.
 type Dispatcher struct {
-	ctl      DispatchControl
-	commits  *groupCommit
-	barriers *barrierGroup
+	ctl       DispatchControl
+	commits   *groupCommit
+	barriers  *barrierGroup
+	deadlines sharedDeadline
 }
 
 // NewDispatcher returns a dispatcher.
@@ -79,10 +80,40 @@ func (d *Dispatcher) onSync(ctx actor.Context, req *swarmv1.TaskSyncRequest) {
 	}()
 }
 
+// syncBudget bounds the work of one sync (at most deadlineGrain more).
+const syncBudget = 5 * time.Second
+
+// deadlineGrain is how far apart the deadlines of a sharedDeadline are.
+const deadlineGrain = 100 * time.Millisecond
+
+// sharedDeadline hands out contexts with deadlines, one context for all
+// the callers of a deadlineGrain: a dispatcher serves thousands of syncs
+// a second in a big swarm, and a context with a timer of its own for
+// each was a measurable part of the work. Safe for concurrent use.
+type sharedDeadline struct {
+	mu     sync.Mutex
+	ctx    context.Context
+	at     time.Time
+	cancel context.CancelFunc
+}
+
+// within returns a context that ends between d and d+deadlineGrain from
+// now. It is never cancelled before its deadline: callers share it.
+func (s *sharedDeadline) within(d time.Duration) context.Context {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil || s.at.Before(now.Add(d)) {
+		// The one before ends at its own deadline, with its timer.
+		s.at = now.Add(d + deadlineGrain)
+		s.ctx, s.cancel = context.WithDeadline(context.Background(), s.at)
+	}
+	return s.ctx
+}
+
 // Sync commits a node's reports and lists its tasks; it blocks.
 func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncResponse {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	ctx := d.deadlines.within(syncBudget)
 	byShard := make(map[uint64]*swarmv1.TaskBatch)
 	for _, r := range req.GetReports() {
 		svc := req.GetReportServices()[r.GetTaskId()]
