@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -370,12 +371,13 @@ func TestNodeKeepsKnownVersionsItLent(t *testing.T) {
 	}
 }
 
-// gatedRuntime starts tasks with the fake runtime once open is closed,
-// and tells calls of each start.
+// gatedRuntime starts tasks with the fake runtime once released, and
+// tells calls of each start.
 type gatedRuntime struct {
 	tasktest.Runtime
 	calls chan struct{}
 	open  chan struct{}
+	once  sync.Once
 }
 
 func (r *gatedRuntime) Start(ctx context.Context, s task.Spec) (task.Instance, error) {
@@ -383,6 +385,8 @@ func (r *gatedRuntime) Start(ctx context.Context, s task.Spec) (task.Instance, e
 	<-r.open
 	return r.Runtime.Start(ctx, s)
 }
+
+func (r *gatedRuntime) release() { r.once.Do(func() { close(r.open) }) }
 
 // runtimeEngine is a syncEngine that offers one runtime.
 type runtimeEngine struct {
@@ -392,10 +396,18 @@ type runtimeEngine struct {
 
 func (e *runtimeEngine) Runtime(string) task.Runtime { return e.rt }
 
-// startedTaskNode starts a node whose first sync is answered with one task
-// on rt, and waits until the runtime is asked to start it.
-func startedTaskNode(t *testing.T, system *actor.ActorSystem, rt *gatedRuntime) *scriptedDispatcher {
+// startedTaskNode starts, with progressDelay set to delay for the test, a
+// node whose first sync is answered with one task, t1, on a gated
+// runtime, and waits until the runtime is asked to start it.
+func startedTaskNode(t *testing.T, delay time.Duration) (*scriptedDispatcher, *gatedRuntime) {
 	t.Helper()
+	was := progressDelay
+	progressDelay = delay
+	t.Cleanup(func() { progressDelay = was })
+	system := actor.NewActorSystem()
+	t.Cleanup(system.Shutdown)
+	rt := &gatedRuntime{calls: make(chan struct{}, 1), open: make(chan struct{})}
+	t.Cleanup(rt.release)
 	d := &scriptedDispatcher{syncs: make(chan *swarmv1.TaskSyncRequest, 8), answers: []*swarmv1.TaskSyncResponse{{Tasks: []*swarmv1.Task{{
 		Id: "t1", ServiceId: "s1", Slot: 1, NodeId: "n1", Version: 1, Spec: &swarmv1.TaskSpec{Image: "img", Runtime: "gated"},
 		DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING, Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED},
@@ -406,28 +418,32 @@ func startedTaskNode(t *testing.T, system *actor.ActorSystem, rt *gatedRuntime) 
 	eng := &runtimeEngine{syncEngine: syncEngine{ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}}, rt: rt}
 	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewNode(eng, time.Hour) }))
 	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
-	select {
-	case <-d.syncs:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no sync after the poke")
-	}
+	nextReported(t, d, "after the poke")
 	select {
 	case <-rt.calls:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the listed task was not started")
 	}
-	return d
+	return d, rt
 }
 
-// reportedStates are the states a sync reports for task id.
-func reportedStates(req *swarmv1.TaskSyncRequest, id string) []swarmv1.TaskState {
-	var out []swarmv1.TaskState
-	for _, r := range req.GetReports() {
-		if r.GetTaskId() == id {
-			out = append(out, r.GetStatus().GetState())
+// nextReported waits for the dispatcher's next sync and returns the states
+// it reports for t1.
+func nextReported(t *testing.T, d *scriptedDispatcher, what string) []swarmv1.TaskState {
+	t.Helper()
+	select {
+	case req := <-d.syncs:
+		var out []swarmv1.TaskState
+		for _, r := range req.GetReports() {
+			if r.GetTaskId() == "t1" {
+				out = append(out, r.GetStatus().GetState())
+			}
 		}
+		return out
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no sync %s", what)
+		return nil
 	}
-	return out
 }
 
 // TestNodeReportsATaskStartingWithItsStart: a task getting further in
@@ -435,44 +451,23 @@ func reportedStates(req *swarmv1.TaskSyncRequest, id string) []swarmv1.TaskState
 // progressDelay lasts; the task running is reported at once, in one sync
 // that says so.
 func TestNodeReportsATaskStartingWithItsStart(t *testing.T) {
-	defer func(d time.Duration) { progressDelay = d }(progressDelay)
-	progressDelay = time.Hour
-	system := actor.NewActorSystem()
-	defer system.Shutdown()
-	rt := &gatedRuntime{calls: make(chan struct{}, 1), open: make(chan struct{})}
-	d := startedTaskNode(t, system, rt)
+	d, rt := startedTaskNode(t, time.Hour)
 	select {
-	case req := <-d.syncs:
-		t.Fatalf("a sync reporting %v while the task starts, want none before it runs", reportedStates(req, "t1"))
+	case <-d.syncs:
+		t.Fatal("a sync while the task starts, want none before it runs")
 	case <-time.After(300 * time.Millisecond):
 	}
-	close(rt.open)
-	select {
-	case req := <-d.syncs:
-		if got := reportedStates(req, "t1"); !slices.Equal(got, []swarmv1.TaskState{swarmv1.TaskState_TASK_STATE_RUNNING}) {
-			t.Errorf("the sync after the start reports %v, want [running]", got)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the running task was not reported")
+	rt.release()
+	if got := nextReported(t, d, "once the task runs"); !slices.Equal(got, []swarmv1.TaskState{swarmv1.TaskState_TASK_STATE_RUNNING}) {
+		t.Errorf("the sync after the start reports %v, want [running]", got)
 	}
 }
 
 // TestNodeReportsASlowStartAfterProgressDelay: a task that takes longer
 // than progressDelay to start is reported starting meanwhile.
 func TestNodeReportsASlowStartAfterProgressDelay(t *testing.T) {
-	defer func(d time.Duration) { progressDelay = d }(progressDelay)
-	progressDelay = 20 * time.Millisecond
-	system := actor.NewActorSystem()
-	defer system.Shutdown()
-	rt := &gatedRuntime{calls: make(chan struct{}, 1), open: make(chan struct{})}
-	defer close(rt.open)
-	d := startedTaskNode(t, system, rt)
-	select {
-	case req := <-d.syncs:
-		if got := reportedStates(req, "t1"); !slices.Equal(got, []swarmv1.TaskState{swarmv1.TaskState_TASK_STATE_STARTING}) {
-			t.Errorf("the sync while the task starts reports %v, want [starting]", got)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("a task starting for longer than progressDelay was not reported")
+	d, _ := startedTaskNode(t, 20*time.Millisecond)
+	if got := nextReported(t, d, "while the task starts"); !slices.Equal(got, []swarmv1.TaskState{swarmv1.TaskState_TASK_STATE_STARTING}) {
+		t.Errorf("the sync while the task starts reports %v, want [starting]", got)
 	}
 }
