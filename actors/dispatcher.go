@@ -91,9 +91,11 @@ const deadlineGrain = 100 * time.Millisecond
 // a second in a big swarm, and a context with a timer of its own for
 // each was a measurable part of the work. Safe for concurrent use.
 type sharedDeadline struct {
-	mu     sync.Mutex
-	ctx    context.Context
-	at     time.Time
+	mu  sync.Mutex
+	ctx context.Context
+	at  time.Time
+	// cancel is the current context's; never called (the contexts end
+	// at their deadlines), kept as the context package asks.
 	cancel context.CancelFunc
 }
 
