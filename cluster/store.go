@@ -87,7 +87,9 @@ type Store struct {
 	usage   map[string]*NodeUsage
 	// nodeRefs holds one copy of each node ID that tasks have (nodeRef).
 	nodeRefs map[string]string
-	states   map[swarmv1.TaskState]int
+	// specs compares created tasks' specs with their service's.
+	specs  specEncoder
+	states map[swarmv1.TaskState]int
 	// recent remembers the results of the last proposals by request ID,
 	// oldest first, so that a retried proposal is not applied twice.
 	recent      map[string]*swarmv1.Result

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -104,10 +105,47 @@ func TestStoredTasksShareTheirSpec(t *testing.T) {
 	}
 	check(r)
 
+	// After an update, tasks of the new spec version share the new spec,
+	// not the one compared last.
+	spec2 := &swarmv1.TaskSpec{Image: "web:2", Env: []string{"A=2"}}
+	mustApply(t, s, &swarmv1.Command{Cmd: &swarmv1.Command_UpdateService{UpdateService: &swarmv1.UpdateService{
+		ServiceId: "svc1", ExpectedVersion: s.services["svc1"].Version, Spec: &swarmv1.ServiceSpec{Name: "web", Task: spec2}}}})
+	cmd = &swarmv1.TaskBatch{Create: []*swarmv1.Task{task("t5", 2, spec2), task("t6", 2, spec)}}
+	mustApply(t, s, &swarmv1.Command{NowUnixNano: 20, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: cmd}})
+	if cur := s.services["svc1"].Spec.Task; s.tasks["t5"].Spec != cur || s.tasks["t6"].Spec == cur {
+		t.Errorf("after the update: t5 shares the new spec %v (want true), t6 with the old spec %v (want false)",
+			s.tasks["t5"].Spec == cur, s.tasks["t6"].Spec == cur)
+	}
+
 	// A copy is read-only in what it shares, but its own fields are its own.
 	c, _ := s.Task("t1")
 	c.DesiredState = swarmv1.TaskState_TASK_STATE_SHUTDOWN
 	if s.tasks["t1"].DesiredState == swarmv1.TaskState_TASK_STATE_SHUTDOWN {
 		t.Error("a reader's change to its copy reached the store")
+	}
+}
+
+// BenchmarkCreateBatch applies batches of 2,000 created tasks, each with a
+// copy of its service's spec as decoded from a Raft entry: a supervisor's
+// entry when a big service starts.
+func BenchmarkCreateBatch(b *testing.B) {
+	s := NewStore()
+	spec := &swarmv1.TaskSpec{Image: "registry.local/web:1.27", Args: []string{"-g", "daemon off;"}, Env: []string{"A=1", "B=2"},
+		Runtime: "process", Restart: &swarmv1.RestartPolicy{MaxAttempts: 3}}
+	svc := &swarmv1.Service{Id: "svc1", Spec: &swarmv1.ServiceSpec{Name: "web", Task: spec}}
+	if _, err := s.Apply(&swarmv1.Command{Cmd: &swarmv1.Command_CreateService{CreateService: &swarmv1.CreateService{Service: svc}}}); err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for b.Loop() {
+		batch := &swarmv1.TaskBatch{}
+		for range 2000 {
+			n++
+			batch.Create = append(batch.Create, &swarmv1.Task{Id: fmt.Sprintf("t%09d", n), ServiceId: "svc1", Slot: uint64(n), SpecVersion: 1,
+				Spec: proto.Clone(spec).(*swarmv1.TaskSpec), Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_PENDING}})
+		}
+		if _, err := s.Apply(&swarmv1.Command{NowUnixNano: int64(n), Cmd: &swarmv1.Command_TaskBatch{TaskBatch: batch}}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
