@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"iter"
 	"log/slog"
 	"net"
 	"os"
@@ -288,25 +289,29 @@ func (e *managerEnv) Rebalance() bool {
 	return err == nil && v.(bool)
 }
 
-func (e *managerEnv) Usage() map[string]scheduler.Usage {
-	out := make(map[string]scheduler.Usage)
-	for _, shard := range e.ServiceShards() {
-		// Summed inside the read: no copy of each shard's usage first.
-		_, _ = e.raft.LocalRead(shard, func(s *cluster.Store) any {
-			s.EachUsage(func(id string, u *cluster.NodeUsage) {
-				sum := out[id]
-				sum.Tasks += u.Tasks
-				sum.NanoCPUs += u.NanoCPUs
-				sum.MemoryBytes += u.MemoryBytes
-				for port := range u.HostPorts {
-					sum.HostPorts = append(sum.HostPorts, port)
-				}
-				out[id] = sum
+func (e *managerEnv) Usage() iter.Seq2[string, scheduler.Usage] {
+	return func(yield func(string, scheduler.Usage) bool) {
+		for _, shard := range e.ServiceShards() {
+			more := true
+			// Yielded inside the read: no copy of each shard's usage.
+			_, _ = e.raft.LocalRead(shard, func(s *cluster.Store) any {
+				s.EachUsage(func(id string, u *cluster.NodeUsage) {
+					if !more {
+						return
+					}
+					sum := scheduler.Usage{Tasks: u.Tasks, NanoCPUs: u.NanoCPUs, MemoryBytes: u.MemoryBytes}
+					for port := range u.HostPorts {
+						sum.HostPorts = append(sum.HostPorts, port)
+					}
+					more = yield(id, sum)
+				})
+				return nil
 			})
-			return nil
-		})
+			if !more {
+				return
+			}
+		}
 	}
-	return out
 }
 
 func (e *managerEnv) TasksOfNode(id string, known map[string]uint64, withIDs bool) (changed []*swarmv1.Task, same int, ids []string, err error) {

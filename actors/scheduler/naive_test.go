@@ -441,8 +441,20 @@ func TestPlanMatchesNaive(t *testing.T) {
 					t.Fatalf("seed %d: Plan modified its input", seed)
 				}
 				usage, own := summed(active, pending)
-				if withUsage := PlanWithUsage(nodes, usage, own, pending); !samePlan(got, withUsage) {
+				if withUsage := PlanWithUsage(nodes, maps.All(usage), own, pending); !samePlan(got, withUsage) {
 					t.Fatalf("seed %d: PlanWithUsage differs from Plan\n got: %s\nwant: %s", seed, describe(withUsage), describe(got))
+				}
+				// A node's usage in several entries (one per shard, in a
+				// swarm) adds up: here one entry per task.
+				perTask := func(yield func(string, Usage) bool) {
+					for _, t := range active {
+						if !yield(t.GetNodeId(), Usage{}.With(t)) {
+							return
+						}
+					}
+				}
+				if split := PlanWithUsage(nodes, perTask, own, pending); !samePlan(got, split) {
+					t.Fatalf("seed %d: PlanWithUsage with a node's usage in several entries differs from Plan\n got: %s\nwant: %s", seed, describe(split), describe(got))
 				}
 
 				r.Shuffle(len(nodes), func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"cmp"
 	"fmt"
+	"iter"
 	"slices"
 
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
@@ -68,15 +69,22 @@ func (u Usage) With(t *swarmv1.Task) Usage {
 }
 
 // PlanWithUsage is Plan for swarms too big to list every active task at
-// every placement: usage sums the active tasks of every service by node ID,
+// every placement: usage yields what the active tasks of every service
+// hold, by node ID (a node may come more than once: its entries add up),
 // and own lists the active tasks of the services being placed (counted in
 // usage too), which spreading a service over nodes needs. It places as
-// Plan does with the same tasks.
-func PlanWithUsage(nodes []*swarmv1.Node, usage map[string]Usage, own, pending []*swarmv1.Task) Result {
+// Plan does with the same tasks (nil usage: none). usage is read once,
+// its entries added as they come: a swarm's managers yield each shard's
+// sums from where they keep them, without a map of their total for each
+// placement.
+func PlanWithUsage(nodes []*swarmv1.Node, usage iter.Seq2[string, Usage], own, pending []*swarmv1.Task) Result {
 	if len(pending) == 0 {
 		return Result{}
 	}
 	p := newPlanner(nodes)
+	if usage == nil {
+		usage = func(func(string, Usage) bool) {}
+	}
 	for id, u := range usage {
 		n, ok := p.index[id]
 		if !ok {

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"iter"
 	"log/slog"
 	"maps"
 	"runtime"
@@ -37,8 +38,10 @@ type Env interface {
 	// Rebalance reports whether the swarm rebalances services toward nodes
 	// that join or return (swarm update --rebalance).
 	Rebalance() bool
-	// Usage sums, by node ID, the tasks that hold a node, in every shard.
-	Usage() map[string]scheduler.Usage
+	// Usage yields, by node ID, what the tasks that hold a node hold, in
+	// every shard (a node comes once per shard that has its tasks). It may
+	// yield while it holds a shard's read lock: the caller only adds up.
+	Usage() iter.Seq2[string, scheduler.Usage]
 	// Propose commits cmd to shard.
 	Propose(ctx context.Context, shard uint64, cmd *swarmv1.Command) error
 	// Barrier returns once this manager's replica of shard applied every
@@ -479,7 +482,7 @@ func FailingNodes(v View) map[string]bool {
 // planAvoidingFailures places pending tasks on the nodes where the service
 // does not keep failing; what fits nowhere else tries every node. usage
 // sums the active tasks of every service by node.
-func planAvoidingFailures(v View, usage map[string]scheduler.Usage, pending []*swarmv1.Task) scheduler.Result {
+func planAvoidingFailures(v View, usage iter.Seq2[string, scheduler.Usage], pending []*swarmv1.Task) scheduler.Result {
 	var own []*swarmv1.Task
 	for _, t := range v.Tasks {
 		if t.NodeId != "" && runnable(t) && !terminal(t.GetStatus().GetState()) {
@@ -508,22 +511,33 @@ func planAvoidingFailures(v View, usage map[string]scheduler.Usage, pending []*s
 		}
 	}
 	// The second pass counts what the first one placed.
-	usage = maps.Clone(usage)
-	if usage == nil {
-		usage = make(map[string]scheduler.Usage)
-	}
 	own = slices.Clone(own)
 	byID := make(map[string]*swarmv1.Task, len(pending))
 	for _, t := range pending {
 		byID[t.Id] = t
 	}
+	var placed []*swarmv1.Task
 	for _, a := range res.Assignments {
 		t := proto.Clone(byID[a.TaskID]).(*swarmv1.Task)
 		t.NodeId = a.NodeID
-		usage[a.NodeID] = usage[a.NodeID].With(t)
+		placed = append(placed, t)
 		own = append(own, t)
 	}
-	second := scheduler.PlanWithUsage(all, usage, own, rest)
+	withPlaced := func(yield func(string, scheduler.Usage) bool) {
+		if usage != nil {
+			for id, u := range usage {
+				if !yield(id, u) {
+					return
+				}
+			}
+		}
+		for _, t := range placed {
+			if !yield(t.NodeId, scheduler.Usage{}.With(t)) {
+				return
+			}
+		}
+	}
+	second := scheduler.PlanWithUsage(all, withPlaced, own, rest)
 	res.Assignments = append(res.Assignments, second.Assignments...)
 	res.Unplaced = second.Unplaced
 	return res

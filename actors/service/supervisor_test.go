@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -75,14 +77,14 @@ func (e *storeEnv) View(id string, cache map[string]*swarmv1.Task) (*swarmv1.Ser
 	return svc, e.store.TasksOfServiceCached(id, cache), true
 }
 
-func (e *storeEnv) Usage() map[string]scheduler.Usage {
+func (e *storeEnv) Usage() iter.Seq2[string, scheduler.Usage] {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := make(map[string]scheduler.Usage)
 	e.store.EachUsage(func(id string, u *cluster.NodeUsage) {
 		out[id] = scheduler.Usage{Tasks: u.Tasks}
 	})
-	return out
+	return maps.All(out)
 }
 
 func (e *storeEnv) Propose(_ context.Context, _ uint64, cmd *swarmv1.Command) error {
