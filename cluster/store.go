@@ -810,6 +810,19 @@ func (s *Store) SharedNodes() []*swarmv1.Node {
 	return s.nodesMemo.get(s.nodeGen, s.Nodes)
 }
 
+// SharedNodesByID returns SharedNodes by node ID, a map shared by every
+// caller until the store changes: callers must not modify it or its nodes.
+func (s *Store) SharedNodesByID() map[string]*swarmv1.Node {
+	return s.nodeByID.get(s.nodeGen, func() map[string]*swarmv1.Node {
+		nodes := s.SharedNodes()
+		m := make(map[string]*swarmv1.Node, len(nodes))
+		for _, n := range nodes {
+			m[n.Id] = n
+		}
+		return m
+	})
+}
+
 // SharedNode returns one node as SharedNodes has it, or a copy of its own
 // while SharedNodes is out of date (rebuilding that for one node would
 // make every node's change cost a copy of them all): callers must not
@@ -820,14 +833,7 @@ func (s *Store) SharedNode(id string) (*swarmv1.Node, bool) {
 		return n, ok
 	}
 	if s.nodesMemo.current(s.nodeGen) {
-		byID := s.nodeByID.get(s.nodeGen, func() map[string]*swarmv1.Node {
-			m := make(map[string]*swarmv1.Node, len(s.nodes))
-			for _, n := range s.SharedNodes() {
-				m[n.Id] = n
-			}
-			return m
-		})
-		n, ok := byID[id]
+		n, ok := s.SharedNodesByID()[id]
 		return n, ok
 	}
 	return s.Node(id)

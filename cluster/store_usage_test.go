@@ -109,7 +109,7 @@ func TestStoreUsage(t *testing.T) {
 	}
 }
 
-// TestStoreSharedNodes: the shared list follows every change, and
+// TestStoreSharedNodes: the shared list and map follow every change, and
 // Managers copies.
 func TestStoreSharedNodes(t *testing.T) {
 	s := storeAfter(t, storeFixture()...)
@@ -120,9 +120,25 @@ func TestStoreSharedNodes(t *testing.T) {
 	if again := s.SharedNodes(); &again[0] != &first[0] {
 		t.Error("SharedNodes recomputed without a change")
 	}
+	byID := s.SharedNodesByID()
+	if len(byID) != len(first) {
+		t.Fatalf("SharedNodesByID has %d nodes, SharedNodes %d", len(byID), len(first))
+	}
+	for _, n := range first {
+		if byID[n.Id] != n {
+			t.Errorf("SharedNodesByID[%s] is not SharedNodes' node", n.Id)
+		}
+	}
+	byID["marker"] = nil
+	if _, ok := s.SharedNodesByID()["marker"]; !ok {
+		t.Error("SharedNodesByID recomputed without a change")
+	}
 	mustApply(t, s, cmdAddNode(9000, storeWorker("zz-new", "late")))
 	if got := s.SharedNodes(); len(got) != len(first)+1 || got[len(got)-1].Id != "zz-new" {
 		t.Fatalf("SharedNodes after AddNode: %d nodes", len(got))
+	}
+	if got := s.SharedNodesByID(); len(got) != len(first)+1 || got["zz-new"] == nil {
+		t.Fatalf("SharedNodesByID after AddNode: %d nodes, zz-new %v", len(got), got["zz-new"])
 	}
 	ms := s.Managers()
 	if len(ms) == 0 {

@@ -282,6 +282,14 @@ func (e *managerEnv) Nodes() []*swarmv1.Node {
 	return v.([]*swarmv1.Node)
 }
 
+func (e *managerEnv) NodesByID() map[string]*swarmv1.Node {
+	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any { return s.SharedNodesByID() })
+	if err != nil {
+		return nil
+	}
+	return v.(map[string]*swarmv1.Node)
+}
+
 func (e *managerEnv) Rebalance() bool {
 	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
 		return !s.RebalanceDisabled()

@@ -33,8 +33,9 @@ type Env interface {
 	// cache holds the tasks of the last view by ID (unmodified): those
 	// whose version did not change are taken from it instead of copied.
 	View(serviceID string, cache map[string]*swarmv1.Task) (svc *swarmv1.Service, tasks []*swarmv1.Task, ok bool)
-	// Nodes returns every node.
-	Nodes() []*swarmv1.Node
+	// NodesByID returns every node by ID, shared with other readers: the
+	// map and its nodes must not be modified.
+	NodesByID() map[string]*swarmv1.Node
 	// Rebalance reports whether the swarm rebalances services toward nodes
 	// that join or return (swarm update --rebalance).
 	Rebalance() bool
@@ -283,13 +284,8 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 		}
 		maps.DeleteFunc(s.endedSeen, func(id string, _ time.Time) bool { return !listed[id] })
 	}
-	nodes := s.env.Nodes()
-	byID := make(map[string]*swarmv1.Node, len(nodes))
-	for _, n := range nodes {
-		byID[n.Id] = n
-	}
 	view := View{
-		Service: svc, Tasks: tasks, Nodes: byID, Now: s.env.Now(), NewID: s.env.NewID,
+		Service: svc, Tasks: tasks, Nodes: s.env.NodesByID(), Now: s.env.Now(), NewID: s.env.NewID,
 		Eligible: constraintsOf(svc.GetSpec().GetTask()), Rebalance: s.env.Rebalance(), Current: s.current,
 		EndedSeen: s.endedSeen, MaxCreate: maxCreate,
 	}

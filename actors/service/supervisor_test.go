@@ -60,12 +60,18 @@ func newStoreEnv(t *testing.T, replicas uint64, nodes int) *storeEnv {
 func (e *storeEnv) Leads(uint64) bool          { return true }
 func (e *storeEnv) ServiceShards() []uint64    { return []uint64{2} }
 func (e *storeEnv) ServicesIn(uint64) []string { return []string{"svc"} }
-func (e *storeEnv) Nodes() []*swarmv1.Node     { return e.nodes }
-func (e *storeEnv) Rebalance() bool            { return false }
-func (e *storeEnv) Poke(uint64, []string)      {}
-func (e *storeEnv) NewID() string              { return fmt.Sprintf("t%06d", e.ids.Add(1)) }
-func (e *storeEnv) Now() time.Time             { return time.Now() }
-func (e *storeEnv) Logger() *slog.Logger       { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func (e *storeEnv) NodesByID() map[string]*swarmv1.Node {
+	byID := make(map[string]*swarmv1.Node, len(e.nodes))
+	for _, n := range e.nodes {
+		byID[n.Id] = n
+	}
+	return byID
+}
+func (e *storeEnv) Rebalance() bool       { return false }
+func (e *storeEnv) Poke(uint64, []string) {}
+func (e *storeEnv) NewID() string         { return fmt.Sprintf("t%06d", e.ids.Add(1)) }
+func (e *storeEnv) Now() time.Time        { return time.Now() }
+func (e *storeEnv) Logger() *slog.Logger  { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func (e *storeEnv) View(id string, cache map[string]*swarmv1.Task) (*swarmv1.Service, []*swarmv1.Task, bool) {
 	e.mu.Lock()
