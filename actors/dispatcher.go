@@ -153,8 +153,12 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 	if failed != nil {
 		return &swarmv1.TaskSyncResponse{Error: failed.Error()}
 	}
-	if err := d.ctl.SetPortErrors(ctx, req.GetNodeId(), req.GetPortErrors()); err != nil {
-		return &swarmv1.TaskSyncResponse{Error: err.Error()}
+	// Port errors the node says the swarm has from its last sync are not
+	// compared again, but in every whole-list sync.
+	if !req.GetPortErrorsUnchanged() || !req.GetDelta() {
+		if err := d.ctl.SetPortErrors(ctx, req.GetNodeId(), req.GetPortErrors()); err != nil {
+			return &swarmv1.TaskSyncResponse{Error: err.Error()}
+		}
 	}
 	var ended []string
 	for _, r := range req.GetReports() {

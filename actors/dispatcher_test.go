@@ -130,6 +130,8 @@ type storeCtl struct {
 	DispatchControl
 	s        *cluster.Store
 	barriers int
+	// portErrChecks counts the calls of SetPortErrors.
+	portErrChecks int
 	// lagging holds entries the leader committed that this replica has
 	// not applied yet.
 	lagging []*swarmv1.Command
@@ -143,8 +145,11 @@ func (c *storeCtl) TasksOfNode(id string, known map[string]uint64, withIDs bool)
 	}
 	return changed, same, ids, nil
 }
-func (c *storeCtl) SetPortErrors(context.Context, string, map[string]string) error { return nil }
-func (c *storeCtl) Attach(context.Context, []*swarmv1.Task) error                  { return nil }
+func (c *storeCtl) SetPortErrors(context.Context, string, map[string]string) error {
+	c.portErrChecks++
+	return nil
+}
+func (c *storeCtl) Attach(context.Context, []*swarmv1.Task) error { return nil }
 func (c *storeCtl) AttachNode(context.Context, string) ([]*swarmv1.Attachment, error) {
 	return nil, nil
 }
@@ -383,5 +388,27 @@ func TestSharedDeadline(t *testing.T) {
 	}
 	if c.Err() != nil {
 		t.Errorf("the new context ended with its predecessor: %v", c.Err())
+	}
+}
+
+// TestSyncComparesPortErrorsWhenTheyMayDiffer: a delta sync whose node
+// says its port errors are those of its last answered sync does not have
+// them compared; any other sync, and every whole-list sync, does.
+func TestSyncComparesPortErrorsWhenTheyMayDiffer(t *testing.T) {
+	ctl := &storeCtl{s: cluster.NewStore()}
+	d := NewDispatcher(ctl)
+	for _, tc := range []struct {
+		delta, unchanged bool
+		checked          int
+	}{{true, true, 0}, {true, false, 1}, {false, true, 1}, {false, false, 1}} {
+		ctl.portErrChecks = 0
+		resp := d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: tc.delta, PortErrorsUnchanged: tc.unchanged,
+			PortErrors: map[string]string{"80/tcp": "address in use"}})
+		if resp.GetError() != "" {
+			t.Fatal(resp.GetError())
+		}
+		if ctl.portErrChecks != tc.checked {
+			t.Errorf("delta %v, unchanged %v: port errors compared %d times, want %d", tc.delta, tc.unchanged, ctl.portErrChecks, tc.checked)
+		}
 	}
 }

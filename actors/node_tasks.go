@@ -146,8 +146,14 @@ type nodeTasks struct {
 	tunnel *actor.PID
 	// nodeAtts are this node's own overlay addresses as last received.
 	nodeAtts []*swarmv1.Attachment
-	// portErrs are the published ports ("80/tcp") whose lb cannot listen.
-	portErrs map[string]string
+	// portErrs are the published ports ("80/tcp") whose lb cannot listen;
+	// portErrsGen counts their changes, and portErrsAcked is the count
+	// the last answered sync sent (when portErrsAckedOK), which the swarm
+	// has since.
+	portErrs        map[string]string
+	portErrsGen     uint64
+	portErrsAcked   uint64
+	portErrsAckedOK bool
 }
 
 func newNodeTasks() nodeTasks {
@@ -309,6 +315,8 @@ func (n *Node) sync(ctx actor.Context) {
 	if !full {
 		req.Delta, req.Known = true, n.tasks.seen
 	}
+	errsGen := n.tasks.portErrsGen
+	req.PortErrorsUnchanged = !full && n.tasks.portErrsAckedOK && n.tasks.portErrsAcked == errsGen
 	for s := range n.tasks.fresh {
 		req.FreshShards = append(req.FreshShards, s)
 	}
@@ -355,6 +363,7 @@ func (n *Node) sync(ctx actor.Context) {
 		if full {
 			n.tasks.fullDue = false
 		}
+		n.tasks.portErrsAcked, n.tasks.portErrsAckedOK = errsGen, true
 		n.apply(ctx, resp)
 		n.applyNodeAttachments(resp.NodeAttachments)
 		if resp.Mesh != nil {
@@ -645,6 +654,7 @@ func (n *Node) onLBStatus(ctx actor.Context, st *lbStatus) {
 	} else {
 		n.tasks.portErrs[st.key] = st.err
 	}
+	n.tasks.portErrsGen++
 	n.tasks.dirty = true
 	n.sync(ctx)
 }

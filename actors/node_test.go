@@ -471,3 +471,46 @@ func TestNodeReportsASlowStartAfterProgressDelay(t *testing.T) {
 		t.Errorf("the sync while the task starts reports %v, want [starting]", got)
 	}
 }
+
+// TestNodeSaysWhenItsPortErrorsAreUnchanged: a delta sync says the port
+// errors are unchanged only once a sync that sent them was answered and
+// none changed since; a whole-list sync never says so.
+func TestNodeSaysWhenItsPortErrorsAreUnchanged(t *testing.T) {
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	d := &scriptedDispatcher{syncs: make(chan *swarmv1.TaskSyncRequest, 8)}
+	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return d }), DispatcherName); err != nil {
+		t.Fatal(err)
+	}
+	eng := &syncEngine{ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}}
+	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewNode(eng, time.Hour) }))
+	next := func(what string) *swarmv1.TaskSyncRequest {
+		t.Helper()
+		select {
+		case req := <-d.syncs:
+			// One sync at a time: the next is sent once this one's
+			// answer is handled.
+			return req
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no %s", what)
+			return nil
+		}
+	}
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
+	if req := next("first sync"); req.GetDelta() || req.GetPortErrorsUnchanged() {
+		t.Errorf("first sync: delta %v, unchanged %v; want a whole list, compared", req.GetDelta(), req.GetPortErrorsUnchanged())
+	}
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
+	if req := next("second sync"); !req.GetDelta() || !req.GetPortErrorsUnchanged() {
+		t.Errorf("second sync: delta %v, unchanged %v; want both", req.GetDelta(), req.GetPortErrorsUnchanged())
+	}
+	system.Root.Send(pid, &lbStatus{key: "80/tcp", err: "address in use"})
+	req := next("sync after a port error")
+	if req.GetPortErrorsUnchanged() || req.GetPortErrors()["80/tcp"] != "address in use" {
+		t.Errorf("sync after a port error: unchanged %v, errors %v; want them sent to be compared", req.GetPortErrorsUnchanged(), req.GetPortErrors())
+	}
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
+	if req := next("sync after that"); !req.GetPortErrorsUnchanged() || len(req.GetPortErrors()) != 1 {
+		t.Errorf("sync after the answer: unchanged %v, errors %v; want unchanged, still sent", req.GetPortErrorsUnchanged(), req.GetPortErrors())
+	}
+}

@@ -757,9 +757,14 @@ type TaskSyncRequest struct {
 	// fresh_shards are the shards the node was told changed its tasks since
 	// its last sync: the dispatcher reads them at their leader's commit
 	// index (a read barrier) before it answers.
-	FreshShards   []uint64 `protobuf:"varint,8,rep,packed,name=fresh_shards,json=freshShards,proto3" json:"fresh_shards,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	FreshShards []uint64 `protobuf:"varint,8,rep,packed,name=fresh_shards,json=freshShards,proto3" json:"fresh_shards,omitempty"`
+	// port_errors_unchanged says that port_errors are those of the node's
+	// last answered sync: a dispatcher need not compare them with what the
+	// swarm has. Never set in a whole-list sync (delta false), so that
+	// they are compared now and then.
+	PortErrorsUnchanged bool `protobuf:"varint,9,opt,name=port_errors_unchanged,json=portErrorsUnchanged,proto3" json:"port_errors_unchanged,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *TaskSyncRequest) Reset() {
@@ -846,6 +851,13 @@ func (x *TaskSyncRequest) GetFreshShards() []uint64 {
 		return x.FreshShards
 	}
 	return nil
+}
+
+func (x *TaskSyncRequest) GetPortErrorsUnchanged() bool {
+	if x != nil {
+		return x.PortErrorsUnchanged
+	}
+	return false
 }
 
 // TaskSyncResponse lists the tasks assigned to the node that it must run
@@ -1512,7 +1524,7 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\vRoleChanged\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"#\n" +
 	"\bNodeLeft\x12\x17\n" +
-	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\xec\x04\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\xa0\x05\n" +
 	"\x0fTaskSyncRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x129\n" +
 	"\areports\x18\x02 \x03(\v2\x1f.actorswarm.v1.TaskStatusUpdateR\areports\x12[\n" +
@@ -1522,7 +1534,8 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"portErrors\x12\x14\n" +
 	"\x05delta\x18\x06 \x01(\bR\x05delta\x12?\n" +
 	"\x05known\x18\a \x03(\v2).actorswarm.v1.TaskSyncRequest.KnownEntryR\x05known\x12!\n" +
-	"\ffresh_shards\x18\b \x03(\x04R\vfreshShards\x1aA\n" +
+	"\ffresh_shards\x18\b \x03(\x04R\vfreshShards\x122\n" +
+	"\x15port_errors_unchanged\x18\t \x01(\bR\x13portErrorsUnchanged\x1aA\n" +
 	"\x13ReportServicesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
