@@ -119,6 +119,16 @@ func (d *failingDispatcher) Receive(ctx actor.Context) {
 	ctx.Respond(&swarmv1.TaskSyncResponse{Delta: req.GetDelta()})
 }
 
+// spawnNodeWithDispatcher spawns d as the local dispatcher and a node on
+// eng that heartbeats every hour (ticks come from the test).
+func spawnNodeWithDispatcher(t *testing.T, system *actor.ActorSystem, d actor.Actor, eng NodeEngine) *actor.PID {
+	t.Helper()
+	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return d }), DispatcherName); err != nil {
+		t.Fatal(err)
+	}
+	return system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewNode(eng, time.Hour) }))
+}
+
 // TestNodeRetriesAFailedSyncAtTheNextTick: a poke's sync that fails is
 // sent again at the next heartbeat tick, with the poke's shard, not only
 // at the periodic sync ten ticks later.
@@ -126,11 +136,7 @@ func TestNodeRetriesAFailedSyncAtTheNextTick(t *testing.T) {
 	system := actor.NewActorSystem()
 	defer system.Shutdown()
 	d := &failingDispatcher{syncs: make(chan *swarmv1.TaskSyncRequest, 4)}
-	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return d }), DispatcherName); err != nil {
-		t.Fatal(err)
-	}
-	eng := &syncEngine{ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}}
-	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewNode(eng, time.Hour) }))
+	pid := spawnNodeWithDispatcher(t, system, d, &syncEngine{ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}})
 	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
 	select {
 	case <-d.syncs:
@@ -412,11 +418,7 @@ func startedTaskNode(t *testing.T, delay time.Duration) (*scriptedDispatcher, *g
 		Id: "t1", ServiceId: "s1", Slot: 1, NodeId: "n1", Version: 1, Spec: &swarmv1.TaskSpec{Image: "img", Runtime: "gated"},
 		DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING, Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED},
 	}}}}}
-	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return d }), DispatcherName); err != nil {
-		t.Fatal(err)
-	}
-	eng := &runtimeEngine{syncEngine: syncEngine{ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}}, rt: rt}
-	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewNode(eng, time.Hour) }))
+	pid := spawnNodeWithDispatcher(t, system, d, &runtimeEngine{syncEngine: syncEngine{ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}}, rt: rt})
 	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
 	nextReported(t, d, "after the poke")
 	select {
@@ -479,11 +481,7 @@ func TestNodeSaysWhenItsPortErrorsAreUnchanged(t *testing.T) {
 	system := actor.NewActorSystem()
 	defer system.Shutdown()
 	d := &scriptedDispatcher{syncs: make(chan *swarmv1.TaskSyncRequest, 8)}
-	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return d }), DispatcherName); err != nil {
-		t.Fatal(err)
-	}
-	eng := &syncEngine{ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}}
-	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewNode(eng, time.Hour) }))
+	pid := spawnNodeWithDispatcher(t, system, d, &syncEngine{ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}})
 	next := func(what string) *swarmv1.TaskSyncRequest {
 		t.Helper()
 		select {

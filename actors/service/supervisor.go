@@ -477,7 +477,8 @@ func FailingNodes(v View) map[string]bool {
 
 // planAvoidingFailures places pending tasks on the nodes where the service
 // does not keep failing; what fits nowhere else tries every node. usage
-// sums the active tasks of every service by node.
+// yields what the active tasks of every service hold, by node; it is read
+// again for the second pass.
 func planAvoidingFailures(v View, usage iter.Seq2[string, scheduler.Usage], pending []*swarmv1.Task) scheduler.Result {
 	var own []*swarmv1.Task
 	for _, t := range v.Tasks {
