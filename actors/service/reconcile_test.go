@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/actorswarm/swarm/actors/scheduler"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -2166,5 +2167,28 @@ func TestReconcileMaxCreate(t *testing.T) {
 	}
 	if p := reconcile(t, v); len(p.Create) != 0 || p.More {
 		t.Errorf("with every slot filled: %d created, more %v; want none", len(p.Create), p.More)
+	}
+}
+
+// TestPlanAvoidingFailuresCountsItsFirstPass: what fits nowhere but on a
+// node the service keeps failing on is placed in a second pass over every
+// node, which counts what the first pass placed: a task that no longer
+// fits stays pending rather than overcommit a node.
+func TestPlanAvoidingFailuresCountsItsFirstPass(t *testing.T) {
+	var tasks []*swarmv1.Task
+	for i := 0; i < 5; i++ {
+		tasks = append(tasks, task(fmt.Sprintf("f%d", i), 1, "n1", stFailed, created(time.Minute), since(time.Minute)))
+	}
+	withMemory := func(b int64) nodeOpt { return func(n *swarmv1.Node) { n.Description.MemoryBytes = b } }
+	svc := service(2, func(s *swarmv1.Service) { s.Spec.Task.Reservations = &swarmv1.Resources{MemoryBytes: 60} })
+	v := view(svc, []*swarmv1.Node{node("n1", withMemory(50)), node("n2", withMemory(100))}, tasks...)
+	p1, p2 := task("p1", 1, "", stPending), task("p2", 2, "", stPending)
+	p1.Spec, p2.Spec = svc.Spec.Task, svc.Spec.Task
+	res := planAvoidingFailures(v, nil, []*swarmv1.Task{p1, p2})
+	if len(res.Assignments) != 1 || res.Assignments[0] != (scheduler.Assignment{TaskID: "p1", NodeID: "n2"}) {
+		t.Fatalf("assignments %v, want p1 on n2 only", res.Assignments)
+	}
+	if _, ok := res.Unplaced["p2"]; !ok {
+		t.Fatalf("p2 not left pending (unplaced %v): the second pass did not count p1 on n2", res.Unplaced)
 	}
 }
