@@ -68,15 +68,16 @@ type (
 	reconcileNow struct{}
 	applied      struct{ err error }
 	barrierDone  struct{ err error }
+	turnGranted  struct{}
 )
 
 // uncertainFor bounds how long a supervisor sends a proposal of unknown
 // outcome again while it leads the service's shard.
 const uncertainFor = time.Minute
 
-// reconcileSlots bounds the reconciles running at once in this process:
+// reconcileTurns bounds the reconciles running at once in this process:
 // half the CPUs, at least one.
-var reconcileSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
+var reconcileTurns = newTurns(max(1, runtime.GOMAXPROCS(0)/2))
 
 // maxCreate bounds the tasks one reconcile creates.
 const maxCreate = 2000
@@ -120,6 +121,8 @@ type Supervisor struct {
 	timer  *time.Timer
 	wakeAt time.Time
 	stop   func()
+	// turn is the reconcile turn asked for and not yet over.
+	turn *turn
 }
 
 // NewSupervisor returns the supervisor of service id in shard.
@@ -132,7 +135,7 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		s.onStarted(ctx)
-	case *actor.Stopping:
+	case *actor.Stopping, *actor.Restarting:
 		s.onStopping()
 	case *Changed:
 		if msg.Progress && !s.updating && !s.moving && s.env.Now().Sub(s.last) < progressGap {
@@ -152,6 +155,8 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		s.onApplied(ctx, msg)
 	case *barrierDone:
 		s.onBarrierDone(ctx, msg)
+	case *turnGranted:
+		s.onTurn(ctx)
 	}
 }
 
@@ -203,6 +208,10 @@ func (s *Supervisor) onStopping() {
 	if s.timer != nil {
 		s.timer.Stop()
 	}
+	if s.turn != nil {
+		reconcileTurns.cancel(s.turn)
+		s.turn = nil
+	}
 }
 
 func (s *Supervisor) onApplied(ctx actor.Context, msg *applied) {
@@ -231,7 +240,10 @@ func (s *Supervisor) schedule(ctx actor.Context, at time.Time) {
 
 // reconcile reads the service, decides, places new tasks and proposes it
 // all in one entry; one proposal is in flight at a time, and changes that
-// arrive meanwhile are handled right after it.
+// arrive meanwhile are handled right after it. Reconciles take turns with
+// those of the other supervisors in this process, so that Raft and the
+// network keep CPU when many services reconcile at once (a big swarm
+// starting): the reconcile runs when the turn comes (onTurn).
 func (s *Supervisor) reconcile(ctx actor.Context) {
 	if s.inflight {
 		s.dirty = true
@@ -241,12 +253,31 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 		s.barrier(ctx)
 		return
 	}
+	if s.turn != nil {
+		return // the reconcile to come reads what changed meanwhile
+	}
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	s.turn = reconcileTurns.ask(func() { root.Send(self, &turnGranted{}) })
+}
+
+func (s *Supervisor) onTurn(ctx actor.Context) {
+	if s.turn == nil {
+		return
+	}
+	s.turn = nil
+	defer reconcileTurns.done()
+	if s.inflight {
+		s.dirty = true
+		return
+	}
+	if !s.env.Leads(s.shard) {
+		// The shard's leadership moved: the services actor stops this
+		// supervisor. Should it come back here first, the replica is
+		// made current again before anything is decided.
+		s.synced = false
+		return
+	}
 	s.dirty = false
-	// Reconciles take turns with those of the other supervisors in this
-	// process, so that Raft and the network keep CPU when many services
-	// reconcile at once (a big swarm starting).
-	reconcileSlots <- struct{}{}
-	defer func() { <-reconcileSlots }()
 	svc, tasks, ok := s.env.View(s.id, s.tasks)
 	if !ok {
 		return

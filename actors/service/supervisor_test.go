@@ -1,13 +1,14 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"log/slog"
 	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,6 +35,27 @@ type storeEnv struct {
 	lose       int
 	barrierErr error
 	barriers   int
+	// notLeading makes Leads false; logs collects what is logged.
+	notLeading atomic.Bool
+	logs       lockedBuffer
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newStoreEnv(t *testing.T, replicas uint64, nodes int) *storeEnv {
@@ -57,7 +79,7 @@ func newStoreEnv(t *testing.T, replicas uint64, nodes int) *storeEnv {
 	return e
 }
 
-func (e *storeEnv) Leads(uint64) bool          { return true }
+func (e *storeEnv) Leads(uint64) bool          { return !e.notLeading.Load() }
 func (e *storeEnv) ServiceShards() []uint64    { return []uint64{2} }
 func (e *storeEnv) ServicesIn(uint64) []string { return []string{"svc"} }
 func (e *storeEnv) NodesByID() map[string]*swarmv1.Node {
@@ -71,7 +93,7 @@ func (e *storeEnv) Rebalance() bool       { return false }
 func (e *storeEnv) Poke(uint64, []string) {}
 func (e *storeEnv) NewID() string         { return fmt.Sprintf("t%06d", e.ids.Add(1)) }
 func (e *storeEnv) Now() time.Time        { return time.Now() }
-func (e *storeEnv) Logger() *slog.Logger  { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func (e *storeEnv) Logger() *slog.Logger  { return slog.New(slog.NewTextHandler(&e.logs, nil)) }
 
 func (e *storeEnv) View(id string, cache map[string]*swarmv1.Task) (*swarmv1.Service, []*swarmv1.Task, bool) {
 	e.mu.Lock()
@@ -150,11 +172,11 @@ func waitUntil(t *testing.T, what string, ok func() bool) {
 	}
 }
 
-func spawnSupervisor(t *testing.T, e *storeEnv) {
+func spawnSupervisor(t *testing.T, e *storeEnv) (*actor.ActorSystem, *actor.PID) {
 	t.Helper()
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
-	system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewSupervisor("svc", 2, e) }))
+	return system, system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewSupervisor("svc", 2, e) }))
 }
 
 // TestSupervisorCreatesInEntriesOfMaxCreate: a big service starts in
@@ -210,5 +232,88 @@ func TestSupervisorResendsUncertainProposals(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("slot %d has %d live tasks after uncertain proposals", slot, n)
 		}
+	}
+}
+
+// withTurns gives the test's supervisors a gate of n turns of their own.
+func withTurns(t *testing.T, n int) *turns {
+	t.Helper()
+	old := reconcileTurns
+	reconcileTurns = newTurns(n)
+	t.Cleanup(func() { reconcileTurns = old })
+	return reconcileTurns
+}
+
+// TestSupervisorStopsWhileWaitingForATurn: a supervisor waiting in line
+// for a reconcile stops at once when told to, and its place passes on.
+func TestSupervisorStopsWhileWaitingForATurn(t *testing.T) {
+	gate := withTurns(t, 1)
+	mine := make(chan struct{}, 1)
+	gate.ask(func() { mine <- struct{}{} }) // the only turn, held
+	<-mine
+	e := newStoreEnv(t, 3, 2)
+	system, pid := spawnSupervisor(t, e)
+	waitUntil(t, "the barrier", func() bool { _, b := e.counts(); return b >= 1 })
+	time.Sleep(50 * time.Millisecond) // it asks for a turn
+	stopped := make(chan error, 1)
+	go func() { stopped <- system.Root.StopFuture(pid).Wait() }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("a supervisor waiting for a turn did not stop")
+	}
+	if n, _ := e.counts(); n != 0 {
+		t.Fatalf("%d entries proposed without a turn", n)
+	}
+	gate.done()
+	// Its withdrawn request does not keep the turn: the next asker gets it.
+	got := make(chan struct{}, 1)
+	gate.ask(func() { got <- struct{}{} })
+	select {
+	case <-got:
+	case <-time.After(time.Second):
+		t.Fatal("the turn was lost with the stopped supervisor")
+	}
+}
+
+// TestSupervisorDecidesOnlyWhileLeading: a supervisor whose manager no
+// longer leads the shard proposes nothing; leading again, it makes its
+// replica current before deciding.
+func TestSupervisorDecidesOnlyWhileLeading(t *testing.T) {
+	e := newStoreEnv(t, 3, 2)
+	e.notLeading.Store(true)
+	system, pid := spawnSupervisor(t, e)
+	waitUntil(t, "the barrier", func() bool { _, b := e.counts(); return b >= 1 })
+	time.Sleep(200 * time.Millisecond)
+	if n, _ := e.counts(); n != 0 {
+		t.Fatalf("%d entries proposed while not leading", n)
+	}
+	e.notLeading.Store(false)
+	system.Root.Send(pid, &Changed{})
+	waitUntil(t, "3 slots filled once leading", func() bool { return len(e.slots()) == 3 })
+	if _, b := e.counts(); b < 2 {
+		t.Fatalf("%d barriers: deciding again without making the replica current", b)
+	}
+}
+
+// TestGateTurns: turns are given in order to the requests still waiting.
+func TestGateTurns(t *testing.T) {
+	g := newTurns(1)
+	var order []string
+	grant := func(name string) func() { return func() { order = append(order, name) } }
+	g.ask(grant("a"))
+	b := g.ask(grant("b"))
+	g.ask(grant("c"))
+	g.cancel(b)
+	g.done() // a's: b withdrew, c's turn
+	d := g.ask(grant("d"))
+	g.done()    // c's: d's turn
+	g.cancel(d) // granted, never acted on: passes on, none waiting
+	g.ask(grant("e"))
+	if got := strings.Join(order, ""); got != "acde" {
+		t.Fatalf("turns given to %q, want acde", got)
 	}
 }
