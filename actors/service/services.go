@@ -30,12 +30,18 @@ type Services struct {
 	led      map[uint64]bool
 	children map[string]*actor.PID
 	shardOf  map[string]uint64
+	// stopping holds the children told to stop that have not terminated
+	// yet, by service: a service whose shard this manager leads again
+	// meanwhile gets its new child once the old one is gone (the name is
+	// taken until then).
+	stopping map[string]*actor.PID
 	stop     func()
 }
 
 // NewServices returns the services actor.
 func NewServices(env Env) *Services {
-	return &Services{env: env, led: make(map[uint64]bool), children: make(map[string]*actor.PID), shardOf: make(map[string]uint64)}
+	return &Services{env: env, led: make(map[uint64]bool), children: make(map[string]*actor.PID), shardOf: make(map[string]uint64),
+		stopping: make(map[string]*actor.PID)}
 }
 
 // Props returns the props of the services actor, with how it supervises
@@ -61,6 +67,8 @@ func (s *Services) Receive(ctx actor.Context) {
 		s.onLeadership(ctx)
 	case *cluster.Applied:
 		s.onApplied(ctx, msg)
+	case *actor.Terminated:
+		s.onTerminated(ctx, msg)
 	}
 }
 
@@ -116,6 +124,9 @@ func (s *Services) ensureChild(ctx actor.Context, id string, shard uint64) {
 	if _, ok := s.children[id]; ok {
 		return
 	}
+	if _, ok := s.stopping[id]; ok {
+		return // spawned once the old child is gone (onTerminated)
+	}
 	pid, err := ctx.SpawnNamed(childProps(id, shard, s.env), "service/"+id)
 	if err != nil {
 		s.env.Logger().Error("spawn supervisor", "service_id", id, "err", err)
@@ -128,9 +139,27 @@ func (s *Services) ensureChild(ctx actor.Context, id string, shard uint64) {
 func (s *Services) stopChild(ctx actor.Context, id string) {
 	if pid, ok := s.children[id]; ok {
 		ctx.Stop(pid)
+		s.stopping[id] = pid
 	}
 	delete(s.children, id)
 	delete(s.shardOf, id)
+}
+
+// onTerminated forgets a child that stopped; if its service's shard is
+// led here again, the service gets a new child now.
+func (s *Services) onTerminated(ctx actor.Context, msg *actor.Terminated) {
+	for id, pid := range s.stopping {
+		if !pid.Equal(msg.Who) {
+			continue
+		}
+		delete(s.stopping, id)
+		for _, shard := range s.env.ServiceShards() {
+			if s.led[shard] {
+				s.sync(ctx, shard)
+			}
+		}
+		return
+	}
 }
 
 // onApplied wakes the supervisors an applied entry concerns: all of them
