@@ -260,11 +260,14 @@ func (r *Raft) waitLeader(ctx context.Context, shard uint64) error {
 	}
 }
 
-func boundCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	if d, ok := ctx.Deadline(); ok && time.Until(d) < proposeDeadline {
+// boundCtx bounds a request by proposeDeadline, or by the time an
+// election takes with a long Raft tick (10 to 20 ticks) and some more.
+func (r *Raft) boundCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	bound := max(proposeDeadline, 30*r.cfg.RTT)
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < bound {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeout(ctx, proposeDeadline)
+	return context.WithTimeout(ctx, bound)
 }
 
 // attempt bounds one try of a proposal or read: a request sent to a leader
@@ -284,7 +287,7 @@ func retryable(err error) bool {
 // try runs op in attempts bounded by attempt, within ctx bounded by
 // proposeDeadline, waiting for a leader before each.
 func (r *Raft) try(ctx context.Context, shard uint64, op func(context.Context) error) error {
-	ctx, cancel := boundCtx(ctx)
+	ctx, cancel := r.boundCtx(ctx)
 	defer cancel()
 	for {
 		if err := r.waitLeader(ctx, shard); err != nil {
@@ -611,7 +614,7 @@ func (r *Raft) SettleVoting(ctx context.Context) error {
 			case <-time.After(20 * time.Millisecond):
 			}
 		}
-		cctx, cancel := boundCtx(ctx)
+		cctx, cancel := r.boundCtx(ctx)
 		_, err := r.nh.SyncRequestSnapshot(cctx, shard, dragonboat.SnapshotOption{})
 		cancel()
 		if err != nil && !errors.Is(err, dragonboat.ErrRejected) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lni/dragonboat/v4"
 	"google.golang.org/protobuf/proto"
 
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
@@ -383,5 +384,66 @@ func TestEncodeCommandStampsOnlyWhatIsMissing(t *testing.T) {
 		if !proto.Equal(tc.cmd, before) {
 			t.Errorf("%s: the command changed to %v", tc.name, tc.cmd)
 		}
+	}
+}
+
+// TestRaftRestartsFromItsSnapshot: a replica restarts from its snapshot
+// and the entries after it.
+func TestRaftRestartsFromItsSnapshot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Raft NodeHost")
+	}
+	dir, addr := t.TempDir(), freeRaftAddrs(t, 1)[0]
+	cfg := RaftConfig{Dir: dir, RaftAddr: addr, ReplicaID: 1, ServiceShards: 1}
+	r, err := StartRaft(cfg, Bootstrap, map[uint64]string{1: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &raftGroup{addrs: []string{addr}, rafts: []*Raft{r}, alive: []bool{true}}
+	t.Cleanup(g.closeAll)
+	g.waitLeader(t, ControlShard, 0)
+	for _, cmd := range raftInitCommands(g) {
+		mustPropose(t, g, 0, cmd)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := r.nh.SyncRequestSnapshot(ctx, ControlShard, dragonboat.SnapshotOption{}); err != nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	if !HasSnapshot(dir, ControlShard, 1) {
+		t.Fatal("no snapshot saved")
+	}
+	mustPropose(t, g, 0, cmdAddNode(0, storeWorker("w2", "delta")))
+	want := mustRead(t, g, 0)
+	g.stop(0)
+
+	r, err = StartRaft(cfg, Restart, nil)
+	if err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	g.rafts[0], g.alive[0] = r, true
+	g.waitLeader(t, ControlShard, 0)
+	if got := mustRead(t, g, 0); !proto.Equal(got, want) || len(got.GetNodes()) != 3 {
+		t.Fatalf("after the restart:\n%v\nwant\n%v", got, want)
+	}
+}
+
+// TestRaftWaitsForTheElectionOfALongTick: with a long Raft tick (an
+// election takes 10 to 20 ticks, here 6 to 12 s) a request made at once
+// waits for the first leader instead of failing after the usual 5 s.
+func TestRaftWaitsForTheElectionOfALongTick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a slow election")
+	}
+	dir, addr := t.TempDir(), freeRaftAddrs(t, 1)[0]
+	r, err := StartRaft(RaftConfig{Dir: dir, RaftAddr: addr, ReplicaID: 1, ServiceShards: 1, RTT: 600 * time.Millisecond},
+		Bootstrap, map[uint64]string{1: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &raftGroup{addrs: []string{addr}, rafts: []*Raft{r}, alive: []bool{true}}
+	t.Cleanup(g.closeAll)
+	if _, err := r.Propose(t.Context(), ControlShard, raftInitCommands(g)[0]); err != nil {
+		t.Fatalf("first proposal: %v", err)
 	}
 }
