@@ -170,6 +170,13 @@ func StartRaft(cfg RaftConfig, mode StartMode, members map[uint64]string) (*Raft
 	}
 	for _, shard := range r.shards {
 		f := &fsm{shardID: shard, store: NewStore(), watch: cfg.Watch}
+		f.requestSnapshot = func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if _, err := nh.SyncRequestSnapshot(ctx, shard, dragonboat.SnapshotOption{}); err != nil {
+				f.snapshotAsked.Store(false) // asked again after the next entry
+			}
+		}
 		r.fsms[shard] = f
 		rc := config.Config{
 			ReplicaID:          cfg.ReplicaID,
@@ -178,7 +185,7 @@ func StartRaft(cfg RaftConfig, mode StartMode, members map[uint64]string) (*Raft
 			HeartbeatRTT:       1,
 			CheckQuorum:        true,
 			PreVote:            true,
-			SnapshotEntries:    1000,
+			SnapshotEntries:    0, // the state machine asks for them (fsm.snapshotDue)
 			CompactionOverhead: 200,
 			WaitReady:          true,
 			IsNonVoting:        mode == Join || (cfg.NonVoting != nil && cfg.NonVoting(shard)),

@@ -447,3 +447,40 @@ func TestRaftWaitsForTheElectionOfALongTick(t *testing.T) {
 		t.Fatalf("first proposal: %v", err)
 	}
 }
+
+// TestRaftSnapshotsByItself: a replica saves a snapshot once it applied
+// enough entries, without being asked (fsm.snapshotDue asks dragonboat).
+func TestRaftSnapshotsByItself(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Raft NodeHost")
+	}
+	dir, addr := t.TempDir(), freeRaftAddrs(t, 1)[0]
+	r, err := StartRaft(RaftConfig{Dir: dir, RaftAddr: addr, ReplicaID: 1, ServiceShards: 1}, Bootstrap, map[uint64]string{1: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &raftGroup{addrs: []string{addr}, rafts: []*Raft{r}, alive: []bool{true}}
+	t.Cleanup(g.closeAll)
+	g.waitLeader(t, ControlShard, 0)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < snapshotMinEntries+8; i += 8 {
+				// Refused (no swarm yet), applied all the same.
+				_, err := r.Propose(t.Context(), ControlShard, cmdRemoveNode(0, "nope"))
+				if err != nil && !errors.Is(err, ErrNoCluster) {
+					t.Errorf("proposal %d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for !HasSnapshot(dir, ControlShard, 1) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot after %d entries", snapshotMinEntries+8)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

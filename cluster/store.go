@@ -870,3 +870,8 @@ func (s *Store) sharedManagers() []*swarmv1.Node {
 		return out
 	})
 }
+
+// objects counts the nodes, services, tasks and networks of the state.
+func (s *Store) objects() int {
+	return len(s.nodes) + len(s.services) + len(s.tasks) + len(s.networks)
+}
