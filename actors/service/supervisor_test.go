@@ -317,3 +317,43 @@ func TestGateTurns(t *testing.T) {
 		t.Fatalf("turns given to %q, want acde", got)
 	}
 }
+
+// TestGateKeepsItsTurns: requests granted, withdrawn before or after their
+// grant, from many goroutines at once, leave every turn free in the end.
+func TestGateKeepsItsTurns(t *testing.T) {
+	g := newTurns(2)
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := range 500 {
+				granted := make(chan struct{}, 1)
+				tk := g.ask(func() { granted <- struct{}{} })
+				switch (w + i) % 3 {
+				case 0: // used
+					<-granted
+					g.done()
+				case 1: // withdrawn, granted or not
+					g.cancel(tk)
+				default: // withdrawn once granted, unused
+					<-granted
+					g.cancel(tk)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for range 2 {
+		got := make(chan struct{}, 1)
+		g.ask(func() { got <- struct{}{} })
+		select {
+		case <-got:
+		case <-time.After(time.Second):
+			t.Fatal("a turn was lost")
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.free != 0 {
+		t.Fatalf("%d turns free beyond the 2 held", g.free)
+	}
+}
