@@ -45,10 +45,10 @@ type fsm struct {
 // A replica saves a snapshot once it applied snapshotMinEntries entries
 // since its last one, and one entry per snapshotObjectsPerEntry objects of
 // its state (nodes, services, tasks, networks): a snapshot costs in
-// proportion to the state (a quarter of a million tasks take half a
-// second of a CPU to encode, entries waiting meanwhile), so a big state is
+// proportion to the state (a quarter of a million tasks take a third of
+// a second of a CPU to encode, entries waiting meanwhile), so a big state is
 // saved after more entries, the cost of snapshots per entry staying
-// bounded. dragonboat's own count (SnapshotEntries) is fixed.
+// bounded. dragonboat's own count (SnapshotEntries, fixed) is off.
 const (
 	snapshotMinEntries      = 1000
 	snapshotObjectsPerEntry = 100
