@@ -270,12 +270,18 @@ func TestSupervisorStopsWhileWaitingForATurn(t *testing.T) {
 	}
 	gate.done()
 	// Its withdrawn request does not keep the turn: the next asker gets it.
+	mustGetTurn(t, gate, "the turn was lost with the stopped supervisor")
+}
+
+// mustGetTurn asks g for a turn and fails with lost unless it comes.
+func mustGetTurn(t *testing.T, g *turns, lost string) {
+	t.Helper()
 	got := make(chan struct{}, 1)
-	gate.ask(func() { got <- struct{}{} })
+	g.ask(func() { got <- struct{}{} })
 	select {
 	case <-got:
 	case <-time.After(time.Second):
-		t.Fatal("the turn was lost with the stopped supervisor")
+		t.Fatal(lost)
 	}
 }
 
@@ -343,13 +349,7 @@ func TestGateKeepsItsTurns(t *testing.T) {
 	}
 	wg.Wait()
 	for range 2 {
-		got := make(chan struct{}, 1)
-		g.ask(func() { got <- struct{}{} })
-		select {
-		case <-got:
-		case <-time.After(time.Second):
-			t.Fatal("a turn was lost")
-		}
+		mustGetTurn(t, g, "a turn was lost")
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
