@@ -106,11 +106,11 @@ func (f *fsm) SaveSnapshot(w io.Writer, _ sm.ISnapshotFileCollection, _ <-chan s
 	f.mu.RLock()
 	data, err := f.store.EncodeSnapshot()
 	f.mu.RUnlock()
-	f.sinceSnapshot = 0
-	f.snapshotAsked.Store(false)
 	if err != nil {
 		return fmt.Errorf("encode snapshot: %w", err)
 	}
+	f.sinceSnapshot = 0
+	f.snapshotAsked.Store(false)
 	_, err = w.Write(data)
 	return err
 }
