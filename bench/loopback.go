@@ -604,6 +604,11 @@ func (c *Loopback) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	if os.Getenv("SWARMBENCH_KEEP") != "" {
+		// Kept for a look at the daemons' logs, as sim-scale keeps its.
+		fmt.Fprintf(os.Stderr, "swarmbench: kept %s (SWARMBENCH_KEEP)\n", c.dir)
+		return errors.Join(errs...)
+	}
 	if err := os.RemoveAll(c.dir); err != nil {
 		errs = append(errs, err)
 	}
