@@ -35,13 +35,15 @@ type Services struct {
 	// meanwhile gets its new child once the old one is gone (the name is
 	// taken until then).
 	stopping map[string]*actor.PID
-	stop     func()
+	// quits are the children's quit channels (see Supervisor.quit).
+	quits map[string]chan struct{}
+	stop  func()
 }
 
 // NewServices returns the services actor.
 func NewServices(env Env) *Services {
 	return &Services{env: env, led: make(map[uint64]bool), children: make(map[string]*actor.PID), shardOf: make(map[string]uint64),
-		stopping: make(map[string]*actor.PID)}
+		stopping: make(map[string]*actor.PID), quits: make(map[string]chan struct{})}
 }
 
 // Props returns the props of the services actor, with how it supervises
@@ -52,8 +54,8 @@ func Props(env Env) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor { return NewServices(env) }, actor.WithSupervisor(strategy))
 }
 
-var childProps = func(id string, shard uint64, env Env) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return NewSupervisor(id, shard, env) })
+var childProps = func(id string, shard uint64, env Env, quit <-chan struct{}) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return NewSupervisor(id, shard, env, quit) })
 }
 
 // Receive implements actor.Actor.
@@ -127,20 +129,24 @@ func (s *Services) ensureChild(ctx actor.Context, id string, shard uint64) {
 	if _, ok := s.stopping[id]; ok {
 		return // spawned once the old child is gone (onTerminated)
 	}
-	pid, err := ctx.SpawnNamed(childProps(id, shard, s.env), "service/"+id)
+	quit := make(chan struct{})
+	pid, err := ctx.SpawnNamed(childProps(id, shard, s.env, quit), "service/"+id)
 	if err != nil {
 		s.env.Logger().Error("spawn supervisor", "service_id", id, "err", err)
 		return
 	}
+	s.quits[id] = quit
 	s.children[id] = pid
 	s.shardOf[id] = shard
 }
 
 func (s *Services) stopChild(ctx actor.Context, id string) {
 	if pid, ok := s.children[id]; ok {
+		close(s.quits[id])
 		ctx.Stop(pid)
 		s.stopping[id] = pid
 	}
+	delete(s.quits, id)
 	delete(s.children, id)
 	delete(s.shardOf, id)
 }

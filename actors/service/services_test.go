@@ -10,16 +10,21 @@ import (
 )
 
 // TestServicesRespawnOnceTheOldChildStopped: a manager that loses a
-// shard's leadership and wins it back while a supervisor is still busy
-// stopping gives the service a new supervisor once the old one is gone,
-// instead of failing to spawn one over its name at every tick.
+// shard's leadership tells its supervisors to quit waiting for a
+// reconcile slot; winning it back while one is still busy stopping, it
+// gives the service a new supervisor once the old one is gone, instead of
+// failing to spawn one over its name at every tick.
 func TestServicesRespawnOnceTheOldChildStopped(t *testing.T) {
 	e := newStoreEnv(t, 1, 1)
 	release := make(chan struct{})
 	var made atomic.Int32
+	firstQuit := make(chan (<-chan struct{}), 1)
 	old := childProps
-	childProps = func(string, uint64, Env) *actor.Props {
+	childProps = func(_ string, _ uint64, _ Env, quit <-chan struct{}) *actor.Props {
 		n := made.Add(1)
+		if n == 1 {
+			firstQuit <- quit
+		}
 		return actor.PropsFromFunc(func(ctx actor.Context) {
 			if _, ok := ctx.Message().(*actor.Started); ok && n == 1 {
 				<-release // busy: a stop waits for this
@@ -33,6 +38,11 @@ func TestServicesRespawnOnceTheOldChildStopped(t *testing.T) {
 	waitUntil(t, "a supervisor", func() bool { return made.Load() == 1 })
 	e.notLeading.Store(true)
 	time.Sleep(4 * leadershipPeriod) // told to stop, still busy
+	select {
+	case <-<-firstQuit:
+	default:
+		t.Fatal("a supervisor told to stop was not told to quit waiting for a reconcile slot")
+	}
 	e.notLeading.Store(false)
 	time.Sleep(6 * leadershipPeriod) // leading again
 	if n := made.Load(); n != 1 {

@@ -68,16 +68,15 @@ type (
 	reconcileNow struct{}
 	applied      struct{ err error }
 	barrierDone  struct{ err error }
-	turnGranted  struct{}
 )
 
 // uncertainFor bounds how long a supervisor sends a proposal of unknown
 // outcome again while it leads the service's shard.
 const uncertainFor = time.Minute
 
-// reconcileTurns bounds the reconciles running at once in this process:
+// reconcileSlots bounds the reconciles running at once in this process:
 // half the CPUs, at least one.
-var reconcileTurns = newTurns(max(1, runtime.GOMAXPROCS(0)/2))
+var reconcileSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
 
 // maxCreate bounds the tasks one reconcile creates.
 const maxCreate = 2000
@@ -121,13 +120,15 @@ type Supervisor struct {
 	timer  *time.Timer
 	wakeAt time.Time
 	stop   func()
-	// turn is the reconcile turn asked for and not yet over.
-	turn *turn
+	// quit is closed when the services actor stops this supervisor: one
+	// waiting for a reconcile slot gives up at once.
+	quit <-chan struct{}
 }
 
-// NewSupervisor returns the supervisor of service id in shard.
-func NewSupervisor(id string, shard uint64, env Env) *Supervisor {
-	return &Supervisor{id: id, shard: shard, env: env}
+// NewSupervisor returns the supervisor of service id in shard; quit, when
+// closed, tells it that it is being stopped.
+func NewSupervisor(id string, shard uint64, env Env, quit <-chan struct{}) *Supervisor {
+	return &Supervisor{id: id, shard: shard, env: env, quit: quit}
 }
 
 // Receive implements actor.Actor.
@@ -155,8 +156,6 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		s.onApplied(ctx, msg)
 	case *barrierDone:
 		s.onBarrierDone(ctx, msg)
-	case *turnGranted:
-		s.onTurn(ctx)
 	}
 }
 
@@ -208,10 +207,6 @@ func (s *Supervisor) onStopping() {
 	if s.timer != nil {
 		s.timer.Stop()
 	}
-	if s.turn != nil {
-		reconcileTurns.cancel(s.turn)
-		s.turn = nil
-	}
 }
 
 func (s *Supervisor) onApplied(ctx actor.Context, msg *applied) {
@@ -240,10 +235,7 @@ func (s *Supervisor) schedule(ctx actor.Context, at time.Time) {
 
 // reconcile reads the service, decides, places new tasks and proposes it
 // all in one entry; one proposal is in flight at a time, and changes that
-// arrive meanwhile are handled right after it. Reconciles take turns with
-// those of the other supervisors in this process, so that Raft and the
-// network keep CPU when many services reconcile at once (a big swarm
-// starting): the reconcile runs when the turn comes (onTurn).
+// arrive meanwhile are handled right after it.
 func (s *Supervisor) reconcile(ctx actor.Context) {
 	if s.inflight {
 		s.dirty = true
@@ -253,23 +245,17 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 		s.barrier(ctx)
 		return
 	}
-	if s.turn != nil {
-		return // the reconcile to come reads what changed meanwhile
-	}
-	self, root := ctx.Self(), ctx.ActorSystem().Root
-	s.turn = reconcileTurns.ask(func() { root.Send(self, &turnGranted{}) })
-}
-
-func (s *Supervisor) onTurn(ctx actor.Context) {
-	if s.turn == nil {
+	// Reconciles take turns with those of the other supervisors in this
+	// process, so that Raft and the network keep CPU when many services
+	// reconcile at once (a big swarm starting). At a million tasks a
+	// hundred wait for a slot, a turn taking seconds to come: one being
+	// stopped meanwhile (its manager lost the shard) gives up at once.
+	select {
+	case reconcileSlots <- struct{}{}:
+	case <-s.quit:
 		return
 	}
-	s.turn = nil
-	defer reconcileTurns.done()
-	if s.inflight {
-		s.dirty = true
-		return
-	}
+	defer func() { <-reconcileSlots }()
 	if !s.env.Leads(s.shard) {
 		// The shard's leadership moved: the services actor stops this
 		// supervisor. Should it come back here first, the replica is

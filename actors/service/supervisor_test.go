@@ -8,7 +8,6 @@ import (
 	"iter"
 	"log/slog"
 	"maps"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -176,7 +175,7 @@ func spawnSupervisor(t *testing.T, e *storeEnv) (*actor.ActorSystem, *actor.PID)
 	t.Helper()
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
-	return system, system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewSupervisor("svc", 2, e) }))
+	return system, system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewSupervisor("svc", 2, e, nil) }))
 }
 
 // TestSupervisorCreatesInEntriesOfMaxCreate: a big service starts in
@@ -235,26 +234,22 @@ func TestSupervisorResendsUncertainProposals(t *testing.T) {
 	}
 }
 
-// withTurns gives the test's supervisors a gate of n turns of their own.
-func withTurns(t *testing.T, n int) *turns {
-	t.Helper()
-	old := reconcileTurns
-	reconcileTurns = newTurns(n)
-	t.Cleanup(func() { reconcileTurns = old })
-	return reconcileTurns
-}
-
-// TestSupervisorStopsWhileWaitingForATurn: a supervisor waiting in line
-// for a reconcile stops at once when told to, and its place passes on.
-func TestSupervisorStopsWhileWaitingForATurn(t *testing.T) {
-	gate := withTurns(t, 1)
-	mine := make(chan struct{}, 1)
-	gate.ask(func() { mine <- struct{}{} }) // the only turn, held
-	<-mine
+// TestSupervisorStopsWhileWaitingForASlot: a supervisor waiting for a
+// reconcile slot stops at once when the services actor stops it, and
+// decides nothing.
+func TestSupervisorStopsWhileWaitingForASlot(t *testing.T) {
+	old := reconcileSlots
+	reconcileSlots = make(chan struct{}, 1)
+	t.Cleanup(func() { reconcileSlots = old })
+	reconcileSlots <- struct{}{} // the only slot, held
 	e := newStoreEnv(t, 3, 2)
-	system, pid := spawnSupervisor(t, e)
+	quit := make(chan struct{})
+	system := actor.NewActorSystem()
+	t.Cleanup(system.Shutdown)
+	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewSupervisor("svc", 2, e, quit) }))
 	waitUntil(t, "the barrier", func() bool { _, b := e.counts(); return b >= 1 })
-	time.Sleep(50 * time.Millisecond) // it asks for a turn
+	time.Sleep(50 * time.Millisecond) // it waits for the slot
+	close(quit)
 	stopped := make(chan error, 1)
 	go func() { stopped <- system.Root.StopFuture(pid).Wait() }()
 	select {
@@ -263,25 +258,14 @@ func TestSupervisorStopsWhileWaitingForATurn(t *testing.T) {
 			t.Fatal(err)
 		}
 	case <-time.After(time.Second):
-		t.Fatal("a supervisor waiting for a turn did not stop")
+		t.Fatal("a supervisor waiting for a slot did not stop")
 	}
+	<-reconcileSlots
 	if n, _ := e.counts(); n != 0 {
-		t.Fatalf("%d entries proposed without a turn", n)
+		t.Fatalf("%d entries proposed without a slot", n)
 	}
-	gate.done()
-	// Its withdrawn request does not keep the turn: the next asker gets it.
-	mustGetTurn(t, gate, "the turn was lost with the stopped supervisor")
-}
-
-// mustGetTurn asks g for a turn and fails with lost unless it comes.
-func mustGetTurn(t *testing.T, g *turns, lost string) {
-	t.Helper()
-	got := make(chan struct{}, 1)
-	g.ask(func() { got <- struct{}{} })
-	select {
-	case <-got:
-	case <-time.After(time.Second):
-		t.Fatal(lost)
+	if len(reconcileSlots) != 0 {
+		t.Fatal("the stopped supervisor holds a slot")
 	}
 }
 
@@ -302,58 +286,5 @@ func TestSupervisorDecidesOnlyWhileLeading(t *testing.T) {
 	waitUntil(t, "3 slots filled once leading", func() bool { return len(e.slots()) == 3 })
 	if _, b := e.counts(); b < 2 {
 		t.Fatalf("%d barriers: deciding again without making the replica current", b)
-	}
-}
-
-// TestGateTurns: turns are given in order to the requests still waiting.
-func TestGateTurns(t *testing.T) {
-	g := newTurns(1)
-	var order []string
-	grant := func(name string) func() { return func() { order = append(order, name) } }
-	g.ask(grant("a"))
-	b := g.ask(grant("b"))
-	g.ask(grant("c"))
-	g.cancel(b)
-	g.done() // a's: b withdrew, c's turn
-	d := g.ask(grant("d"))
-	g.done()    // c's: d's turn
-	g.cancel(d) // granted, never acted on: passes on, none waiting
-	g.ask(grant("e"))
-	if got := strings.Join(order, ""); got != "acde" {
-		t.Fatalf("turns given to %q, want acde", got)
-	}
-}
-
-// TestGateKeepsItsTurns: requests granted, withdrawn before or after their
-// grant, from many goroutines at once, leave every turn free in the end.
-func TestGateKeepsItsTurns(t *testing.T) {
-	g := newTurns(2)
-	var wg sync.WaitGroup
-	for w := range 16 {
-		wg.Go(func() {
-			for i := range 500 {
-				granted := make(chan struct{}, 1)
-				tk := g.ask(func() { granted <- struct{}{} })
-				switch (w + i) % 3 {
-				case 0: // used
-					<-granted
-					g.done()
-				case 1: // withdrawn, granted or not
-					g.cancel(tk)
-				default: // withdrawn once granted, unused
-					<-granted
-					g.cancel(tk)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for range 2 {
-		mustGetTurn(t, g, "a turn was lost")
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.free != 0 {
-		t.Fatalf("%d turns free beyond the 2 held", g.free)
 	}
 }
