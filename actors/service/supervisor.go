@@ -136,7 +136,7 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		s.onStarted(ctx)
-	case *actor.Stopping, *actor.Restarting:
+	case *actor.Stopping:
 		s.onStopping()
 	case *Changed:
 		if msg.Progress && !s.updating && !s.moving && s.env.Now().Sub(s.last) < progressGap {
