@@ -621,14 +621,35 @@ func (r *Raft) SettleVoting(ctx context.Context) error {
 			case <-time.After(20 * time.Millisecond):
 			}
 		}
-		cctx, cancel := r.boundCtx(ctx)
-		_, err := r.nh.SyncRequestSnapshot(cctx, shard, dragonboat.SnapshotOption{})
-		cancel()
-		if err != nil && !errors.Is(err, dragonboat.ErrRejected) {
+		if err := r.snapshotNow(ctx, shard); err != nil {
 			return fmt.Errorf("shard %d: snapshot after promotion: %w", shard, err)
 		}
 	}
 	return nil
+}
+
+// snapshotNow takes a local snapshot of shard. A snapshot asked for
+// meanwhile (the state machine asks for its own, fsm.snapshotDue) makes
+// dragonboat refuse another as busy: it is asked again until it is
+// taken, within ctx bounded as a request is. A snapshot refused because
+// nothing was applied since the last is no error.
+func (r *Raft) snapshotNow(ctx context.Context, shard uint64) error {
+	cctx, cancel := r.boundCtx(ctx)
+	defer cancel()
+	for {
+		_, err := r.nh.SyncRequestSnapshot(cctx, shard, dragonboat.SnapshotOption{})
+		switch {
+		case err == nil || errors.Is(err, dragonboat.ErrRejected):
+			return nil
+		case !errors.Is(err, dragonboat.ErrSystemBusy):
+			return err
+		}
+		select {
+		case <-cctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func (r *Raft) votes(shard uint64) bool {

@@ -484,3 +484,33 @@ func TestRaftSnapshotsByItself(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestSnapshotNowWhileAnotherIsTaken: a snapshot asked for while another
+// is being taken (the state machine asks for its own) is asked again
+// rather than failed as busy: a replica promoted under load failed to join
+// with "snapshot after promotion: system is too busy".
+func TestSnapshotNowWhileAnotherIsTaken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Raft")
+	}
+	addr := freeRaftAddrs(t, 1)[0]
+	r, err := StartRaft(RaftConfig{Dir: t.TempDir(), RaftAddr: addr, ReplicaID: 1, ServiceShards: 1}, Bootstrap, map[uint64]string{1: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &raftGroup{addrs: []string{addr}, rafts: []*Raft{r}, alive: []bool{true}}
+	t.Cleanup(g.closeAll)
+	g.waitLeader(t, ControlShard, 0)
+	for _, cmd := range raftInitCommands(g) {
+		mustPropose(t, g, 0, cmd)
+	}
+	errs := make(chan error, 8)
+	for range cap(errs) {
+		go func() { errs <- r.snapshotNow(t.Context(), ControlShard) }()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Errorf("snapshot while others are taken: %v", err)
+		}
+	}
+}
