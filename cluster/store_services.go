@@ -588,6 +588,16 @@ func (s *Store) FindReservation(ref string) (*swarmv1.ServiceReservation, error)
 	}
 }
 
+// StartingTasks counts the tasks that are assigned to a node and not
+// running yet (assigned, accepted, preparing or starting).
+func (s *Store) StartingTasks() int {
+	n := 0
+	for st := swarmv1.TaskState_TASK_STATE_ASSIGNED; st < swarmv1.TaskState_TASK_STATE_RUNNING; st++ {
+		n += s.states[st]
+	}
+	return n
+}
+
 // TaskStates counts the tasks by state.
 func (s *Store) TaskStates() map[swarmv1.TaskState]int {
 	return maps.Clone(s.states)

@@ -322,6 +322,18 @@ func (e *managerEnv) Usage() iter.Seq2[string, scheduler.Usage] {
 	}
 }
 
+// Starting implements service.Env.
+func (e *managerEnv) Starting() int {
+	n := 0
+	for _, shard := range e.ServiceShards() {
+		v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any { return s.StartingTasks() })
+		if err == nil {
+			n += v.(int)
+		}
+	}
+	return n
+}
+
 func (e *managerEnv) TasksOfNode(id string, known map[string]uint64, withIDs bool) (changed []*swarmv1.Task, same int, ids []string, err error) {
 	type part struct {
 		changed []*swarmv1.Task

@@ -58,9 +58,9 @@ type View struct {
 	// another host's clock wrote. The caller keeps it between reconciles;
 	// without it every reconcile sees the failure anew.
 	EndedSeen map[string]time.Time
-	// MaxCreate bounds the tasks one plan creates (0: no bound): a big
-	// service starts over several reconciles, and tasks made beyond the
-	// bound would be dropped unsent.
+	// MaxCreate bounds the tasks one plan creates (0: no bound; negative:
+	// none): a big service starts over several reconciles, and tasks made
+	// beyond the bound would be dropped unsent.
 	MaxCreate int
 
 	// spec is the copy of the service's task spec that the tasks made in
@@ -226,7 +226,7 @@ func (v *View) newTask(slot uint64, nodeID string) *swarmv1.Task {
 // the plan, unless the plan has MaxCreate already: then it notes that
 // there are more.
 func (v *View) create(p *Plan, slot uint64, nodeID string) {
-	if v.MaxCreate > 0 && len(p.Create) >= v.MaxCreate {
+	if v.MaxCreate != 0 && len(p.Create) >= max(v.MaxCreate, 0) {
 		p.More = true
 		return
 	}

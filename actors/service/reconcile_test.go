@@ -2144,12 +2144,17 @@ func TestRestartDelayFromFirstSight(t *testing.T) {
 
 // TestReconcileMaxCreate: a plan creates at most MaxCreate tasks and says
 // there are more; the next plans, once the first is applied, create the
-// rest, the slots in order; without a bound every empty slot gets one.
+// rest, the slots in order; without a bound every empty slot gets one,
+// with a negative one none.
 func TestReconcileMaxCreate(t *testing.T) {
 	if p := reconcile(t, view(service(10), nil)); len(p.Create) != 10 || p.More {
 		t.Fatalf("without a bound: %d created, more %v; want 10, false", len(p.Create), p.More)
 	}
 	v := view(service(10), nil)
+	v.MaxCreate = -1
+	if p := reconcile(t, v); len(p.Create) != 0 || !p.More {
+		t.Fatalf("with a negative bound: %d created, more %v; want 0, true", len(p.Create), p.More)
+	}
 	v.MaxCreate = 4
 	var slots []uint64
 	for i, want := range []int{4, 4, 2} {

@@ -39,6 +39,9 @@ type Env interface {
 	// Rebalance reports whether the swarm rebalances services toward nodes
 	// that join or return (swarm update --rebalance).
 	Rebalance() bool
+	// Starting counts the tasks of every service shard that are assigned
+	// to a node and not running yet, as this manager's replicas know them.
+	Starting() int
 	// Usage yields, by node ID, what the tasks that hold a node hold, in
 	// every shard (a node comes once per shard that has its tasks). It may
 	// yield while it holds a shard's read lock: the caller only adds up.
@@ -78,8 +81,28 @@ const uncertainFor = time.Minute
 // half the CPUs, at least one.
 var reconcileSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
 
-// maxCreate bounds the tasks one reconcile creates.
-const maxCreate = 2000
+// maxCreate bounds the tasks one reconcile creates, and entryCreates
+// the tasks one entry creates: a big service starts in few reconciles
+// (each walks all of the service's tasks and every node's usage), its
+// tasks proposed in entries small enough not to hold up the shard's Raft
+// (an entry of 10,000 tasks on each of a hundred services made the
+// control shard lose its leader at 300,000 tasks on two CPUs).
+const (
+	maxCreate    = 10000
+	entryCreates = 2000
+)
+
+// startingBudget bounds the tasks assigned to nodes and not running yet,
+// in the whole swarm, beyond which supervisors create no more (they
+// reconcile everything else) and look again after throttleRetry: creating
+// faster than the nodes start tasks only queues work (the syncs, the
+// reports, their entries) that slows everything, heartbeats included (at
+// a million tasks on two CPUs nodes were marked down and their tasks
+// replaced).
+const (
+	startingBudget = 25000
+	throttleRetry  = 250 * time.Millisecond
+)
 
 // progressGap is how long a supervisor outside a rolling update may wait
 // before looking at tasks that only got further in starting.
@@ -108,6 +131,10 @@ type Supervisor struct {
 	// moving is set when a slot had two live tasks at the last reconcile
 	// (a start-first move or update): the new one's start decides.
 	moving bool
+	// throttled is set when the last reconcile created fewer tasks than
+	// it would have for startingBudget: a wake-up reconciles only once
+	// there is room.
+	throttled bool
 	// current remembers which tasks run the current spec of the service
 	// at version currentAt (see View.Current).
 	current   map[string]bool
@@ -148,6 +175,10 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		}
 		s.request(ctx)
 	case *wake:
+		if s.throttled && s.env.Starting() >= startingBudget {
+			s.schedule(ctx, s.env.Now().Add(throttleRetry))
+			return
+		}
 		s.request(ctx)
 	case *reconcileNow:
 		s.queued = false
@@ -301,33 +332,44 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 		}
 		maps.DeleteFunc(s.endedSeen, func(id string, _ time.Time) bool { return !listed[id] })
 	}
+	room := min(maxCreate, startingBudget-s.env.Starting())
+	bound := room
+	if room <= 0 {
+		bound = -1 // none
+	}
 	view := View{
 		Service: svc, Tasks: tasks, Nodes: s.env.NodesByID(), Now: s.env.Now(), NewID: s.env.NewID,
 		Eligible: constraintsOf(svc.GetSpec().GetTask()), Rebalance: s.env.Rebalance(), Current: s.current,
-		EndedSeen: s.endedSeen, MaxCreate: maxCreate,
+		EndedSeen: s.endedSeen, MaxCreate: bound,
 	}
 	plan := Reconcile(view)
 	if !plan.Wake.IsZero() {
 		s.schedule(ctx, plan.Wake)
 	}
-	if plan.More {
-		// A big service starts in entries of maxCreate tasks, so that no
-		// entry holds up its shard's Raft for long; the next reconcile,
-		// right after this one commits, creates the next ones.
+	s.throttled = plan.More && room < maxCreate
+	switch {
+	case s.throttled:
+		// The swarm has as many tasks starting as it should: look again
+		// soon, reconciling only once some started.
+		s.schedule(ctx, s.env.Now().Add(throttleRetry))
+	case plan.More:
+		// The next reconcile, right after this one commits, creates the
+		// next ones.
 		s.dirty = true
 	}
-	var cmds []*swarmv1.Command
+	var props []proposal
 	if plan.Rollback || plan.UpdateStatus != nil {
 		up := &swarmv1.UpdateService{ServiceId: s.id, ExpectedVersion: svc.Version, Rollback: plan.Rollback, UpdateStatus: plan.UpdateStatus}
-		cmds = append(cmds, &swarmv1.Command{Cmd: &swarmv1.Command_UpdateService{UpdateService: up}})
+		props = append(props, proposal{cmd: &swarmv1.Command{Cmd: &swarmv1.Command_UpdateService{UpdateService: up}}})
 		if plan.Rollback {
 			// Roll back first; the next reconcile works on the old spec.
-			s.propose(ctx, cmds, nil)
+			s.propose(ctx, props)
 			return
 		}
 	}
 	batch := &swarmv1.TaskBatch{Create: plan.Create, Desire: plan.Desire, Status: plan.Orphan, Delete: plan.Delete, ServiceIds: []string{s.id}}
-	poke := s.place(view, batch)
+	s.place(view, batch)
+	var poke []string
 	for _, d := range plan.Desire {
 		for _, t := range tasks {
 			if t.Id == d.TaskId && t.NodeId != "" {
@@ -335,19 +377,46 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 			}
 		}
 	}
-	if len(batch.Create) > 0 || len(batch.Assign) > 0 || len(batch.Desire) > 0 || len(batch.Status) > 0 || len(batch.Delete) > 0 {
-		cmds = append(cmds, &swarmv1.Command{Cmd: &swarmv1.Command_TaskBatch{TaskBatch: batch}})
+	for _, a := range batch.Assign {
+		poke = append(poke, a.NodeId)
 	}
-	if len(cmds) > 0 {
-		s.propose(ctx, cmds, poke)
+	// The first entry has all but the creations beyond entryCreates; the
+	// others create the rest, each committed before the next is sent.
+	create := batch.Create
+	batch.Create = create[:min(len(create), entryCreates)]
+	create = create[len(batch.Create):]
+	for {
+		if len(batch.Create) > 0 || len(batch.Assign) > 0 || len(batch.Desire) > 0 || len(batch.Status) > 0 || len(batch.Delete) > 0 {
+			for _, t := range batch.Create {
+				if t.NodeId != "" {
+					poke = append(poke, t.NodeId)
+				}
+			}
+			props = append(props, proposal{cmd: &swarmv1.Command{Cmd: &swarmv1.Command_TaskBatch{TaskBatch: batch}}, poke: poke})
+		}
+		if len(create) == 0 {
+			break
+		}
+		n := min(len(create), entryCreates)
+		batch = &swarmv1.TaskBatch{Create: create[:n:n], ServiceIds: []string{s.id}}
+		create, poke = create[n:], nil
 	}
+	if len(props) > 0 {
+		s.propose(ctx, props)
+	}
+}
+
+// proposal is a command to commit and the nodes to tell once it is.
+type proposal struct {
+	cmd  *swarmv1.Command
+	poke []string
 }
 
 // place runs the scheduler over the service's pending tasks (those created
 // now and those still waiting): created tasks get their node directly,
 // waiting ones an assignment; tasks that fit nowhere keep waiting with the
-// reason in their status. It returns the nodes that got work.
-func (s *Supervisor) place(v View, batch *swarmv1.TaskBatch) []string {
+// reason in their status.
+func (s *Supervisor) place(v View, batch *swarmv1.TaskBatch) {
 	var pending []*swarmv1.Task
 	for _, t := range v.Tasks {
 		if t.NodeId == "" && runnable(t) && t.Status.GetState() <= stPending {
@@ -359,14 +428,8 @@ func (s *Supervisor) place(v View, batch *swarmv1.TaskBatch) []string {
 			pending = append(pending, t)
 		}
 	}
-	var nodes []string
-	for _, t := range batch.Create {
-		if t.NodeId != "" {
-			nodes = append(nodes, t.NodeId)
-		}
-	}
 	if len(pending) == 0 {
-		return nodes
+		return
 	}
 	res := planAvoidingFailures(v, s.env.Usage(), pending)
 	created := make(map[string]*swarmv1.Task, len(batch.Create))
@@ -374,7 +437,6 @@ func (s *Supervisor) place(v View, batch *swarmv1.TaskBatch) []string {
 		created[t.Id] = t
 	}
 	for _, a := range res.Assignments {
-		nodes = append(nodes, a.NodeID)
 		if t, ok := created[a.TaskID]; ok {
 			t.NodeId = a.NodeID
 			t.Status = &swarmv1.TaskStatus{State: stAssigned, TimestampUnixNano: v.Now.UnixNano(), Message: "scheduler assigned task to node"}
@@ -397,12 +459,11 @@ func (s *Supervisor) place(v View, batch *swarmv1.TaskBatch) []string {
 			}})
 		}
 	}
-	return nodes
 }
 
-// propose commits cmds in order in a goroutine, then pokes the nodes that
-// got work and reports back.
-func (s *Supervisor) propose(ctx actor.Context, cmds []*swarmv1.Command, poke []string) {
+// propose commits the proposals in order in a goroutine, poking the nodes
+// of each once it commits, and reports back.
+func (s *Supervisor) propose(ctx actor.Context, props []proposal) {
 	s.inflight = true
 	self, root, env, shard := ctx.Self(), ctx.ActorSystem().Root, s.env, s.shard
 	// Each command keeps its request ID through retries: one whose
@@ -410,18 +471,18 @@ func (s *Supervisor) propose(ctx actor.Context, cmds []*swarmv1.Command, poke []
 	// later) is sent again until it is known, rather than decided anew
 	// from a replica that may not show it yet, which would create a
 	// slot's task twice. The state machine applies a request ID once.
-	for _, cmd := range cmds {
-		if cmd.RequestId == "" {
-			cmd.RequestId = env.NewID()
+	for _, p := range props {
+		if p.cmd.RequestId == "" {
+			p.cmd.RequestId = env.NewID()
 		}
 	}
 	go func() {
 		deadline := time.Now().Add(uncertainFor)
 		var err error
-		for _, cmd := range cmds {
+		for _, p := range props {
 			for {
 				c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				err = env.Propose(c, shard, cmd)
+				err = env.Propose(c, shard, p.cmd)
 				cancel()
 				if !errors.Is(err, cluster.ErrNoQuorum) || time.Now().After(deadline) || !env.Leads(shard) {
 					break
@@ -431,9 +492,9 @@ func (s *Supervisor) propose(ctx actor.Context, cmds []*swarmv1.Command, poke []
 			if err != nil {
 				break
 			}
-		}
-		if err == nil && len(poke) > 0 {
-			env.Poke(shard, poke)
+			if len(p.poke) > 0 {
+				env.Poke(shard, p.poke)
+			}
 		}
 		root.Send(self, &applied{err: err})
 	}()

@@ -26,17 +26,28 @@ import (
 // later, as a proposal that committed after its caller gave up; barrierErr fails the
 // read barriers while set.
 type storeEnv struct {
-	mu         sync.Mutex
-	store      *cluster.Store
-	nodes      []*swarmv1.Node
-	ids        atomic.Int64
-	entries    []*swarmv1.TaskBatch
+	mu      sync.Mutex
+	store   *cluster.Store
+	nodes   []*swarmv1.Node
+	ids     atomic.Int64
+	entries []*swarmv1.TaskBatch
+	// views counts reconciles; pokes holds, for each Poke, the nodes told
+	// and how many entries had committed then.
+	views      int
+	pokes      []poke
 	lose       int
 	barrierErr error
 	barriers   int
 	// notLeading makes Leads false; logs collects what is logged.
 	notLeading atomic.Bool
 	logs       lockedBuffer
+	// extraStarting adds to the tasks Starting counts.
+	extraStarting atomic.Int64
+}
+
+type poke struct {
+	nodes   []string
+	entries int
 }
 
 // lockedBuffer is a bytes.Buffer safe for concurrent writers.
@@ -88,15 +99,28 @@ func (e *storeEnv) NodesByID() map[string]*swarmv1.Node {
 	}
 	return byID
 }
-func (e *storeEnv) Rebalance() bool       { return false }
-func (e *storeEnv) Poke(uint64, []string) {}
-func (e *storeEnv) NewID() string         { return fmt.Sprintf("t%06d", e.ids.Add(1)) }
-func (e *storeEnv) Now() time.Time        { return time.Now() }
-func (e *storeEnv) Logger() *slog.Logger  { return slog.New(slog.NewTextHandler(&e.logs, nil)) }
+func (e *storeEnv) Rebalance() bool { return false }
+
+// Starting counts the store's starting tasks, and those of other services
+// that extraStarting makes up.
+func (e *storeEnv) Starting() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.store.StartingTasks() + int(e.extraStarting.Load())
+}
+func (e *storeEnv) Poke(_ uint64, nodes []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.pokes = append(e.pokes, poke{nodes: nodes, entries: len(e.entries)})
+}
+func (e *storeEnv) NewID() string        { return fmt.Sprintf("t%06d", e.ids.Add(1)) }
+func (e *storeEnv) Now() time.Time       { return time.Now() }
+func (e *storeEnv) Logger() *slog.Logger { return slog.New(slog.NewTextHandler(&e.logs, nil)) }
 
 func (e *storeEnv) View(id string, cache map[string]*swarmv1.Task) (*swarmv1.Service, []*swarmv1.Task, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.views++
 	svc, ok := e.store.Service(id)
 	if !ok {
 		return nil, nil, false
@@ -178,10 +202,12 @@ func spawnSupervisor(t *testing.T, e *storeEnv) (*actor.ActorSystem, *actor.PID)
 	return system, system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewSupervisor("svc", 2, e, nil) }))
 }
 
-// TestSupervisorCreatesInEntriesOfMaxCreate: a big service starts in
-// entries of at most maxCreate tasks, one task per slot in the end.
-func TestSupervisorCreatesInEntriesOfMaxCreate(t *testing.T) {
-	const replicas = 2*maxCreate + 500
+// TestSupervisorCreatesInEntriesOfEntryCreates: a big service starts in
+// entries of at most entryCreates tasks, several from one reconcile, the
+// nodes of each entry's tasks told once it commits; one task per slot in
+// the end.
+func TestSupervisorCreatesInEntriesOfEntryCreates(t *testing.T) {
+	const replicas = 2*entryCreates + 500
 	e := newStoreEnv(t, replicas, 50)
 	spawnSupervisor(t, e)
 	waitUntil(t, "every slot filled", func() bool { return len(e.slots()) == replicas })
@@ -195,11 +221,54 @@ func TestSupervisorCreatesInEntriesOfMaxCreate(t *testing.T) {
 	if len(e.entries) < 3 {
 		t.Fatalf("%d tasks created in %d entries, want at least 3", replicas, len(e.entries))
 	}
+	if e.views >= len(e.entries) {
+		t.Errorf("%d reconciles for %d entries, want fewer: one reconcile makes several entries", e.views, len(e.entries))
+	}
 	for i, b := range e.entries {
-		if len(b.GetCreate()) > maxCreate {
-			t.Errorf("entry %d creates %d tasks, more than %d", i, len(b.GetCreate()), maxCreate)
+		if len(b.GetCreate()) > entryCreates {
+			t.Errorf("entry %d creates %d tasks, more than %d", i, len(b.GetCreate()), entryCreates)
+		}
+		told := make(map[string]bool)
+		for _, p := range e.pokes {
+			if p.entries == i+1 {
+				for _, n := range p.nodes {
+					told[n] = true
+				}
+			}
+		}
+		for _, c := range b.GetCreate() {
+			if !told[c.GetNodeId()] {
+				t.Fatalf("entry %d: node %s of task %s not told right after the entry committed", i, c.GetNodeId(), c.GetId())
+			}
 		}
 	}
+}
+
+// TestSupervisorCreatesWithinTheStartingBudget: with startingBudget tasks
+// starting in the swarm a supervisor creates none, and does not reconcile
+// for its wake-ups; it creates as many as there is room for, and the rest
+// once the others started.
+func TestSupervisorCreatesWithinTheStartingBudget(t *testing.T) {
+	e := newStoreEnv(t, 10, 5)
+	e.extraStarting.Store(startingBudget)
+	spawnSupervisor(t, e)
+	waitUntil(t, "a first reconcile", func() bool { e.mu.Lock(); defer e.mu.Unlock(); return e.views > 0 })
+	// Nothing to wait for: several wake-ups pass, none creates.
+	time.Sleep(3 * throttleRetry)
+	e.mu.Lock()
+	views := e.views
+	e.mu.Unlock()
+	if n := len(e.slots()); n != 0 || views != 1 {
+		t.Fatalf("without room: %d tasks created, %d reconciles; want none created, 1 reconcile", n, views)
+	}
+	e.extraStarting.Store(startingBudget - 4)
+	waitUntil(t, "4 tasks created in the room for 4", func() bool { return len(e.slots()) == 4 })
+	time.Sleep(2 * throttleRetry)
+	if n := len(e.slots()); n != 4 {
+		t.Fatalf("%d tasks created with room for 4", n)
+	}
+	e.extraStarting.Store(0)
+	waitUntil(t, "the other 6 once there is room", func() bool { return len(e.slots()) == 10 })
 }
 
 // TestSupervisorWaitsForBarrier: nothing is decided before the replica
