@@ -150,12 +150,14 @@ type Supervisor struct {
 	// quit is closed when the services actor stops this supervisor: one
 	// waiting for a reconcile slot gives up at once.
 	quit <-chan struct{}
+	// slots are the reconcile slots it takes turns for (reconcileSlots).
+	slots chan struct{}
 }
 
 // NewSupervisor returns the supervisor of service id in shard; quit, when
 // closed, tells it that it is being stopped.
 func NewSupervisor(id string, shard uint64, env Env, quit <-chan struct{}) *Supervisor {
-	return &Supervisor{id: id, shard: shard, env: env, quit: quit}
+	return &Supervisor{id: id, shard: shard, env: env, quit: quit, slots: reconcileSlots}
 }
 
 // Receive implements actor.Actor.
@@ -282,11 +284,11 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 	// hundred wait for a slot, a turn taking seconds to come: one being
 	// stopped meanwhile (its manager lost the shard) gives up at once.
 	select {
-	case reconcileSlots <- struct{}{}:
+	case s.slots <- struct{}{}:
 	case <-s.quit:
 		return
 	}
-	defer func() { <-reconcileSlots }()
+	defer func() { <-s.slots }()
 	if !s.env.Leads(s.shard) {
 		// The shard's leadership moved: the services actor stops this
 		// supervisor. Should it come back here first, the replica is

@@ -307,15 +307,18 @@ func TestSupervisorResendsUncertainProposals(t *testing.T) {
 // reconcile slot stops at once when the services actor stops it, and
 // decides nothing.
 func TestSupervisorStopsWhileWaitingForASlot(t *testing.T) {
-	old := reconcileSlots
-	reconcileSlots = make(chan struct{}, 1)
-	t.Cleanup(func() { reconcileSlots = old })
-	reconcileSlots <- struct{}{} // the only slot, held
+	// Its own slots: supervisors of other tests may still be running.
+	slots := make(chan struct{}, 1)
+	slots <- struct{}{} // the only slot, held
 	e := newStoreEnv(t, 3, 2)
 	quit := make(chan struct{})
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
-	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return NewSupervisor("svc", 2, e, quit) }))
+	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
+		s := NewSupervisor("svc", 2, e, quit)
+		s.slots = slots
+		return s
+	}))
 	waitUntil(t, "the barrier", func() bool { _, b := e.counts(); return b >= 1 })
 	time.Sleep(50 * time.Millisecond) // it waits for the slot
 	close(quit)
@@ -329,11 +332,11 @@ func TestSupervisorStopsWhileWaitingForASlot(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Fatal("a supervisor waiting for a slot did not stop")
 	}
-	<-reconcileSlots
+	<-slots
 	if n, _ := e.counts(); n != 0 {
 		t.Fatalf("%d entries proposed without a slot", n)
 	}
-	if len(reconcileSlots) != 0 {
+	if len(slots) != 0 {
 		t.Fatal("the stopped supervisor holds a slot")
 	}
 }
