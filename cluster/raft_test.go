@@ -387,21 +387,35 @@ func TestEncodeCommandStampsOnlyWhatIsMissing(t *testing.T) {
 	}
 }
 
+// singleReplicaConfig is the configuration of a lone replica with one
+// service shard, in a directory of the test's.
+func singleReplicaConfig(t *testing.T) RaftConfig {
+	return RaftConfig{Dir: t.TempDir(), RaftAddr: freeRaftAddrs(t, 1)[0], ReplicaID: 1, ServiceShards: 1}
+}
+
+// startSingleReplica bootstraps a lone replica with cfg and waits for it
+// to lead the control shard.
+func startSingleReplica(t *testing.T, cfg RaftConfig) (*Raft, *raftGroup) {
+	t.Helper()
+	r, err := StartRaft(cfg, Bootstrap, map[uint64]string{1: cfg.RaftAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &raftGroup{addrs: []string{cfg.RaftAddr}, rafts: []*Raft{r}, alive: []bool{true}}
+	t.Cleanup(g.closeAll)
+	g.waitLeader(t, ControlShard, 0)
+	return r, g
+}
+
 // TestRaftRestartsFromItsSnapshot: a replica restarts from its snapshot
 // and the entries after it.
 func TestRaftRestartsFromItsSnapshot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Raft NodeHost")
 	}
-	dir, addr := t.TempDir(), freeRaftAddrs(t, 1)[0]
-	cfg := RaftConfig{Dir: dir, RaftAddr: addr, ReplicaID: 1, ServiceShards: 1}
-	r, err := StartRaft(cfg, Bootstrap, map[uint64]string{1: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &raftGroup{addrs: []string{addr}, rafts: []*Raft{r}, alive: []bool{true}}
-	t.Cleanup(g.closeAll)
-	g.waitLeader(t, ControlShard, 0)
+	cfg := singleReplicaConfig(t)
+	dir := cfg.Dir
+	r, g := startSingleReplica(t, cfg)
 	for _, cmd := range raftInitCommands(g) {
 		mustPropose(t, g, 0, cmd)
 	}
@@ -417,7 +431,7 @@ func TestRaftRestartsFromItsSnapshot(t *testing.T) {
 	want := mustRead(t, g, 0)
 	g.stop(0)
 
-	r, err = StartRaft(cfg, Restart, nil)
+	r, err := StartRaft(cfg, Restart, nil)
 	if err != nil {
 		t.Fatalf("restart: %v", err)
 	}
@@ -454,14 +468,9 @@ func TestRaftSnapshotsByItself(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Raft NodeHost")
 	}
-	dir, addr := t.TempDir(), freeRaftAddrs(t, 1)[0]
-	r, err := StartRaft(RaftConfig{Dir: dir, RaftAddr: addr, ReplicaID: 1, ServiceShards: 1}, Bootstrap, map[uint64]string{1: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &raftGroup{addrs: []string{addr}, rafts: []*Raft{r}, alive: []bool{true}}
-	t.Cleanup(g.closeAll)
-	g.waitLeader(t, ControlShard, 0)
+	cfg := singleReplicaConfig(t)
+	dir := cfg.Dir
+	r, _ := startSingleReplica(t, cfg)
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {
@@ -493,14 +502,7 @@ func TestSnapshotNowWhileAnotherIsTaken(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Raft")
 	}
-	addr := freeRaftAddrs(t, 1)[0]
-	r, err := StartRaft(RaftConfig{Dir: t.TempDir(), RaftAddr: addr, ReplicaID: 1, ServiceShards: 1}, Bootstrap, map[uint64]string{1: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &raftGroup{addrs: []string{addr}, rafts: []*Raft{r}, alive: []bool{true}}
-	t.Cleanup(g.closeAll)
-	g.waitLeader(t, ControlShard, 0)
+	r, g := startSingleReplica(t, singleReplicaConfig(t))
 	for _, cmd := range raftInitCommands(g) {
 		mustPropose(t, g, 0, cmd)
 	}
