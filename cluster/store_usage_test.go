@@ -41,8 +41,9 @@ func sameUsage(a, b map[string]NodeUsage) bool {
 
 // TestStoreUsage follows tasks through their life — created with and
 // without a node, assigned, running, told to stop, failed, deleted — and
-// after each step checks the per-node usage the store keeps against a sum
-// over every task, and after a snapshot round trip.
+// after each step checks the per-node usage and the counts by state the
+// store keeps against sums over every task, and after a snapshot round
+// trip.
 func TestStoreUsage(t *testing.T) {
 	s := NewStore()
 	svc := &swarmv1.Service{Id: "svc1", Spec: &swarmv1.ServiceSpec{Name: "web", Task: &swarmv1.TaskSpec{}}}
@@ -61,11 +62,19 @@ func TestStoreUsage(t *testing.T) {
 			t.Fatalf("usage by EachUsage %v, want %v", got, want)
 		}
 		states := make(map[swarmv1.TaskState]int)
+		starting := 0
 		for _, tk := range s.Tasks() {
-			states[tk.GetStatus().GetState()]++
+			st := tk.GetStatus().GetState()
+			states[st]++
+			if st >= swarmv1.TaskState_TASK_STATE_ASSIGNED && st < swarmv1.TaskState_TASK_STATE_RUNNING {
+				starting++
+			}
 		}
 		if got := s.TaskStates(); !maps.Equal(got, states) {
 			t.Fatalf("task states %v, want %v", got, states)
+		}
+		if got := s.StartingTasks(); got != starting {
+			t.Fatalf("%d tasks starting, want %d", got, starting)
 		}
 	}
 	running := func(id string, st swarmv1.TaskState) *swarmv1.TaskStatusUpdate {
