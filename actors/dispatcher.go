@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorswarm/swarm/cluster"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -27,11 +28,10 @@ type DispatchControl interface {
 	// Barrier returns once this manager's replica of shard has applied
 	// what its leader had committed when it was called; it blocks.
 	Barrier(ctx context.Context, shard uint64) error
-	// TasksOfNode returns the tasks assigned to a node, from every shard:
-	// copies of those whose version differs from known (or that known
-	// lacks), and how many others there are; with withIDs, also the IDs of
-	// all, read with the rest.
-	TasksOfNode(nodeID string, known map[string]uint64, withIDs bool) (changed []*swarmv1.Task, same int, ids []string, err error)
+	// TasksOfNode returns the tasks assigned to a node, shard by shard,
+	// each read as cluster.Store.ReadNodeTasks does with the shard's
+	// revision in since.
+	TasksOfNode(nodeID string, known map[string]uint64, since map[uint64]uint64, withIDs bool) ([]ShardTasks, error)
 	// Mesh returns the routing mesh: published ports and their backends.
 	Mesh() *swarmv1.Mesh
 	// Attach fills in the overlay addresses of tasks whose services use
@@ -45,6 +45,12 @@ type DispatchControl interface {
 	// SetPortErrors records the published ports a node cannot serve,
 	// unless they are recorded already; it blocks.
 	SetPortErrors(ctx context.Context, nodeID string, errs map[string]string) error
+}
+
+// ShardTasks is what TasksOfNode read of a node's tasks in one shard.
+type ShardTasks struct {
+	Shard uint64
+	cluster.NodeTasks
 }
 
 // Dispatcher serves nodes' task syncs on a manager: it commits the state
@@ -173,9 +179,9 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 	}
 	// A node gets the tasks it must run or stop: not those that ended and
 	// are not meant to run. A delta request gets only what changed.
-	known := req.GetKnown()
+	known, since := req.GetKnown(), req.GetRevisions()
 	if !req.GetDelta() {
-		known = nil
+		known, since = nil, nil
 	}
 	// The node was told its tasks changed in these shards: this replica
 	// may not have applied the change yet (a follower learns of commits
@@ -190,7 +196,7 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 	if err := d.barrier(ctx, fresh); err != nil {
 		return &swarmv1.TaskSyncResponse{Error: err.Error()}
 	}
-	out, gone, err := d.list(req.GetNodeId(), known)
+	l, err := d.list(req.GetNodeId(), known, since)
 	if err != nil {
 		return &swarmv1.TaskSyncResponse{Error: err.Error()}
 	}
@@ -198,14 +204,15 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 	// has not applied yet (the node synced with another manager before),
 	// not one that went: the node is told to drop tasks only as every
 	// shard's leader has it.
-	if len(gone) > 0 {
+	if len(l.gone) > 0 {
 		if err := d.barrier(ctx, d.ctl.ServiceShards()); err != nil {
 			return &swarmv1.TaskSyncResponse{Error: err.Error()}
 		}
-		if out, gone, err = d.list(req.GetNodeId(), known); err != nil {
+		if l, err = d.list(req.GetNodeId(), known, since); err != nil {
 			return &swarmv1.TaskSyncResponse{Error: err.Error()}
 		}
 	}
+	out := l.out
 	if err := d.ctl.Attach(ctx, out); err != nil {
 		return &swarmv1.TaskSyncResponse{Error: err.Error()}
 	}
@@ -213,50 +220,88 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 	if err != nil {
 		return &swarmv1.TaskSyncResponse{Error: err.Error()}
 	}
-	resp := &swarmv1.TaskSyncResponse{Tasks: out, NodeAttachments: nodeAtts, Delta: req.GetDelta(), Gone: gone}
+	resp := &swarmv1.TaskSyncResponse{Tasks: out, NodeAttachments: nodeAtts, Delta: req.GetDelta(), Gone: l.gone, Revisions: l.revisions}
 	if mesh := d.ctl.Mesh(); mesh.GetVersion() != req.GetMeshVersion() {
 		resp.Mesh = mesh
 	}
 	return resp
 }
 
+// listing is a node's tasks as list answers them.
+type listing struct {
+	out       []*swarmv1.Task
+	gone      []string
+	revisions []*swarmv1.ShardRevision
+}
+
 // list returns the tasks a node must run or stop, not those that ended and
 // are not meant to run: with known, only those that changed since, and
-// the IDs of the known ones no longer listed.
-func (d *Dispatcher) list(nodeID string, known map[string]uint64) (out []*swarmv1.Task, gone []string, err error) {
-	changed, same, _, err := d.ctl.TasksOfNode(nodeID, known, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	out, dropped := listable(changed)
-	// Usually every task the node knows is still listed: counting them
-	// says so without a set of them.
-	listed := same
-	for _, t := range out {
-		if _, ok := known[t.Id]; ok {
-			listed++
+// the IDs of the known ones no longer listed; and the node's revision in
+// each shard with how many tasks it is told of there. A shard where the
+// node's revision is still the one since gives is not read: its tasks are
+// the same as the node knows, as many as since says.
+func (d *Dispatcher) list(nodeID string, known map[string]uint64, since []*swarmv1.ShardRevision) (listing, error) {
+	var revOf map[uint64]uint64
+	var counts map[uint64]uint32
+	if len(since) > 0 {
+		revOf, counts = make(map[uint64]uint64, len(since)), make(map[uint64]uint32, len(since))
+		for _, r := range since {
+			revOf[r.GetShard()], counts[r.GetShard()] = r.GetRevision(), r.GetTasks()
 		}
 	}
-	if listed == len(known) {
-		return out, nil, nil
-	}
-	// Some are not: read again, with the IDs of the node's tasks.
-	changed, _, ids, err := d.ctl.TasksOfNode(nodeID, known, true)
+	shards, err := d.ctl.TasksOfNode(nodeID, known, revOf, false)
 	if err != nil {
-		return nil, nil, err
+		return listing{}, err
 	}
-	out, dropped = listable(changed)
-	held := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		held[id] = true
+	var l listing
+	// Usually every task the node knows is still listed: counting them
+	// says so without a set of them.
+	listed := 0
+	for _, st := range shards {
+		if st.Unchanged {
+			n := counts[st.Shard]
+			listed += int(n)
+			l.revisions = append(l.revisions, &swarmv1.ShardRevision{Shard: st.Shard, Revision: st.Revision, Tasks: n})
+			continue
+		}
+		out, _ := listable(st.Changed)
+		listed += st.Same
+		for _, t := range out {
+			if _, ok := known[t.Id]; ok {
+				listed++
+			}
+		}
+		l.out = append(l.out, out...)
+		l.revisions = append(l.revisions, &swarmv1.ShardRevision{Shard: st.Shard, Revision: st.Revision, Tasks: uint32(st.Same + len(out))})
+	}
+	if listed == len(known) {
+		return l, nil
+	}
+	// Some are not: read every shard again, with the IDs of the node's
+	// tasks.
+	if shards, err = d.ctl.TasksOfNode(nodeID, known, nil, true); err != nil {
+		return listing{}, err
+	}
+	l = listing{}
+	held, dropped := make(map[string]bool), make(map[string]bool)
+	for _, st := range shards {
+		out, drop := listable(st.Changed)
+		l.out = append(l.out, out...)
+		l.revisions = append(l.revisions, &swarmv1.ShardRevision{Shard: st.Shard, Revision: st.Revision, Tasks: uint32(st.Same + len(out))})
+		for _, id := range st.IDs {
+			held[id] = true
+		}
+		for id := range drop {
+			dropped[id] = true
+		}
 	}
 	for id := range known {
 		if !held[id] || dropped[id] {
-			gone = append(gone, id)
+			l.gone = append(l.gone, id)
 		}
 	}
-	slices.Sort(gone)
-	return out, gone, nil
+	slices.Sort(l.gone)
+	return l, nil
 }
 
 // listable splits changed tasks into those a node is told of, and those

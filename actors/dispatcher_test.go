@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/actorswarm/swarm/cluster"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
@@ -128,8 +130,13 @@ func TestGroupCommitSplits(t *testing.T) {
 // nothing (the syncs below report nothing).
 type storeCtl struct {
 	DispatchControl
+	// s is shard 1, more shards 2, 3 and on.
 	s        *cluster.Store
+	more     []*cluster.Store
 	barriers int
+	// reads counts the shards TasksOfNode read.
+	reads int
+	mu    sync.Mutex
 	// portErrChecks counts the calls of SetPortErrors.
 	portErrChecks int
 	// lagging holds entries the leader committed that this replica has
@@ -137,13 +144,19 @@ type storeCtl struct {
 	lagging []*swarmv1.Command
 }
 
-func (c *storeCtl) TasksOfNode(id string, known map[string]uint64, withIDs bool) ([]*swarmv1.Task, int, []string, error) {
-	changed, same := c.s.TasksOfNodeSince(id, known)
-	var ids []string
-	if withIDs {
-		ids = c.s.TaskIDsOfNode(id)
+func (c *storeCtl) stores() []*cluster.Store { return append([]*cluster.Store{c.s}, c.more...) }
+
+func (c *storeCtl) TasksOfNode(id string, known map[string]uint64, since map[uint64]uint64, withIDs bool) ([]ShardTasks, error) {
+	var out []ShardTasks
+	for i, s := range c.stores() {
+		shard := uint64(i + 1)
+		st := ShardTasks{Shard: shard, NodeTasks: s.ReadNodeTasks(id, known, since[shard], withIDs)}
+		if !st.Unchanged {
+			c.reads++
+		}
+		out = append(out, st)
 	}
-	return changed, same, ids, nil
+	return out, nil
 }
 func (c *storeCtl) SetPortErrors(context.Context, string, map[string]string) error {
 	c.portErrChecks++
@@ -153,12 +166,21 @@ func (c *storeCtl) Attach(context.Context, []*swarmv1.Task) error { return nil }
 func (c *storeCtl) AttachNode(context.Context, string) ([]*swarmv1.Attachment, error) {
 	return nil, nil
 }
-func (c *storeCtl) Mesh() *swarmv1.Mesh     { return nil }
-func (c *storeCtl) ServiceShards() []uint64 { return []uint64{1} }
+func (c *storeCtl) Mesh() *swarmv1.Mesh { return nil }
+func (c *storeCtl) ServiceShards() []uint64 {
+	var shards []uint64
+	for i := range c.stores() {
+		shards = append(shards, uint64(i+1))
+	}
+	return shards
+}
 
 // Barrier counts the barriers and, when c.lagging holds entries, applies
-// them: the replica catches up with its leader.
+// them to shard 1: the replica catches up with its leader. The
+// dispatcher waits for the shards' barriers at once.
 func (c *storeCtl) Barrier(context.Context, uint64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.barriers++
 	for _, cmd := range c.lagging {
 		if _, err := c.s.Apply(cmd); err != nil {
@@ -247,6 +269,131 @@ func TestDeltaSync(t *testing.T) {
 	expect("full sync", false, []string{"t1"}, nil)
 	if want := map[string]uint64{"t1": seen["t1"]}; !maps.Equal(seen, want) || len(seen) != 1 {
 		t.Errorf("the node's tasks end as %v, want only t1", seen)
+	}
+}
+
+// TestDeltaSyncRevisions follows a node with tasks in two shards whose
+// delta syncs send back the revisions of the last answer: a shard where
+// none of its tasks changed is not read, and every answer is the one a
+// sync without revisions gets (tasks, gone and revisions), also when a
+// task goes in one shard while the other is not read, and when the node
+// sends revisions that are stale or wrong.
+func TestDeltaSyncRevisions(t *testing.T) {
+	ctl := &storeCtl{s: cluster.NewStore(), more: []*cluster.Store{cluster.NewStore()}}
+	index := map[*cluster.Store]uint64{}
+	apply := func(s *cluster.Store, b *swarmv1.TaskBatch) {
+		t.Helper()
+		index[s]++
+		if _, err := s.ApplyAt(index[s], &swarmv1.Command{NowUnixNano: 1, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: b}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := &swarmv1.TaskSpec{Image: "img"}
+	for i, s := range ctl.stores() {
+		svc := &swarmv1.Service{Id: fmt.Sprint("svc", i), Spec: &swarmv1.ServiceSpec{Name: fmt.Sprint("web", i), Task: spec}}
+		index[s]++
+		if _, err := s.ApplyAt(index[s], &swarmv1.Command{Cmd: &swarmv1.Command_CreateService{CreateService: &swarmv1.CreateService{Service: svc}}}); err != nil {
+			t.Fatal(err)
+		}
+		var create []*swarmv1.Task
+		for j, node := range []string{"n1", "n1", "n2"} {
+			create = append(create, &swarmv1.Task{Id: fmt.Sprintf("s%d-%d", i+1, j), ServiceId: svc.Id, Slot: uint64(j + 1), NodeId: node, SpecVersion: 1, Spec: spec,
+				DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING, Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED}})
+		}
+		apply(s, &swarmv1.TaskBatch{Create: create})
+	}
+	s1, s2 := ctl.s, ctl.more[0]
+	d := NewDispatcher(ctl)
+	seen := map[string]uint64{}
+	var revs []*swarmv1.ShardRevision
+	// sync syncs as the node does, checks the answer against a sync
+	// without revisions, and returns the shards read.
+	sync := func(what string, delta bool, wantIDs, wantGone []string) int {
+		t.Helper()
+		ref := d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: delta, Known: maps.Clone(seen)})
+		reads := ctl.reads
+		resp := d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: delta, Known: maps.Clone(seen), Revisions: revs})
+		reads = ctl.reads - reads
+		if resp.GetError() != "" || ref.GetError() != "" {
+			t.Fatal(resp.GetError(), ref.GetError())
+		}
+		ids := func(r *swarmv1.TaskSyncResponse) (ids []string) {
+			for _, tk := range r.GetTasks() {
+				ids = append(ids, fmt.Sprint(tk.Id, "@", tk.Version))
+			}
+			slices.Sort(ids)
+			return ids
+		}
+		if got, want := ids(resp), ids(ref); !slices.Equal(got, want) || !slices.Equal(resp.GetGone(), ref.GetGone()) {
+			t.Errorf("%s: tasks %v gone %v, a sync without revisions gets %v gone %v", what, got, resp.GetGone(), want, ref.GetGone())
+		}
+		for i, r := range resp.GetRevisions() {
+			if i >= len(ref.GetRevisions()) || !proto.Equal(r, ref.GetRevisions()[i]) {
+				t.Errorf("%s: revisions %v, a sync without revisions gets %v", what, resp.GetRevisions(), ref.GetRevisions())
+				break
+			}
+		}
+		var got []string
+		for _, tk := range resp.GetTasks() {
+			got = append(got, tk.Id)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, wantIDs) || !slices.Equal(resp.GetGone(), wantGone) {
+			t.Errorf("%s: tasks %v gone %v, want %v gone %v", what, got, resp.GetGone(), wantIDs, wantGone)
+		}
+		if !delta {
+			clear(seen)
+		}
+		for _, tk := range resp.GetTasks() {
+			seen[tk.Id] = tk.Version
+		}
+		for _, id := range resp.GetGone() {
+			delete(seen, id)
+		}
+		revs = resp.GetRevisions()
+		return reads
+	}
+	running := func(id string) *swarmv1.TaskBatch {
+		return &swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: id, Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_RUNNING}}}}
+	}
+	expectReads := func(what string, got, want int) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s: %d shards read, want %d", what, got, want)
+		}
+	}
+
+	expectReads("whole list", sync("whole list", false, []string{"s1-0", "s1-1", "s2-0", "s2-1"}, nil), 2)
+	if len(revs) != 2 || revs[0].GetTasks() != 2 || revs[1].GetTasks() != 2 || revs[0].GetRevision() != index[s1] || revs[1].GetRevision() != index[s2] {
+		t.Fatalf("revisions %v, want 2 tasks at %d in shard 1 and at %d in shard 2", revs, index[s1], index[s2])
+	}
+	expectReads("nothing changed", sync("nothing changed", true, nil, nil), 0)
+	apply(s1, running("s1-0"))
+	expectReads("a task running in shard 1", sync("a task running in shard 1", true, []string{"s1-0"}, nil), 1)
+	apply(s1, running("s1-2"))
+	expectReads("another node's task changed", sync("another node's task changed", true, nil, nil), 0)
+	apply(s2, &swarmv1.TaskBatch{Delete: []string{"s2-1"}})
+	// Shard 2, then both with IDs to name what went; all again behind a
+	// barrier (a task may not have gone but be new to this replica).
+	expectReads("a task deleted in shard 2", sync("a task deleted in shard 2", true, nil, []string{"s2-1"}), 6)
+	apply(s1, &swarmv1.TaskBatch{Desire: []*swarmv1.TaskDesire{{TaskId: "s1-1", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}})
+	apply(s1, &swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "s1-1", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}}})
+	expectReads("a task ended in shard 1", sync("a task ended in shard 1", true, nil, []string{"s1-1"}), 6)
+	expectReads("nothing changed again", sync("nothing changed again", true, nil, nil), 0)
+
+	// Revisions the node did not get from its last answer: a stale one is
+	// read again; a wrong count makes the dispatcher read every shard
+	// with IDs, and it still answers right.
+	stale := proto.Clone(revs[0]).(*swarmv1.ShardRevision)
+	stale.Revision--
+	revs = []*swarmv1.ShardRevision{stale, revs[1]}
+	expectReads("a stale revision", sync("a stale revision", true, nil, nil), 1)
+	wrong := proto.Clone(revs[1]).(*swarmv1.ShardRevision)
+	wrong.Tasks += 3
+	revs = []*swarmv1.ShardRevision{revs[0], wrong}
+	expectReads("a wrong count", sync("a wrong count", true, nil, nil), 2)
+	if want := map[string]uint64{"s1-0": seen["s1-0"], "s2-0": seen["s2-0"]}; !maps.Equal(seen, want) {
+		t.Errorf("the node's tasks end as %v, want s1-0 and s2-0", seen)
 	}
 }
 

@@ -122,6 +122,10 @@ type nodeTasks struct {
 	// until it answers, so it is copied before it changes, unless the
 	// answer came from that first sync: then no one else holds it.
 	seenLent uint64
+	// revisions are the node's revisions of seen per shard, as the last
+	// answer gave them: a delta sync sends them back (see
+	// TaskSyncRequest.revisions).
+	revisions []*swarmv1.ShardRevision
 	// fresh holds the shards that changed this node's tasks since the
 	// last sync was sent (see TaskSyncRequest.fresh_shards).
 	fresh     map[uint64]bool
@@ -313,7 +317,7 @@ func (n *Node) sync(ctx actor.Context) {
 	// list is due.
 	full := n.tasks.fullDue
 	if !full {
-		req.Delta, req.Known = true, n.tasks.seen
+		req.Delta, req.Known, req.Revisions = true, n.tasks.seen, n.tasks.revisions
 	}
 	errsGen := n.tasks.portErrsGen
 	req.PortErrorsUnchanged = !full && n.tasks.portErrsAckedOK && n.tasks.portErrsAcked == errsGen
@@ -364,6 +368,7 @@ func (n *Node) sync(ctx actor.Context) {
 			n.tasks.fullDue = false
 		}
 		n.tasks.portErrsAcked, n.tasks.portErrsAckedOK = errsGen, true
+		n.tasks.revisions = resp.GetRevisions()
 		n.apply(ctx, resp)
 		n.applyNodeAttachments(resp.NodeAttachments)
 		if resp.Mesh != nil {

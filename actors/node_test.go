@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/actorswarm/swarm/actors/task"
 	"github.com/actorswarm/swarm/actors/task/tasktest"
@@ -320,7 +321,8 @@ func (d *scriptedDispatcher) Receive(ctx actor.Context) {
 // TestNodeKeepsKnownVersionsItLent: a delta sync sends the node's own map
 // of known versions, not a copy; a sync given up may still be read by its
 // dispatcher, so the map it sent never changes after, even when a later
-// sync's answer changes what the node knows.
+// sync's answer changes what the node knows. A delta sync sends the
+// revisions of the last answer with them; a whole list, none.
 func TestNodeKeepsKnownVersionsItLent(t *testing.T) {
 	system := actor.NewActorSystem()
 	defer system.Shutdown()
@@ -329,9 +331,9 @@ func TestNodeKeepsKnownVersionsItLent(t *testing.T) {
 			Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_COMPLETE}}
 	}
 	d := &scriptedDispatcher{syncs: make(chan *swarmv1.TaskSyncRequest, 8), answers: []*swarmv1.TaskSyncResponse{
-		{Tasks: []*swarmv1.Task{ended("t1", 1)}}, // the whole list
-		nil,                                      // hangs: given up
-		{Delta: true, Tasks: []*swarmv1.Task{ended("t2", 1)}, Gone: []string{"t1"}},
+		{Tasks: []*swarmv1.Task{ended("t1", 1)}, Revisions: revisions(7)}, // the whole list
+		nil, // hangs: given up
+		{Delta: true, Tasks: []*swarmv1.Task{ended("t2", 1)}, Gone: []string{"t1"}, Revisions: revisions(9)},
 	}}
 	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return d }), DispatcherName); err != nil {
 		t.Fatal(err)
@@ -354,8 +356,8 @@ func TestNodeKeepsKnownVersionsItLent(t *testing.T) {
 		return nil
 	}
 	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
-	if req := next("first sync"); req.GetDelta() {
-		t.Fatal("the first sync asks for a delta, want the whole list")
+	if req := next("first sync"); req.GetDelta() || len(req.GetRevisions()) > 0 {
+		t.Fatalf("the first sync asks for a delta (%v) with revisions %v, want the whole list", req.GetDelta(), req.GetRevisions())
 	}
 	time.Sleep(100 * time.Millisecond) // the answer is applied
 	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
@@ -365,6 +367,11 @@ func TestNodeKeepsKnownVersionsItLent(t *testing.T) {
 	}
 	eng.first.Store("m2") // the hung sync is given up at a tick
 	third := next("sync after the hung one was given up")
+	for name, req := range map[string]*swarmv1.TaskSyncRequest{"given-up": hung, "next": third} {
+		if !proto.Equal(&swarmv1.TaskSyncRequest{Revisions: req.GetRevisions()}, &swarmv1.TaskSyncRequest{Revisions: revisions(7)}) {
+			t.Errorf("the %s sync sends revisions %v, want those of the first answer", name, req.GetRevisions())
+		}
+	}
 	time.Sleep(100 * time.Millisecond) // its answer (t2 new, t1 gone) is applied
 	for name, req := range map[string]*swarmv1.TaskSyncRequest{"given-up": hung, "answered": third} {
 		if k := req.GetKnown(); len(k) != 1 || k["t1"] != 1 {
@@ -372,9 +379,18 @@ func TestNodeKeepsKnownVersionsItLent(t *testing.T) {
 		}
 	}
 	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
-	if k := next("sync after the answer").GetKnown(); len(k) != 1 || k["t2"] != 1 {
+	last := next("sync after the answer")
+	if k := last.GetKnown(); len(k) != 1 || k["t2"] != 1 {
 		t.Errorf("the node knows %v after the answer, want t2 at version 1", k)
 	}
+	if !proto.Equal(&swarmv1.TaskSyncRequest{Revisions: last.GetRevisions()}, &swarmv1.TaskSyncRequest{Revisions: revisions(9)}) {
+		t.Errorf("the sync after the answer sends revisions %v, want those of the answer", last.GetRevisions())
+	}
+}
+
+// revisions are a node's revisions in two shards, the second at rev.
+func revisions(rev uint64) []*swarmv1.ShardRevision {
+	return []*swarmv1.ShardRevision{{Shard: 2, Revision: 4, Tasks: 3}, {Shard: 3, Revision: rev, Tasks: 1}}
 }
 
 // gatedRuntime starts tasks with the fake runtime once released, and

@@ -69,7 +69,7 @@ func (f *fsm) Update(e sm.Entry) (sm.Result, error) {
 		res = &swarmv1.Result{Error: "malformed command: " + err.Error(), Code: Code(ErrInvalid)}
 	} else {
 		f.mu.Lock()
-		r, err := f.store.Apply(cmd)
+		r, err := f.store.ApplyAt(e.Index, cmd)
 		due := f.snapshotDue()
 		f.mu.Unlock()
 		if err != nil {

@@ -78,9 +78,12 @@ type Store struct {
 	services       map[string]*swarmv1.Service
 	tasks          map[string]*swarmv1.Task
 	tasksByService map[string]map[string]struct{}
-	// tasksByNode holds each task's version beside its ID, so that a
-	// node's delta sync compares versions without a lookup in tasks.
-	tasksByNode map[string]map[string]uint64
+	// tasksByNode holds each node's tasks with their versions, so that a
+	// node's delta sync compares versions without a lookup in tasks, and
+	// the node's revision.
+	tasksByNode map[string]*nodeTaskSet
+	// applying is the Raft index of the entry being applied (0: unknown).
+	applying uint64
 	// created is the created_index of the last task created (restored as
 	// the highest a task has).
 	created uint64
@@ -166,7 +169,7 @@ func NewStore() *Store {
 		services:       make(map[string]*swarmv1.Service),
 		tasks:          make(map[string]*swarmv1.Task),
 		tasksByService: make(map[string]map[string]struct{}),
-		tasksByNode:    make(map[string]map[string]uint64),
+		tasksByNode:    make(map[string]*nodeTaskSet),
 		usage:          make(map[string]*NodeUsage),
 		nodeRefs:       make(map[string]string),
 		states:         make(map[swarmv1.TaskState]int),
@@ -180,6 +183,15 @@ func NewStore() *Store {
 // result again and changes nothing. The store may keep parts of cmd (a
 // reported task status): the caller must not change cmd afterwards.
 func (s *Store) Apply(cmd *swarmv1.Command) (*swarmv1.Result, error) {
+	return s.ApplyAt(0, cmd)
+}
+
+// ApplyAt is Apply for the entry at a Raft index: the nodes whose tasks
+// it changes get that index as their revision (see NodeRevision). Index 0
+// is unknown: it gives them revision 0, the same as no other.
+func (s *Store) ApplyAt(index uint64, cmd *swarmv1.Command) (*swarmv1.Result, error) {
+	s.applying = index
+	defer func() { s.applying = 0 }()
 	if cmd == nil {
 		return nil, fmt.Errorf("empty command: %w", ErrInvalid)
 	}

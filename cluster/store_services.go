@@ -213,8 +213,44 @@ func unindex[V any](m map[string]map[string]V, key, id string) {
 func (s *Store) putTask(t *swarmv1.Task) {
 	s.tasks[t.Id] = t
 	index(s.tasksByService, t.ServiceId, t.Id, struct{}{})
-	index(s.tasksByNode, t.NodeId, t.Id, t.Version)
+	s.indexOnNode(t)
 	s.use(t, 1)
+}
+
+// nodeTaskSet is a node's tasks in a shard, by ID with their versions,
+// and the node's revision: the Raft index of the entry that last changed
+// any of them (0: unknown, as after a restore). A node that has no task
+// left has no set, hence revision 0.
+type nodeTaskSet struct {
+	rev      uint64
+	versions map[string]uint64
+}
+
+// indexOnNode records a task's version in its node's set (if it has a
+// node) and moves the node's revision to the entry being applied.
+func (s *Store) indexOnNode(t *swarmv1.Task) {
+	if t.NodeId == "" {
+		return
+	}
+	set, ok := s.tasksByNode[t.NodeId]
+	if !ok {
+		set = &nodeTaskSet{versions: make(map[string]uint64)}
+		s.tasksByNode[t.NodeId] = set
+	}
+	set.versions[t.Id] = t.Version
+	set.rev = s.applying
+}
+
+func (s *Store) unindexOnNode(t *swarmv1.Task) {
+	set, ok := s.tasksByNode[t.NodeId]
+	if !ok {
+		return
+	}
+	delete(set.versions, t.Id)
+	set.rev = s.applying
+	if len(set.versions) == 0 {
+		delete(s.tasksByNode, t.NodeId)
+	}
 }
 
 func (s *Store) deleteTask(id string) {
@@ -224,7 +260,7 @@ func (s *Store) deleteTask(id string) {
 	}
 	s.use(t, -1)
 	unindex(s.tasksByService, t.ServiceId, id)
-	unindex(s.tasksByNode, t.NodeId, id)
+	s.unindexOnNode(t)
 	delete(s.tasks, id)
 }
 
@@ -389,7 +425,7 @@ func (s *Store) EachUsage(fn func(node string, u *NodeUsage)) {
 func (s *Store) touchTask(t *swarmv1.Task, now int64) {
 	t.UpdatedUnixNano = now
 	t.Version++
-	index(s.tasksByNode, t.NodeId, t.Id, t.Version)
+	s.indexOnNode(t)
 }
 
 func (s *Store) restoreServices(snap *swarmv1.Snapshot) error {
@@ -508,7 +544,25 @@ func (s *Store) TasksOfServiceCached(id string, cache map[string]*swarmv1.Task) 
 // TasksOfNode returns copies of the tasks assigned to a node (see
 // CopyTask), sorted by ID.
 func (s *Store) TasksOfNode(id string) []*swarmv1.Task {
-	return tasksIn(s, s.tasksByNode[id])
+	return tasksIn(s, s.tasksByNode[id].tasks())
+}
+
+func (set *nodeTaskSet) tasks() map[string]uint64 {
+	if set == nil {
+		return nil
+	}
+	return set.versions
+}
+
+// NodeRevision returns the node's revision in this shard: the Raft index
+// of the entry that last changed its tasks here, 0 when unknown. Two
+// replicas with the same non-zero revision of a node hold its tasks
+// alike, whatever else they applied since.
+func (s *Store) NodeRevision(id string) uint64 {
+	if set, ok := s.tasksByNode[id]; ok {
+		return set.rev
+	}
+	return 0
 }
 
 // TasksOfNodeSince is TasksOfNode for a reader that has some of the
@@ -516,7 +570,7 @@ func (s *Store) TasksOfNode(id string) []*swarmv1.Task {
 // that known lacks or has at another version, and counts the others,
 // unchanged since.
 func (s *Store) TasksOfNodeSince(id string, known map[string]uint64) (changed []*swarmv1.Task, same int) {
-	for tid, version := range s.tasksByNode[id] {
+	for tid, version := range s.tasksByNode[id].tasks() {
 		if v, ok := known[tid]; ok && v == version {
 			same++
 			continue
@@ -527,10 +581,41 @@ func (s *Store) TasksOfNodeSince(id string, known map[string]uint64) (changed []
 	return changed, same
 }
 
+// NodeTasks is what ReadNodeTasks read of a node's tasks.
+type NodeTasks struct {
+	// Revision is the node's revision (see NodeRevision).
+	Revision uint64
+	// Unchanged says that Revision is the one asked for: nothing was
+	// read, the node's tasks are as the reader knows them.
+	Unchanged bool
+	// Changed and Same are as TasksOfNodeSince returns them.
+	Changed []*swarmv1.Task
+	Same    int
+	// IDs are those of all the node's tasks (withIDs).
+	IDs []string
+}
+
+// ReadNodeTasks reads a node's tasks for its sync: nothing when its
+// revision is since (not 0) and IDs are not asked for, otherwise those
+// that changed since known (TasksOfNodeSince), with withIDs the IDs of
+// all too.
+func (s *Store) ReadNodeTasks(id string, known map[string]uint64, since uint64, withIDs bool) NodeTasks {
+	r := NodeTasks{Revision: s.NodeRevision(id)}
+	if !withIDs && since != 0 && r.Revision == since {
+		r.Unchanged = true
+		return r
+	}
+	r.Changed, r.Same = s.TasksOfNodeSince(id, known)
+	if withIDs {
+		r.IDs = s.TaskIDsOfNode(id)
+	}
+	return r
+}
+
 // TaskIDsOfNode returns the IDs of the tasks that have node id, in no
 // order.
 func (s *Store) TaskIDsOfNode(id string) []string {
-	return slices.Collect(maps.Keys(s.tasksByNode[id]))
+	return slices.Collect(maps.Keys(s.tasksByNode[id].tasks()))
 }
 
 // Tasks returns copies of every task (see CopyTask), sorted by ID.

@@ -340,3 +340,60 @@ func (s *Store) Usage() map[string]NodeUsage {
 	})
 	return out
 }
+
+// TestNodeRevision: a node's revision is the index of the last entry that
+// changed its tasks (created, assigned, told to stop, reported, deleted),
+// stays while only other nodes' tasks change, and is 0 (unknown) when
+// applied without an index, once the node has no task left, and after a
+// restore.
+func TestNodeRevision(t *testing.T) {
+	s := NewStore()
+	svc := &swarmv1.Service{Id: "svc1", Spec: &swarmv1.ServiceSpec{Name: "web", Task: &swarmv1.TaskSpec{}}}
+	mustApply(t, s, &swarmv1.Command{Cmd: &swarmv1.Command_CreateService{CreateService: &swarmv1.CreateService{Service: svc}}})
+	index := uint64(10)
+	batch := func(b *swarmv1.TaskBatch) {
+		t.Helper()
+		index++
+		if _, err := s.ApplyAt(index, &swarmv1.Command{NowUnixNano: 10, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: b}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect := func(what string, n1, n2 uint64) {
+		t.Helper()
+		if got1, got2 := s.NodeRevision("n1"), s.NodeRevision("n2"); got1 != n1 || got2 != n2 {
+			t.Errorf("%s: revisions n1 %d n2 %d, want %d %d", what, got1, got2, n1, n2)
+		}
+	}
+	spec := &swarmv1.TaskSpec{}
+	running := swarmv1.TaskState_TASK_STATE_RUNNING
+	expect("no tasks", 0, 0)
+	batch(&swarmv1.TaskBatch{Create: []*swarmv1.Task{
+		{Id: "a", ServiceId: "svc1", Spec: spec, NodeId: "n1"},
+		{Id: "b", ServiceId: "svc1", Spec: spec},
+		{Id: "c", ServiceId: "svc1", Spec: spec, NodeId: "n2"},
+	}})
+	expect("created", 11, 11)
+	batch(&swarmv1.TaskBatch{Assign: []*swarmv1.TaskAssignment{{TaskId: "b", NodeId: "n1"}}})
+	expect("b assigned to n1", 12, 11)
+	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "c", Status: &swarmv1.TaskStatus{State: running}}}})
+	expect("c running on n2", 12, 13)
+	batch(&swarmv1.TaskBatch{Desire: []*swarmv1.TaskDesire{{TaskId: "a", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}})
+	expect("a told to stop", 14, 13)
+	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "c", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_STARTING}}}})
+	expect("a late report, which changes nothing", 14, 13)
+	batch(&swarmv1.TaskBatch{Delete: []string{"a"}})
+	expect("a deleted", 16, 13)
+	mustApply(t, s, &swarmv1.Command{NowUnixNano: 10, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: &swarmv1.TaskBatch{
+		Status: []*swarmv1.TaskStatusUpdate{{TaskId: "b", Status: &swarmv1.TaskStatus{State: running}}}}}})
+	expect("b running, applied without an index", 0, 13)
+
+	restored := NewStore()
+	if err := restored.Restore(s.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	if r1, r2 := restored.NodeRevision("n1"), restored.NodeRevision("n2"); r1 != 0 || r2 != 0 {
+		t.Errorf("restored revisions %d %d, want 0 0 (unknown)", r1, r2)
+	}
+	batch(&swarmv1.TaskBatch{Delete: []string{"b", "c"}})
+	expect("every task deleted", 0, 0)
+}

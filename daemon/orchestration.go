@@ -334,29 +334,22 @@ func (e *managerEnv) Starting() int {
 	return n
 }
 
-func (e *managerEnv) TasksOfNode(id string, known map[string]uint64, withIDs bool) (changed []*swarmv1.Task, same int, ids []string, err error) {
-	type part struct {
-		changed []*swarmv1.Task
-		same    int
-		ids     []string
-	}
-	for _, shard := range e.ServiceShards() {
+// TasksOfNode implements actors.DispatchControl.
+func (e *managerEnv) TasksOfNode(id string, known map[string]uint64, since map[uint64]uint64, withIDs bool) ([]actors.ShardTasks, error) {
+	shards := e.ServiceShards()
+	out := make([]actors.ShardTasks, 0, len(shards))
+	for _, shard := range shards {
+		rev := since[shard]
 		v, err := e.raft.LocalRead(shard, func(s *cluster.Store) any {
-			var p part
-			p.changed, p.same = s.TasksOfNodeSince(id, known)
-			if withIDs {
-				p.ids = s.TaskIDsOfNode(id)
-			}
-			return p
+			return actors.ShardTasks{Shard: shard, NodeTasks: s.ReadNodeTasks(id, known, rev, withIDs)}
 		})
 		if err != nil {
 			// Without a shard's tasks the node would stop those it runs.
-			return nil, 0, nil, fmt.Errorf("tasks of node %s: %w", id, err)
+			return nil, fmt.Errorf("tasks of node %s: %w", id, err)
 		}
-		p := v.(part)
-		changed, same, ids = append(changed, p.changed...), same+p.same, append(ids, p.ids...)
+		out = append(out, v.(actors.ShardTasks))
 	}
-	return changed, same, ids, nil
+	return out, nil
 }
 
 func (e *managerEnv) Barrier(ctx context.Context, shard uint64) error {

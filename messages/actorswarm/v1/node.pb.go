@@ -763,8 +763,13 @@ type TaskSyncRequest struct {
 	// swarm has. Never set in a whole-list sync (delta false), so that
 	// they are compared now and then.
 	PortErrorsUnchanged bool `protobuf:"varint,9,opt,name=port_errors_unchanged,json=portErrorsUnchanged,proto3" json:"port_errors_unchanged,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// revisions are the node's revisions of its tasks per service shard,
+	// as the last answer gave them; only in a delta sync. A shard whose
+	// revision is still the node's is not read again: its tasks are as the
+	// node knows them.
+	Revisions     []*ShardRevision `protobuf:"bytes,10,rep,name=revisions,proto3" json:"revisions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskSyncRequest) Reset() {
@@ -860,6 +865,77 @@ func (x *TaskSyncRequest) GetPortErrorsUnchanged() bool {
 	return false
 }
 
+func (x *TaskSyncRequest) GetRevisions() []*ShardRevision {
+	if x != nil {
+		return x.Revisions
+	}
+	return nil
+}
+
+// ShardRevision is a node's revision of its tasks in one service shard:
+// the Raft index of the entry that last changed any of them there (0:
+// unknown, never the same as another), and how many of them the node was
+// told of.
+type ShardRevision struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shard         uint64                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	Revision      uint64                 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	Tasks         uint32                 `protobuf:"varint,3,opt,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardRevision) Reset() {
+	*x = ShardRevision{}
+	mi := &file_actorswarm_v1_node_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardRevision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardRevision) ProtoMessage() {}
+
+func (x *ShardRevision) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_node_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardRevision.ProtoReflect.Descriptor instead.
+func (*ShardRevision) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ShardRevision) GetShard() uint64 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *ShardRevision) GetRevision() uint64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *ShardRevision) GetTasks() uint32 {
+	if x != nil {
+		return x.Tasks
+	}
+	return 0
+}
+
 // TaskSyncResponse lists the tasks assigned to the node that it must run
 // or stop; its reports are committed when error is empty.
 type TaskSyncResponse struct {
@@ -876,15 +952,18 @@ type TaskSyncResponse struct {
 	// the node or changed, gone those it knows that are no longer listed;
 	// the others are as the node knows them. Without it, tasks is the whole
 	// list.
-	Delta         bool     `protobuf:"varint,5,opt,name=delta,proto3" json:"delta,omitempty"`
-	Gone          []string `protobuf:"bytes,6,rep,name=gone,proto3" json:"gone,omitempty"`
+	Delta bool     `protobuf:"varint,5,opt,name=delta,proto3" json:"delta,omitempty"`
+	Gone  []string `protobuf:"bytes,6,rep,name=gone,proto3" json:"gone,omitempty"`
+	// revisions are the node's revisions in every service shard after this
+	// answer, for its next delta sync.
+	Revisions     []*ShardRevision `protobuf:"bytes,7,rep,name=revisions,proto3" json:"revisions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskSyncResponse) Reset() {
 	*x = TaskSyncResponse{}
-	mi := &file_actorswarm_v1_node_proto_msgTypes[10]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +975,7 @@ func (x *TaskSyncResponse) String() string {
 func (*TaskSyncResponse) ProtoMessage() {}
 
 func (x *TaskSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_node_proto_msgTypes[10]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +988,7 @@ func (x *TaskSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskSyncResponse.ProtoReflect.Descriptor instead.
 func (*TaskSyncResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{10}
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TaskSyncResponse) GetError() string {
@@ -954,6 +1033,13 @@ func (x *TaskSyncResponse) GetGone() []string {
 	return nil
 }
 
+func (x *TaskSyncResponse) GetRevisions() []*ShardRevision {
+	if x != nil {
+		return x.Revisions
+	}
+	return nil
+}
+
 // Mesh is the routing mesh: every published ingress port of the swarm
 // with the running tasks behind it.
 type Mesh struct {
@@ -968,7 +1054,7 @@ type Mesh struct {
 
 func (x *Mesh) Reset() {
 	*x = Mesh{}
-	mi := &file_actorswarm_v1_node_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -980,7 +1066,7 @@ func (x *Mesh) String() string {
 func (*Mesh) ProtoMessage() {}
 
 func (x *Mesh) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_node_proto_msgTypes[11]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -993,7 +1079,7 @@ func (x *Mesh) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Mesh.ProtoReflect.Descriptor instead.
 func (*Mesh) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{11}
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Mesh) GetVersion() string {
@@ -1033,7 +1119,7 @@ type MeshNetwork struct {
 
 func (x *MeshNetwork) Reset() {
 	*x = MeshNetwork{}
-	mi := &file_actorswarm_v1_node_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1131,7 @@ func (x *MeshNetwork) String() string {
 func (*MeshNetwork) ProtoMessage() {}
 
 func (x *MeshNetwork) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_node_proto_msgTypes[12]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1144,7 @@ func (x *MeshNetwork) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MeshNetwork.ProtoReflect.Descriptor instead.
 func (*MeshNetwork) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{12}
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *MeshNetwork) GetId() string {
@@ -1119,7 +1205,7 @@ type MeshEndpoint struct {
 
 func (x *MeshEndpoint) Reset() {
 	*x = MeshEndpoint{}
-	mi := &file_actorswarm_v1_node_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1217,7 @@ func (x *MeshEndpoint) String() string {
 func (*MeshEndpoint) ProtoMessage() {}
 
 func (x *MeshEndpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_node_proto_msgTypes[13]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1230,7 @@ func (x *MeshEndpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MeshEndpoint.ProtoReflect.Descriptor instead.
 func (*MeshEndpoint) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{13}
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *MeshEndpoint) GetAddress() string {
@@ -1213,7 +1299,7 @@ type MeshPort struct {
 
 func (x *MeshPort) Reset() {
 	*x = MeshPort{}
-	mi := &file_actorswarm_v1_node_proto_msgTypes[14]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1225,7 +1311,7 @@ func (x *MeshPort) String() string {
 func (*MeshPort) ProtoMessage() {}
 
 func (x *MeshPort) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_node_proto_msgTypes[14]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1238,7 +1324,7 @@ func (x *MeshPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MeshPort.ProtoReflect.Descriptor instead.
 func (*MeshPort) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{14}
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MeshPort) GetPort() uint32 {
@@ -1317,7 +1403,7 @@ type TasksChanged struct {
 
 func (x *TasksChanged) Reset() {
 	*x = TasksChanged{}
-	mi := &file_actorswarm_v1_node_proto_msgTypes[15]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1329,7 +1415,7 @@ func (x *TasksChanged) String() string {
 func (*TasksChanged) ProtoMessage() {}
 
 func (x *TasksChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_node_proto_msgTypes[15]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1342,7 +1428,7 @@ func (x *TasksChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TasksChanged.ProtoReflect.Descriptor instead.
 func (*TasksChanged) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{15}
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TasksChanged) GetShard() uint64 {
@@ -1364,7 +1450,7 @@ type TaskLogsRequest struct {
 
 func (x *TaskLogsRequest) Reset() {
 	*x = TaskLogsRequest{}
-	mi := &file_actorswarm_v1_node_proto_msgTypes[16]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1462,7 @@ func (x *TaskLogsRequest) String() string {
 func (*TaskLogsRequest) ProtoMessage() {}
 
 func (x *TaskLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_node_proto_msgTypes[16]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +1475,7 @@ func (x *TaskLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLogsRequest.ProtoReflect.Descriptor instead.
 func (*TaskLogsRequest) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{16}
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TaskLogsRequest) GetTaskIds() []string {
@@ -1423,7 +1509,7 @@ type TaskLogsResponse struct {
 
 func (x *TaskLogsResponse) Reset() {
 	*x = TaskLogsResponse{}
-	mi := &file_actorswarm_v1_node_proto_msgTypes[17]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1435,7 +1521,7 @@ func (x *TaskLogsResponse) String() string {
 func (*TaskLogsResponse) ProtoMessage() {}
 
 func (x *TaskLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_node_proto_msgTypes[17]
+	mi := &file_actorswarm_v1_node_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1448,7 +1534,7 @@ func (x *TaskLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLogsResponse.ProtoReflect.Descriptor instead.
 func (*TaskLogsResponse) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{17}
+	return file_actorswarm_v1_node_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TaskLogsResponse) GetLines() []*LogLine {
@@ -1524,7 +1610,7 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\vRoleChanged\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"#\n" +
 	"\bNodeLeft\x12\x17\n" +
-	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\xa0\x05\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\xdc\x05\n" +
 	"\x0fTaskSyncRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x129\n" +
 	"\areports\x18\x02 \x03(\v2\x1f.actorswarm.v1.TaskStatusUpdateR\areports\x12[\n" +
@@ -1535,7 +1621,9 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\x05delta\x18\x06 \x01(\bR\x05delta\x12?\n" +
 	"\x05known\x18\a \x03(\v2).actorswarm.v1.TaskSyncRequest.KnownEntryR\x05known\x12!\n" +
 	"\ffresh_shards\x18\b \x03(\x04R\vfreshShards\x122\n" +
-	"\x15port_errors_unchanged\x18\t \x01(\bR\x13portErrorsUnchanged\x1aA\n" +
+	"\x15port_errors_unchanged\x18\t \x01(\bR\x13portErrorsUnchanged\x12:\n" +
+	"\trevisions\x18\n" +
+	" \x03(\v2\x1c.actorswarm.v1.ShardRevisionR\trevisions\x1aA\n" +
 	"\x13ReportServicesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
@@ -1545,14 +1633,19 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\n" +
 	"KnownEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xec\x01\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"W\n" +
+	"\rShardRevision\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\x04R\x05shard\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x04R\brevision\x12\x14\n" +
+	"\x05tasks\x18\x03 \x01(\rR\x05tasks\"\xa8\x02\n" +
 	"\x10TaskSyncResponse\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12)\n" +
 	"\x05tasks\x18\x02 \x03(\v2\x13.actorswarm.v1.TaskR\x05tasks\x12'\n" +
 	"\x04mesh\x18\x03 \x01(\v2\x13.actorswarm.v1.MeshR\x04mesh\x12D\n" +
 	"\x10node_attachments\x18\x04 \x03(\v2\x19.actorswarm.v1.AttachmentR\x0fnodeAttachments\x12\x14\n" +
 	"\x05delta\x18\x05 \x01(\bR\x05delta\x12\x12\n" +
-	"\x04gone\x18\x06 \x03(\tR\x04gone\"\x87\x01\n" +
+	"\x04gone\x18\x06 \x03(\tR\x04gone\x12:\n" +
+	"\trevisions\x18\a \x03(\v2\x1c.actorswarm.v1.ShardRevisionR\trevisions\"\x87\x01\n" +
 	"\x04Mesh\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12-\n" +
 	"\x05ports\x18\x02 \x03(\v2\x17.actorswarm.v1.MeshPortR\x05ports\x126\n" +
@@ -1604,7 +1697,7 @@ func file_actorswarm_v1_node_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_node_proto_rawDescData
 }
 
-var file_actorswarm_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_actorswarm_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_actorswarm_v1_node_proto_goTypes = []any{
 	(*Peer)(nil),             // 0: actorswarm.v1.Peer
 	(*JoinRequest)(nil),      // 1: actorswarm.v1.JoinRequest
@@ -1616,47 +1709,50 @@ var file_actorswarm_v1_node_proto_goTypes = []any{
 	(*RoleChanged)(nil),      // 7: actorswarm.v1.RoleChanged
 	(*NodeLeft)(nil),         // 8: actorswarm.v1.NodeLeft
 	(*TaskSyncRequest)(nil),  // 9: actorswarm.v1.TaskSyncRequest
-	(*TaskSyncResponse)(nil), // 10: actorswarm.v1.TaskSyncResponse
-	(*Mesh)(nil),             // 11: actorswarm.v1.Mesh
-	(*MeshNetwork)(nil),      // 12: actorswarm.v1.MeshNetwork
-	(*MeshEndpoint)(nil),     // 13: actorswarm.v1.MeshEndpoint
-	(*MeshPort)(nil),         // 14: actorswarm.v1.MeshPort
-	(*TasksChanged)(nil),     // 15: actorswarm.v1.TasksChanged
-	(*TaskLogsRequest)(nil),  // 16: actorswarm.v1.TaskLogsRequest
-	(*TaskLogsResponse)(nil), // 17: actorswarm.v1.TaskLogsResponse
-	nil,                      // 18: actorswarm.v1.TaskSyncRequest.ReportServicesEntry
-	nil,                      // 19: actorswarm.v1.TaskSyncRequest.PortErrorsEntry
-	nil,                      // 20: actorswarm.v1.TaskSyncRequest.KnownEntry
-	(NodeRole)(0),            // 21: actorswarm.v1.NodeRole
-	(*TaskStatusUpdate)(nil), // 22: actorswarm.v1.TaskStatusUpdate
-	(*Task)(nil),             // 23: actorswarm.v1.Task
-	(*Attachment)(nil),       // 24: actorswarm.v1.Attachment
-	(Protocol)(0),            // 25: actorswarm.v1.Protocol
-	(*LogLine)(nil),          // 26: actorswarm.v1.LogLine
+	(*ShardRevision)(nil),    // 10: actorswarm.v1.ShardRevision
+	(*TaskSyncResponse)(nil), // 11: actorswarm.v1.TaskSyncResponse
+	(*Mesh)(nil),             // 12: actorswarm.v1.Mesh
+	(*MeshNetwork)(nil),      // 13: actorswarm.v1.MeshNetwork
+	(*MeshEndpoint)(nil),     // 14: actorswarm.v1.MeshEndpoint
+	(*MeshPort)(nil),         // 15: actorswarm.v1.MeshPort
+	(*TasksChanged)(nil),     // 16: actorswarm.v1.TasksChanged
+	(*TaskLogsRequest)(nil),  // 17: actorswarm.v1.TaskLogsRequest
+	(*TaskLogsResponse)(nil), // 18: actorswarm.v1.TaskLogsResponse
+	nil,                      // 19: actorswarm.v1.TaskSyncRequest.ReportServicesEntry
+	nil,                      // 20: actorswarm.v1.TaskSyncRequest.PortErrorsEntry
+	nil,                      // 21: actorswarm.v1.TaskSyncRequest.KnownEntry
+	(NodeRole)(0),            // 22: actorswarm.v1.NodeRole
+	(*TaskStatusUpdate)(nil), // 23: actorswarm.v1.TaskStatusUpdate
+	(*Task)(nil),             // 24: actorswarm.v1.Task
+	(*Attachment)(nil),       // 25: actorswarm.v1.Attachment
+	(Protocol)(0),            // 26: actorswarm.v1.Protocol
+	(*LogLine)(nil),          // 27: actorswarm.v1.LogLine
 }
 var file_actorswarm_v1_node_proto_depIdxs = []int32{
-	21, // 0: actorswarm.v1.JoinResponse.role:type_name -> actorswarm.v1.NodeRole
+	22, // 0: actorswarm.v1.JoinResponse.role:type_name -> actorswarm.v1.NodeRole
 	0,  // 1: actorswarm.v1.JoinResponse.managers:type_name -> actorswarm.v1.Peer
 	0,  // 2: actorswarm.v1.HeartbeatAck.managers:type_name -> actorswarm.v1.Peer
-	21, // 3: actorswarm.v1.HeartbeatAck.role:type_name -> actorswarm.v1.NodeRole
+	22, // 3: actorswarm.v1.HeartbeatAck.role:type_name -> actorswarm.v1.NodeRole
 	0,  // 4: actorswarm.v1.BecomeManager.managers:type_name -> actorswarm.v1.Peer
-	22, // 5: actorswarm.v1.TaskSyncRequest.reports:type_name -> actorswarm.v1.TaskStatusUpdate
-	18, // 6: actorswarm.v1.TaskSyncRequest.report_services:type_name -> actorswarm.v1.TaskSyncRequest.ReportServicesEntry
-	19, // 7: actorswarm.v1.TaskSyncRequest.port_errors:type_name -> actorswarm.v1.TaskSyncRequest.PortErrorsEntry
-	20, // 8: actorswarm.v1.TaskSyncRequest.known:type_name -> actorswarm.v1.TaskSyncRequest.KnownEntry
-	23, // 9: actorswarm.v1.TaskSyncResponse.tasks:type_name -> actorswarm.v1.Task
-	11, // 10: actorswarm.v1.TaskSyncResponse.mesh:type_name -> actorswarm.v1.Mesh
-	24, // 11: actorswarm.v1.TaskSyncResponse.node_attachments:type_name -> actorswarm.v1.Attachment
-	14, // 12: actorswarm.v1.Mesh.ports:type_name -> actorswarm.v1.MeshPort
-	12, // 13: actorswarm.v1.Mesh.networks:type_name -> actorswarm.v1.MeshNetwork
-	13, // 14: actorswarm.v1.MeshNetwork.endpoints:type_name -> actorswarm.v1.MeshEndpoint
-	25, // 15: actorswarm.v1.MeshPort.protocol:type_name -> actorswarm.v1.Protocol
-	26, // 16: actorswarm.v1.TaskLogsResponse.lines:type_name -> actorswarm.v1.LogLine
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	23, // 5: actorswarm.v1.TaskSyncRequest.reports:type_name -> actorswarm.v1.TaskStatusUpdate
+	19, // 6: actorswarm.v1.TaskSyncRequest.report_services:type_name -> actorswarm.v1.TaskSyncRequest.ReportServicesEntry
+	20, // 7: actorswarm.v1.TaskSyncRequest.port_errors:type_name -> actorswarm.v1.TaskSyncRequest.PortErrorsEntry
+	21, // 8: actorswarm.v1.TaskSyncRequest.known:type_name -> actorswarm.v1.TaskSyncRequest.KnownEntry
+	10, // 9: actorswarm.v1.TaskSyncRequest.revisions:type_name -> actorswarm.v1.ShardRevision
+	24, // 10: actorswarm.v1.TaskSyncResponse.tasks:type_name -> actorswarm.v1.Task
+	12, // 11: actorswarm.v1.TaskSyncResponse.mesh:type_name -> actorswarm.v1.Mesh
+	25, // 12: actorswarm.v1.TaskSyncResponse.node_attachments:type_name -> actorswarm.v1.Attachment
+	10, // 13: actorswarm.v1.TaskSyncResponse.revisions:type_name -> actorswarm.v1.ShardRevision
+	15, // 14: actorswarm.v1.Mesh.ports:type_name -> actorswarm.v1.MeshPort
+	13, // 15: actorswarm.v1.Mesh.networks:type_name -> actorswarm.v1.MeshNetwork
+	14, // 16: actorswarm.v1.MeshNetwork.endpoints:type_name -> actorswarm.v1.MeshEndpoint
+	26, // 17: actorswarm.v1.MeshPort.protocol:type_name -> actorswarm.v1.Protocol
+	27, // 18: actorswarm.v1.TaskLogsResponse.lines:type_name -> actorswarm.v1.LogLine
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_node_proto_init() }
@@ -1674,7 +1770,7 @@ func file_actorswarm_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_node_proto_rawDesc), len(file_actorswarm_v1_node_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
