@@ -145,12 +145,16 @@ func Reconcile(v View) Plan {
 	if v.History <= 0 {
 		v.History = DefaultHistory
 	}
-	if v.Service.GetSpec().GetMode() == swarmv1.ServiceMode_SERVICE_MODE_GLOBAL {
-		reconcileGlobal(&v, &p)
+	// The tasks by slot, each slot's sorted: what the plan and the history
+	// trim both go through.
+	global := v.Service.GetSpec().GetMode() == swarmv1.ServiceMode_SERVICE_MODE_GLOBAL
+	slots := bySlot(v.Tasks, global)
+	if global {
+		reconcileGlobal(&v, &p, slots)
 	} else {
-		reconcileReplicated(&v, &p)
+		reconcileReplicated(&v, &p, slots)
 	}
-	trimHistory(&v, &p)
+	trimHistory(&v, &p, slots)
 	return p
 }
 
@@ -291,10 +295,9 @@ func sortSlot(v *View, p *Plan, tasks []*swarmv1.Task) slotState {
 	return s
 }
 
-func reconcileReplicated(v *View, p *Plan) {
+func reconcileReplicated(v *View, p *Plan, slots map[string][]*swarmv1.Task) {
 	svc := v.Service
 	replicas := svc.GetSpec().GetReplicas()
-	slots := bySlot(v.Tasks, false)
 	var updating []*slotUpdate
 	busy := 0
 	keys := make([]uint64, 0, len(slots))
@@ -342,21 +345,25 @@ func rebalance(v *View, p *Plan) {
 			return // something is still starting or waiting for a node
 		}
 	}
+	// While no node runs two, no two nodes' counts differ by two: the
+	// usual case of a service spread wide, told without a look at every
+	// node of a big swarm.
+	running, most := make(map[string]int, len(v.Tasks)), 0
+	for _, t := range v.Tasks {
+		if runnable(t) && t.Status.GetState() == stRunning {
+			running[t.NodeId]++
+			most = max(most, running[t.NodeId])
+		}
+	}
+	if most < 2 {
+		return
+	}
 	counts := make(map[string]int)
 	for id, n := range v.Nodes {
 		if n.GetStatus().GetState() == swarmv1.NodeState_NODE_STATE_READY &&
 			n.GetSpec().GetAvailability() == swarmv1.NodeAvailability_NODE_AVAILABILITY_ACTIVE &&
 			globalEligible(v.Service, n) && (v.Eligible == nil || v.Eligible(n)) {
-			counts[id] = 0
-		}
-	}
-	var onNode = make(map[string][]*swarmv1.Task)
-	for _, t := range v.Tasks {
-		if runnable(t) && t.Status.GetState() == stRunning {
-			if _, ok := counts[t.NodeId]; ok {
-				counts[t.NodeId]++
-				onNode[t.NodeId] = append(onNode[t.NodeId], t)
-			}
+			counts[id] = running[id]
 		}
 	}
 	// A node where the service keeps failing gets no new task while
@@ -379,9 +386,14 @@ func rebalance(v *View, p *Plan) {
 	if busiest == "" || idlest == "" || counts[busiest]-counts[idlest] < 2 {
 		return
 	}
-	ts := onNode[busiest]
-	sort.Slice(ts, func(i, j int) bool { return ts[i].Slot > ts[j].Slot })
-	p.Create = append(p.Create, v.newTask(ts[0].Slot, ""))
+	// The task of the highest slot moves.
+	var top *swarmv1.Task
+	for _, t := range v.Tasks {
+		if runnable(t) && t.Status.GetState() == stRunning && t.NodeId == busiest && (top == nil || t.Slot > top.Slot) {
+			top = t
+		}
+	}
+	p.Create = append(p.Create, v.newTask(top.Slot, ""))
 }
 
 // slotUpdate is a slot whose live task runs an outdated spec.
@@ -531,8 +543,7 @@ func restartAt(v *View, s slotState) (time.Time, bool) {
 	return seen.Add(time.Duration(rp.GetDelayNano())), true
 }
 
-func reconcileGlobal(v *View, p *Plan) {
-	slots := bySlot(v.Tasks, true)
+func reconcileGlobal(v *View, p *Plan, slots map[string][]*swarmv1.Task) {
 	eligible := make(map[string]bool)
 	for id, n := range v.Nodes {
 		if globalEligible(v.Service, n) && (v.Eligible == nil || v.Eligible(n)) {
@@ -727,13 +738,12 @@ func lastStarted(v *View) time.Time {
 
 // trimHistory deletes the oldest ended tasks of each slot beyond the
 // history limit.
-func trimHistory(v *View, p *Plan) {
-	global := v.Service.GetSpec().GetMode() == swarmv1.ServiceMode_SERVICE_MODE_GLOBAL
+func trimHistory(v *View, p *Plan, slots map[string][]*swarmv1.Task) {
 	limit := v.History
 	if m := int(v.Service.GetSpec().GetTask().GetRestart().GetMaxAttempts()); m+1 > limit {
 		limit = m + 1
 	}
-	for _, ts := range bySlot(v.Tasks, global) {
+	for _, ts := range slots {
 		if len(ts) <= limit {
 			continue
 		}
