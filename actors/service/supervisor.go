@@ -67,6 +67,7 @@ type (
 	// changed: reconcile. Progress says that the change was only tasks
 	// reporting that they got further in starting.
 	Changed      struct{ Progress bool }
+	safetyTick   struct{}
 	wake         struct{}
 	reconcileNow struct{}
 	applied      struct{ err error }
@@ -108,8 +109,13 @@ const (
 // before looking at tasks that only got further in starting.
 const progressGap = time.Second
 
-// safetyPeriod is how often a supervisor reconciles without being told to.
-const safetyPeriod = 2 * time.Second
+// safetyPeriod is how often a supervisor reconciles without being told
+// to, and quietPeriod how often when its service was quiet at the last
+// reconcile (see Supervisor.quiet).
+const (
+	safetyPeriod = 2 * time.Second
+	quietPeriod  = 30 * time.Second
+)
 
 // Supervisor is the actor of one service on the manager leading its shard.
 // It keeps no copy of the service: every reconcile reads the replicated
@@ -135,6 +141,15 @@ type Supervisor struct {
 	// it would have for startingBudget: a wake-up reconciles only once
 	// there is room.
 	throttled bool
+	// quiet is set when the last reconcile had nothing to do nor to wait
+	// for but its wake-ups and what it is told (no update, move, task
+	// waiting for a node, creation held back), and nothing was told
+	// since: a safety tick then reconciles only once quietPeriod passed.
+	// What may change untold meanwhile is time and the rest of the swarm
+	// (failures growing old, the rebalance setting): at a million tasks
+	// a hundred stable services reconciled every safetyPeriod, 10,000
+	// tasks each.
+	quiet bool
 	// current remembers which tasks run the current spec of the service
 	// at version currentAt (see View.Current).
 	current   map[string]bool
@@ -167,7 +182,13 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		s.onStarted(ctx)
 	case *actor.Stopping:
 		s.onStopping()
+	case *safetyTick:
+		if s.quiet && s.env.Now().Sub(s.last) < quietPeriod {
+			return
+		}
+		s.request(ctx)
 	case *Changed:
+		s.quiet = false
 		if msg.Progress && !s.updating && !s.moving && s.env.Now().Sub(s.last) < progressGap {
 			// Tasks got further in starting: nothing to decide unless
 			// an update or a move (start-first) waits for them; look
@@ -203,7 +224,7 @@ func (s *Supervisor) request(ctx actor.Context) {
 }
 
 func (s *Supervisor) onStarted(ctx actor.Context) {
-	s.stop = tick.Every(ctx.ActorSystem().Root, ctx.Self(), safetyPeriod, &Changed{})
+	s.stop = tick.Every(ctx.ActorSystem().Root, ctx.Self(), safetyPeriod, &safetyTick{})
 	s.reconcile(ctx)
 }
 
@@ -296,7 +317,7 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 		s.synced = false
 		return
 	}
-	s.dirty = false
+	s.dirty, s.quiet = false, false
 	svc, tasks, ok := s.env.View(s.id, s.tasks)
 	if !ok {
 		return
@@ -405,7 +426,20 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 	}
 	if len(props) > 0 {
 		s.propose(ctx, props)
+		return
 	}
+	s.quiet = !plan.More && !s.throttled && !s.updating && !s.moving && !waiting(tasks)
+}
+
+// waiting reports whether a task waits for a node: placed at a reconcile
+// once there is room, which the supervisor is not told of.
+func waiting(tasks []*swarmv1.Task) bool {
+	for _, t := range tasks {
+		if t.NodeId == "" && runnable(t) && !terminal(t.GetStatus().GetState()) {
+			return true
+		}
+	}
+	return false
 }
 
 // proposal is a command to commit and the nodes to tell once it is.

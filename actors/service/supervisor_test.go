@@ -43,6 +43,8 @@ type storeEnv struct {
 	logs       lockedBuffer
 	// extraStarting adds to the tasks Starting counts.
 	extraStarting atomic.Int64
+	// ahead moves Now forward.
+	ahead atomic.Int64
 }
 
 type poke struct {
@@ -114,7 +116,7 @@ func (e *storeEnv) Poke(_ uint64, nodes []string) {
 	e.pokes = append(e.pokes, poke{nodes: nodes, entries: len(e.entries)})
 }
 func (e *storeEnv) NewID() string        { return fmt.Sprintf("t%06d", e.ids.Add(1)) }
-func (e *storeEnv) Now() time.Time       { return time.Now() }
+func (e *storeEnv) Now() time.Time       { return time.Now().Add(time.Duration(e.ahead.Load())) }
 func (e *storeEnv) Logger() *slog.Logger { return slog.New(slog.NewTextHandler(&e.logs, nil)) }
 
 func (e *storeEnv) View(id string, cache map[string]*swarmv1.Task) (*swarmv1.Service, []*swarmv1.Task, bool) {
@@ -269,6 +271,66 @@ func TestSupervisorCreatesWithinTheStartingBudget(t *testing.T) {
 	}
 	e.extraStarting.Store(0)
 	waitUntil(t, "the other 6 once there is room", func() bool { return len(e.slots()) == 10 })
+}
+
+// TestSupervisorQuietSkipsSafetyTicks: once its service is quiet, a
+// supervisor's safety ticks reconcile only every quietPeriod; being told
+// of a change reconciles at once; a task waiting for a node keeps every
+// tick reconciling.
+func TestSupervisorQuietSkipsSafetyTicks(t *testing.T) {
+	views := func(e *storeEnv) int { e.mu.Lock(); defer e.mu.Unlock(); return e.views }
+	// settled waits until no reconcile ran for a while, and returns how
+	// many ran.
+	settled := func(e *storeEnv) int {
+		t.Helper()
+		n := views(e)
+		for range 50 {
+			time.Sleep(40 * time.Millisecond)
+			if m := views(e); m == n {
+				return n
+			} else {
+				n = m
+			}
+		}
+		t.Fatal("the supervisor never settled")
+		return 0
+	}
+	ticks := func(system *actor.ActorSystem, pid *actor.PID, n int) {
+		for range n {
+			system.Root.Send(pid, &safetyTick{})
+		}
+	}
+	expect := func(e *storeEnv, what string, want int) {
+		t.Helper()
+		if got := settled(e); got != want {
+			t.Fatalf("%s: %d reconciles, want %d", what, got, want)
+		}
+	}
+
+	e := newStoreEnv(t, 3, 3)
+	system, pid := spawnSupervisor(t, e)
+	waitUntil(t, "every slot filled", func() bool { return len(e.slots()) == 3 })
+	n := settled(e)
+	// The reconcile that created the tasks proposed: not quiet.
+	ticks(system, pid, 1)
+	expect(e, "the first tick", n+1)
+	ticks(system, pid, 3)
+	expect(e, "three ticks of a quiet service", n+1)
+	system.Root.Send(pid, &Changed{})
+	expect(e, "told of a change", n+2)
+	ticks(system, pid, 2)
+	expect(e, "quiet again", n+2)
+	e.ahead.Store(int64(quietPeriod))
+	ticks(system, pid, 1)
+	expect(e, "a tick once quietPeriod passed", n+3)
+
+	// No node to place tasks on: each tick looks again.
+	w := newStoreEnv(t, 2, 0)
+	system, pid = spawnSupervisor(t, w)
+	waitUntil(t, "the tasks created", func() bool { w.mu.Lock(); defer w.mu.Unlock(); return len(w.entries) > 0 })
+	n = settled(w)
+	ticks(system, pid, 1)
+	expect(w, "a tick with tasks waiting for a node", n+1)
 }
 
 // TestSupervisorWaitsForBarrier: nothing is decided before the replica
