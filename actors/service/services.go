@@ -169,12 +169,14 @@ func (s *Services) onTerminated(ctx actor.Context, msg *actor.Terminated) {
 }
 
 // onApplied wakes the supervisors an applied entry concerns: all of them
-// for a change of nodes (control shard), the service's own otherwise.
+// for a change of nodes or of the swarm's settings (control shard), the
+// service's own otherwise.
 func (s *Services) onApplied(ctx actor.Context, msg *cluster.Applied) {
 	if msg.ShardID == cluster.ControlShard {
 		switch msg.Command.Cmd.(type) {
 		case *swarmv1.Command_SetNodeStates, *swarmv1.Command_UpdateNodeSpec, *swarmv1.Command_AddNode,
-			*swarmv1.Command_RemoveNode, *swarmv1.Command_SetNodeRole, *swarmv1.Command_RestoreState:
+			*swarmv1.Command_RemoveNode, *swarmv1.Command_SetNodeRole, *swarmv1.Command_RestoreState,
+			*swarmv1.Command_UpdateClusterSettings:
 			for _, pid := range s.children {
 				ctx.Send(pid, &Changed{})
 			}

@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorswarm/swarm/cluster"
+	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
 // TestServicesRespawnOnceTheOldChildStopped: a manager that loses a
@@ -56,5 +59,42 @@ func TestServicesRespawnOnceTheOldChildStopped(t *testing.T) {
 	}
 	if logs := e.logs.String(); strings.Contains(logs, "spawn supervisor") {
 		t.Fatalf("spawn errors logged:\n%s", logs)
+	}
+}
+
+// TestServicesWakeOnSwarmChanges: supervisors are told of changes of the
+// nodes and of the swarm's settings (the rebalance setting: a quiet
+// supervisor would otherwise see it only at its next look), not of other
+// control-shard entries.
+func TestServicesWakeOnSwarmChanges(t *testing.T) {
+	e := newStoreEnv(t, 1, 1)
+	var told, made atomic.Int32
+	old := childProps
+	childProps = func(string, uint64, Env, <-chan struct{}) *actor.Props {
+		made.Add(1)
+		return actor.PropsFromFunc(func(ctx actor.Context) {
+			if _, ok := ctx.Message().(*Changed); ok {
+				told.Add(1)
+			}
+		})
+	}
+	t.Cleanup(func() { childProps = old })
+	system := actor.NewActorSystem()
+	t.Cleanup(system.Shutdown)
+	pid := system.Root.Spawn(Props(e))
+	waitUntil(t, "a supervisor", func() bool { return made.Load() == 1 })
+	for _, c := range []struct {
+		cmd  *swarmv1.Command
+		want int32
+	}{
+		{&swarmv1.Command{Cmd: &swarmv1.Command_ReserveService{ReserveService: &swarmv1.ReserveService{}}}, 0},
+		{&swarmv1.Command{Cmd: &swarmv1.Command_UpdateClusterSettings{UpdateClusterSettings: &swarmv1.UpdateClusterSettings{}}}, 1},
+		{&swarmv1.Command{Cmd: &swarmv1.Command_SetNodeStates{SetNodeStates: &swarmv1.SetNodeStates{}}}, 2},
+	} {
+		system.Root.Send(pid, &cluster.Applied{ShardID: cluster.ControlShard, Command: c.cmd})
+		time.Sleep(50 * time.Millisecond)
+		if n := told.Load(); n != c.want {
+			t.Errorf("after %T: told %d times, want %d", c.cmd.Cmd, n, c.want)
+		}
 	}
 }
