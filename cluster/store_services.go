@@ -570,7 +570,11 @@ func (s *Store) NodeRevision(id string) uint64 {
 // that known lacks or has at another version, and counts the others,
 // unchanged since.
 func (s *Store) TasksOfNodeSince(id string, known map[string]uint64) (changed []*swarmv1.Task, same int) {
-	for tid, version := range s.tasksByNode[id].tasks() {
+	return s.tasksSince(s.tasksByNode[id], known)
+}
+
+func (s *Store) tasksSince(set *nodeTaskSet, known map[string]uint64) (changed []*swarmv1.Task, same int) {
+	for tid, version := range set.tasks() {
 		if v, ok := known[tid]; ok && v == version {
 			same++
 			continue
@@ -600,14 +604,18 @@ type NodeTasks struct {
 // that changed since known (TasksOfNodeSince), with withIDs the IDs of
 // all too.
 func (s *Store) ReadNodeTasks(id string, known map[string]uint64, since uint64, withIDs bool) NodeTasks {
-	r := NodeTasks{Revision: s.NodeRevision(id)}
+	set := s.tasksByNode[id] // once: a map of every node, a cache miss
+	var r NodeTasks
+	if set != nil {
+		r.Revision = set.rev
+	}
 	if !withIDs && since != 0 && r.Revision == since {
 		r.Unchanged = true
 		return r
 	}
-	r.Changed, r.Same = s.TasksOfNodeSince(id, known)
+	r.Changed, r.Same = s.tasksSince(set, known)
 	if withIDs {
-		r.IDs = s.TaskIDsOfNode(id)
+		r.IDs = slices.Collect(maps.Keys(set.tasks()))
 	}
 	return r
 }
