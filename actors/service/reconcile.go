@@ -84,6 +84,9 @@ type Plan struct {
 	// More says that View.MaxCreate held tasks back: reconcile again
 	// once this plan is committed.
 	More bool
+	// WatchStarts says that a decision waits for tasks that are starting
+	// (a move, once no task starts): reconcile as they get further.
+	WatchStarts bool
 }
 
 // Empty reports whether the plan changes nothing.
@@ -328,8 +331,8 @@ func reconcileReplicated(v *View, p *Plan, slots map[string][]*swarmv1.Task) {
 		}
 	}
 	rollingUpdate(v, p, updating, busy, int(replicas))
-	if v.Rebalance && len(updating) == 0 && busy == 0 && len(p.Create) == 0 && len(p.Desire) == 0 {
-		rebalance(v, p)
+	if v.Rebalance {
+		rebalance(v, p, len(updating) == 0 && busy == 0 && len(p.Create) == 0 && len(p.Desire) == 0)
 	}
 }
 
@@ -337,25 +340,32 @@ func reconcileReplicated(v *View, p *Plan, slots map[string][]*swarmv1.Task) {
 // least loaded one that placement does not avoid, when their counts of
 // this service's running tasks differ by two or more: a new task for the
 // same slot, placed by the scheduler (which prefers the node with the
-// fewest), while the old one runs until the new one does. Called only when
-// the service is stable.
-func rebalance(v *View, p *Plan) {
+// fewest), while the old one runs until the new one does. Only a stable
+// service moves a task: otherwise, or while tasks start, a move that
+// may be called for waits (Plan.WatchStarts).
+func rebalance(v *View, p *Plan, stable bool) {
+	// While no node holds two live tasks, no two nodes' counts differ by
+	// two: the usual case of a service spread wide, told without a look
+	// at every node of a big swarm. Otherwise a move waits until no task
+	// is starting or waiting for a node.
+	running, most, starting := make(map[string]int, len(v.Tasks)), 0, false
 	for _, t := range v.Tasks {
-		if runnable(t) && !terminal(t.Status.GetState()) && t.Status.GetState() != stRunning {
-			return // something is still starting or waiting for a node
+		if !runnable(t) || terminal(t.Status.GetState()) {
+			continue
 		}
-	}
-	// While no node runs two, no two nodes' counts differ by two: the
-	// usual case of a service spread wide, told without a look at every
-	// node of a big swarm.
-	running, most := make(map[string]int, len(v.Tasks)), 0
-	for _, t := range v.Tasks {
-		if runnable(t) && t.Status.GetState() == stRunning {
+		if t.Status.GetState() != stRunning {
+			starting = true
+		}
+		if t.NodeId != "" {
 			running[t.NodeId]++
 			most = max(most, running[t.NodeId])
 		}
 	}
 	if most < 2 {
+		return
+	}
+	if starting || !stable {
+		p.WatchStarts = true
 		return
 	}
 	counts := make(map[string]int)

@@ -2060,6 +2060,25 @@ func TestReconcileRebalance(t *testing.T) {
 			t.Fatalf("plan %v after looking at %d nodes, want nothing and none", summarize(v, p), looked)
 		}
 	})
+	// Tasks getting further in starting are looked at only when a
+	// decision waits for them: here, a move once none starts.
+	t.Run("a move waits for starting tasks, watching them", func(t *testing.T) {
+		tasks := append(append([]*swarmv1.Task(nil), busy[:3]...), task("d", 4, "n2", stStarting))
+		v := view(service(4), nil, tasks...)
+		v.Rebalance = true
+		if p := Reconcile(v); !p.Empty() || !p.WatchStarts {
+			t.Fatalf("plan %v, watch starts %v; want nothing yet, watching the starts", summarize(v, p), p.WatchStarts)
+		}
+		v.Rebalance = false
+		if p := Reconcile(v); p.WatchStarts {
+			t.Fatal("watching starts with rebalancing off")
+		}
+		v = view(service(3), nil, task("a", 1, "n1", stRunning), task("b", 2, "n2", stRunning), task("c", 3, "n3", stStarting))
+		v.Rebalance = true
+		if p := Reconcile(v); !p.Empty() || p.WatchStarts {
+			t.Fatalf("plan %v, watch starts %v, for one task per node; want nothing, not watching", summarize(v, p), p.WatchStarts)
+		}
+	})
 	t.Run("balanced enough", func(t *testing.T) {
 		v := view(service(4), nil, task("a", 1, "n1", stRunning), task("b", 2, "n1", stRunning), task("c", 3, "n2", stRunning), task("d", 4, "n3", stRunning))
 		v.Rebalance = true

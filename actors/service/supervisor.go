@@ -136,7 +136,13 @@ type Supervisor struct {
 	updating bool
 	// moving is set when a slot had two live tasks at the last reconcile
 	// (a start-first move or update): the new one's start decides.
-	moving bool
+	// watchStarts is set when a rebalance waits for tasks to start (see
+	// Plan.WatchStarts). Otherwise reports of tasks getting further in
+	// starting are not looked at: at a million tasks a hundred services
+	// reconciled for them every second, taking the reconcile slot from
+	// those with tasks to create.
+	moving      bool
+	watchStarts bool
 	// throttled is set when the last reconcile created fewer tasks than
 	// it would have for startingBudget: a wake-up reconciles only once
 	// there is room.
@@ -186,13 +192,19 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		if s.quiet && s.env.Now().Sub(s.last) < quietPeriod {
 			return
 		}
+		if s.throttled && s.env.Starting() >= startingBudget {
+			return // its wake-ups look for room
+		}
 		s.request(ctx)
 	case *Changed:
+		if msg.Progress && !s.updating && !s.moving && !s.watchStarts {
+			// Tasks got further in starting: nothing waits for it.
+			return
+		}
 		s.quiet = false
-		if msg.Progress && !s.updating && !s.moving && s.env.Now().Sub(s.last) < progressGap {
-			// Tasks got further in starting: nothing to decide unless
-			// an update or a move (start-first) waits for them; look
-			// within progressGap.
+		if msg.Progress && s.env.Now().Sub(s.last) < progressGap {
+			// An update, a move (start-first) or a rebalance waits for
+			// tasks to start: look within progressGap.
 			s.schedule(ctx, s.last.Add(progressGap))
 			return
 		}
@@ -366,6 +378,7 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 		EndedSeen: s.endedSeen, MaxCreate: bound,
 	}
 	plan := Reconcile(view)
+	s.watchStarts = plan.WatchStarts
 	if !plan.Wake.IsZero() {
 		s.schedule(ctx, plan.Wake)
 	}

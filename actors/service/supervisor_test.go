@@ -324,6 +324,28 @@ func TestSupervisorQuietSkipsSafetyTicks(t *testing.T) {
 	ticks(system, pid, 1)
 	expect(e, "a tick once quietPeriod passed", n+3)
 
+	// Reports of tasks getting further in starting, with nothing waiting
+	// for them, are not looked at.
+	for range 3 {
+		system.Root.Send(pid, &Changed{Progress: true})
+	}
+	time.Sleep(progressGap + 100*time.Millisecond)
+	expect(e, "progress with nothing waiting for it", n+3)
+	// Nor are ticks while the swarm has no room for the tasks this
+	// supervisor holds back: its wake-ups look for room.
+	e.mu.Lock()
+	e.store.Apply(&swarmv1.Command{Cmd: &swarmv1.Command_UpdateService{UpdateService: &swarmv1.UpdateService{ServiceId: "svc", ExpectedVersion: 1,
+		Spec: &swarmv1.ServiceSpec{Name: "web", Mode: swarmv1.ServiceMode_SERVICE_MODE_REPLICATED, Replicas: 6, Task: &swarmv1.TaskSpec{Image: "sim", Runtime: "sim"}}}}})
+	e.mu.Unlock()
+	e.extraStarting.Store(startingBudget)
+	system.Root.Send(pid, &Changed{})
+	expect(e, "scaled up without room", n+4)
+	time.Sleep(2 * throttleRetry) // wake-ups without room: no reconcile
+	ticks(system, pid, 3)
+	expect(e, "ticks without room", n+4)
+	e.extraStarting.Store(0)
+	waitUntil(t, "the 3 new tasks once there is room", func() bool { return len(e.slots()) == 6 })
+
 	// No node to place tasks on: each tick looks again.
 	w := newStoreEnv(t, 2, 0)
 	system, pid = spawnSupervisor(t, w)
