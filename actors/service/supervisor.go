@@ -147,6 +147,10 @@ type Supervisor struct {
 	// it would have for startingBudget: a wake-up reconciles only once
 	// there is room.
 	throttled bool
+	// forRoom is set while the reconcile asked for is only a throttled
+	// supervisor's wake-up finding room: it is called off if the room is
+	// gone once its turn comes.
+	forRoom bool
 	// quiet is set when the last reconcile had nothing to do nor to wait
 	// for but its wake-ups and what it is told (no update, move, task
 	// waiting for a node, creation held back), and nothing was told
@@ -214,7 +218,9 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 			s.schedule(ctx, s.env.Now().Add(throttleRetry))
 			return
 		}
+		queued := s.queued
 		s.request(ctx)
+		s.forRoom = s.throttled && !queued
 	case *reconcileNow:
 		s.queued = false
 		s.reconcile(ctx)
@@ -227,6 +233,7 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 
 // request reconciles once the messages queued now are handled.
 func (s *Supervisor) request(ctx actor.Context) {
+	s.forRoom = false
 	// A burst of changes (a node's reports touch many services)
 	// makes one reconcile: the first queues it behind the others.
 	if !s.queued {
@@ -322,6 +329,14 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 		return
 	}
 	defer func() { <-s.slots }()
+	forRoom := s.forRoom
+	s.forRoom = false
+	if forRoom && s.env.Starting() >= startingBudget {
+		// Woken for room that others took while this one waited for its
+		// turn: looking at the service would find none.
+		s.schedule(ctx, s.env.Now().Add(throttleRetry))
+		return
+	}
 	if !s.env.Leads(s.shard) {
 		// The shard's leadership moved: the services actor stops this
 		// supervisor. Should it come back here first, the replica is

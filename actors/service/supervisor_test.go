@@ -355,6 +355,36 @@ func TestSupervisorQuietSkipsSafetyTicks(t *testing.T) {
 	expect(w, "a tick with tasks waiting for a node", n+1)
 }
 
+// TestSupervisorRoomGoneWhileWaitingForItsTurn: a throttled supervisor
+// woken by room in the swarm does not look at its service if, once its
+// turn for a reconcile comes, the room is gone; it creates once there is
+// room at its turn.
+func TestSupervisorRoomGoneWhileWaitingForItsTurn(t *testing.T) {
+	e := newStoreEnv(t, 10, 5)
+	e.extraStarting.Store(startingBudget)
+	slots := make(chan struct{}, 1)
+	system := actor.NewActorSystem()
+	t.Cleanup(system.Shutdown)
+	system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
+		s := NewSupervisor("svc", 2, e, nil)
+		s.slots = slots
+		return s
+	}))
+	views := func() int { e.mu.Lock(); defer e.mu.Unlock(); return e.views }
+	waitUntil(t, "a first reconcile", func() bool { return views() == 1 })
+	slots <- struct{}{} // another supervisor's turn
+	e.extraStarting.Store(startingBudget - 4)
+	time.Sleep(3 * throttleRetry) // woken with room, waiting for its turn
+	e.extraStarting.Store(startingBudget)
+	<-slots
+	time.Sleep(3 * throttleRetry)
+	if n, v := len(e.slots()), views(); n != 0 || v != 1 {
+		t.Fatalf("%d tasks created, %d reconciles; want none created, still 1 reconcile", n, v)
+	}
+	e.extraStarting.Store(0)
+	waitUntil(t, "the 10 tasks once there is room", func() bool { return len(e.slots()) == 10 })
+}
+
 // TestSupervisorWaitsForBarrier: nothing is decided before the replica
 // was made current; a failed barrier is tried again.
 func TestSupervisorWaitsForBarrier(t *testing.T) {
