@@ -348,7 +348,7 @@ func rebalance(v *View, p *Plan, stable bool) {
 	// two: the usual case of a service spread wide, told without a look
 	// at every node of a big swarm. Otherwise a move waits until no task
 	// is starting or waiting for a node.
-	running, most, starting := make(map[string]int, len(v.Tasks)), 0, false
+	live, most, starting := make(map[string]int, len(v.Tasks)), 0, false
 	for _, t := range v.Tasks {
 		if !runnable(t) || terminal(t.Status.GetState()) {
 			continue
@@ -357,8 +357,8 @@ func rebalance(v *View, p *Plan, stable bool) {
 			starting = true
 		}
 		if t.NodeId != "" {
-			running[t.NodeId]++
-			most = max(most, running[t.NodeId])
+			live[t.NodeId]++
+			most = max(most, live[t.NodeId])
 		}
 	}
 	if most < 2 {
@@ -373,7 +373,7 @@ func rebalance(v *View, p *Plan, stable bool) {
 		if n.GetStatus().GetState() == swarmv1.NodeState_NODE_STATE_READY &&
 			n.GetSpec().GetAvailability() == swarmv1.NodeAvailability_NODE_AVAILABILITY_ACTIVE &&
 			globalEligible(v.Service, n) && (v.Eligible == nil || v.Eligible(n)) {
-			counts[id] = running[id]
+			counts[id] = live[id] // all running: none starts
 		}
 	}
 	// A node where the service keeps failing gets no new task while
