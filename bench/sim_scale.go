@@ -181,6 +181,11 @@ func runSimScale(ctx context.Context, opts Options) (recs []Record, err error) {
 		opts.logf("%s: %s", name, simDiagnosis(ctx, lead))
 		return nil, err
 	}
+	// Tasks that ended meanwhile were moved by rebalancing (shut down) or
+	// replaced when their node was marked down (orphaned): the creations
+	// beyond the count, a sign of the managers falling behind.
+	ended, endedText := endedTasks(lead.TaskStates())
+	opts.logf("%s: %s\n", name, endedText)
 	rec := func(what, unit string, v float64) Record {
 		return Record{Scenario: name + "/" + what, Parameters: params, Started: start, Unit: unit, Samples: []float64{v}}
 	}
@@ -196,7 +201,31 @@ func runSimScale(ctx context.Context, opts Options) (recs []Record, err error) {
 		rec("allocated", "GB", gc.allocated/1e9),
 		rec("gc-cpu", "%", 100*gc.gcShare()),
 		rec("live-heap", "MiB", gc.liveHeap/(1<<20)),
+		rec("ended", "tasks", float64(ended)),
 	}, nil
+}
+
+// endedTasks counts the tasks that ended (any state past running) and
+// says how many in each state: "no task ended", or "12 tasks ended
+// meanwhile: 10 orphaned, 2 shutdown".
+func endedTasks(states map[swarmv1.TaskState]int) (int, string) {
+	var ended []swarmv1.TaskState
+	n := 0
+	for st, c := range states {
+		if st > swarmv1.TaskState_TASK_STATE_RUNNING && c > 0 {
+			ended = append(ended, st)
+			n += c
+		}
+	}
+	if n == 0 {
+		return 0, "no task ended"
+	}
+	slices.Sort(ended)
+	parts := make([]string, 0, len(ended))
+	for _, st := range ended {
+		parts = append(parts, fmt.Sprintf("%d %s", states[st], strings.ToLower(strings.TrimPrefix(st.String(), "TASK_STATE_"))))
+	}
+	return n, fmt.Sprintf("%d tasks ended meanwhile: %s", n, strings.Join(parts, ", "))
 }
 
 // simScaleTimeout bounds a phase of sim-scale over n things: generous,
