@@ -182,8 +182,8 @@ func runSimScale(ctx context.Context, opts Options) (recs []Record, err error) {
 		return nil, err
 	}
 	// Tasks that ended meanwhile were moved by rebalancing (shut down) or
-	// replaced when their node was marked down (orphaned): the creations
-	// beyond the count, a sign of the managers falling behind.
+	// replaced when their node was marked down (orphaned, a sign of the
+	// managers falling behind): the creations beyond the count.
 	ended, endedText := endedTasks(lead.TaskStates())
 	opts.logf("%s: %s\n", name, endedText)
 	rec := func(what, unit string, v float64) Record {
@@ -207,7 +207,7 @@ func runSimScale(ctx context.Context, opts Options) (recs []Record, err error) {
 
 // endedTasks counts the tasks that ended (any state past running) and
 // says how many in each state: "no task ended", or "12 tasks ended
-// meanwhile: 10 orphaned, 2 shutdown".
+// meanwhile: 2 shutdown, 10 orphaned".
 func endedTasks(states map[swarmv1.TaskState]int) (int, string) {
 	var ended []swarmv1.TaskState
 	n := 0
