@@ -82,10 +82,18 @@ func TestDockerRuntime(t *testing.T) {
 		if len(running(rows)) != 3 || !strings.Contains(out, "Failed") {
 			return fmt.Errorf("killed container not replaced yet:\n%s", out)
 		}
-		for _, id := range containersOf(t, "dweb") {
+		ids := containersOf(t, "dweb")
+		for _, id := range ids {
 			if id == victim {
 				return fmt.Errorf("killed container %s still listed", victim)
 			}
+		}
+		// The swarm and the engine agree: three tasks meant to run, three
+		// containers running (the replacement's container may start
+		// after ps shows it running, a late report may end a task).
+		desired := strings.Fields(c.MustCtl(1, "service", "ps", "-q", "--filter", "desired-state=running", "dweb"))
+		if len(ids) != 3 || len(desired) != 3 {
+			return fmt.Errorf("%d containers running, %d tasks meant to run, want 3 each", len(ids), len(desired))
 		}
 		return nil
 	})
