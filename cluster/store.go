@@ -187,7 +187,7 @@ func (s *Store) Apply(cmd *swarmv1.Command) (*swarmv1.Result, error) {
 }
 
 // ApplyAt is Apply for the entry at a Raft index: the nodes whose tasks
-// it changes get that index as their revision (see NodeRevision). Index 0
+// it changes get that index as their revision (see NodeTasks). Index 0
 // is unknown: it gives them revision 0, the same as no other.
 func (s *Store) ApplyAt(index uint64, cmd *swarmv1.Command) (*swarmv1.Result, error) {
 	s.applying = index

@@ -554,17 +554,6 @@ func (set *nodeTaskSet) tasks() map[string]uint64 {
 	return set.versions
 }
 
-// NodeRevision returns the node's revision in this shard: the Raft index
-// of the entry that last changed its tasks here, 0 when unknown. Two
-// replicas with the same non-zero revision of a node hold its tasks
-// alike, whatever else they applied since.
-func (s *Store) NodeRevision(id string) uint64 {
-	if set, ok := s.tasksByNode[id]; ok {
-		return set.rev
-	}
-	return 0
-}
-
 // TasksOfNodeSince is TasksOfNode for a reader that has some of the
 // node's tasks already, by ID with their version: it copies only the tasks
 // that known lacks or has at another version, and counts the others,
@@ -587,7 +576,10 @@ func (s *Store) tasksSince(set *nodeTaskSet, known map[string]uint64) (changed [
 
 // NodeTasks is what ReadNodeTasks read of a node's tasks.
 type NodeTasks struct {
-	// Revision is the node's revision (see NodeRevision).
+	// Revision is the node's revision: the Raft index of the entry that
+	// last changed its tasks here, 0 when unknown. Two replicas with the
+	// same non-zero revision of a node hold its tasks alike, whatever
+	// else they applied since.
 	Revision uint64
 	// Unchanged says that Revision is the one asked for: nothing was
 	// read, the node's tasks are as the reader knows them.

@@ -360,7 +360,7 @@ func TestNodeRevision(t *testing.T) {
 	}
 	expect := func(what string, n1, n2 uint64) {
 		t.Helper()
-		if got1, got2 := s.NodeRevision("n1"), s.NodeRevision("n2"); got1 != n1 || got2 != n2 {
+		if got1, got2 := s.ReadNodeTasks("n1", nil, 0, false).Revision, s.ReadNodeTasks("n2", nil, 0, false).Revision; got1 != n1 || got2 != n2 {
 			t.Errorf("%s: revisions n1 %d n2 %d, want %d %d", what, got1, got2, n1, n2)
 		}
 	}
@@ -391,7 +391,7 @@ func TestNodeRevision(t *testing.T) {
 	if err := restored.Restore(s.Snapshot()); err != nil {
 		t.Fatal(err)
 	}
-	if r1, r2 := restored.NodeRevision("n1"), restored.NodeRevision("n2"); r1 != 0 || r2 != 0 {
+	if r1, r2 := restored.ReadNodeTasks("n1", nil, 0, false).Revision, restored.ReadNodeTasks("n2", nil, 0, false).Revision; r1 != 0 || r2 != 0 {
 		t.Errorf("restored revisions %d %d, want 0 0 (unknown)", r1, r2)
 	}
 	batch(&swarmv1.TaskBatch{Delete: []string{"b", "c"}})

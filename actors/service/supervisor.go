@@ -196,7 +196,7 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		if s.quiet && s.env.Now().Sub(s.last) < quietPeriod {
 			return
 		}
-		if s.throttled && s.env.Starting() >= startingBudget {
+		if s.throttled && s.noRoom() {
 			return // its wake-ups look for room
 		}
 		s.request(ctx)
@@ -214,7 +214,7 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		}
 		s.request(ctx)
 	case *wake:
-		if s.throttled && s.env.Starting() >= startingBudget {
+		if s.throttled && s.noRoom() {
 			s.schedule(ctx, s.env.Now().Add(throttleRetry))
 			return
 		}
@@ -230,6 +230,10 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		s.onBarrierDone(ctx, msg)
 	}
 }
+
+// noRoom reports whether the swarm has startingBudget tasks starting: a
+// throttled supervisor creates none then.
+func (s *Supervisor) noRoom() bool { return s.env.Starting() >= startingBudget }
 
 // request reconciles once the messages queued now are handled.
 func (s *Supervisor) request(ctx actor.Context) {
@@ -331,7 +335,7 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 	defer func() { <-s.slots }()
 	forRoom := s.forRoom
 	s.forRoom = false
-	if forRoom && s.env.Starting() >= startingBudget {
+	if forRoom && s.noRoom() {
 		// Woken for room that others took while this one waited for its
 		// turn: looking at the service would find none.
 		s.schedule(ctx, s.env.Now().Add(throttleRetry))
