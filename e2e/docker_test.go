@@ -126,4 +126,7 @@ func TestDockerRuntime(t *testing.T) {
 	if tasksAfter := c.MustCtl(1, "service", "ps", "-q", "--filter", "desired-state=running", "dweb"); tasksAfter != tasksBefore {
 		t.Errorf("tasks changed across the swarmd restart:\nbefore %s\nafter  %s", tasksBefore, tasksAfter)
 	}
+	if t.Failed() {
+		t.Logf("service ps:\n%s", c.MustCtl(1, "service", "ps", "--no-trunc", "dweb"))
+	}
 }

@@ -87,6 +87,11 @@ type Plan struct {
 	// WatchStarts says that a decision waits for tasks that are starting
 	// (a move, once no task starts): reconcile as they get further.
 	WatchStarts bool
+
+	// restartDue says that a slot waits out its restart delay: its next
+	// task, placed where the service has the fewest, may even things out
+	// without a move.
+	restartDue bool
 }
 
 // Empty reports whether the plan changes nothing.
@@ -332,7 +337,7 @@ func reconcileReplicated(v *View, p *Plan, slots map[string][]*swarmv1.Task) {
 	}
 	rollingUpdate(v, p, updating, busy, int(replicas))
 	if v.Rebalance {
-		rebalance(v, p, len(updating) == 0 && busy == 0 && len(p.Create) == 0 && len(p.Desire) == 0)
+		rebalance(v, p, len(updating) == 0 && busy == 0 && len(p.Create) == 0 && len(p.Desire) == 0 && !p.restartDue)
 	}
 }
 
@@ -342,7 +347,10 @@ func reconcileReplicated(v *View, p *Plan, slots map[string][]*swarmv1.Task) {
 // same slot, placed by the scheduler (which prefers the node with the
 // fewest), while the old one runs until the new one does. Only a stable
 // service moves a task: otherwise, or while tasks start, a move that
-// may be called for waits (Plan.WatchStarts).
+// may be called for waits (Plan.WatchStarts). A slot waiting out its
+// restart delay waits too: its task, when it comes, goes where the
+// service has the fewest (a move before it was churn: a task restarted
+// for nothing, and the service briefly one task over).
 func rebalance(v *View, p *Plan, stable bool) {
 	// While no node holds two live tasks, no two nodes' counts differ by
 	// two: the usual case of a service spread wide, told without a look
@@ -478,6 +486,7 @@ func fillSlot(v *View, p *Plan, slot uint64, nodeID string, s slotState) (*slotU
 		return nil, false
 	} else if at.After(v.Now) {
 		p.wakeAt(at)
+		p.restartDue = true
 		return nil, false
 	}
 	if nodeID != "" && v.Nodes[nodeID].GetSpec().GetAvailability() == swarmv1.NodeAvailability_NODE_AVAILABILITY_PAUSE {

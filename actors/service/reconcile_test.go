@@ -2049,6 +2049,38 @@ func TestReconcileRebalance(t *testing.T) {
 			t.Fatalf("plan %v while the moved task starts, want nothing (b2 is the slot's newest)", summarize(v, p))
 		}
 	})
+	// Found by e2e TestDockerRuntime: a task killed on n2 left n1 with
+	// the service's other two; during the restart delay a move took one
+	// of them to n2, and the restarted task then went to n1: a task
+	// restarted for nothing.
+	t.Run("not while a slot waits out its restart delay", func(t *testing.T) {
+		svc := service(3, restart(condAny, 5*time.Second, 0, 0))
+		nodes := []*swarmv1.Node{node("n1"), node("n2")}
+		tasks := []*swarmv1.Task{
+			task("a", 1, "n1", stRunning), task("b", 2, "n2", stFailed, since(time.Second), stopped), task("c", 3, "n1", stRunning),
+		}
+		v := view(svc, nodes, tasks...)
+		v.Rebalance = true
+		p := Reconcile(v)
+		if len(p.Create) != 0 || !p.Wake.Equal(t0.Add(4*time.Second)) {
+			t.Fatalf("plan %v waking at %v, want nothing until the restart in 4s", summarize(v, p), p.Wake.Sub(t0))
+		}
+		// Once due, the slot's new task is the only one made, placed by
+		// the scheduler (on n2, where the service has none).
+		v = view(svc, nodes, tasks...)
+		v.Rebalance, v.Now = true, t0.Add(4*time.Second)
+		p = Reconcile(v)
+		if len(p.Create) != 1 || p.Create[0].Slot != 2 || p.Create[0].NodeId != "" {
+			t.Fatalf("plan %v at the restart, want slot 2's new task, to be placed", summarize(v, p))
+		}
+		// A slot that will not restart (the policy says none) does not
+		// hold a move back.
+		v = view(service(3, restart(condNone, 0, 0, 0)), nodes, tasks...)
+		v.Rebalance = true
+		if p := Reconcile(v); len(p.Create) != 1 || p.Create[0].Slot != 3 {
+			t.Fatalf("plan %v with no restart due, want slot 3 moved", summarize(v, p))
+		}
+	})
 	// In a swarm of 10,000 nodes every reconcile of a stable service
 	// looked at each node for a move that no count could call for.
 	t.Run("one task per node: no node looked at", func(t *testing.T) {
