@@ -128,7 +128,12 @@ type nodeTasks struct {
 	revisions []*swarmv1.ShardRevision
 	// fresh holds the shards that changed this node's tasks since the
 	// last sync was sent (see TaskSyncRequest.fresh_shards).
-	fresh     map[uint64]bool
+	fresh map[uint64]bool
+	// pushed holds the tasks a poke brought (TasksChanged.created) since
+	// the last sync was sent: that sync's answer may have been read
+	// before they were committed, so a whole list that lacks them does
+	// not stop them.
+	pushed    map[string]bool
 	reports   map[string]*swarmv1.TaskStatusUpdate
 	reportSvc map[string]string
 	logs      map[string]task.Instance
@@ -167,6 +172,7 @@ func newNodeTasks() nodeTasks {
 		seen:      make(map[string]uint64),
 		fullDue:   true,
 		fresh:     make(map[uint64]bool),
+		pushed:    make(map[string]bool),
 		reports:   make(map[string]*swarmv1.TaskStatusUpdate),
 		reportSvc: make(map[string]string),
 		logs:      make(map[string]task.Instance),
@@ -194,7 +200,42 @@ func (n *Node) onTasksChanged(ctx actor.Context, msg *swarmv1.TasksChanged) {
 	if s := msg.GetShard(); s != 0 {
 		n.tasks.fresh[s] = true
 	}
+	if len(msg.GetCreated()) > 0 && n.startCreated(ctx, msg.GetCreated()) {
+		// Their reports sync, asking for the shard: what the entry
+		// changed here is known already.
+		if n.tasks.dirty {
+			n.sync(ctx)
+		}
+		return
+	}
 	n.sync(ctx)
+}
+
+// startCreated starts the new tasks a poke brought when the node knows
+// none of them: they are what the entry changed for it (see
+// TasksChanged.created). It returns false, starting none, when it knows
+// any, or any is not a new task of this node's: a sync sorts them out.
+func (n *Node) startCreated(ctx actor.Context, created []*swarmv1.Task) bool {
+	self := n.eng.NodeID()
+	for _, t := range created {
+		_, seen := n.tasks.seen[t.Id]
+		_, running := n.tasks.runners[t.Id]
+		if t.GetId() == "" || t.NodeId != self || seen || running || n.tasks.known[t.Id] ||
+			t.DesiredState > swarmv1.TaskState_TASK_STATE_RUNNING || t.GetStatus().GetState() > swarmv1.TaskState_TASK_STATE_ASSIGNED {
+			return false
+		}
+	}
+	if n.tasks.seenLent != 0 {
+		n.tasks.seen, n.tasks.seenLent = maps.Clone(n.tasks.seen), 0
+	}
+	for _, t := range created {
+		// The version the swarm gave it is not known here: the next sync
+		// lists it again, and the node, running it, leaves it.
+		n.tasks.seen[t.Id] = 0
+		n.tasks.pushed[t.Id] = true
+		n.start(ctx, t)
+	}
+	return true
 }
 
 // onReport records a runner's state change and sends it on.
@@ -325,6 +366,7 @@ func (n *Node) sync(ctx actor.Context) {
 		req.FreshShards = append(req.FreshShards, s)
 	}
 	clear(n.tasks.fresh)
+	clear(n.tasks.pushed)
 	n.tasks.syncing = true
 	n.tasks.syncGen++
 	gen := n.tasks.syncGen
@@ -396,6 +438,13 @@ func (n *Node) apply(ctx actor.Context, resp *swarmv1.TaskSyncResponse) {
 	}
 	for _, t := range tasks {
 		n.tasks.seen[t.Id] = t.Version
+	}
+	if !resp.GetDelta() {
+		for id := range n.tasks.pushed {
+			if _, ok := n.tasks.seen[id]; !ok {
+				n.tasks.seen[id] = 0
+			}
+		}
 	}
 	for _, id := range resp.GetGone() {
 		delete(n.tasks.seen, id)

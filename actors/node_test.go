@@ -528,3 +528,110 @@ func TestNodeSaysWhenItsPortErrorsAreUnchanged(t *testing.T) {
 		t.Errorf("sync after the answer: unchanged %v, errors %v; want unchanged, still sent", req.GetPortErrorsUnchanged(), req.GetPortErrors())
 	}
 }
+
+// newTask is task id of node n1 as a supervisor creates it: assigned,
+// meant to run, on runtime "any", with no version yet.
+func newTask(id string) *swarmv1.Task {
+	return &swarmv1.Task{Id: id, ServiceId: "s1", Slot: 1, NodeId: "n1", Spec: &swarmv1.TaskSpec{Image: "img", Runtime: "any"},
+		DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING, Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED}}
+}
+
+// waitStarted waits until rt started n tasks and returns them.
+func waitStarted(t *testing.T, rt *tasktest.Runtime, n int) []*tasktest.Instance {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(rt.Started()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d tasks started, want %d", len(rt.Started()), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return rt.Started()
+}
+
+// TestNodeStartsTheTasksAPokeBrings: a poke that brings the node's new
+// tasks starts them without a sync of its own: the first sync after it
+// reports them, knows them at version 0 (the swarm's version was not
+// given) and asks for the poke's shard. A poke bringing a task the node
+// knows already is a plain poke.
+func TestNodeStartsTheTasksAPokeBrings(t *testing.T) {
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	rt := &tasktest.Runtime{}
+	d := &scriptedDispatcher{syncs: make(chan *swarmv1.TaskSyncRequest, 8)}
+	pid := spawnNodeWithDispatcher(t, system, d, &runtimeEngine{syncEngine: syncEngine{ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}}, rt: rt})
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 2})
+	if req := nextSync(t, d.syncs, "the first sync"); req.GetDelta() {
+		t.Fatal("the first sync asks for a delta")
+	}
+	time.Sleep(50 * time.Millisecond) // its answer is applied
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3, Created: []*swarmv1.Task{newTask("t1"), newTask("t2")}})
+	waitStarted(t, rt, 2)
+	reported := make(map[string]bool)
+	for i := 0; !reported["t1"] || !reported["t2"]; i++ {
+		req := nextSync(t, d.syncs, "a sync reporting the tasks")
+		if len(req.GetReports()) == 0 {
+			t.Fatalf("sync %d after the poke reports nothing: the node synced for the poke", i)
+		}
+		for _, r := range req.GetReports() {
+			reported[r.GetTaskId()] = true
+		}
+		if i > 0 {
+			continue
+		}
+		k := req.GetKnown()
+		if v1, ok1 := k["t1"]; !ok1 || v1 != 0 || k["t2"] != 0 || !slices.Contains(req.GetFreshShards(), 3) {
+			t.Fatalf("the sync knows %v and asks for shards %v, want t1 and t2 at version 0 and shard 3", k, req.GetFreshShards())
+		}
+	}
+	// t1 again, with a new task: the node knows t1, so it syncs and
+	// starts nothing itself.
+	for len(d.syncs) > 0 {
+		<-d.syncs
+	}
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3, Created: []*swarmv1.Task{newTask("t1"), newTask("t3")}})
+	if req := nextSync(t, d.syncs, "a sync for a poke bringing a known task"); len(req.GetReports()) != 0 {
+		t.Fatalf("the poke's sync reports %v, want none: nothing started", req.GetReports())
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(rt.Started()); n != 2 {
+		t.Fatalf("%d tasks started, want 2: t3 waits for the sync to list it", n)
+	}
+}
+
+// TestNodeKeepsTasksAPokeBroughtDuringAWholeList: a whole list read
+// before the entry that created the tasks a poke then brought does not
+// name them; they are not stopped for it, and are still known after.
+func TestNodeKeepsTasksAPokeBroughtDuringAWholeList(t *testing.T) {
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	rt := &tasktest.Runtime{}
+	release := make(chan struct{})
+	d := &heldDispatcher{syncs: make(chan *swarmv1.TaskSyncRequest, 8), release: []chan struct{}{release}}
+	eng := &runtimeEngine{syncEngine: syncEngine{ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}}, rt: rt}
+	pid, first := startSyncNode(t, system, d, eng)
+	if first.GetDelta() {
+		t.Fatal("the first sync asks for a delta")
+	}
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3, Created: []*swarmv1.Task{newTask("t1")}})
+	in := waitStarted(t, rt, 1)[0]
+	close(release) // the whole list, without t1
+	time.Sleep(100 * time.Millisecond)
+	system.Root.Send(pid, &heartbeatTick{})
+	req := nextSync(t, d.syncs, "a sync after the whole list")
+	if _, ok := req.GetKnown()["t1"]; !ok || in.Stops() != 0 {
+		t.Fatalf("after a whole list read before it: t1 known %v, stopped %d times; want known, running", req.GetKnown(), in.Stops())
+	}
+}
+
+// nextSync waits for the next sync on syncs.
+func nextSync(t *testing.T, syncs chan *swarmv1.TaskSyncRequest, what string) *swarmv1.TaskSyncRequest {
+	t.Helper()
+	select {
+	case req := <-syncs:
+		return req
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no %s", what)
+		return nil
+	}
+}

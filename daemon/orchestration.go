@@ -493,29 +493,40 @@ func (e *managerEnv) SetPortErrors(ctx context.Context, nodeID string, errs map[
 }
 
 // Poke tells the node actors of nodeIDs to sync their tasks now, with
-// shard read up to date.
-func (e *managerEnv) Poke(shard uint64, nodeIDs []string) {
+// shard read up to date, and those of created their new tasks (a node
+// in both syncs).
+func (e *managerEnv) Poke(shard uint64, nodeIDs []string, created map[string][]*swarmv1.Task) {
+	type told struct {
+		pid *actor.PID
+		msg *swarmv1.TasksChanged
+	}
 	v, err := e.raft.LocalRead(cluster.ControlShard, func(s *cluster.Store) any {
-		seen := make(map[string]bool, len(nodeIDs))
-		var pids []*actor.PID
-		for _, id := range nodeIDs {
+		seen := make(map[string]bool, len(nodeIDs)+len(created))
+		var out []told
+		tell := func(id string, msg *swarmv1.TasksChanged) {
 			if seen[id] {
-				continue
+				return
 			}
 			seen[id] = true
 			addr, name, ok := s.NodeAddress(id)
 			if !ok || addr == "" {
-				continue
+				return
 			}
-			pids = append(pids, actors.NodePID(&swarmv1.Node{GatewayAddr: addr, ActorName: name}))
+			out = append(out, told{actors.NodePID(&swarmv1.Node{GatewayAddr: addr, ActorName: name}), msg})
 		}
-		return pids
+		for _, id := range nodeIDs {
+			tell(id, &swarmv1.TasksChanged{Shard: shard})
+		}
+		for id, tasks := range created {
+			tell(id, &swarmv1.TasksChanged{Shard: shard, Created: tasks})
+		}
+		return out
 	})
 	if err != nil {
 		return
 	}
-	for _, pid := range v.([]*actor.PID) {
-		e.system.Root.Send(pid, &swarmv1.TasksChanged{Shard: shard})
+	for _, t := range v.([]told) {
+		e.system.Root.Send(t.pid, t.msg)
 	}
 }
 

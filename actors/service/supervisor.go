@@ -51,8 +51,9 @@ type Env interface {
 	// Barrier returns once this manager's replica of shard applied every
 	// entry committed when it was called.
 	Barrier(ctx context.Context, shard uint64) error
-	// Poke tells nodes that their assignments changed in shard.
-	Poke(shard uint64, nodeIDs []string)
+	// Poke tells nodes that their assignments changed in shard, and nodes
+	// whose only change is new tasks those tasks (created, by node ID).
+	Poke(shard uint64, nodeIDs []string, created map[string][]*swarmv1.Task)
 	// NewID makes a task ID.
 	NewID() string
 	// Now is the time.
@@ -440,14 +441,30 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 	create := batch.Create
 	batch.Create = create[:min(len(create), entryCreates)]
 	create = create[len(batch.Create):]
+	// A node whose only change in an entry is new tasks gets them with
+	// the poke and starts them without a sync, unless they wait for
+	// network attachments (the dispatcher makes those).
+	pushable := len(svc.GetSpec().GetNetworks()) == 0
 	for {
 		if len(batch.Create) > 0 || len(batch.Assign) > 0 || len(batch.Desire) > 0 || len(batch.Status) > 0 || len(batch.Delete) > 0 {
+			other := make(map[string]bool, len(poke))
+			for _, id := range poke {
+				other[id] = true
+			}
+			var push map[string][]*swarmv1.Task
 			for _, t := range batch.Create {
-				if t.NodeId != "" {
+				switch {
+				case t.NodeId == "":
+				case !pushable || other[t.NodeId]:
 					poke = append(poke, t.NodeId)
+				default:
+					if push == nil {
+						push = make(map[string][]*swarmv1.Task)
+					}
+					push[t.NodeId] = append(push[t.NodeId], t)
 				}
 			}
-			props = append(props, proposal{cmd: &swarmv1.Command{Cmd: &swarmv1.Command_TaskBatch{TaskBatch: batch}}, poke: poke})
+			props = append(props, proposal{cmd: &swarmv1.Command{Cmd: &swarmv1.Command_TaskBatch{TaskBatch: batch}}, poke: poke, push: push})
 		}
 		if len(create) == 0 {
 			break
@@ -474,10 +491,12 @@ func waiting(tasks []*swarmv1.Task) bool {
 	return false
 }
 
-// proposal is a command to commit and the nodes to tell once it is.
+// proposal is a command to commit and the nodes to tell once it is:
+// those in poke to sync, those in push of their new tasks.
 type proposal struct {
 	cmd  *swarmv1.Command
 	poke []string
+	push map[string][]*swarmv1.Task
 }
 
 // place runs the scheduler over the service's pending tasks (those created
@@ -560,8 +579,8 @@ func (s *Supervisor) propose(ctx actor.Context, props []proposal) {
 			if err != nil {
 				break
 			}
-			if len(p.poke) > 0 {
-				env.Poke(shard, p.poke)
+			if len(p.poke) > 0 || len(p.push) > 0 {
+				env.Poke(shard, p.poke, p.push)
 			}
 		}
 		root.Send(self, &applied{err: err})

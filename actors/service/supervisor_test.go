@@ -8,6 +8,7 @@ import (
 	"iter"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -49,6 +50,7 @@ type storeEnv struct {
 
 type poke struct {
 	nodes   []string
+	created map[string][]*swarmv1.Task
 	entries int
 }
 
@@ -70,7 +72,7 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-func newStoreEnv(t *testing.T, replicas uint64, nodes int) *storeEnv {
+func newStoreEnv(t *testing.T, replicas uint64, nodes int, opts ...func(*swarmv1.ServiceSpec)) *storeEnv {
 	t.Helper()
 	e := &storeEnv{store: cluster.NewStore()}
 	for i := range nodes {
@@ -85,6 +87,9 @@ func newStoreEnv(t *testing.T, replicas uint64, nodes int) *storeEnv {
 		Name: "web", Mode: swarmv1.ServiceMode_SERVICE_MODE_REPLICATED, Replicas: replicas,
 		Task: &swarmv1.TaskSpec{Image: "sim", Runtime: "sim"},
 	}}
+	for _, o := range opts {
+		o(svc.Spec)
+	}
 	if _, err := e.store.Apply(&swarmv1.Command{Cmd: &swarmv1.Command_CreateService{CreateService: &swarmv1.CreateService{Service: svc}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -110,10 +115,10 @@ func (e *storeEnv) Starting() int {
 	defer e.mu.Unlock()
 	return e.store.StartingTasks() + int(e.extraStarting.Load())
 }
-func (e *storeEnv) Poke(_ uint64, nodes []string) {
+func (e *storeEnv) Poke(_ uint64, nodes []string, created map[string][]*swarmv1.Task) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.pokes = append(e.pokes, poke{nodes: nodes, entries: len(e.entries)})
+	e.pokes = append(e.pokes, poke{nodes: nodes, created: created, entries: len(e.entries)})
 }
 func (e *storeEnv) NewID() string        { return fmt.Sprintf("t%06d", e.ids.Add(1)) }
 func (e *storeEnv) Now() time.Time       { return time.Now().Add(time.Duration(e.ahead.Load())) }
@@ -236,14 +241,131 @@ func TestSupervisorCreatesInEntriesOfEntryCreates(t *testing.T) {
 				for _, n := range p.nodes {
 					told[n] = true
 				}
+				for n, tasks := range p.created {
+					for _, c := range tasks {
+						if c.GetNodeId() != n {
+							t.Fatalf("entry %d: task %s of node %s given to node %s", i, c.GetId(), c.GetNodeId(), n)
+						}
+						told[c.GetId()] = true
+					}
+				}
 			}
 		}
 		for _, c := range b.GetCreate() {
-			if !told[c.GetNodeId()] {
+			if !told[c.GetNodeId()] && !told[c.GetId()] {
 				t.Fatalf("entry %d: node %s of task %s not told right after the entry committed", i, c.GetNodeId(), c.GetId())
 			}
 		}
 	}
+}
+
+// TestSupervisorGivesNodesTheirNewTasks: a node whose only change in an
+// entry is new tasks gets them with the poke, as they were committed; a
+// node with another change in the entry (a task of its told to stop) is
+// told to sync, and so is every node when the tasks wait for network
+// attachments.
+func TestSupervisorGivesNodesTheirNewTasks(t *testing.T) {
+	// pokesOf returns, for the entry that created task id, the nodes told
+	// to sync and the tasks given.
+	pokesOf := func(e *storeEnv, id string) (nodes []string, given map[string][]*swarmv1.Task) {
+		t.Helper()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for i, b := range e.entries {
+			for _, c := range b.GetCreate() {
+				if c.GetId() != id {
+					continue
+				}
+				given = make(map[string][]*swarmv1.Task)
+				for _, p := range e.pokes {
+					if p.entries == i+1 {
+						nodes = append(nodes, p.nodes...)
+						for n, ts := range p.created {
+							given[n] = append(given[n], ts...)
+						}
+					}
+				}
+				return nodes, given
+			}
+		}
+		t.Fatalf("no entry created %s", id)
+		return nil, nil
+	}
+	t.Run("new tasks only", func(t *testing.T) {
+		e := newStoreEnv(t, 6, 3)
+		spawnSupervisor(t, e)
+		waitUntil(t, "every slot filled", func() bool { return len(e.slots()) == 6 })
+		e.mu.Lock()
+		stored := e.store.TasksOfService("svc")
+		e.mu.Unlock()
+		for _, st := range stored {
+			nodes, given := pokesOf(e, st.Id)
+			if len(nodes) != 0 {
+				t.Fatalf("nodes %v told to sync for an entry of new tasks only", nodes)
+			}
+			found := 0
+			for n, ts := range given {
+				for _, g := range ts {
+					if g.GetNodeId() != n {
+						t.Fatalf("task %s of node %s given to %s", g.GetId(), g.GetNodeId(), n)
+					}
+					if g.GetId() == st.Id {
+						found++
+						if g.GetSlot() != st.Slot || g.GetNodeId() != st.NodeId || g.GetSpec().GetImage() != "sim" ||
+							g.GetStatus().GetState() != swarmv1.TaskState_TASK_STATE_ASSIGNED || g.GetDesiredState() != swarmv1.TaskState_TASK_STATE_RUNNING {
+							t.Fatalf("task given %v, committed %v", g, st)
+						}
+					}
+				}
+			}
+			if found != 1 {
+				t.Fatalf("task %s given %d times, want once", st.Id, found)
+			}
+		}
+	})
+	t.Run("a node with another change syncs", func(t *testing.T) {
+		e := newStoreEnv(t, 1, 1)
+		system, pid := spawnSupervisor(t, e)
+		waitUntil(t, "the slot filled", func() bool { return len(e.slots()) == 1 })
+		e.mu.Lock()
+		first := e.store.TasksOfService("svc")[0]
+		_, err := e.store.Apply(&swarmv1.Command{Cmd: &swarmv1.Command_TaskBatch{TaskBatch: &swarmv1.TaskBatch{ServiceIds: []string{"svc"},
+			Status: []*swarmv1.TaskStatusUpdate{{TaskId: first.Id, Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_FAILED}}}}}})
+		e.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		system.Root.Send(pid, &Changed{})
+		var next string
+		waitUntil(t, "the failed task replaced", func() bool {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			for _, x := range e.store.TasksOfService("svc") {
+				if x.Id != first.Id {
+					next = x.Id
+				}
+			}
+			return next != ""
+		})
+		nodes, given := pokesOf(e, next)
+		if len(given) != 0 || !slices.Contains(nodes, "node0") {
+			t.Fatalf("node0 stops %s and gets %s in one entry: told to sync %v, given %v; want a sync", first.Id, next, nodes, given)
+		}
+	})
+	t.Run("tasks on networks", func(t *testing.T) {
+		e := newStoreEnv(t, 4, 2, func(s *swarmv1.ServiceSpec) { s.Networks = []string{"net1"} })
+		spawnSupervisor(t, e)
+		waitUntil(t, "every slot filled", func() bool { return len(e.slots()) == 4 })
+		e.mu.Lock()
+		stored := e.store.TasksOfService("svc")
+		e.mu.Unlock()
+		for _, st := range stored {
+			nodes, given := pokesOf(e, st.Id)
+			if len(given) != 0 || !slices.Contains(nodes, st.NodeId) {
+				t.Fatalf("task %s on a network: told to sync %v, given %v; want %s told to sync", st.Id, nodes, given, st.NodeId)
+			}
+		}
+	})
 }
 
 // TestSupervisorCreatesWithinTheStartingBudget: with startingBudget tasks

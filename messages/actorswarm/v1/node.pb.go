@@ -1396,7 +1396,13 @@ type TasksChanged struct {
 	// shard is the service shard whose entry changed them: the node's next
 	// sync asks its dispatcher to catch up with that shard before answering
 	// (a follower may not have applied the entry yet).
-	Shard         uint64 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	Shard uint64 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	// created, when set, is all the entry changed for the node: new tasks
+	// assigned to it, as they were proposed (the version and dates the
+	// state machine gives them are not there). The node starts them without
+	// a sync; one it has or had already is left to its next sync. A node
+	// that does not know the field syncs, as for any poke.
+	Created       []*Task `protobuf:"bytes,2,rep,name=created,proto3" json:"created,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1436,6 +1442,13 @@ func (x *TasksChanged) GetShard() uint64 {
 		return x.Shard
 	}
 	return 0
+}
+
+func (x *TasksChanged) GetCreated() []*Task {
+	if x != nil {
+		return x.Created
+	}
+	return nil
 }
 
 // TaskLogsRequest asks a node for the kept output of some of its tasks.
@@ -1675,9 +1688,10 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\x0eproxy_protocol\x18\a \x01(\bR\rproxyProtocol\x12,\n" +
 	"\x12drain_timeout_nano\x18\b \x01(\x03R\x10drainTimeoutNano\x12\x1f\n" +
 	"\vnetwork_ids\x18\t \x03(\tR\n" +
-	"networkIds\"$\n" +
+	"networkIds\"S\n" +
 	"\fTasksChanged\x12\x14\n" +
-	"\x05shard\x18\x01 \x01(\x04R\x05shard\"h\n" +
+	"\x05shard\x18\x01 \x01(\x04R\x05shard\x12-\n" +
+	"\acreated\x18\x02 \x03(\v2\x13.actorswarm.v1.TaskR\acreated\"h\n" +
 	"\x0fTaskLogsRequest\x12\x19\n" +
 	"\btask_ids\x18\x01 \x03(\tR\ataskIds\x12\x12\n" +
 	"\x04tail\x18\x02 \x01(\rR\x04tail\x12&\n" +
@@ -1747,12 +1761,13 @@ var file_actorswarm_v1_node_proto_depIdxs = []int32{
 	13, // 15: actorswarm.v1.Mesh.networks:type_name -> actorswarm.v1.MeshNetwork
 	14, // 16: actorswarm.v1.MeshNetwork.endpoints:type_name -> actorswarm.v1.MeshEndpoint
 	26, // 17: actorswarm.v1.MeshPort.protocol:type_name -> actorswarm.v1.Protocol
-	27, // 18: actorswarm.v1.TaskLogsResponse.lines:type_name -> actorswarm.v1.LogLine
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	24, // 18: actorswarm.v1.TasksChanged.created:type_name -> actorswarm.v1.Task
+	27, // 19: actorswarm.v1.TaskLogsResponse.lines:type_name -> actorswarm.v1.LogLine
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_node_proto_init() }
