@@ -146,10 +146,7 @@ func StartRaft(cfg RaftConfig, mode StartMode, members map[uint64]string) (*Raft
 		DeploymentID:   cfg.DeploymentID,
 		// Our own transport: it redials a manager that restarted at the
 		// first message instead of losing it (see internal/rafttransport).
-		// The small-memory LogDB (16 MB memtables): the tiny one's 4 MB
-		// flushed so often that compacting the Raft log took 3 % of a
-		// million-task run's CPU and allocated 2.4 GB.
-		Expert: config.ExpertConfig{LogDB: config.GetSmallMemLogDBConfig(), TransportFactory: rafttransport.Factory{}},
+		Expert: config.ExpertConfig{LogDB: config.GetTinyMemLogDBConfig(), TransportFactory: rafttransport.Factory{}},
 	}
 	if cfg.CAFile != "" {
 		nhc.MutualTLS = true
