@@ -291,14 +291,19 @@ func TestSupervisorGivesNodesTheirNewTasks(t *testing.T) {
 		t.Fatalf("no entry created %s", id)
 		return nil, nil
 	}
+	// started runs a supervisor of e until its replicas are placed, and
+	// returns the tasks stored.
+	started := func(t *testing.T, e *storeEnv, replicas int) []*swarmv1.Task {
+		t.Helper()
+		spawnSupervisor(t, e)
+		waitUntil(t, "every slot filled", func() bool { return len(e.slots()) == replicas })
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.store.TasksOfService("svc")
+	}
 	t.Run("new tasks only", func(t *testing.T) {
 		e := newStoreEnv(t, 6, 3)
-		spawnSupervisor(t, e)
-		waitUntil(t, "every slot filled", func() bool { return len(e.slots()) == 6 })
-		e.mu.Lock()
-		stored := e.store.TasksOfService("svc")
-		e.mu.Unlock()
-		for _, st := range stored {
+		for _, st := range started(t, e, 6) {
 			nodes, given := pokesOf(e, st.Id)
 			if len(nodes) != 0 {
 				t.Fatalf("nodes %v told to sync for an entry of new tasks only", nodes)
@@ -354,12 +359,7 @@ func TestSupervisorGivesNodesTheirNewTasks(t *testing.T) {
 	})
 	t.Run("tasks on networks", func(t *testing.T) {
 		e := newStoreEnv(t, 4, 2, func(s *swarmv1.ServiceSpec) { s.Networks = []string{"net1"} })
-		spawnSupervisor(t, e)
-		waitUntil(t, "every slot filled", func() bool { return len(e.slots()) == 4 })
-		e.mu.Lock()
-		stored := e.store.TasksOfService("svc")
-		e.mu.Unlock()
-		for _, st := range stored {
+		for _, st := range started(t, e, 4) {
 			nodes, given := pokesOf(e, st.Id)
 			if len(given) != 0 || !slices.Contains(nodes, st.NodeId) {
 				t.Fatalf("task %s on a network: told to sync %v, given %v; want %s told to sync", st.Id, nodes, given, st.NodeId)
