@@ -69,7 +69,13 @@ type Node struct {
 	acking  atomic.Bool
 	tasks   nodeTasks
 	ended   []string
+	// runnerProps spawns every runner of the node, handing over spawning
+	// (see spawnRunner).
+	runnerProps *actor.Props
+	spawning    actor.Actor
 }
+
+var _ actor.SupervisorStrategy = (*Node)(nil)
 
 // NewNode returns a node actor heartbeating every period.
 func NewNode(eng NodeEngine, period time.Duration) *Node {

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"maps"
 	"net"
 	"slices"
@@ -242,7 +243,10 @@ func (n *Node) startCreated(ctx actor.Context, created []*swarmv1.Task) bool {
 func (n *Node) onReport(ctx actor.Context, r *task.Report) {
 	id := r.Update.GetTaskId()
 	ref, ok := n.tasks.runners[id]
-	if !ok {
+	if !ok || terminalState(ref.state) {
+		// Nothing follows a task's end: a report after it is one a
+		// runner sent before it failed (HandleFailure, on a system
+		// message, may come first).
 		return
 	}
 	ref.state = r.Update.GetStatus().GetState()
@@ -523,6 +527,59 @@ func (n *Node) lost(ctx actor.Context, t *swarmv1.Task, st swarmv1.TaskState, er
 // may run many tasks); made once, since its producer keeps no state.
 var runnerMailbox = actor.WithMailbox(actor.UnboundedLockfree())
 
+// spawnRunner spawns r as the runner of task id. Every runner of the node
+// comes from one Props, whose producer hands over the runner being
+// spawned (protoactor calls it within SpawnNamed, on this goroutine): a
+// Props and its closures for each task were a fifth of a node's memory
+// per task. Runners are never restarted (see HandleFailure), so the
+// producer is called for nothing else.
+func (n *Node) spawnRunner(ctx actor.Context, id string, r actor.Actor) (*actor.PID, error) {
+	if n.runnerProps == nil {
+		n.runnerProps = actor.PropsFromProducer(func() actor.Actor {
+			a := n.spawning
+			n.spawning = nil
+			return a
+		}, runnerMailbox)
+	}
+	n.spawning = r
+	pid, err := ctx.SpawnNamed(n.runnerProps, "task/"+id)
+	n.spawning = nil
+	return pid, err
+}
+
+// HandleFailure implements actor.SupervisorStrategy for the node's
+// children. A runner that failed (a bug: it panicked) is stopped rather
+// than restarted, which would start its task a second time: its task is
+// stopped and reported failed, and its service replaces it. Other
+// children (load balancers, the tunnel) are restarted as protoactor
+// does by default. It runs on the node's own goroutine (a Failure is a
+// system message of the node's mailbox).
+func (n *Node) HandleFailure(system *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, rs *actor.RestartStatistics, reason, msg any) {
+	for id, ref := range n.tasks.runners {
+		if !ref.pid.Equal(child) {
+			continue
+		}
+		sup.StopChildren(child)
+		if ref.hostPort != nil {
+			sup.StopChildren(ref.hostPort)
+			ref.hostPort = nil
+		}
+		if inst := ref.inst; inst != nil && !terminalState(ref.state) {
+			go func() { _ = inst.Stop(10 * time.Second) }()
+		}
+		if !terminalState(ref.state) {
+			ref.state = swarmv1.TaskState_TASK_STATE_FAILED
+			n.tasks.reports[id] = &swarmv1.TaskStatusUpdate{TaskId: id, Status: &swarmv1.TaskStatus{
+				State: ref.state, Message: "failed", Err: fmt.Sprintf("task runner failed: %v", reason), TimestampUnixNano: clock.Now().UnixNano(),
+			}}
+			n.tasks.reportSvc[id] = ref.service
+			n.tasks.dirty = true
+		}
+		return
+	}
+	actor.DefaultSupervisorStrategy().HandleFailure(system, sup, child, rs, reason, msg)
+}
+
 // start spawns the runner of a task assigned here.
 func (n *Node) start(ctx actor.Context, t *swarmv1.Task) {
 	n.tasks.known[t.Id] = true
@@ -565,8 +622,7 @@ func (n *Node) start(ctx actor.Context, t *swarmv1.Task) {
 	if attached {
 		host = ""
 	}
-	props := actor.PropsFromProducer(func() actor.Actor { return task.NewRunner(t, rt, port, host, nw) }, runnerMailbox)
-	pid, err := ctx.SpawnNamed(props, "task/"+t.Id)
+	pid, err := n.spawnRunner(ctx, t.Id, task.NewRunner(t, rt, port, host, nw))
 	if err != nil {
 		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_REJECTED, "spawn: "+err.Error())
 		return
@@ -611,8 +667,7 @@ func (n *Node) adopt(ctx actor.Context, t *swarmv1.Task) {
 		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_ORPHANED, "task lost: its node restarted")
 		return
 	}
-	props := actor.PropsFromProducer(func() actor.Actor { return task.NewAdopter(t, rt) })
-	pid, err := ctx.SpawnNamed(props, "task/"+t.Id)
+	pid, err := n.spawnRunner(ctx, t.Id, task.NewAdopter(t, rt))
 	if err != nil {
 		n.lost(ctx, t, swarmv1.TaskState_TASK_STATE_ORPHANED, "task lost: "+err.Error())
 		return

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -633,5 +634,74 @@ func nextSync(t *testing.T, syncs chan *swarmv1.TaskSyncRequest, what string) *s
 	case <-time.After(5 * time.Second):
 		t.Fatalf("no %s", what)
 		return nil
+	}
+}
+
+// idPanicRuntime starts tasks whose instance panics when asked its ID:
+// the runner, which asks in its Receive, fails.
+type idPanicRuntime struct {
+	tasktest.Runtime
+	starts atomic.Int32
+}
+
+type idPanicInstance struct{ task.Instance }
+
+func (idPanicInstance) ID() string { panic("instance ID") }
+
+func (r *idPanicRuntime) Start(ctx context.Context, s task.Spec) (task.Instance, error) {
+	r.starts.Add(1)
+	in, err := r.Runtime.Start(ctx, s)
+	if err != nil || s.TaskID != "bad" {
+		return in, err
+	}
+	return idPanicInstance{in}, nil
+}
+
+// TestNodeStopsARunnerThatFailed: a runner that panics is not restarted
+// (a new runner would start its task again): its task is reported failed
+// with the reason, started once, and the node's next runner works.
+func TestNodeStopsARunnerThatFailed(t *testing.T) {
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	rt := &idPanicRuntime{}
+	d := &scriptedDispatcher{syncs: make(chan *swarmv1.TaskSyncRequest, 16)}
+	pid := spawnNodeWithDispatcher(t, system, d, &runtimeEngine{syncEngine: syncEngine{ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}}, rt: rt})
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 2})
+	nextSync(t, d.syncs, "the first sync")
+	time.Sleep(50 * time.Millisecond)
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3, Created: []*swarmv1.Task{newTask("bad")}})
+	var failed *swarmv1.TaskStatus
+	deadline := time.Now().Add(5 * time.Second)
+	for failed == nil && time.Now().Before(deadline) {
+		select {
+		case req := <-d.syncs:
+			for _, r := range req.GetReports() {
+				if r.GetTaskId() == "bad" && r.GetStatus().GetState() == swarmv1.TaskState_TASK_STATE_FAILED {
+					failed = r.GetStatus()
+				}
+			}
+		case <-time.After(100 * time.Millisecond):
+			system.Root.Send(pid, &heartbeatTick{}) // the failure's report waits for a tick
+		}
+	}
+	if failed == nil || !strings.Contains(failed.GetErr(), "task runner failed: instance ID") {
+		t.Fatalf("the failed runner's task reported %v, want failed with the reason", failed)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := rt.starts.Load(); n != 1 {
+		t.Fatalf("the task was started %d times, want once: its runner was restarted", n)
+	}
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3, Created: []*swarmv1.Task{newTask("good")}})
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		req := nextSync(t, d.syncs, "a sync reporting the next task")
+		for _, r := range req.GetReports() {
+			if r.GetTaskId() == "good" && r.GetStatus().GetState() == swarmv1.TaskState_TASK_STATE_RUNNING {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the task after the failed one is not reported running")
+		}
 	}
 }
