@@ -131,9 +131,9 @@ type nodeTasks struct {
 	// last sync was sent (see TaskSyncRequest.fresh_shards).
 	fresh map[uint64]bool
 	// pushed holds the tasks a poke brought (TasksChanged.created) since
-	// the last sync was sent: that sync's answer may have been read
-	// before they were committed, so a whole list that lacks them does
-	// not stop them.
+	// the last sync was sent: the next sync adds them to seen, and that
+	// sync's answer may have been read before they were committed, so a
+	// whole list that lacks them does not stop them.
 	pushed    map[string]bool
 	reports   map[string]*swarmv1.TaskStatusUpdate
 	reportSvc map[string]string
@@ -226,14 +226,8 @@ func (n *Node) startCreated(ctx actor.Context, created []*swarmv1.Task) bool {
 			return false
 		}
 	}
-	if n.tasks.seenLent != 0 {
-		n.tasks.seen, n.tasks.seenLent = maps.Clone(n.tasks.seen), 0
-	}
 	for _, t := range created {
-		// The version the swarm gave it is not known here: the next sync
-		// lists it again, and the node, running it, leaves it.
-		n.tasks.seen[t.Id] = 0
-		n.tasks.pushed[t.Id] = true
+		n.tasks.pushed[t.Id] = true // known from the next sync sent
 		n.start(ctx, t)
 	}
 	return true
@@ -357,6 +351,20 @@ func (n *Node) sync(ctx actor.Context) {
 		req.Reports = append(req.Reports, r)
 		req.ReportServices[tid] = n.tasks.reportSvc[tid]
 		sent[tid] = r
+	}
+	// Tasks started from pokes are known from now, at version 0 (the
+	// one the swarm gave them was not told): the answer lists them again
+	// and the node, running them, leaves them. Added here rather than as
+	// they came, when a sync in flight may still be reading the map.
+	if len(n.tasks.pushed) > 0 {
+		if n.tasks.seenLent != 0 {
+			n.tasks.seen, n.tasks.seenLent = maps.Clone(n.tasks.seen), 0
+		}
+		for id := range n.tasks.pushed {
+			if _, ok := n.tasks.seen[id]; !ok {
+				n.tasks.seen[id] = 0
+			}
+		}
 	}
 	// Only what changed since the tasks this node has, unless the whole
 	// list is due.

@@ -349,8 +349,8 @@ func reconcileReplicated(v *View, p *Plan, slots map[string][]*swarmv1.Task) {
 // service moves a task: otherwise, or while tasks start, a move that
 // may be called for waits (Plan.WatchStarts). A slot waiting out its
 // restart delay waits too: its task, when it comes, goes where the
-// service has the fewest (a move before it was churn: a task restarted
-// for nothing, and the service briefly one task over).
+// service has the fewest (a move before it restarted a task for
+// nothing).
 func rebalance(v *View, p *Plan, stable bool) {
 	// While no node holds two live tasks, no two nodes' counts differ by
 	// two: the usual case of a service spread wide, told without a look
