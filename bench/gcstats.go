@@ -1,7 +1,10 @@
 package bench
 
 import (
+	"fmt"
+	"math"
 	"runtime/metrics"
+	"time"
 )
 
 // gcSample is what the Go runtime says about this process's memory work
@@ -17,6 +20,60 @@ type gcSample struct {
 	// (the runtime's estimate: GOMAXPROCS times the wall time).
 	gcCPU, totalCPU float64
 	cycles          float64
+	// goroutines is how many there are now.
+	goroutines float64
+	// schedWaits is how long goroutines waited, runnable, for a thread
+	// to run them; stops is how long the world stood stopped. Both are
+	// the runtime's cumulative histograms (counts per bucket).
+	schedWaits, stops histogram
+}
+
+// histogram is a runtime/metrics histogram: counts[i] events fell in
+// [buckets[i], buckets[i+1]).
+type histogram struct {
+	counts  []uint64
+	buckets []float64
+}
+
+func newHistogram(h *metrics.Float64Histogram) histogram {
+	return histogram{counts: append([]uint64(nil), h.Counts...), buckets: h.Buckets}
+}
+
+// since is the events of h that came after before.
+func (h histogram) since(before histogram) histogram {
+	out := histogram{counts: append([]uint64(nil), h.counts...), buckets: h.buckets}
+	if len(before.counts) == len(out.counts) {
+		for i := range out.counts {
+			out.counts[i] -= before.counts[i]
+		}
+	}
+	return out
+}
+
+// quantile is the upper bound of the bucket holding the q-quantile of
+// the events (the highest finite bound for the last bucket), 0 without
+// events.
+func (h histogram) quantile(q float64) time.Duration {
+	var total uint64
+	for _, c := range h.counts {
+		total += c
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := uint64(math.Ceil(q * float64(total)))
+	var seen uint64
+	for i, c := range h.counts {
+		seen += c
+		if seen >= rank && c > 0 {
+			hi := h.buckets[i+1]
+			if math.IsInf(hi, 1) {
+				hi = h.buckets[i]
+			}
+			return time.Duration(hi * float64(time.Second))
+		}
+	}
+	return 0
 }
 
 // gcMetrics are the runtime/metrics names gcSample reads, in its order.
@@ -26,6 +83,9 @@ var gcMetrics = []string{
 	"/cpu/classes/gc/total:cpu-seconds",
 	"/cpu/classes/total:cpu-seconds",
 	"/gc/cycles/total:gc-cycles",
+	"/sched/goroutines:goroutines",
+	"/sched/latencies:seconds",
+	"/sched/pauses/total/gc:seconds",
 }
 
 func readGC() gcSample {
@@ -35,26 +95,32 @@ func readGC() gcSample {
 	}
 	metrics.Read(s)
 	v := make([]float64, len(s))
+	h := make([]histogram, len(s))
 	for i := range s {
 		switch s[i].Value.Kind() {
 		case metrics.KindUint64:
 			v[i] = float64(s[i].Value.Uint64())
 		case metrics.KindFloat64:
 			v[i] = s[i].Value.Float64()
+		case metrics.KindFloat64Histogram:
+			h[i] = newHistogram(s[i].Value.Float64Histogram())
 		}
 	}
-	return gcSample{allocated: v[0], liveHeap: v[1], gcCPU: v[2], totalCPU: v[3], cycles: v[4]}
+	return gcSample{allocated: v[0], liveHeap: v[1], gcCPU: v[2], totalCPU: v[3], cycles: v[4], goroutines: v[5], schedWaits: h[6], stops: h[7]}
 }
 
 // since is what happened between an earlier sample and s: bytes
 // allocated, CPU and cycles in between; the live heap is s's.
 func (s gcSample) since(before gcSample) gcSample {
 	return gcSample{
-		allocated: s.allocated - before.allocated,
-		liveHeap:  s.liveHeap,
-		gcCPU:     s.gcCPU - before.gcCPU,
-		totalCPU:  s.totalCPU - before.totalCPU,
-		cycles:    s.cycles - before.cycles,
+		allocated:  s.allocated - before.allocated,
+		liveHeap:   s.liveHeap,
+		gcCPU:      s.gcCPU - before.gcCPU,
+		totalCPU:   s.totalCPU - before.totalCPU,
+		cycles:     s.cycles - before.cycles,
+		goroutines: s.goroutines,
+		schedWaits: s.schedWaits.since(before.schedWaits),
+		stops:      s.stops.since(before.stops),
 	}
 }
 
@@ -65,4 +131,19 @@ func (s gcSample) gcShare() float64 {
 		return 0
 	}
 	return s.gcCPU / s.totalCPU
+}
+
+// schedText says how long goroutines waited to run and the world stood
+// stopped in s: a wait longer than the Raft election timeout loses
+// leaders, one longer than the heartbeat grace loses nodes.
+func (s gcSample) schedText() string {
+	return fmt.Sprintf("%s goroutines, waits to run p99 %s, longest %s; longest stop %s", FormatFigure(s.goroutines),
+		roundWait(s.schedWaits.quantile(0.99)), roundWait(s.schedWaits.quantile(1)), roundWait(s.stops.quantile(1)))
+}
+
+func roundWait(d time.Duration) time.Duration {
+	if d >= time.Millisecond {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Microsecond)
 }

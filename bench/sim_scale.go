@@ -117,6 +117,7 @@ func runSimScale(ctx context.Context, opts Options) (recs []Record, err error) {
 	}
 	appliedBefore := lead.AppliedCommands()
 	gcBefore := readGC()
+	gcLast := gcBefore
 	start := time.Now()
 	if err := createSimServices(ctx, lead, tasks, perService); err != nil {
 		return nil, err
@@ -145,9 +146,11 @@ func runSimScale(ctx context.Context, opts Options) (recs []Record, err error) {
 		}
 		if time.Since(lastLog) >= 5*time.Second {
 			lastLog = time.Now()
-			gc := readGC().since(gcBefore)
-			opts.logf("%s: %s: %d of %d tasks created, %d placed, %d running; %s commands/s; RSS %s MiB, live heap %s MiB, collector %.0f%% of CPU\n", name, now.Round(time.Second), total, tasks, placed, running,
-				FormatFigure(float64(lead.AppliedCommands()-appliedBefore)/now.Seconds()), FormatFigure(rssMiB("VmRSS")), FormatFigure(gc.liveHeap/(1<<20)), 100*gc.gcShare())
+			sample := readGC()
+			gc, recent := sample.since(gcBefore), sample.since(gcLast)
+			gcLast = sample
+			opts.logf("%s: %s: %d of %d tasks created, %d placed, %d running; %s commands/s; RSS %s MiB, live heap %s MiB, collector %.0f%% of CPU; %s\n", name, now.Round(time.Second), total, tasks, placed, running,
+				FormatFigure(float64(lead.AppliedCommands()-appliedBefore)/now.Seconds()), FormatFigure(rssMiB("VmRSS")), FormatFigure(gc.liveHeap/(1<<20)), 100*gc.gcShare(), recent.schedText())
 		}
 		if rss := rssMiB("VmRSS"); rss > simScaleMaxRSS() {
 			return Permanent(fmt.Errorf("stopped: RSS %s MiB, over the %s MiB this run may take of the machine", FormatFigure(rss), FormatFigure(simScaleMaxRSS())))
