@@ -131,6 +131,14 @@ type Supervisor struct {
 	queued   bool
 	// synced is set once the replica was made current (barrier).
 	synced bool
+	// retell is set when nodes may not have been told of changes to
+	// their tasks that committed: this supervisor just took the service
+	// over (its predecessor's last entry may have committed without its
+	// pokes), or its last proposal failed (it may commit later, unknown
+	// to it). The next reconcile pokes the nodes of every task not yet
+	// where it is meant to be (see untold); a node left untold waits for
+	// its periodic sync, tens of seconds in a big swarm.
+	retell bool
 	// last is when the last reconcile ran, updating whether the service
 	// was in a rolling update then.
 	last     time.Time
@@ -273,7 +281,7 @@ func (s *Supervisor) onBarrierDone(ctx actor.Context, msg *barrierDone) {
 		s.schedule(ctx, s.env.Now().Add(200*time.Millisecond))
 		return
 	}
-	s.synced = true
+	s.synced, s.retell = true, true
 	s.reconcile(ctx)
 }
 
@@ -291,6 +299,7 @@ func (s *Supervisor) onApplied(ctx actor.Context, msg *applied) {
 	s.inflight = false
 	if msg.err != nil {
 		s.env.Logger().Warn("service reconcile not committed", "service_id", s.id, "err", msg.err)
+		s.retell = true
 		s.schedule(ctx, s.env.Now().Add(200*time.Millisecond))
 		return
 	}
@@ -353,6 +362,12 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 	svc, tasks, ok := s.env.View(s.id, s.tasks)
 	if !ok {
 		return
+	}
+	if s.retell {
+		s.retell = false
+		if nodes := untold(tasks); len(nodes) > 0 {
+			s.env.Poke(s.shard, nodes, nil)
+		}
 	}
 	s.tasks = make(map[string]*swarmv1.Task, len(tasks))
 	live := make(map[uint64]int)
@@ -546,6 +561,25 @@ func (s *Supervisor) place(v View, batch *swarmv1.TaskBatch) {
 			}})
 		}
 	}
+}
+
+// untold returns the nodes, each once, of the tasks that are not yet in
+// the state they are meant to be: assigned and not running yet, or
+// running and told to stop. Their nodes may not know.
+func untold(tasks []*swarmv1.Task) []string {
+	var out []string
+	seen := make(map[string]bool)
+	for _, t := range tasks {
+		st := t.GetStatus().GetState()
+		pending := t.DesiredState <= swarmv1.TaskState_TASK_STATE_RUNNING && st >= swarmv1.TaskState_TASK_STATE_ASSIGNED && st < swarmv1.TaskState_TASK_STATE_RUNNING
+		stopping := t.DesiredState > swarmv1.TaskState_TASK_STATE_RUNNING && st >= swarmv1.TaskState_TASK_STATE_ASSIGNED && st <= swarmv1.TaskState_TASK_STATE_RUNNING
+		if t.NodeId == "" || !(pending || stopping) || seen[t.NodeId] {
+			continue
+		}
+		seen[t.NodeId] = true
+		out = append(out, t.NodeId)
+	}
+	return out
 }
 
 // propose commits the proposals in order in a goroutine, poking the nodes

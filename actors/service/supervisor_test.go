@@ -39,6 +39,9 @@ type storeEnv struct {
 	lose       int
 	barrierErr error
 	barriers   int
+	// commitButFail makes the next n proposals commit and report an
+	// error, as one whose outcome its proposer never learnt.
+	commitButFail int
 	// notLeading makes Leads false; logs collects what is logged.
 	notLeading atomic.Bool
 	logs       lockedBuffer
@@ -162,6 +165,10 @@ func (e *storeEnv) Propose(_ context.Context, _ uint64, cmd *swarmv1.Command) er
 		return err
 	}
 	e.entries = append(e.entries, cmd.GetTaskBatch())
+	if e.commitButFail > 0 {
+		e.commitButFail--
+		return errors.New("timed out")
+	}
 	return nil
 }
 
@@ -521,6 +528,64 @@ func TestSupervisorWaitsForBarrier(t *testing.T) {
 	e.barrierErr = nil
 	e.mu.Unlock()
 	waitUntil(t, "3 slots filled once the barrier passed", func() bool { return len(e.slots()) == 3 })
+}
+
+// TestSupervisorRetellsNodesOnTakingOver: a supervisor taking a service
+// over pokes, before anything else, the nodes of the tasks not yet where
+// they are meant to be (its predecessor's last entry may have committed
+// without its pokes): a task assigned and not running, and a running one
+// told to stop; not the node whose task runs as meant.
+func TestSupervisorRetellsNodesOnTakingOver(t *testing.T) {
+	e := newStoreEnv(t, 3, 4)
+	spec := &swarmv1.TaskSpec{Image: "sim", Runtime: "sim"}
+	task := func(id string, slot uint64, node string) *swarmv1.Task {
+		return &swarmv1.Task{Id: id, ServiceId: "svc", Slot: slot, NodeId: node, Spec: spec, DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING,
+			Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED}}
+	}
+	running := &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_RUNNING}
+	for _, b := range []*swarmv1.TaskBatch{
+		{Create: []*swarmv1.Task{task("assigned", 1, "node0"), task("running", 2, "node1"), task("stopping", 3, "node2"), task("other", 3, "node3")}},
+		{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "running", Status: running}, {TaskId: "stopping", Status: running}, {TaskId: "other", Status: running}}},
+		{Desire: []*swarmv1.TaskDesire{{TaskId: "stopping", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}},
+	} {
+		if _, err := e.store.Apply(&swarmv1.Command{Cmd: &swarmv1.Command_TaskBatch{TaskBatch: b}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spawnSupervisor(t, e)
+	waitUntil(t, "a poke", func() bool { e.mu.Lock(); defer e.mu.Unlock(); return len(e.pokes) > 0 })
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	first := e.pokes[0]
+	slices.Sort(first.nodes)
+	if first.entries != 0 || !slices.Equal(first.nodes, []string{"node0", "node2"}) || len(first.created) != 0 {
+		t.Fatalf("first poke: nodes %v, tasks %v after %d entries; want node0 and node2 told before any entry", first.nodes, first.created, first.entries)
+	}
+}
+
+// TestSupervisorRetellsNodesAfterAFailedProposal: a proposal that
+// committed though its proposer was told it failed left its nodes
+// untold; the next reconcile tells them.
+func TestSupervisorRetellsNodesAfterAFailedProposal(t *testing.T) {
+	e := newStoreEnv(t, 3, 3)
+	e.commitButFail = 1
+	spawnSupervisor(t, e)
+	waitUntil(t, "3 slots filled", func() bool { return len(e.slots()) == 3 })
+	told := func() []string {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		var nodes []string
+		for _, p := range e.pokes {
+			nodes = append(nodes, p.nodes...)
+			nodes = slices.AppendSeq(nodes, maps.Keys(p.created))
+		}
+		slices.Sort(nodes)
+		return slices.Compact(nodes)
+	}
+	waitUntil(t, "the 3 nodes told", func() bool { return len(told()) == 3 })
+	if n, _ := e.counts(); n != 1 {
+		t.Fatalf("%d entries, want the one that failed and committed", n)
+	}
 }
 
 // TestSupervisorResendsUncertainProposals: a proposal that committed but
