@@ -535,6 +535,13 @@ func (n *Node) lost(ctx actor.Context, t *swarmv1.Task, st swarmv1.TaskState, er
 // may run many tasks); made once, since its producer keeps no state.
 var runnerMailbox = actor.WithMailbox(actor.UnboundedLockfree())
 
+// RunnerDispatcher is a NodeEngine whose node runs its tasks' runners on
+// a dispatcher of its own (simulated nodes: their swarmd's Pool) rather
+// than protoactor's default, a goroutine per mailbox.
+type RunnerDispatcher interface {
+	RunnerDispatcher() actor.Dispatcher
+}
+
 // spawnRunner spawns r as the runner of task id. Every runner of the node
 // comes from one Props, whose producer hands over the runner being
 // spawned (protoactor calls it within SpawnNamed, on this goroutine): a
@@ -543,11 +550,15 @@ var runnerMailbox = actor.WithMailbox(actor.UnboundedLockfree())
 // producer is called for nothing else.
 func (n *Node) spawnRunner(ctx actor.Context, id string, r actor.Actor) (*actor.PID, error) {
 	if n.runnerProps == nil {
+		opts := []actor.PropsOption{runnerMailbox}
+		if d, ok := n.eng.(RunnerDispatcher); ok {
+			opts = append(opts, actor.WithDispatcher(d.RunnerDispatcher()))
+		}
 		n.runnerProps = actor.PropsFromProducer(func() actor.Actor {
 			a := n.spawning
 			n.spawning = nil
 			return a
-		}, runnerMailbox)
+		}, opts...)
 	}
 	n.spawning = r
 	pid, err := ctx.SpawnNamed(n.runnerProps, "task/"+id)

@@ -51,6 +51,8 @@ type Daemon struct {
 	gatewayPID *actor.PID
 	nodePID    *actor.PID
 	simStop    chan struct{}
+	// simPool runs the simulated nodes' actors, once they are started.
+	simPool atomic.Pointer[actors.Pool]
 	// fatal carries the error that stops swarmd by itself; watchStop ends
 	// the disk watch and the clock skew watch.
 	fatal     chan error
@@ -329,6 +331,9 @@ func (d *Daemon) Close() {
 	}
 	if d.system != nil {
 		d.system.Shutdown()
+	}
+	if p := d.simPool.Load(); p != nil {
+		p.Close()
 	}
 	d.lock.Close()
 	d.log.Info("swarmd stopped")

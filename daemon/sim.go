@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,7 +45,17 @@ type simNode struct {
 	id    string
 	rt    task.Runtime
 	ports *atomic.Uint32
+	pool  *actors.Pool
 }
+
+// simPoolWorkers is how many goroutines run the simulated nodes' actors
+// and their tasks' runners (see actors.Pool): half the CPUs, so that the
+// simulated nodes, which stand for other machines, leave the managers'
+// own work in this process room to run on time.
+func simPoolWorkers() int { return max(goruntime.GOMAXPROCS(0)/2, 1) }
+
+// RunnerDispatcher implements actors.RunnerDispatcher.
+func (s *simNode) RunnerDispatcher() actor.Dispatcher { return s.pool }
 
 var _ actors.NodeEngine = (*simNode)(nil)
 
@@ -96,9 +107,11 @@ func (d *Daemon) runSimNodes(stop <-chan struct{}) {
 		}
 		rt := sim.New(sim.Config{StartLatency: 10 * time.Millisecond, Seed: time.Now().UnixNano()})
 		ports := new(atomic.Uint32)
+		pool := actors.NewPool(simPoolWorkers(), 300) // protoactor's default throughput
+		d.simPool.Store(pool)
 		for i, id := range ids {
-			eng := &simNode{d: d, id: id, rt: rt, ports: ports}
-			props := actor.PropsFromProducer(func() actor.Actor { return actors.NewNode(eng, d.cfg.Heartbeat) })
+			eng := &simNode{d: d, id: id, rt: rt, ports: ports, pool: pool}
+			props := actor.PropsFromProducer(func() actor.Actor { return actors.NewNode(eng, d.cfg.Heartbeat) }, actor.WithDispatcher(pool))
 			if _, err := d.system.Root.SpawnNamed(props, simActorName(i)); err != nil {
 				d.log.Error("spawn simulated node", "node_id", id, "err", err)
 			}
