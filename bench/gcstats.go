@@ -23,7 +23,8 @@ type gcSample struct {
 	// goroutines is how many there are now.
 	goroutines float64
 	// schedWaits is how long goroutines waited, runnable, for a thread
-	// to run them; stops is how long the world stood stopped. Both are
+	// to run them; stops is how long the collector stopped the world
+	// (/sched/pauses/total/gc). Both are
 	// the runtime's cumulative histograms (counts per bucket).
 	schedWaits, stops histogram
 }
@@ -133,11 +134,11 @@ func (s gcSample) gcShare() float64 {
 	return s.gcCPU / s.totalCPU
 }
 
-// schedText says how long goroutines waited to run and the world stood
-// stopped in s: a wait longer than the Raft election timeout loses
+// schedText says how long goroutines waited to run and the collector
+// stopped the world in s: a wait longer than the Raft election timeout loses
 // leaders, one longer than the heartbeat grace loses nodes.
 func (s gcSample) schedText() string {
-	return fmt.Sprintf("%s goroutines, waits to run p99 %s, longest %s; longest stop %s", FormatFigure(s.goroutines),
+	return fmt.Sprintf("%s goroutines, waits to run p99 %s, longest %s; longest GC stop %s", FormatFigure(s.goroutines),
 		roundWait(s.schedWaits.quantile(0.99)), roundWait(s.schedWaits.quantile(1)), roundWait(s.stops.quantile(1)))
 }
 

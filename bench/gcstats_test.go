@@ -93,7 +93,7 @@ func TestReadGCSchedulingWaits(t *testing.T) {
 	if waits == 0 {
 		t.Error("no scheduling wait recorded after 100 goroutines ran")
 	}
-	if s := d.schedText(); !strings.Contains(s, "waits to run p99 ") || !strings.Contains(s, "longest stop ") {
+	if s := d.schedText(); !strings.Contains(s, "waits to run p99 ") || !strings.Contains(s, "longest GC stop ") {
 		t.Errorf("schedText = %q", s)
 	}
 }
