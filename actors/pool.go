@@ -13,10 +13,9 @@ import (
 // the simulated nodes stand for other machines, and a burst of work for
 // them (a Raft entry creating a task on each of 10,000 nodes) then waits
 // in the pool's queue rather than as thousands of goroutines in the Go
-// scheduler's, beside the managers' own (at a million tasks: 2 min 46 s
-// and 3 min 2 s to all running against 3 min 25 s and 3 min 21 s, the
-// collector's share 24-25 % against 27-31 %, Raft leaders lost 4 times a
-// run against 6-9; docs/benchmarks.md).
+// scheduler's, beside the managers' own (at a million tasks, all
+// running 8-20 % sooner in four alternated runs of four;
+// docs/benchmarks.md).
 //
 // An actor on a pool must not block in its Receive on another actor of
 // the same pool. After Close, mailboxes run on goroutines of their own,
