@@ -705,3 +705,42 @@ func TestNodeStopsARunnerThatFailed(t *testing.T) {
 		}
 	}
 }
+
+// countingDispatcher is a Pool that counts what it is given to run.
+type countingDispatcher struct {
+	*Pool
+	scheduled atomic.Int64
+}
+
+func (c *countingDispatcher) Schedule(fn func()) {
+	c.scheduled.Add(1)
+	c.Pool.Schedule(fn)
+}
+
+// poolEngine is a runtimeEngine whose runners run on a dispatcher of its
+// own, as a simulated node's do.
+type poolEngine struct {
+	*runtimeEngine
+	d *countingDispatcher
+}
+
+func (e *poolEngine) RunnerDispatcher() actor.Dispatcher { return e.d }
+
+// TestNodeRunsRunnersOnItsEngineDispatcher: an engine that has a
+// dispatcher for runners (RunnerDispatcher) gets the node's runners on
+// it, and they run their tasks.
+func TestNodeRunsRunnersOnItsEngineDispatcher(t *testing.T) {
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	rt := &tasktest.Runtime{}
+	d := &countingDispatcher{Pool: NewPool(1, 300)}
+	defer d.Close()
+	sd := &scriptedDispatcher{syncs: make(chan *swarmv1.TaskSyncRequest, 8)}
+	eng := &poolEngine{runtimeEngine: &runtimeEngine{syncEngine: syncEngine{ackEngine{acks: make(chan *swarmv1.HeartbeatAck, 4)}}, rt: rt}, d: d}
+	pid := spawnNodeWithDispatcher(t, system, sd, eng)
+	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3, Created: []*swarmv1.Task{newTask("t1"), newTask("t2")}})
+	waitStarted(t, rt, 2)
+	if n := d.scheduled.Load(); n == 0 {
+		t.Fatal("the runners never ran on the engine's dispatcher")
+	}
+}

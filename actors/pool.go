@@ -65,7 +65,8 @@ func (p *Pool) Schedule(fn func()) {
 func (p *Pool) Throughput() int { return p.throughput }
 
 // Close stops the workers once the queue is empty and waits for them;
-// what is scheduled afterwards runs on a goroutine of its own.
+// what is scheduled afterwards runs on a goroutine of its own. Closing
+// again only waits.
 func (p *Pool) Close() {
 	p.mu.Lock()
 	p.closed = true

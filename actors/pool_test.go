@@ -110,3 +110,16 @@ func TestPoolRunsActors(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolClosesTwice: a second Close returns too.
+func TestPoolClosesTwice(t *testing.T) {
+	p := NewPool(2, 300)
+	p.Close()
+	done := make(chan struct{})
+	go func() { p.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a second Close never returned")
+	}
+}

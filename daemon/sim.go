@@ -109,6 +109,13 @@ func (d *Daemon) runSimNodes(stop <-chan struct{}) {
 		ports := new(atomic.Uint32)
 		pool := actors.NewPool(simPoolWorkers(), 300) // protoactor's default throughput
 		d.simPool.Store(pool)
+		select {
+		case <-stop:
+			// Close may have looked for the pool before it was stored.
+			pool.Close()
+			return
+		default:
+		}
 		for i, id := range ids {
 			eng := &simNode{d: d, id: id, rt: rt, ports: ports, pool: pool}
 			props := actor.PropsFromProducer(func() actor.Actor { return actors.NewNode(eng, d.cfg.Heartbeat) }, actor.WithDispatcher(pool))
