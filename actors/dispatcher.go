@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorswarm/swarm/cluster"
+	"github.com/actorswarm/swarm/internal/deadline"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -57,10 +58,12 @@ type ShardTasks struct {
 // changes they report (one entry per shard) and answers the tasks they
 // must run or stop. It keeps no state; each sync is served in a goroutine.
 type Dispatcher struct {
-	ctl       DispatchControl
-	commits   *groupCommit
-	barriers  *barrierGroup
-	deadlines sharedDeadline
+	ctl      DispatchControl
+	commits  *groupCommit
+	barriers *barrierGroup
+	// deadlines are the syncs' (deadline.Shared: thousands a second
+	// in a big swarm).
+	deadlines deadline.Shared
 }
 
 // NewDispatcher returns a dispatcher.
@@ -86,42 +89,13 @@ func (d *Dispatcher) onSync(ctx actor.Context, req *swarmv1.TaskSyncRequest) {
 	}()
 }
 
-// syncBudget bounds the work of one sync (at most deadlineGrain more).
+// syncBudget bounds the work of one sync (at most a grain of
+// deadline.Shared more).
 const syncBudget = 5 * time.Second
-
-// deadlineGrain is how far apart the deadlines of a sharedDeadline are.
-const deadlineGrain = 100 * time.Millisecond
-
-// sharedDeadline hands out contexts with deadlines, one context for all
-// the callers of a deadlineGrain: a dispatcher serves thousands of syncs
-// a second in a big swarm, and a context with a timer of its own for
-// each was a measurable part of the work. Safe for concurrent use.
-type sharedDeadline struct {
-	mu  sync.Mutex
-	ctx context.Context
-	at  time.Time
-	// cancel is the current context's; never called (the contexts end
-	// at their deadlines), kept as the context package asks.
-	cancel context.CancelFunc
-}
-
-// within returns a context that ends between d and d+deadlineGrain from
-// now. It is never cancelled before its deadline: callers share it.
-func (s *sharedDeadline) within(d time.Duration) context.Context {
-	now := time.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ctx == nil || s.at.Before(now.Add(d)) {
-		// The one before ends at its own deadline, with its timer.
-		s.at = now.Add(d + deadlineGrain)
-		s.ctx, s.cancel = context.WithDeadline(context.Background(), s.at)
-	}
-	return s.ctx
-}
 
 // Sync commits a node's reports and lists its tasks; it blocks.
 func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncResponse {
-	ctx := d.deadlines.within(syncBudget)
+	ctx := d.deadlines.Within(syncBudget)
 	byShard := make(map[uint64]*swarmv1.TaskBatch)
 	for _, r := range req.GetReports() {
 		svc := req.GetReportServices()[r.GetTaskId()]

@@ -504,40 +504,6 @@ func TestDeltaSyncLaggingReplica(t *testing.T) {
 	}
 }
 
-// TestSharedDeadline: callers within deadlineGrain of each other share a
-// context, each ends between d and d+deadlineGrain after its call, and a
-// caller whose d would end later gets a new one.
-func TestSharedDeadline(t *testing.T) {
-	var s sharedDeadline
-	const d = 200 * time.Millisecond
-	start := time.Now()
-	a := s.within(d)
-	b := s.within(d)
-	if a != b {
-		t.Error("two calls a moment apart got contexts of their own, want one shared")
-	}
-	at, ok := a.Deadline()
-	if !ok || at.Before(start.Add(d)) || at.After(time.Now().Add(d+deadlineGrain)) {
-		t.Errorf("deadline %v after the call, want within [%v, %v]", at.Sub(start), d, d+deadlineGrain)
-	}
-	time.Sleep(deadlineGrain + 10*time.Millisecond)
-	c := s.within(d)
-	if c == a {
-		t.Error("a call after deadlineGrain got the old context, which ends too soon for it")
-	}
-	select {
-	case <-a.Done():
-		if a.Err() != context.DeadlineExceeded {
-			t.Errorf("the first context ended with %v, want its deadline", a.Err())
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the first context did not end at its deadline")
-	}
-	if c.Err() != nil {
-		t.Errorf("the new context ended with its predecessor: %v", c.Err())
-	}
-}
-
 // TestSyncComparesPortErrorsWhenTheyMayDiffer: a delta sync whose node
 // says its port errors are those of its last answered sync does not have
 // them compared; any other sync, and every whole-list sync, does.

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/actorswarm/swarm/internal/clock"
+	"github.com/actorswarm/swarm/internal/deadline"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -137,6 +138,15 @@ func (r *Runner) spec() Spec {
 	}
 }
 
+// startTimeout bounds a task's start: its network attachment and its
+// runtime's Start.
+const startTimeout = 5 * time.Minute
+
+// starts hands out the starts' contexts: a node starts thousands of tasks
+// a second in a big swarm (a million in a simulation), and a context
+// with a timer of its own for each cost a few percent of all the work.
+var starts = deadline.Shared{Grain: time.Second}
+
 func (r *Runner) onStarted(ctx actor.Context) {
 	if r.adopt {
 		r.startAdoption(ctx)
@@ -146,8 +156,7 @@ func (r *Runner) onStarted(ctx actor.Context) {
 	r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_STARTING, Message: "starting"}, nil)
 	self, root, rt, spec, nw, t := ctx.Self(), ctx.ActorSystem().Root, r.rt, r.spec(), r.net, r.task
 	go func() {
-		c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
+		c := starts.Within(startTimeout)
 		if len(t.GetAttachments()) > 0 {
 			if nw == nil {
 				root.Send(self, &started{err: errors.New("this node cannot attach tasks to overlay networks")})
