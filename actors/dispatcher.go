@@ -152,9 +152,12 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 		}
 	}
 	// A node gets the tasks it must run or stop: not those that ended and
-	// are not meant to run. A delta request gets only what changed.
+	// are not meant to run. A delta request gets only what changed; one
+	// whose known versions are not node versions (a node older than
+	// Task.node_version) gets the whole list, which it handles alike.
+	delta := req.GetDelta() && req.GetKnownNodeVersions()
 	known, since := req.GetKnown(), req.GetRevisions()
-	if !req.GetDelta() {
+	if !delta {
 		known, since = nil, nil
 	}
 	// The node was told its tasks changed in these shards: this replica
@@ -164,7 +167,7 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 	// A whole list makes the node stop what it does not name: it is read
 	// behind a barrier on every shard (it is asked for rarely).
 	fresh := req.GetFreshShards()
-	if !req.GetDelta() {
+	if !delta {
 		fresh = d.ctl.ServiceShards()
 	}
 	if err := d.barrier(ctx, fresh); err != nil {
@@ -194,7 +197,7 @@ func (d *Dispatcher) Sync(req *swarmv1.TaskSyncRequest) *swarmv1.TaskSyncRespons
 	if err != nil {
 		return &swarmv1.TaskSyncResponse{Error: err.Error()}
 	}
-	resp := &swarmv1.TaskSyncResponse{Tasks: out, NodeAttachments: nodeAtts, Delta: req.GetDelta(), Gone: l.gone, Revisions: l.revisions}
+	resp := &swarmv1.TaskSyncResponse{Tasks: out, NodeAttachments: nodeAtts, Delta: delta, Gone: l.gone, Revisions: l.revisions}
 	if mesh := d.ctl.Mesh(); mesh.GetVersion() != req.GetMeshVersion() {
 		resp.Mesh = mesh
 	}

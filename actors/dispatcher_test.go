@@ -192,9 +192,11 @@ func (c *storeCtl) Barrier(context.Context, uint64) error {
 }
 
 // TestDeltaSync follows a node's delta syncs while its tasks change: a
-// delta answer holds the tasks that are new or changed, names in gone
-// those the node knows that it must no longer run (deleted, or ended and
-// not meant to run), and nothing else; a full sync lists every task.
+// delta answer holds the tasks that are new or changed in a way the node
+// acts on (not its own reports), names in gone those the node knows that
+// it must no longer run (deleted, or ended and not meant to run when
+// listed), and nothing else; a full sync lists every task. A delta
+// request of a node that does not know node versions gets a whole list.
 func TestDeltaSync(t *testing.T) {
 	s := cluster.NewStore()
 	apply := func(c *swarmv1.Command) {
@@ -222,7 +224,7 @@ func TestDeltaSync(t *testing.T) {
 	seen := map[string]uint64{}
 	sync := func(delta bool) (ids, gone []string) {
 		t.Helper()
-		resp := d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: delta, Known: maps.Clone(seen)})
+		resp := d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: delta, Known: maps.Clone(seen), KnownNodeVersions: true})
 		if resp.GetError() != "" {
 			t.Fatal(resp.GetError())
 		}
@@ -234,7 +236,7 @@ func TestDeltaSync(t *testing.T) {
 		}
 		for _, tk := range resp.GetTasks() {
 			ids = append(ids, tk.Id)
-			seen[tk.Id] = tk.Version
+			seen[tk.Id] = tk.NodeVersion
 		}
 		for _, id := range resp.GetGone() {
 			delete(seen, id)
@@ -259,16 +261,34 @@ func TestDeltaSync(t *testing.T) {
 	expect("first sync", true, []string{"t1", "t2", "t3"}, nil)
 	expect("nothing changed", true, nil, nil)
 	batch(running("t1"))
-	expect("t1 running", true, []string{"t1"}, nil)
+	expect("t1 reported running", true, nil, nil)
 	batch(&swarmv1.TaskBatch{Desire: []*swarmv1.TaskDesire{{TaskId: "t2", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}})
 	expect("t2 told to stop", true, []string{"t2"}, nil)
 	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "t2", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}}})
-	expect("t2 ended", true, nil, []string{"t2"})
+	expect("t2 reported ended", true, nil, nil)
+	batch(&swarmv1.TaskBatch{Desire: []*swarmv1.TaskDesire{{TaskId: "t1", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}},
+		Status: []*swarmv1.TaskStatusUpdate{{TaskId: "t1", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ORPHANED}}}})
+	expect("t1 told to stop and orphaned", true, nil, []string{"t1"})
 	batch(&swarmv1.TaskBatch{Delete: []string{"t3"}})
 	expect("t3 deleted", true, nil, []string{"t3"})
-	expect("full sync", false, []string{"t1"}, nil)
-	if want := map[string]uint64{"t1": seen["t1"]}; !maps.Equal(seen, want) || len(seen) != 1 {
-		t.Errorf("the node's tasks end as %v, want only t1", seen)
+	batch(&swarmv1.TaskBatch{Create: []*swarmv1.Task{{Id: "t4", ServiceId: "svc", Slot: 5, NodeId: "n1", SpecVersion: 1, Spec: svc.Spec.Task,
+		DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING, Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED}}}})
+	seen["t4"] = cluster.CreatedNodeVersion // as from a poke that brought it
+	batch(running("t4"))
+	expect("t4 brought by a poke, reported running", true, nil, nil)
+	// A node older than node versions sends versions: it is answered the
+	// whole list (t2 ended and is not meant to run: not listed).
+	resp := d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: true, Known: map[string]uint64{"t2": 5, "t4": 2}})
+	var ids []string
+	for _, tk := range resp.GetTasks() {
+		ids = append(ids, tk.Id)
+	}
+	if resp.GetDelta() || !slices.Equal(ids, []string{"t4"}) || len(resp.GetGone()) != 0 {
+		t.Errorf("a delta request by versions: answer delta=%v, tasks %v, gone %v; want the whole list [t4]", resp.GetDelta(), ids, resp.GetGone())
+	}
+	expect("full sync", false, []string{"t4"}, nil)
+	if want := map[string]uint64{"t4": seen["t4"]}; !maps.Equal(seen, want) || len(seen) != 1 {
+		t.Errorf("the node's tasks end as %v, want only t4", seen)
 	}
 }
 
@@ -310,16 +330,16 @@ func TestDeltaSyncRevisions(t *testing.T) {
 	// without revisions, and returns the shards read.
 	sync := func(what string, delta bool, wantIDs, wantGone []string) int {
 		t.Helper()
-		ref := d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: delta, Known: maps.Clone(seen)})
+		ref := d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: delta, Known: maps.Clone(seen), KnownNodeVersions: true})
 		reads := ctl.reads
-		resp := d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: delta, Known: maps.Clone(seen), Revisions: revs})
+		resp := d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: delta, Known: maps.Clone(seen), Revisions: revs, KnownNodeVersions: true})
 		reads = ctl.reads - reads
 		if resp.GetError() != "" || ref.GetError() != "" {
 			t.Fatal(resp.GetError(), ref.GetError())
 		}
 		ids := func(r *swarmv1.TaskSyncResponse) (ids []string) {
 			for _, tk := range r.GetTasks() {
-				ids = append(ids, fmt.Sprint(tk.Id, "@", tk.Version))
+				ids = append(ids, fmt.Sprint(tk.Id, "@", tk.NodeVersion))
 			}
 			slices.Sort(ids)
 			return ids
@@ -345,7 +365,7 @@ func TestDeltaSyncRevisions(t *testing.T) {
 			clear(seen)
 		}
 		for _, tk := range resp.GetTasks() {
-			seen[tk.Id] = tk.Version
+			seen[tk.Id] = tk.NodeVersion
 		}
 		for _, id := range resp.GetGone() {
 			delete(seen, id)
@@ -369,8 +389,13 @@ func TestDeltaSyncRevisions(t *testing.T) {
 	}
 	expectReads("nothing changed", sync("nothing changed", true, nil, nil), 0)
 	apply(s1, running("s1-0"))
-	expectReads("a task running in shard 1", sync("a task running in shard 1", true, []string{"s1-0"}, nil), 1)
-	apply(s1, running("s1-2"))
+	expectReads("a task reported running in shard 1", sync("a task reported running in shard 1", true, nil, nil), 0)
+	apply(s1, &swarmv1.TaskBatch{Desire: []*swarmv1.TaskDesire{{TaskId: "s1-0", DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING}}})
+	expectReads("a desired state that is the same", sync("a desired state that is the same", true, nil, nil), 0)
+	apply(s1, &swarmv1.TaskBatch{Create: []*swarmv1.Task{{Id: "s1-3", ServiceId: "svc0", Slot: 4, NodeId: "n1", SpecVersion: 1, Spec: spec,
+		DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING, Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED}}}})
+	expectReads("a task created in shard 1", sync("a task created in shard 1", true, []string{"s1-3"}, nil), 1)
+	apply(s1, &swarmv1.TaskBatch{Desire: []*swarmv1.TaskDesire{{TaskId: "s1-2", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}})
 	expectReads("another node's task changed", sync("another node's task changed", true, nil, nil), 0)
 	apply(s2, &swarmv1.TaskBatch{Delete: []string{"s2-1"}})
 	// Shard 2, then both with IDs to name what went; all again behind a
@@ -392,8 +417,8 @@ func TestDeltaSyncRevisions(t *testing.T) {
 	wrong.Tasks += 3
 	revs = []*swarmv1.ShardRevision{revs[0], wrong}
 	expectReads("a wrong count", sync("a wrong count", true, nil, nil), 2)
-	if want := map[string]uint64{"s1-0": seen["s1-0"], "s2-0": seen["s2-0"]}; !maps.Equal(seen, want) {
-		t.Errorf("the node's tasks end as %v, want s1-0 and s2-0", seen)
+	if want := map[string]uint64{"s1-0": seen["s1-0"], "s1-3": seen["s1-3"], "s2-0": seen["s2-0"]}; !maps.Equal(seen, want) {
+		t.Errorf("the node's tasks end as %v, want s1-0, s1-3 and s2-0", seen)
 	}
 }
 
@@ -467,9 +492,9 @@ func TestDeltaSyncLaggingReplica(t *testing.T) {
 	}
 	ctl := &storeCtl{s: s, lagging: []*swarmv1.Command{create("t2")}}
 	d := NewDispatcher(ctl)
-	// The node has t2 (version 1, from the leader) and t9, which was
+	// The node has t2 (node version 1, from the leader) and t9, which was
 	// deleted; it never heard of t1.
-	resp := d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: true, Known: map[string]uint64{"t2": 1, "t9": 3}})
+	resp := d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: true, Known: map[string]uint64{"t2": 1, "t9": 3}, KnownNodeVersions: true})
 	if resp.GetError() != "" {
 		t.Fatal(resp.GetError())
 	}
@@ -487,7 +512,7 @@ func TestDeltaSyncLaggingReplica(t *testing.T) {
 		t.Errorf("%d barriers, want 1 (one shard)", ctl.barriers)
 	}
 	// Nothing gone: no barrier.
-	d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: true, Known: map[string]uint64{"t1": 1, "t2": 1}})
+	d.Sync(&swarmv1.TaskSyncRequest{NodeId: "n1", Delta: true, Known: map[string]uint64{"t1": 1, "t2": 1}, KnownNodeVersions: true})
 	if ctl.barriers != 1 {
 		t.Errorf("%d barriers after a sync with nothing gone, want still 1", ctl.barriers)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorswarm/swarm/actors/task"
+	"github.com/actorswarm/swarm/cluster"
 	"github.com/actorswarm/swarm/internal/clock"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
@@ -114,8 +115,9 @@ func (n *Node) onDrained(ctx actor.Context, msg *drained) {
 type nodeTasks struct {
 	runners map[string]*runnerRef
 	known   map[string]bool
-	// seen holds the version of each task as last listed by a manager,
-	// for delta syncs; fullDue asks for the whole list at the next sync.
+	// seen holds the node version of each task (Task.node_version) as
+	// last listed by a manager, for delta syncs; fullDue asks for the
+	// whole list at the next sync.
 	seen    map[string]uint64
 	fullDue bool
 	// seenLent is the number of the first sync that sent seen itself as
@@ -352,17 +354,17 @@ func (n *Node) sync(ctx actor.Context) {
 		req.ReportServices[tid] = n.tasks.reportSvc[tid]
 		sent[tid] = r
 	}
-	// Tasks started from pokes are known from now, at version 0 (the
-	// one the swarm gave them was not told): the answer lists them again
-	// and the node, running them, leaves them. Added here rather than as
-	// they came, when a sync in flight may still be reading the map.
+	// Tasks started from pokes are known from now, at node version 1,
+	// every created task's (see Task.node_version): the answer lists them
+	// again only if they changed since. Added here rather than as they
+	// came, when a sync in flight may still be reading the map.
 	if len(n.tasks.pushed) > 0 {
 		if n.tasks.seenLent != 0 {
 			n.tasks.seen, n.tasks.seenLent = maps.Clone(n.tasks.seen), 0
 		}
 		for id := range n.tasks.pushed {
 			if _, ok := n.tasks.seen[id]; !ok {
-				n.tasks.seen[id] = 0
+				n.tasks.seen[id] = cluster.CreatedNodeVersion
 			}
 		}
 	}
@@ -370,7 +372,7 @@ func (n *Node) sync(ctx actor.Context) {
 	// list is due.
 	full := n.tasks.fullDue
 	if !full {
-		req.Delta, req.Known, req.Revisions = true, n.tasks.seen, n.tasks.revisions
+		req.Delta, req.Known, req.Revisions, req.KnownNodeVersions = true, n.tasks.seen, n.tasks.revisions, true
 	}
 	errsGen := n.tasks.portErrsGen
 	req.PortErrorsUnchanged = !full && n.tasks.portErrsAckedOK && n.tasks.portErrsAcked == errsGen
@@ -449,12 +451,12 @@ func (n *Node) apply(ctx actor.Context, resp *swarmv1.TaskSyncResponse) {
 		n.tasks.seen, n.tasks.seenLent = maps.Clone(n.tasks.seen), 0
 	}
 	for _, t := range tasks {
-		n.tasks.seen[t.Id] = t.Version
+		n.tasks.seen[t.Id] = t.NodeVersion
 	}
 	if !resp.GetDelta() {
 		for id := range n.tasks.pushed {
 			if _, ok := n.tasks.seen[id]; !ok {
-				n.tasks.seen[id] = 0
+				n.tasks.seen[id] = cluster.CreatedNodeVersion
 			}
 		}
 	}

@@ -328,7 +328,7 @@ func TestNodeKeepsKnownVersionsItLent(t *testing.T) {
 	system := actor.NewActorSystem()
 	defer system.Shutdown()
 	ended := func(id string, version uint64) *swarmv1.Task {
-		return &swarmv1.Task{Id: id, Version: version, DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN,
+		return &swarmv1.Task{Id: id, Version: version + 10, NodeVersion: version, DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN,
 			Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_COMPLETE}}
 	}
 	d := &scriptedDispatcher{syncs: make(chan *swarmv1.TaskSyncRequest, 8), answers: []*swarmv1.TaskSyncResponse{
@@ -363,8 +363,9 @@ func TestNodeKeepsKnownVersionsItLent(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // the answer is applied
 	system.Root.Send(pid, &swarmv1.TasksChanged{Shard: 3})
 	hung := next("second sync")
-	if !hung.GetDelta() || hung.GetKnown()["t1"] != 1 || len(hung.GetKnown()) != 1 {
-		t.Fatalf("the second sync knows %v (delta %v), want t1 at version 1", hung.GetKnown(), hung.GetDelta())
+	if !hung.GetDelta() || !hung.GetKnownNodeVersions() || hung.GetKnown()["t1"] != 1 || len(hung.GetKnown()) != 1 {
+		t.Fatalf("the second sync knows %v (delta %v, node versions %v), want t1 at node version 1",
+			hung.GetKnown(), hung.GetDelta(), hung.GetKnownNodeVersions())
 	}
 	eng.first.Store("m2") // the hung sync is given up at a tick
 	third := next("sync after the hung one was given up")
@@ -552,8 +553,8 @@ func waitStarted(t *testing.T, rt *tasktest.Runtime, n int) []*tasktest.Instance
 
 // TestNodeStartsTheTasksAPokeBrings: a poke that brings the node's new
 // tasks starts them without a sync of its own: the first sync after it
-// reports them, knows them at version 0 (the swarm's version was not
-// given) and asks for the poke's shard. A poke bringing a task the node
+// reports them, knows them at node version 1 (every created task's, see
+// Task.node_version) and asks for the poke's shard. A poke bringing a task the node
 // knows already is a plain poke.
 func TestNodeStartsTheTasksAPokeBrings(t *testing.T) {
 	system := actor.NewActorSystem()
@@ -581,8 +582,9 @@ func TestNodeStartsTheTasksAPokeBrings(t *testing.T) {
 			continue
 		}
 		k := req.GetKnown()
-		if v1, ok1 := k["t1"]; !ok1 || v1 != 0 || k["t2"] != 0 || !slices.Contains(req.GetFreshShards(), 3) {
-			t.Fatalf("the sync knows %v and asks for shards %v, want t1 and t2 at version 0 and shard 3", k, req.GetFreshShards())
+		if k["t1"] != 1 || k["t2"] != 1 || !req.GetKnownNodeVersions() || !slices.Contains(req.GetFreshShards(), 3) {
+			t.Fatalf("the sync knows %v (node versions: %v) and asks for shards %v, want t1 and t2 at node version 1 and shard 3",
+				k, req.GetKnownNodeVersions(), req.GetFreshShards())
 		}
 	}
 	// t1 again, with a new task: the node knows t1, so it syncs and

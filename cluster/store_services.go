@@ -217,17 +217,18 @@ func (s *Store) putTask(t *swarmv1.Task) {
 	s.use(t, 1)
 }
 
-// nodeTaskSet is a node's tasks in a shard, by ID with their versions,
-// and the node's revision: the Raft index of the entry that last changed
-// any of them (0: unknown, as after a restore). A node that has no task
-// left has no set, hence revision 0.
+// nodeTaskSet is a node's tasks in a shard, by ID with their node
+// versions (Task.node_version), and the node's revision: the Raft index
+// of the entry that last changed any of them in a way the node acts on
+// (0: unknown, as after a restore). A node that has no task left has no
+// set, hence revision 0.
 type nodeTaskSet struct {
 	rev      uint64
 	versions map[string]uint64
 }
 
-// indexOnNode records a task's version in its node's set (if it has a
-// node) and moves the node's revision to the entry being applied.
+// indexOnNode records a task's node version in its node's set (if it has
+// a node) and moves the node's revision to the entry being applied.
 func (s *Store) indexOnNode(t *swarmv1.Task) {
 	if t.NodeId == "" {
 		return
@@ -237,7 +238,7 @@ func (s *Store) indexOnNode(t *swarmv1.Task) {
 		set = &nodeTaskSet{versions: make(map[string]uint64)}
 		s.tasksByNode[t.NodeId] = set
 	}
-	set.versions[t.Id] = t.Version
+	set.versions[t.Id] = t.NodeVersion
 	set.rev = s.applying
 }
 
@@ -296,7 +297,7 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 	for _, t := range c.GetCreate() {
 		t = s.storedTask(t)
 		s.created++
-		t.CreatedUnixNano, t.UpdatedUnixNano, t.Version, t.CreatedIndex = now, now, 1, s.created
+		t.CreatedUnixNano, t.UpdatedUnixNano, t.Version, t.CreatedIndex, t.NodeVersion = now, now, 1, s.created, CreatedNodeVersion
 		if t.Status == nil {
 			t.Status = &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_NEW}
 		}
@@ -313,7 +314,7 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 		s.use(t, -1)
 		t.NodeId = s.nodeRef(a.NodeId)
 		t.Status = &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED, TimestampUnixNano: now, Message: "scheduler assigned task to node"}
-		s.touchTask(t, now)
+		s.touchTaskForNode(t, now)
 		s.use(t, 1)
 	}
 	for _, d := range c.GetDesire() {
@@ -327,7 +328,7 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 		if d.GetReason() != "" {
 			t.ShutdownReason = d.Reason
 		}
-		s.touchTask(t, now)
+		s.touchTaskForNode(t, now)
 	}
 	for _, u := range c.GetStatus() {
 		t, ok := s.tasks[u.GetTaskId()]
@@ -420,11 +421,23 @@ func (s *Store) EachUsage(fn func(node string, u *NodeUsage)) {
 	}
 }
 
-// touchTask marks a stored task changed: a new version, in its node's
-// index too.
+// CreatedNodeVersion is every task's node version when it is created (see
+// Task.node_version): a node given a new task by a poke knows it at that.
+const CreatedNodeVersion = 1
+
+// touchTask marks a stored task changed: a new version. Its node's index
+// is not changed: the node need not hear of it (its state was reported).
 func (s *Store) touchTask(t *swarmv1.Task, now int64) {
 	t.UpdatedUnixNano = now
 	t.Version++
+}
+
+// touchTaskForNode marks a stored task changed in a way its node acts on
+// (assigned, told a desired state): a new version and node version, in
+// its node's index too.
+func (s *Store) touchTaskForNode(t *swarmv1.Task, now int64) {
+	s.touchTask(t, now)
+	t.NodeVersion++
 	s.indexOnNode(t)
 }
 
@@ -555,9 +568,9 @@ func (set *nodeTaskSet) tasks() map[string]uint64 {
 }
 
 // TasksOfNodeSince is TasksOfNode for a reader that has some of the
-// node's tasks already, by ID with their version: it copies only the tasks
-// that known lacks or has at another version, and counts the others,
-// unchanged since.
+// node's tasks already, by ID with their node version (Task.node_version):
+// it copies only the tasks that known lacks or has at another node
+// version, and counts the others, unchanged since for the node.
 func (s *Store) TasksOfNodeSince(id string, known map[string]uint64) (changed []*swarmv1.Task, same int) {
 	return s.tasksSince(s.tasksByNode[id], known)
 }

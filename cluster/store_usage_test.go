@@ -195,8 +195,10 @@ func TestTasksOfServiceCached(t *testing.T) {
 }
 
 // TestTasksOfNodeSince follows a node's delta reads through every kind of
-// change: what a reader knowing the versions it read last gets as changed
-// and as the same, also from a replica restored from a snapshot.
+// change: what a reader knowing the node versions it read last gets as
+// changed and as the same, also from a replica restored from a snapshot.
+// A state report changes a task's version, not its node version: the
+// node is not told of it again.
 func TestTasksOfNodeSince(t *testing.T) {
 	s := NewStore()
 	svc := &swarmv1.Service{Id: "svc1", Spec: &swarmv1.ServiceSpec{Name: "web", Task: &swarmv1.TaskSpec{}}}
@@ -214,8 +216,8 @@ func TestTasksOfNodeSince(t *testing.T) {
 		var ids []string
 		for _, tk := range ch {
 			ids = append(ids, tk.Id)
-			if want := mustTask(t, s, tk.Id).Version; tk.Version != want {
-				t.Fatalf("task %s read at version %d, stored at %d", tk.Id, tk.Version, want)
+			if want := mustTask(t, s, tk.Id).NodeVersion; tk.NodeVersion != want {
+				t.Fatalf("task %s read at node version %d, stored at %d", tk.Id, tk.NodeVersion, want)
 			}
 		}
 		if got := strings.Join(ids, ","); got != changed || sm != same {
@@ -228,7 +230,7 @@ func TestTasksOfNodeSince(t *testing.T) {
 		}
 		clear(known)
 		for _, tk := range s.TasksOfNode("n1") {
-			known[tk.Id] = tk.Version
+			known[tk.Id] = tk.NodeVersion
 		}
 	}
 	spec := &swarmv1.TaskSpec{}
@@ -241,10 +243,16 @@ func TestTasksOfNodeSince(t *testing.T) {
 	read(s, "", 1, "a")
 	batch(&swarmv1.TaskBatch{Assign: []*swarmv1.TaskAssignment{{TaskId: "b", NodeId: "n1"}}})
 	read(s, "b", 1, "a,b")
+	version := mustTask(t, s, "a").Version
 	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "a", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_RUNNING}}}})
-	read(s, "a", 1, "a,b")
+	read(s, "", 2, "a,b")
+	if a := mustTask(t, s, "a"); a.Version != version+1 || a.NodeVersion != CreatedNodeVersion {
+		t.Fatalf("a reported running: version %d, node version %d; want %d, %d", a.Version, a.NodeVersion, version+1, CreatedNodeVersion)
+	}
 	batch(&swarmv1.TaskBatch{Desire: []*swarmv1.TaskDesire{{TaskId: "b", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}})
 	read(s, "b", 1, "a,b")
+	batch(&swarmv1.TaskBatch{Desire: []*swarmv1.TaskDesire{{TaskId: "a", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}})
+	read(s, "a", 1, "a,b")
 	// c changes on another node: n1 sees nothing new.
 	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "c", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_RUNNING}}}})
 	read(s, "", 2, "a,b")
@@ -258,7 +266,9 @@ func TestTasksOfNodeSince(t *testing.T) {
 	read(restored, "", 1, "a")
 	s = restored
 	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "a", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_COMPLETE}}}})
-	read(s, "a", 0, "a")
+	read(s, "", 1, "a")
+	batch(&swarmv1.TaskBatch{Create: []*swarmv1.Task{{Id: "d", ServiceId: "svc1", Spec: spec, NodeId: "n1"}}})
+	read(s, "d", 1, "a,d")
 }
 
 func mustTask(t *testing.T, s *Store, id string) *swarmv1.Task {
@@ -342,10 +352,10 @@ func (s *Store) Usage() map[string]NodeUsage {
 }
 
 // TestNodeRevision: a node's revision is the index of the last entry that
-// changed its tasks (created, assigned, told to stop, reported, deleted),
-// stays while only other nodes' tasks change, and is 0 (unknown) when
-// applied without an index, once the node has no task left, and after a
-// restore.
+// changed its tasks in a way the node acts on (created, assigned, told to
+// stop, deleted; not a state reported), stays while only other nodes'
+// tasks change, and is 0 (unknown) when applied without an index, once
+// the node has no task left, and after a restore.
 func TestNodeRevision(t *testing.T) {
 	s := NewStore()
 	svc := &swarmv1.Service{Id: "svc1", Spec: &swarmv1.ServiceSpec{Name: "web", Task: &swarmv1.TaskSpec{}}}
@@ -376,16 +386,16 @@ func TestNodeRevision(t *testing.T) {
 	batch(&swarmv1.TaskBatch{Assign: []*swarmv1.TaskAssignment{{TaskId: "b", NodeId: "n1"}}})
 	expect("b assigned to n1", 12, 11)
 	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "c", Status: &swarmv1.TaskStatus{State: running}}}})
-	expect("c running on n2", 12, 13)
+	expect("c reported running on n2", 12, 11)
 	batch(&swarmv1.TaskBatch{Desire: []*swarmv1.TaskDesire{{TaskId: "a", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}})
-	expect("a told to stop", 14, 13)
-	batch(&swarmv1.TaskBatch{Status: []*swarmv1.TaskStatusUpdate{{TaskId: "c", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_STARTING}}}})
-	expect("a late report, which changes nothing", 14, 13)
+	expect("a told to stop", 14, 11)
+	batch(&swarmv1.TaskBatch{Desire: []*swarmv1.TaskDesire{{TaskId: "c", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}})
+	expect("c told to stop", 14, 15)
 	batch(&swarmv1.TaskBatch{Delete: []string{"a"}})
-	expect("a deleted", 16, 13)
+	expect("a deleted", 16, 15)
 	mustApply(t, s, &swarmv1.Command{NowUnixNano: 10, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: &swarmv1.TaskBatch{
-		Status: []*swarmv1.TaskStatusUpdate{{TaskId: "b", Status: &swarmv1.TaskStatus{State: running}}}}}})
-	expect("b running, applied without an index", 0, 13)
+		Desire: []*swarmv1.TaskDesire{{TaskId: "b", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}}}})
+	expect("b told to stop, applied without an index", 0, 15)
 
 	restored := NewStore()
 	if err := restored.Restore(s.Snapshot()); err != nil {

@@ -33,6 +33,7 @@ func CopyTask(t *swarmv1.Task) *swarmv1.Task {
 		ShutdownReason:  t.ShutdownReason,
 		Attachments:     slices.Clone(t.Attachments),
 		CreatedIndex:    t.CreatedIndex,
+		NodeVersion:     t.NodeVersion,
 	}
 }
 

@@ -750,8 +750,9 @@ type TaskSyncRequest struct {
 	// balancers cannot listen on, with the error; all of them, every time.
 	PortErrors map[string]string `protobuf:"bytes,5,rep,name=port_errors,json=portErrors,proto3" json:"port_errors,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// delta asks only for what changed: known holds the version of each task
-	// the node has as last listed to it; those tasks come again only when
-	// their version changed, and those no longer listed come in gone.
+	// the node has as last listed to it (see known_node_versions); those
+	// tasks come again only when their version changed, and those no longer
+	// listed come in gone.
 	Delta bool              `protobuf:"varint,6,opt,name=delta,proto3" json:"delta,omitempty"`
 	Known map[string]uint64 `protobuf:"bytes,7,rep,name=known,proto3" json:"known,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// fresh_shards are the shards the node was told changed its tasks since
@@ -767,9 +768,13 @@ type TaskSyncRequest struct {
 	// as the last answer gave them; only in a delta sync. A shard whose
 	// revision is still the node's is not read again: its tasks are as the
 	// node knows them.
-	Revisions     []*ShardRevision `protobuf:"bytes,10,rep,name=revisions,proto3" json:"revisions,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Revisions []*ShardRevision `protobuf:"bytes,10,rep,name=revisions,proto3" json:"revisions,omitempty"`
+	// known_node_versions says that known holds node versions
+	// (Task.node_version), not versions: a node that does not set it is
+	// compared by version.
+	KnownNodeVersions bool `protobuf:"varint,11,opt,name=known_node_versions,json=knownNodeVersions,proto3" json:"known_node_versions,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *TaskSyncRequest) Reset() {
@@ -870,6 +875,13 @@ func (x *TaskSyncRequest) GetRevisions() []*ShardRevision {
 		return x.Revisions
 	}
 	return nil
+}
+
+func (x *TaskSyncRequest) GetKnownNodeVersions() bool {
+	if x != nil {
+		return x.KnownNodeVersions
+	}
+	return false
 }
 
 // ShardRevision is a node's revision of its tasks in one service shard:
@@ -1623,7 +1635,7 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\vRoleChanged\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"#\n" +
 	"\bNodeLeft\x12\x17\n" +
-	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\xdc\x05\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\x8c\x06\n" +
 	"\x0fTaskSyncRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x129\n" +
 	"\areports\x18\x02 \x03(\v2\x1f.actorswarm.v1.TaskStatusUpdateR\areports\x12[\n" +
@@ -1636,7 +1648,8 @@ const file_actorswarm_v1_node_proto_rawDesc = "" +
 	"\ffresh_shards\x18\b \x03(\x04R\vfreshShards\x122\n" +
 	"\x15port_errors_unchanged\x18\t \x01(\bR\x13portErrorsUnchanged\x12:\n" +
 	"\trevisions\x18\n" +
-	" \x03(\v2\x1c.actorswarm.v1.ShardRevisionR\trevisions\x1aA\n" +
+	" \x03(\v2\x1c.actorswarm.v1.ShardRevisionR\trevisions\x12.\n" +
+	"\x13known_node_versions\x18\v \x01(\bR\x11knownNodeVersions\x1aA\n" +
 	"\x13ReportServicesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +

@@ -1626,7 +1626,13 @@ type Task struct {
 	// created_index numbers the tasks of a shard in the order the store
 	// created them: a slot's tasks are ordered by it, not by their dates,
 	// which the clocks of different managers wrote.
-	CreatedIndex  uint64 `protobuf:"varint,16,opt,name=created_index,json=createdIndex,proto3" json:"created_index,omitempty"`
+	CreatedIndex uint64 `protobuf:"varint,16,opt,name=created_index,json=createdIndex,proto3" json:"created_index,omitempty"`
+	// node_version counts the changes of the task that its node acts on:
+	// 1 when created, then one more each time it is assigned or told a
+	// desired state, not when its state is reported. A node's delta sync
+	// compares it (TaskSyncRequest.known_node_versions), so that a task
+	// whose only news is its node's own report is not sent back to it.
+	NodeVersion   uint64 `protobuf:"varint,17,opt,name=node_version,json=nodeVersion,proto3" json:"node_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1773,6 +1779,13 @@ func (x *Task) GetCreatedIndex() uint64 {
 	return 0
 }
 
+func (x *Task) GetNodeVersion() uint64 {
+	if x != nil {
+		return x.NodeVersion
+	}
+	return 0
+}
+
 var File_actorswarm_v1_service_proto protoreflect.FileDescriptor
 
 const file_actorswarm_v1_service_proto_rawDesc = "" +
@@ -1882,7 +1895,7 @@ const file_actorswarm_v1_service_proto_rawDesc = "" +
 	"\texit_code\x18\x05 \x01(\x05R\bexitCode\x12\x12\n" +
 	"\x04port\x18\x06 \x01(\rR\x04port\x12!\n" +
 	"\fcontainer_id\x18\a \x01(\tR\vcontainerId\x12\x10\n" +
-	"\x03pid\x18\b \x01(\x05R\x03pid\"\xf5\x04\n" +
+	"\x03pid\x18\b \x01(\x05R\x03pid\"\x98\x05\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1901,7 +1914,8 @@ const file_actorswarm_v1_service_proto_rawDesc = "" +
 	"\x05ports\x18\r \x03(\v2\x19.actorswarm.v1.PortConfigR\x05ports\x12'\n" +
 	"\x0fshutdown_reason\x18\x0e \x01(\tR\x0eshutdownReason\x12;\n" +
 	"\vattachments\x18\x0f \x03(\v2\x19.actorswarm.v1.AttachmentR\vattachments\x12#\n" +
-	"\rcreated_index\x18\x10 \x01(\x04R\fcreatedIndex*a\n" +
+	"\rcreated_index\x18\x10 \x01(\x04R\fcreatedIndex\x12!\n" +
+	"\fnode_version\x18\x11 \x01(\x04R\vnodeVersion*a\n" +
 	"\vServiceMode\x12\x1c\n" +
 	"\x18SERVICE_MODE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17SERVICE_MODE_REPLICATED\x10\x01\x12\x17\n" +
