@@ -180,8 +180,9 @@ func NewStore() *Store {
 // wraps one of the package's sentinels; when it is not nil the objects are
 // unchanged (only the refusal is remembered under the command's request
 // ID). A command whose request ID was applied already returns the first
-// result again and changes nothing. The store may keep parts of cmd (a
-// reported task status): the caller must not change cmd afterwards.
+// result again and changes nothing. The store may keep parts of cmd (task
+// statuses, created or reported): the caller must not change cmd
+// afterwards.
 func (s *Store) Apply(cmd *swarmv1.Command) (*swarmv1.Result, error) {
 	return s.ApplyAt(0, cmd)
 }

@@ -298,10 +298,12 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 		t = s.storedTask(t)
 		s.created++
 		t.CreatedUnixNano, t.UpdatedUnixNano, t.Version, t.CreatedIndex, t.NodeVersion = now, now, 1, s.created, CreatedNodeVersion
-		if t.Status == nil {
-			t.Status = &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_NEW}
-		}
-		if t.Status.TimestampUnixNano == 0 {
+		switch {
+		case t.Status == nil:
+			t.Status = &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_NEW, TimestampUnixNano: now}
+		case t.Status.TimestampUnixNano == 0:
+			// The command's status is the store's to keep, not to change.
+			t.Status = proto.Clone(t.Status).(*swarmv1.TaskStatus)
 			t.Status.TimestampUnixNano = now
 		}
 		s.putTask(t)

@@ -38,9 +38,10 @@ func CopyTask(t *swarmv1.Task) *swarmv1.Task {
 }
 
 // storedTask is the store's own copy of a task that comes with a command
-// (or a snapshot): nothing of the command is kept, and a spec equal to
-// its service's current one is that spec, shared by every task of the
-// service that runs it rather than held once per task.
+// (or a snapshot): nothing of the command is kept but its status, which
+// nothing changes, and a spec equal to its service's current one is that
+// spec, shared by every task of the service that runs it rather than held
+// once per task.
 func (s *Store) storedTask(t *swarmv1.Task) *swarmv1.Task {
 	c := CopyTask(t)
 	// The strings that many tasks have in common are held once: those of
@@ -53,9 +54,9 @@ func (s *Store) storedTask(t *swarmv1.Task) *swarmv1.Task {
 	}
 	c.NodeId = s.nodeRef(t.NodeId)
 	c.Spec = s.sharedSpec(t)
-	if t.Status != nil {
-		c.Status = proto.Clone(t.Status).(*swarmv1.TaskStatus)
-	}
+	// The status is kept as it came, as a report's is (see
+	// applyTaskBatch): the store replaces a task's status, never changes
+	// it in place, and clones one it must date.
 	c.Ports = clonePorts(t.Ports)
 	c.Attachments = nil
 	return c

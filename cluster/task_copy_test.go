@@ -66,7 +66,8 @@ func TestCopyTask(t *testing.T) {
 // current spec hold that one spec, also after a snapshot round trip; a
 // task with another spec, or of an older spec version, keeps its own; and
 // what a reader changes in its copy, or what the creator changes in its
-// command afterwards, does not reach the store.
+// command's spec afterwards, does not reach the store (its status is
+// kept: see Store.Apply).
 func TestStoredTasksShareTheirSpec(t *testing.T) {
 	s := NewStore()
 	spec := &swarmv1.TaskSpec{Image: "web:1", Env: []string{"A=1"}}
@@ -80,7 +81,6 @@ func TestStoredTasksShareTheirSpec(t *testing.T) {
 	cmd := &swarmv1.TaskBatch{Create: []*swarmv1.Task{task("t1", 1, spec), task("t2", 1, spec), task("t3", 1, other), task("t4", 0, spec)}}
 	mustApply(t, s, &swarmv1.Command{NowUnixNano: 10, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: cmd}})
 	cmd.Create[0].Spec.Image = "changed by the creator"
-	cmd.Create[0].Status.Message = "changed by the creator"
 
 	check := func(s *Store) {
 		t.Helper()
@@ -90,7 +90,7 @@ func TestStoredTasksShareTheirSpec(t *testing.T) {
 				t.Errorf("task %s shares the service's spec: %v, want %v", id, got, shared)
 			}
 		}
-		if got := s.tasks["t1"]; got.Spec.Image != "web:1" || got.Status.Message != "" {
+		if got := s.tasks["t1"]; got.Spec.Image != "web:1" {
 			t.Errorf("task t1 = %v: the creator's command reached the store", got)
 		}
 		if got := s.tasks["t3"].Spec.Image; got != "web:2" {
@@ -147,5 +147,30 @@ func BenchmarkCreateBatch(b *testing.B) {
 		if _, err := s.Apply(&swarmv1.Command{NowUnixNano: int64(n), Cmd: &swarmv1.Command_TaskBatch{TaskBatch: batch}}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCreatedTaskStatusKept: a created task's dated status is kept as the
+// command has it (not copied: a million tasks created); one without a
+// date is dated on a copy, the command's own left as it was.
+func TestCreatedTaskStatusKept(t *testing.T) {
+	s := NewStore()
+	svc := &swarmv1.Service{Id: "svc1", Spec: &swarmv1.ServiceSpec{Name: "web", Task: &swarmv1.TaskSpec{}}}
+	mustApply(t, s, &swarmv1.Command{Cmd: &swarmv1.Command_CreateService{CreateService: &swarmv1.CreateService{Service: svc}}})
+	dated := &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED, TimestampUnixNano: 5}
+	undated := &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_PENDING}
+	mustApply(t, s, &swarmv1.Command{NowUnixNano: 10, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: &swarmv1.TaskBatch{Create: []*swarmv1.Task{
+		{Id: "a", ServiceId: "svc1", NodeId: "n1", Spec: &swarmv1.TaskSpec{}, Status: dated},
+		{Id: "b", ServiceId: "svc1", Spec: &swarmv1.TaskSpec{}, Status: undated},
+		{Id: "c", ServiceId: "svc1", Spec: &swarmv1.TaskSpec{}},
+	}}}})
+	if got := mustTask(t, s, "a").Status; got != dated || got.TimestampUnixNano != 5 {
+		t.Errorf("a's status %v (the command's: %v), want the command's, dated 5", got, got == dated)
+	}
+	if got := mustTask(t, s, "b").Status; got == undated || got.TimestampUnixNano != 10 || got.State != undated.State || undated.TimestampUnixNano != 0 {
+		t.Errorf("b's status %v, the command's %v; want a copy dated 10, the command's undated", got, undated)
+	}
+	if got := mustTask(t, s, "c").Status; got.GetState() != swarmv1.TaskState_TASK_STATE_NEW || got.TimestampUnixNano != 10 {
+		t.Errorf("c's status %v, want new, dated 10", got)
 	}
 }
