@@ -155,6 +155,12 @@ func (r *Runner) onStarted(ctx actor.Context) {
 	r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ACCEPTED, Message: "accepted"}, nil)
 	r.report(ctx, &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_STARTING, Message: "starting"}, nil)
 	self, root, rt, spec, nw, t := ctx.Self(), ctx.ActorSystem().Root, r.rt, r.spec(), r.net, r.task
+	if as, ok := rt.(AsyncStarter); ok && len(t.GetAttachments()) == 0 {
+		as.StartAsync(starts.Within(startTimeout), spec, func(inst Instance, err error) {
+			root.Send(self, &started{inst: inst, err: err})
+		})
+		return
+	}
 	go func() {
 		c := starts.Within(startTimeout)
 		if len(t.GetAttachments()) > 0 {

@@ -1,6 +1,7 @@
 package task_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -146,5 +147,57 @@ func TestName(t *testing.T) {
 	}
 	if got := task.ShortID("0123456789abcdefghij"); got != "0123456789ab" {
 		t.Errorf("ShortID = %q", got)
+	}
+}
+
+// asyncRuntime is a tasktest.Runtime that also starts asynchronously:
+// the runner must use StartAsync, done called on a goroutine of its own,
+// and Start not at all.
+type asyncRuntime struct {
+	tasktest.Runtime
+	blocking, async chan struct{}
+}
+
+func (r *asyncRuntime) Start(ctx context.Context, s task.Spec) (task.Instance, error) {
+	close(r.blocking)
+	return r.Runtime.Start(ctx, s)
+}
+
+func (r *asyncRuntime) StartAsync(ctx context.Context, s task.Spec, done func(task.Instance, error)) {
+	close(r.async)
+	if _, ok := ctx.Deadline(); !ok {
+		done(nil, errors.New("a start without a deadline"))
+		return
+	}
+	go func() { done(r.Runtime.Start(ctx, s)) }()
+}
+
+// TestRunnerStartsAsynchronously: a runtime that starts asynchronously is
+// asked to, with a bounded context; its task runs and is reported so. A
+// task on overlay networks (attached first) starts the usual way.
+func TestRunnerStartsAsynchronously(t *testing.T) {
+	rt := &asyncRuntime{blocking: make(chan struct{}), async: make(chan struct{})}
+	reports, _, _ := run(t, rt, newTask(nil))
+	expect(t, reports, swarmv1.TaskState_TASK_STATE_RUNNING)
+	select {
+	case <-rt.async:
+	default:
+		t.Fatal("StartAsync not called")
+	}
+	select {
+	case <-rt.blocking:
+		t.Fatal("Start called too")
+	default:
+	}
+
+	rt = &asyncRuntime{blocking: make(chan struct{}), async: make(chan struct{})}
+	tk := newTask(nil)
+	tk.Attachments = []*swarmv1.Attachment{{NetworkId: "n1", Address: "10.0.0.2/24"}}
+	reports, _, _ = run(t, rt, tk)
+	expect(t, reports, swarmv1.TaskState_TASK_STATE_REJECTED) // no networker in this test
+	select {
+	case <-rt.async:
+		t.Fatal("an attached task started asynchronously")
+	default:
 	}
 }

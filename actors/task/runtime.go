@@ -71,6 +71,15 @@ type Runtime interface {
 	Start(ctx context.Context, s Spec) (Instance, error)
 }
 
+// AsyncStarter is a Runtime that starts a task without holding up its
+// caller: done gets what Start would return, called once, on a goroutine
+// of the runtime's or (when the start cannot wait) on the caller's. The
+// runner uses it for tasks without network attachments instead of a
+// goroutine of its own per start: simulated nodes start a million.
+type AsyncStarter interface {
+	StartAsync(ctx context.Context, s Spec, done func(Instance, error))
+}
+
 // Adopter is a Runtime that can find, after a swarmd restart, the tasks a
 // previous swarmd started and that still run (docker does; processes die
 // with their node).

@@ -97,6 +97,37 @@ func (r *Runtime) Start(ctx context.Context, s task.Spec) (task.Instance, error)
 		case <-t.C:
 		}
 	}
+	return r.started(s, fail)
+}
+
+var _ task.AsyncStarter = (*Runtime)(nil)
+
+// StartAsync is Start without a goroutine waiting: done is called by a
+// timer after StartLatency (at once, on the caller's goroutine, when
+// there is none). A context that ended by then fails the start; one that
+// ends meanwhile does not end it sooner.
+func (r *Runtime) StartAsync(ctx context.Context, s task.Spec, done func(task.Instance, error)) {
+	if err := ctx.Err(); err != nil {
+		done(nil, err)
+		return
+	}
+	fail := r.fails()
+	d := r.cfg.StartLatency
+	if d == 0 {
+		done(r.started(s, fail))
+		return
+	}
+	time.AfterFunc(d, func() {
+		if err := ctx.Err(); err != nil {
+			done(nil, err)
+			return
+		}
+		done(r.started(s, fail))
+	})
+}
+
+// started is the end of a start: the instance, or the injected failure.
+func (r *Runtime) started(s task.Spec, fail bool) (task.Instance, error) {
 	if fail && r.cfg.ExitAfter == 0 {
 		return nil, ErrInjected
 	}

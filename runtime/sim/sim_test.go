@@ -270,3 +270,48 @@ func TestDoneAskedAfterTheEnd(t *testing.T) {
 		t.Fatal("Done of a stopped instance is open")
 	}
 }
+
+// TestStartAsync: done comes after the start latency with a running
+// instance, at once without a latency, with the context's error when it
+// ended first, and with the injected failure when the task draws one.
+func TestStartAsync(t *testing.T) {
+	const latency = 30 * time.Millisecond
+	start := func(r *Runtime, ctx context.Context) (task.Instance, time.Duration, error) {
+		t.Helper()
+		type result struct {
+			in  task.Instance
+			err error
+		}
+		got := make(chan result, 2)
+		begin := time.Now()
+		r.StartAsync(ctx, spec, func(in task.Instance, err error) { got <- result{in, err} })
+		select {
+		case res := <-got:
+			took := time.Since(begin)
+			select {
+			case <-got:
+				t.Fatal("done called twice")
+			case <-time.After(2 * latency):
+			}
+			return res.in, took, res.err
+		case <-time.After(waitFor):
+			t.Fatal("done never called")
+		}
+		return nil, 0, nil
+	}
+	in, took, err := start(New(Config{StartLatency: latency}), context.Background())
+	if err != nil || in == nil || took < latency {
+		t.Errorf("started %v, err %v after %v; want an instance after at least %v", in, err, took, latency)
+	}
+	if in, _, err := start(New(Config{}), context.Background()); err != nil || in == nil {
+		t.Errorf("without a latency: %v, %v; want an instance", in, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(latency / 3); cancel() }()
+	if _, _, err := start(New(Config{StartLatency: latency}), ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("a start whose context ended meanwhile: %v, want Canceled", err)
+	}
+	if _, _, err := start(New(Config{FailureRate: 1}), context.Background()); !errors.Is(err, ErrInjected) {
+		t.Errorf("a start drawing a failure: %v, want ErrInjected", err)
+	}
+}
