@@ -205,7 +205,15 @@ func (e *Events) Record(a *cluster.Applied) {
 // reports costs no more than the ring holds.
 func (e *Events) recordTasks(at int64, shard uint64, b *swarmv1.TaskBatch) {
 	creates, updates, desires := b.GetCreate(), b.GetStatus(), b.GetDesire()
-	skip := len(creates) + len(updates) + len(desires) - keptEvents
+	// Tasks created from their service alone are assigned (see
+	// swarmv1.NewTasks): created with that state, after those of create.
+	var made []string
+	for _, g := range b.GetNewTasks() {
+		for _, t := range g.GetTasks() {
+			made = append(made, t.GetId())
+		}
+	}
+	skip := len(creates) + len(made) + len(updates) + len(desires) - keptEvents
 	cut := func(n int) int {
 		if skip <= 0 {
 			return 0
@@ -216,12 +224,14 @@ func (e *Events) recordTasks(at int64, shard uint64, b *swarmv1.TaskBatch) {
 		return k
 	}
 	creates = creates[cut(len(creates)):]
+	made = made[cut(len(made)):]
 	updates = updates[cut(len(updates)):]
 	desires = desires[cut(len(desires)):]
-	ids := make([]string, 0, len(creates)+len(updates)+len(desires))
+	ids := make([]string, 0, len(creates)+len(made)+len(updates)+len(desires))
 	for _, t := range creates {
 		ids = append(ids, t.GetId())
 	}
+	ids = append(ids, made...)
 	for _, u := range updates {
 		ids = append(ids, u.GetTaskId())
 	}
@@ -244,11 +254,17 @@ func (e *Events) recordTasks(at int64, shard uint64, b *swarmv1.TaskBatch) {
 	for i, t := range creates {
 		e.push(taskEvent(i, "create", "state.new", taskStateName(t.GetStatus().GetState()), "", ""))
 	}
-	for i, u := range updates {
-		e.push(taskEvent(len(creates)+i, "update", "state.new", taskStateName(u.GetStatus().GetState()), "error", u.GetStatus().GetErr()))
+	n := len(creates)
+	for i := range made {
+		e.push(taskEvent(n+i, "create", "state.new", taskStateName(swarmv1.TaskState_TASK_STATE_ASSIGNED), "", ""))
 	}
+	n += len(made)
+	for i, u := range updates {
+		e.push(taskEvent(n+i, "update", "state.new", taskStateName(u.GetStatus().GetState()), "error", u.GetStatus().GetErr()))
+	}
+	n += len(updates)
 	for i, d := range desires {
-		e.push(taskEvent(len(creates)+len(updates)+i, "update", "desiredstate.new", taskStateName(d.GetDesiredState()), "reason", d.GetReason()))
+		e.push(taskEvent(n+i, "update", "desiredstate.new", taskStateName(d.GetDesiredState()), "reason", d.GetReason()))
 	}
 }
 

@@ -62,9 +62,10 @@ func TestEventsRecord(t *testing.T) {
 		Changes: []*swarmv1.NodeStateChange{{NodeId: "n1", State: swarmv1.NodeState_NODE_STATE_DOWN, Message: "heartbeat failure"}},
 	}}}, Result: &swarmv1.Result{}})
 	e.Record(&cluster.Applied{ShardID: 2, Command: &swarmv1.Command{NowUnixNano: 2, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: &swarmv1.TaskBatch{
-		Create: []*swarmv1.Task{{Id: "unknown", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_NEW}}},
-		Status: []*swarmv1.TaskStatusUpdate{{TaskId: "t1", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_FAILED, Err: "task: non-zero exit (1)"}}},
-		Desire: []*swarmv1.TaskDesire{{TaskId: "t1", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN, Reason: "rebalanced"}},
+		Create:   []*swarmv1.Task{{Id: "unknown", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_NEW}}},
+		NewTasks: []*swarmv1.NewTasks{{ServiceId: "s1", SpecVersion: 1, Tasks: []*swarmv1.NewTask{{Id: "t2", Slot: 3, NodeId: "n2"}}}},
+		Status:   []*swarmv1.TaskStatusUpdate{{TaskId: "t1", Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_FAILED, Err: "task: non-zero exit (1)"}}},
+		Desire:   []*swarmv1.TaskDesire{{TaskId: "t1", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN, Reason: "rebalanced"}},
 	}}}, Result: &swarmv1.Result{}})
 	src.leader = "n3"
 	e.onLeaderTick()
@@ -72,6 +73,7 @@ func TestEventsRecord(t *testing.T) {
 	want := []string{
 		"node update n1 message=heartbeat failure,name=host-n1,state.new=down",
 		"task create unknown state.new=new",
+		"task create t2 name=web.3,node=host-n2,service=web,state.new=assigned",
 		"task update t1 error=task: non-zero exit (1),name=web.3,node=host-n2,service=web,state.new=failed",
 		"task update t1 desiredstate.new=shutdown,name=web.3,node=host-n2,reason=rebalanced,service=web",
 		"raft leader n3 name=host-n3",
@@ -80,8 +82,8 @@ func TestEventsRecord(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if e.ring[0].id != 1 || e.ring[4].id != 5 {
-		t.Fatalf("ids %d..%d, want 1..5", e.ring[0].id, e.ring[4].id)
+	if e.ring[0].id != 1 || e.ring[5].id != 6 {
+		t.Fatalf("ids %d..%d, want 1..6", e.ring[0].id, e.ring[5].id)
 	}
 }
 
@@ -102,7 +104,7 @@ func TestEventsRingIsBounded(t *testing.T) {
 // been recorded.
 func TestEventsOfABigEntry(t *testing.T) {
 	e := NewEvents(&fakeSource{})
-	b := &swarmv1.TaskBatch{Create: []*swarmv1.Task{{Id: "c1"}, {Id: "c2"}}}
+	b := &swarmv1.TaskBatch{Create: []*swarmv1.Task{{Id: "c1"}}, NewTasks: []*swarmv1.NewTasks{{Tasks: []*swarmv1.NewTask{{Id: "c2"}}}}}
 	for i := range keptEvents + 3 {
 		b.Status = append(b.Status, &swarmv1.TaskStatusUpdate{TaskId: fmt.Sprintf("u%d", i), Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_RUNNING}})
 	}
@@ -113,7 +115,7 @@ func TestEventsOfABigEntry(t *testing.T) {
 	if len(kept) != keptEvents || kept[len(kept)-1].id != total || kept[0].id != total-keptEvents+1 {
 		t.Fatalf("%d events, ids %d..%d; want %d, ids %d..%d", len(kept), kept[0].id, kept[len(kept)-1].id, keptEvents, total-keptEvents+1, total)
 	}
-	if got := kept[0].actor; got != "u4" {
+	if got := kept[0].actor; got != "u4" { // c1, c2 and u0..u3 cut
 		t.Errorf("the oldest kept event is of %s, want u4", got)
 	}
 	if got := kept[len(kept)-1].actor; got != "d1" {

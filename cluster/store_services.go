@@ -265,8 +265,8 @@ func (s *Store) deleteTask(id string) {
 	delete(s.tasks, id)
 }
 
-// applyTaskBatch applies task changes in order: creations, assignments,
-// desired states, reported states, deletions. The whole batch is checked
+// applyTaskBatch applies task changes in order: creations (create, then
+// new_tasks), assignments, desired states, reported states, deletions. The whole batch is checked
 // first, so a bad batch changes nothing; changes that became moot (a
 // report for a task deleted meanwhile, a state going backwards) are
 // skipped, not refused, since nodes and supervisors race by design.
@@ -283,6 +283,25 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 			return nil, fmt.Errorf("task %s of unknown service %s: %w", t.Id, t.ServiceId, ErrNotFound)
 		}
 		seen[t.Id] = true
+	}
+	for _, g := range c.GetNewTasks() {
+		svc, ok := s.services[g.GetServiceId()]
+		if !ok {
+			return nil, fmt.Errorf("new tasks of unknown service %s: %w", g.GetServiceId(), ErrNotFound)
+		}
+		if svc.SpecVersion != g.GetSpecVersion() {
+			return nil, fmt.Errorf("new tasks of service %s at spec version %d: the service is at %d: %w",
+				svc.Id, g.GetSpecVersion(), svc.SpecVersion, ErrConflict)
+		}
+		for _, nt := range g.GetTasks() {
+			if nt.GetId() == "" || nt.GetNodeId() == "" {
+				return nil, fmt.Errorf("new task of service %s: no ID or node: %w", svc.Id, ErrInvalid)
+			}
+			if _, ok := s.tasks[nt.Id]; ok || seen[nt.Id] {
+				return nil, fmt.Errorf("task %s: %w", nt.Id, ErrExists)
+			}
+			seen[nt.Id] = true
+		}
 	}
 	for _, d := range c.GetDesire() {
 		if d.GetDesiredState() == swarmv1.TaskState_TASK_STATE_UNSPECIFIED {
@@ -308,6 +327,18 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 		}
 		s.putTask(t)
 	}
+	for _, g := range c.GetNewTasks() {
+		svc := s.services[g.ServiceId]
+		for _, nt := range g.Tasks {
+			s.created++
+			s.putTask(&swarmv1.Task{
+				Id: nt.Id, ServiceId: svc.Id, ServiceName: svc.GetSpec().GetName(), Slot: nt.Slot, NodeId: s.nodeRef(nt.NodeId),
+				SpecVersion: svc.SpecVersion, Spec: svc.GetSpec().GetTask(), DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING,
+				Status:          &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED, TimestampUnixNano: now, Message: AssignedMessage},
+				CreatedUnixNano: now, UpdatedUnixNano: now, Version: 1, CreatedIndex: s.created, NodeVersion: CreatedNodeVersion,
+			})
+		}
+	}
 	for _, a := range c.GetAssign() {
 		t, ok := s.tasks[a.GetTaskId()]
 		if !ok || t.NodeId != "" || t.Status.GetState() > swarmv1.TaskState_TASK_STATE_PENDING || a.GetNodeId() == "" {
@@ -315,7 +346,7 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 		}
 		s.use(t, -1)
 		t.NodeId = s.nodeRef(a.NodeId)
-		t.Status = &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED, TimestampUnixNano: now, Message: "scheduler assigned task to node"}
+		t.Status = &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED, TimestampUnixNano: now, Message: AssignedMessage}
 		s.touchTaskForNode(t, now)
 		s.use(t, 1)
 	}
@@ -422,6 +453,10 @@ func (s *Store) EachUsage(fn func(node string, u *NodeUsage)) {
 		fn(id, u)
 	}
 }
+
+// AssignedMessage is the message of a task's status once it is placed on
+// a node, Docker's.
+const AssignedMessage = "scheduler assigned task to node"
 
 // CreatedNodeVersion is every task's node version when it is created (see
 // Task.node_version): a node given a new task by a poke knows it at that.

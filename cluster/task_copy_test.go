@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -172,5 +173,73 @@ func TestCreatedTaskStatusKept(t *testing.T) {
 	}
 	if got := mustTask(t, s, "c").Status; got.GetState() != swarmv1.TaskState_TASK_STATE_NEW || got.TimestampUnixNano != 10 {
 		t.Errorf("c's status %v, want new, dated 10", got)
+	}
+}
+
+// TestNewTasks: tasks created from their service alone (new_tasks) are
+// stored as the same tasks created whole would be, with the service's
+// spec shared, dated by the entry; a batch whose new tasks are of an
+// unknown service, of another spec version, without a node, or with an ID
+// taken, is refused and changes nothing.
+func TestNewTasks(t *testing.T) {
+	s := NewStore()
+	spec := &swarmv1.TaskSpec{Image: "web:1", Runtime: "sim"}
+	svc := &swarmv1.Service{Id: "svc1", SpecVersion: 1, Spec: &swarmv1.ServiceSpec{Name: "web", Task: spec}}
+	mustApply(t, s, &swarmv1.Command{Cmd: &swarmv1.Command_CreateService{CreateService: &swarmv1.CreateService{Service: svc}}})
+	running := swarmv1.TaskState_TASK_STATE_RUNNING
+	whole := &swarmv1.Task{Id: "a", ServiceId: "svc1", ServiceName: "web", Slot: 1, NodeId: "n1", SpecVersion: 1, Spec: spec, DesiredState: running,
+		Status: &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED, TimestampUnixNano: 10, Message: AssignedMessage}}
+	batch := func(create []*swarmv1.Task, groups ...*swarmv1.NewTasks) *swarmv1.Command {
+		return &swarmv1.Command{NowUnixNano: 10, Cmd: &swarmv1.Command_TaskBatch{TaskBatch: &swarmv1.TaskBatch{Create: create, NewTasks: groups}}}
+	}
+	group := func(svc string, version uint64, tasks ...*swarmv1.NewTask) *swarmv1.NewTasks {
+		return &swarmv1.NewTasks{ServiceId: svc, SpecVersion: version, Tasks: tasks}
+	}
+	if _, err := s.ApplyAt(5, batch([]*swarmv1.Task{whole}, group("svc1", 1, &swarmv1.NewTask{Id: "b", Slot: 2, NodeId: "n2"}))); err != nil {
+		t.Fatal(err)
+	}
+	a, b := mustTask(t, s, "a"), mustTask(t, s, "b")
+	want := CopyTask(a)
+	want.Id, want.Slot, want.NodeId, want.CreatedIndex = "b", 2, "n2", a.CreatedIndex+1
+	if !proto.Equal(b, want) {
+		t.Errorf("new task stored as\n%v\nwant, as created whole,\n%v", b, want)
+	}
+	if b.Spec != s.services["svc1"].Spec.Task {
+		t.Error("the new task does not share its service's spec")
+	}
+	if ch, _ := s.TasksOfNodeSince("n2", nil); len(ch) != 1 || ch[0].Id != "b" || s.ReadNodeTasks("n2", nil, 0, false).Revision != 5 {
+		t.Errorf("n2's tasks %v, revision %d; want b, 5", ch, s.ReadNodeTasks("n2", nil, 0, false).Revision)
+	}
+	if u := s.Usage()["n2"]; u.Tasks != 1 {
+		t.Errorf("n2 holds %d tasks, want 1", u.Tasks)
+	}
+
+	for _, tc := range []struct {
+		name string
+		cmd  *swarmv1.Command
+		want error
+	}{
+		{"unknown service", batch(nil, group("nope", 1, &swarmv1.NewTask{Id: "c", NodeId: "n1"})), ErrNotFound},
+		{"another spec version", batch(nil, group("svc1", 2, &swarmv1.NewTask{Id: "c", NodeId: "n1"})), ErrConflict},
+		{"no node", batch(nil, group("svc1", 1, &swarmv1.NewTask{Id: "c"})), ErrInvalid},
+		{"no ID", batch(nil, group("svc1", 1, &swarmv1.NewTask{NodeId: "n1"})), ErrInvalid},
+		{"an ID taken", batch(nil, group("svc1", 1, &swarmv1.NewTask{Id: "c", NodeId: "n1"}, &swarmv1.NewTask{Id: "a", NodeId: "n1"})), ErrExists},
+		{"an ID of the batch's create", batch([]*swarmv1.Task{{Id: "c", ServiceId: "svc1", Spec: spec}}, group("svc1", 1, &swarmv1.NewTask{Id: "c", NodeId: "n1"})), ErrExists},
+		{"an ID twice", batch(nil, group("svc1", 1, &swarmv1.NewTask{Id: "c", NodeId: "n1"}), group("svc1", 1, &swarmv1.NewTask{Id: "c", NodeId: "n2"})), ErrExists},
+	} {
+		if _, err := s.Apply(tc.cmd); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+		if _, ok := s.tasks["c"]; ok || len(s.tasks) != 2 {
+			t.Fatalf("%s: a refused batch created tasks: %d stored", tc.name, len(s.tasks))
+		}
+	}
+
+	r := NewStore()
+	if err := r.Restore(s.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustTask(t, r, "b"); !proto.Equal(got, b) || got.Spec != r.services["svc1"].Spec.Task {
+		t.Errorf("restored b %v (sharing the spec: %v), want %v", got, got.Spec == r.services["svc1"].Spec.Task, b)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/actorswarm/swarm/cluster"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 )
 
@@ -229,7 +230,7 @@ func (v *View) newTask(slot uint64, nodeID string) *swarmv1.Task {
 		Ports:        hostPorts(svc),
 	}
 	if nodeID != "" {
-		t.Status = &swarmv1.TaskStatus{State: stAssigned, TimestampUnixNano: v.Now.UnixNano(), Message: "scheduler assigned task to node"}
+		t.Status = &swarmv1.TaskStatus{State: stAssigned, TimestampUnixNano: v.Now.UnixNano(), Message: cluster.AssignedMessage}
 	}
 	return t
 }

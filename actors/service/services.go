@@ -215,7 +215,7 @@ func (s *Services) wake(ctx actor.Context, id string) {
 // in starting: reports of states up to running, nothing created, placed,
 // told to stop, ended or deleted.
 func onlyProgress(b *swarmv1.TaskBatch) bool {
-	if len(b.GetCreate()) > 0 || len(b.GetAssign()) > 0 || len(b.GetDesire()) > 0 || len(b.GetDelete()) > 0 {
+	if len(b.GetCreate()) > 0 || len(b.GetNewTasks()) > 0 || len(b.GetAssign()) > 0 || len(b.GetDesire()) > 0 || len(b.GetDelete()) > 0 {
 		return false
 	}
 	for _, u := range b.GetStatus() {

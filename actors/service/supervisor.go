@@ -412,6 +412,9 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 		Eligible: constraintsOf(svc.GetSpec().GetTask()), Rebalance: s.env.Rebalance(), Current: s.current,
 		EndedSeen: s.endedSeen, MaxCreate: bound,
 	}
+	// The tasks Reconcile creates share this spec (the view's copy of
+	// the service's): compactNew knows them by it.
+	spec := view.taskSpec()
 	plan := Reconcile(view)
 	s.watchStarts = plan.WatchStarts
 	if !plan.Wake.IsZero() {
@@ -479,7 +482,7 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 					push[t.NodeId] = append(push[t.NodeId], t)
 				}
 			}
-			props = append(props, proposal{cmd: &swarmv1.Command{Cmd: &swarmv1.Command_TaskBatch{TaskBatch: batch}}, poke: poke, push: push})
+			props = append(props, proposal{cmd: &swarmv1.Command{Cmd: &swarmv1.Command_TaskBatch{TaskBatch: compactNew(batch, svc, spec)}}, poke: poke, push: push})
 		}
 		if len(create) == 0 {
 			break
@@ -493,6 +496,32 @@ func (s *Supervisor) reconcile(ctx actor.Context) {
 		return
 	}
 	s.quiet = !plan.More && !s.throttled && !s.updating && !s.moving && !waiting(tasks)
+}
+
+// compactNew moves the creations of batch that the store makes from the
+// service alone into new_tasks (see swarmv1.NewTasks): tasks placed,
+// meant to run, of the service's spec (spec, the view's) at its version,
+// publishing no port. The tasks themselves stay what nodes are pushed.
+func compactNew(batch *swarmv1.TaskBatch, svc *swarmv1.Service, spec *swarmv1.TaskSpec) *swarmv1.TaskBatch {
+	var g *swarmv1.NewTasks
+	var full []*swarmv1.Task
+	for _, t := range batch.Create {
+		st := t.GetStatus()
+		if t.NodeId == "" || t.Spec != spec || t.SpecVersion != svc.GetSpecVersion() || t.DesiredState != stRunning || len(t.Ports) > 0 ||
+			st.GetState() != stAssigned || st.GetErr() != "" || st.GetMessage() != cluster.AssignedMessage {
+			full = append(full, t)
+			continue
+		}
+		if g == nil {
+			g = &swarmv1.NewTasks{ServiceId: svc.GetId(), SpecVersion: svc.GetSpecVersion(), Tasks: make([]*swarmv1.NewTask, 0, len(batch.Create))}
+		}
+		g.Tasks = append(g.Tasks, &swarmv1.NewTask{Id: t.Id, Slot: t.Slot, NodeId: t.NodeId})
+	}
+	if g != nil {
+		batch.Create = full
+		batch.NewTasks = append(batch.NewTasks, g)
+	}
+	return batch
 }
 
 // waiting reports whether a task waits for a node: placed at a reconcile
@@ -541,7 +570,7 @@ func (s *Supervisor) place(v View, batch *swarmv1.TaskBatch) {
 	for _, a := range res.Assignments {
 		if t, ok := created[a.TaskID]; ok {
 			t.NodeId = a.NodeID
-			t.Status = &swarmv1.TaskStatus{State: stAssigned, TimestampUnixNano: v.Now.UnixNano(), Message: "scheduler assigned task to node"}
+			t.Status = &swarmv1.TaskStatus{State: stAssigned, TimestampUnixNano: v.Now.UnixNano(), Message: cluster.AssignedMessage}
 			continue
 		}
 		batch.Assign = append(batch.Assign, &swarmv1.TaskAssignment{TaskId: a.TaskID, NodeId: a.NodeID})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/actorswarm/swarm/actors/scheduler"
 	"github.com/actorswarm/swarm/cluster"
@@ -239,8 +240,8 @@ func TestSupervisorCreatesInEntriesOfEntryCreates(t *testing.T) {
 		t.Errorf("%d reconciles for %d entries, want fewer: one reconcile makes several entries", e.views, len(e.entries))
 	}
 	for i, b := range e.entries {
-		if len(b.GetCreate()) > entryCreates {
-			t.Errorf("entry %d creates %d tasks, more than %d", i, len(b.GetCreate()), entryCreates)
+		if n := len(creations(b)); n > entryCreates {
+			t.Errorf("entry %d creates %d tasks, more than %d", i, n, entryCreates)
 		}
 		told := make(map[string]bool)
 		for _, p := range e.pokes {
@@ -258,12 +259,30 @@ func TestSupervisorCreatesInEntriesOfEntryCreates(t *testing.T) {
 				}
 			}
 		}
-		for _, c := range b.GetCreate() {
-			if !told[c.GetNodeId()] && !told[c.GetId()] {
-				t.Fatalf("entry %d: node %s of task %s not told right after the entry committed", i, c.GetNodeId(), c.GetId())
+		for _, c := range creations(b) {
+			if !told[c.node] && !told[c.id] {
+				t.Fatalf("entry %d: node %s of task %s not told right after the entry committed", i, c.node, c.id)
 			}
 		}
 	}
+}
+
+// creation is a task an entry creates: its ID and node.
+type creation struct{ id, node string }
+
+// creations returns the tasks an entry creates, those of create then
+// those of new_tasks.
+func creations(b *swarmv1.TaskBatch) []creation {
+	var out []creation
+	for _, t := range b.GetCreate() {
+		out = append(out, creation{t.GetId(), t.GetNodeId()})
+	}
+	for _, g := range b.GetNewTasks() {
+		for _, t := range g.GetTasks() {
+			out = append(out, creation{t.GetId(), t.GetNodeId()})
+		}
+	}
+	return out
 }
 
 // TestSupervisorGivesNodesTheirNewTasks: a node whose only change in an
@@ -279,8 +298,8 @@ func TestSupervisorGivesNodesTheirNewTasks(t *testing.T) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		for i, b := range e.entries {
-			for _, c := range b.GetCreate() {
-				if c.GetId() != id {
+			for _, c := range creations(b) {
+				if c.id != id {
 					continue
 				}
 				given = make(map[string][]*swarmv1.Task)
@@ -310,7 +329,15 @@ func TestSupervisorGivesNodesTheirNewTasks(t *testing.T) {
 	}
 	t.Run("new tasks only", func(t *testing.T) {
 		e := newStoreEnv(t, 6, 3)
-		for _, st := range started(t, e, 6) {
+		stored := started(t, e, 6)
+		e.mu.Lock()
+		for i, b := range e.entries {
+			if len(b.GetCreate()) != 0 || len(creations(b)) == 0 {
+				t.Errorf("entry %d creates %d tasks whole, %d from the service; want all from the service", i, len(b.GetCreate()), len(creations(b)))
+			}
+		}
+		e.mu.Unlock()
+		for _, st := range stored {
 			nodes, given := pokesOf(e, st.Id)
 			if len(nodes) != 0 {
 				t.Fatalf("nodes %v told to sync for an entry of new tasks only", nodes)
@@ -659,5 +686,45 @@ func TestSupervisorDecidesOnlyWhileLeading(t *testing.T) {
 	waitUntil(t, "3 slots filled once leading", func() bool { return len(e.slots()) == 3 })
 	if _, b := e.counts(); b < 2 {
 		t.Fatalf("%d barriers: deciding again without making the replica current", b)
+	}
+}
+
+// TestCompactNew: the creations of a batch that the store can make from
+// the service alone (placed, meant to run, the view's spec at the
+// service's version, no published port, assigned with no error) go to
+// new_tasks; the others stay whole, in order.
+func TestCompactNew(t *testing.T) {
+	spec := &swarmv1.TaskSpec{Image: "sim"}
+	svc := &swarmv1.Service{Id: "svc", SpecVersion: 3, Spec: &swarmv1.ServiceSpec{Name: "web", Task: spec}}
+	task := func(id string, change func(*swarmv1.Task)) *swarmv1.Task {
+		t := &swarmv1.Task{Id: id, ServiceId: "svc", Slot: 7, NodeId: "n1", SpecVersion: 3, Spec: spec, DesiredState: stRunning,
+			Status: &swarmv1.TaskStatus{State: stAssigned, Message: cluster.AssignedMessage}}
+		if change != nil {
+			change(t)
+		}
+		return t
+	}
+	batch := &swarmv1.TaskBatch{Create: []*swarmv1.Task{
+		task("plain", nil),
+		task("unplaced", func(t *swarmv1.Task) {
+			t.NodeId, t.Status = "", &swarmv1.TaskStatus{State: stPending, Err: "no suitable node"}
+		}),
+		task("ports", func(t *swarmv1.Task) { t.Ports = []*swarmv1.PortConfig{{PublishedPort: 80}} }),
+		task("other spec", func(t *swarmv1.Task) { t.Spec = &swarmv1.TaskSpec{Image: "sim"} }),
+		task("older version", func(t *swarmv1.Task) { t.SpecVersion = 2 }),
+		task("with an error", func(t *swarmv1.Task) { t.Status.Err = "x" }),
+		task("plain too", func(t *swarmv1.Task) { t.NodeId = "n2" }),
+	}}
+	compactNew(batch, svc, spec)
+	var whole []string
+	for _, t := range batch.Create {
+		whole = append(whole, t.Id)
+	}
+	if want := []string{"unplaced", "ports", "other spec", "older version", "with an error"}; !slices.Equal(whole, want) {
+		t.Errorf("created whole %v, want %v", whole, want)
+	}
+	want := &swarmv1.NewTasks{ServiceId: "svc", SpecVersion: 3, Tasks: []*swarmv1.NewTask{{Id: "plain", Slot: 7, NodeId: "n1"}, {Id: "plain too", Slot: 7, NodeId: "n2"}}}
+	if len(batch.NewTasks) != 1 || !proto.Equal(batch.NewTasks[0], want) {
+		t.Errorf("new tasks %v, want %v", batch.NewTasks, want)
 	}
 }

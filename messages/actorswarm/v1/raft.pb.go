@@ -1564,6 +1564,134 @@ func (x *RemoveService) GetServiceId() string {
 	return ""
 }
 
+// NewTasks creates tasks of one service that run its spec at
+// spec_version, are meant to run, are placed on their nodes and publish
+// no port in host mode: a supervisor's usual creation, without a whole
+// Task each (every replica decodes every entry: a million tasks at
+// scale). The store makes the rest from the service (its name and spec)
+// and dates them, assigned, by the entry. Refused as a conflict when the
+// service's spec is no longer at spec_version.
+type NewTasks struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ServiceId     string                 `protobuf:"bytes,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	SpecVersion   uint64                 `protobuf:"varint,2,opt,name=spec_version,json=specVersion,proto3" json:"spec_version,omitempty"`
+	Tasks         []*NewTask             `protobuf:"bytes,3,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NewTasks) Reset() {
+	*x = NewTasks{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NewTasks) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NewTasks) ProtoMessage() {}
+
+func (x *NewTasks) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NewTasks.ProtoReflect.Descriptor instead.
+func (*NewTasks) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *NewTasks) GetServiceId() string {
+	if x != nil {
+		return x.ServiceId
+	}
+	return ""
+}
+
+func (x *NewTasks) GetSpecVersion() uint64 {
+	if x != nil {
+		return x.SpecVersion
+	}
+	return 0
+}
+
+func (x *NewTasks) GetTasks() []*NewTask {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+// NewTask is one task of NewTasks.
+type NewTask struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Slot          uint64                 `protobuf:"varint,2,opt,name=slot,proto3" json:"slot,omitempty"`
+	NodeId        string                 `protobuf:"bytes,3,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NewTask) Reset() {
+	*x = NewTask{}
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NewTask) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NewTask) ProtoMessage() {}
+
+func (x *NewTask) ProtoReflect() protoreflect.Message {
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NewTask.ProtoReflect.Descriptor instead.
+func (*NewTask) Descriptor() ([]byte, []int) {
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *NewTask) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *NewTask) GetSlot() uint64 {
+	if x != nil {
+		return x.Slot
+	}
+	return 0
+}
+
+func (x *NewTask) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
 // TaskAssignment places a pending task on a node.
 type TaskAssignment struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1575,7 +1703,7 @@ type TaskAssignment struct {
 
 func (x *TaskAssignment) Reset() {
 	*x = TaskAssignment{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1587,7 +1715,7 @@ func (x *TaskAssignment) String() string {
 func (*TaskAssignment) ProtoMessage() {}
 
 func (x *TaskAssignment) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[22]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1600,7 +1728,7 @@ func (x *TaskAssignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskAssignment.ProtoReflect.Descriptor instead.
 func (*TaskAssignment) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{22}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TaskAssignment) GetTaskId() string {
@@ -1630,7 +1758,7 @@ type TaskDesire struct {
 
 func (x *TaskDesire) Reset() {
 	*x = TaskDesire{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +1770,7 @@ func (x *TaskDesire) String() string {
 func (*TaskDesire) ProtoMessage() {}
 
 func (x *TaskDesire) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[23]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +1783,7 @@ func (x *TaskDesire) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskDesire.ProtoReflect.Descriptor instead.
 func (*TaskDesire) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{23}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TaskDesire) GetTaskId() string {
@@ -1691,7 +1819,7 @@ type TaskStatusUpdate struct {
 
 func (x *TaskStatusUpdate) Reset() {
 	*x = TaskStatusUpdate{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1703,7 +1831,7 @@ func (x *TaskStatusUpdate) String() string {
 func (*TaskStatusUpdate) ProtoMessage() {}
 
 func (x *TaskStatusUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[24]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1716,7 +1844,7 @@ func (x *TaskStatusUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskStatusUpdate.ProtoReflect.Descriptor instead.
 func (*TaskStatusUpdate) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{24}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TaskStatusUpdate) GetTaskId() string {
@@ -1744,14 +1872,16 @@ type TaskBatch struct {
 	Delete []string               `protobuf:"bytes,5,rep,name=delete,proto3" json:"delete,omitempty"`
 	// service_ids lists the services whose tasks the batch touches, so that
 	// watchers know whom to wake without looking tasks up.
-	ServiceIds    []string `protobuf:"bytes,6,rep,name=service_ids,json=serviceIds,proto3" json:"service_ids,omitempty"`
+	ServiceIds []string `protobuf:"bytes,6,rep,name=service_ids,json=serviceIds,proto3" json:"service_ids,omitempty"`
+	// new_tasks are created with create, before the assignments.
+	NewTasks      []*NewTasks `protobuf:"bytes,7,rep,name=new_tasks,json=newTasks,proto3" json:"new_tasks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskBatch) Reset() {
 	*x = TaskBatch{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1763,7 +1893,7 @@ func (x *TaskBatch) String() string {
 func (*TaskBatch) ProtoMessage() {}
 
 func (x *TaskBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[25]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1776,7 +1906,7 @@ func (x *TaskBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskBatch.ProtoReflect.Descriptor instead.
 func (*TaskBatch) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{25}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *TaskBatch) GetCreate() []*Task {
@@ -1821,6 +1951,13 @@ func (x *TaskBatch) GetServiceIds() []string {
 	return nil
 }
 
+func (x *TaskBatch) GetNewTasks() []*NewTasks {
+	if x != nil {
+		return x.NewTasks
+	}
+	return nil
+}
+
 // Result is what applying a command produced: an error meant for the user,
 // or the objects it touched.
 type Result struct {
@@ -1842,7 +1979,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1854,7 +1991,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[26]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1867,7 +2004,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{26}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Result) GetError() string {
@@ -1947,7 +2084,7 @@ type Query struct {
 
 func (x *Query) Reset() {
 	*x = Query{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1959,7 +2096,7 @@ func (x *Query) String() string {
 func (*Query) ProtoMessage() {}
 
 func (x *Query) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[27]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1972,7 +2109,7 @@ func (x *Query) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Query.ProtoReflect.Descriptor instead.
 func (*Query) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{27}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Query) GetQuery() isQuery_Query {
@@ -2025,7 +2162,7 @@ type GetCluster struct {
 
 func (x *GetCluster) Reset() {
 	*x = GetCluster{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[28]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2037,7 +2174,7 @@ func (x *GetCluster) String() string {
 func (*GetCluster) ProtoMessage() {}
 
 func (x *GetCluster) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[28]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2050,7 +2187,7 @@ func (x *GetCluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCluster.ProtoReflect.Descriptor instead.
 func (*GetCluster) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{28}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{30}
 }
 
 // ListNodes asks for every node.
@@ -2062,7 +2199,7 @@ type ListNodes struct {
 
 func (x *ListNodes) Reset() {
 	*x = ListNodes{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[29]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2074,7 +2211,7 @@ func (x *ListNodes) String() string {
 func (*ListNodes) ProtoMessage() {}
 
 func (x *ListNodes) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[29]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2087,7 +2224,7 @@ func (x *ListNodes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodes.ProtoReflect.Descriptor instead.
 func (*ListNodes) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{29}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{31}
 }
 
 // QueryResult answers a Query.
@@ -2101,7 +2238,7 @@ type QueryResult struct {
 
 func (x *QueryResult) Reset() {
 	*x = QueryResult{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[30]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2113,7 +2250,7 @@ func (x *QueryResult) String() string {
 func (*QueryResult) ProtoMessage() {}
 
 func (x *QueryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[30]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2263,7 @@ func (x *QueryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryResult.ProtoReflect.Descriptor instead.
 func (*QueryResult) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{30}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *QueryResult) GetCluster() *Cluster {
@@ -2165,7 +2302,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[31]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2177,7 +2314,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[31]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2190,7 +2327,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{31}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Snapshot) GetVersion() uint32 {
@@ -2270,7 +2407,7 @@ type ServiceReservation struct {
 
 func (x *ServiceReservation) Reset() {
 	*x = ServiceReservation{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[32]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2282,7 +2419,7 @@ func (x *ServiceReservation) String() string {
 func (*ServiceReservation) ProtoMessage() {}
 
 func (x *ServiceReservation) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[32]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2295,7 +2432,7 @@ func (x *ServiceReservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceReservation.ProtoReflect.Descriptor instead.
 func (*ServiceReservation) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{32}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ServiceReservation) GetServiceId() string {
@@ -2337,7 +2474,7 @@ type RecentResult struct {
 
 func (x *RecentResult) Reset() {
 	*x = RecentResult{}
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[33]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2349,7 +2486,7 @@ func (x *RecentResult) String() string {
 func (*RecentResult) ProtoMessage() {}
 
 func (x *RecentResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actorswarm_v1_raft_proto_msgTypes[33]
+	mi := &file_actorswarm_v1_raft_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2362,7 +2499,7 @@ func (x *RecentResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecentResult.ProtoReflect.Descriptor instead.
 func (*RecentResult) Descriptor() ([]byte, []int) {
-	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{33}
+	return file_actorswarm_v1_raft_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RecentResult) GetRequestId() string {
@@ -2492,7 +2629,16 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\rupdate_status\x18\x06 \x01(\v2\x1b.actorswarm.v1.UpdateStatusR\fupdateStatus\".\n" +
 	"\rRemoveService\x12\x1d\n" +
 	"\n" +
-	"service_id\x18\x01 \x01(\tR\tserviceId\"B\n" +
+	"service_id\x18\x01 \x01(\tR\tserviceId\"z\n" +
+	"\bNewTasks\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x01 \x01(\tR\tserviceId\x12!\n" +
+	"\fspec_version\x18\x02 \x01(\x04R\vspecVersion\x12,\n" +
+	"\x05tasks\x18\x03 \x03(\v2\x16.actorswarm.v1.NewTaskR\x05tasks\"F\n" +
+	"\aNewTask\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04slot\x18\x02 \x01(\x04R\x04slot\x12\x17\n" +
+	"\anode_id\x18\x03 \x01(\tR\x06nodeId\"B\n" +
 	"\x0eTaskAssignment\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\"|\n" +
@@ -2503,7 +2649,7 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"^\n" +
 	"\x10TaskStatusUpdate\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x121\n" +
-	"\x06status\x18\x02 \x01(\v2\x19.actorswarm.v1.TaskStatusR\x06status\"\x94\x02\n" +
+	"\x06status\x18\x02 \x01(\v2\x19.actorswarm.v1.TaskStatusR\x06status\"\xca\x02\n" +
 	"\tTaskBatch\x12+\n" +
 	"\x06create\x18\x01 \x03(\v2\x13.actorswarm.v1.TaskR\x06create\x125\n" +
 	"\x06assign\x18\x02 \x03(\v2\x1d.actorswarm.v1.TaskAssignmentR\x06assign\x121\n" +
@@ -2511,7 +2657,8 @@ const file_actorswarm_v1_raft_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x03(\v2\x1f.actorswarm.v1.TaskStatusUpdateR\x06status\x12\x16\n" +
 	"\x06delete\x18\x05 \x03(\tR\x06delete\x12\x1f\n" +
 	"\vservice_ids\x18\x06 \x03(\tR\n" +
-	"serviceIds\"\xed\x02\n" +
+	"serviceIds\x124\n" +
+	"\tnew_tasks\x18\a \x03(\v2\x17.actorswarm.v1.NewTasksR\bnewTasks\"\xed\x02\n" +
 	"\x06Result\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\x05R\x04code\x12'\n" +
@@ -2570,7 +2717,7 @@ func file_actorswarm_v1_raft_proto_rawDescGZIP() []byte {
 	return file_actorswarm_v1_raft_proto_rawDescData
 }
 
-var file_actorswarm_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_actorswarm_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_actorswarm_v1_raft_proto_goTypes = []any{
 	(*Command)(nil),               // 0: actorswarm.v1.Command
 	(*InitCluster)(nil),           // 1: actorswarm.v1.InitCluster
@@ -2594,36 +2741,38 @@ var file_actorswarm_v1_raft_proto_goTypes = []any{
 	(*CreateService)(nil),         // 19: actorswarm.v1.CreateService
 	(*UpdateService)(nil),         // 20: actorswarm.v1.UpdateService
 	(*RemoveService)(nil),         // 21: actorswarm.v1.RemoveService
-	(*TaskAssignment)(nil),        // 22: actorswarm.v1.TaskAssignment
-	(*TaskDesire)(nil),            // 23: actorswarm.v1.TaskDesire
-	(*TaskStatusUpdate)(nil),      // 24: actorswarm.v1.TaskStatusUpdate
-	(*TaskBatch)(nil),             // 25: actorswarm.v1.TaskBatch
-	(*Result)(nil),                // 26: actorswarm.v1.Result
-	(*Query)(nil),                 // 27: actorswarm.v1.Query
-	(*GetCluster)(nil),            // 28: actorswarm.v1.GetCluster
-	(*ListNodes)(nil),             // 29: actorswarm.v1.ListNodes
-	(*QueryResult)(nil),           // 30: actorswarm.v1.QueryResult
-	(*Snapshot)(nil),              // 31: actorswarm.v1.Snapshot
-	(*ServiceReservation)(nil),    // 32: actorswarm.v1.ServiceReservation
-	(*RecentResult)(nil),          // 33: actorswarm.v1.RecentResult
-	nil,                           // 34: actorswarm.v1.UpdateNodeSpec.LabelAddEntry
-	nil,                           // 35: actorswarm.v1.SetNodePortErrors.PortErrorsEntry
-	(*Cluster)(nil),               // 36: actorswarm.v1.Cluster
-	(*Node)(nil),                  // 37: actorswarm.v1.Node
-	(NodeAvailability)(0),         // 38: actorswarm.v1.NodeAvailability
-	(NodeRole)(0),                 // 39: actorswarm.v1.NodeRole
-	(NodeState)(0),                // 40: actorswarm.v1.NodeState
-	(*Network)(nil),               // 41: actorswarm.v1.Network
-	(*JoinTokenSecret)(nil),       // 42: actorswarm.v1.JoinTokenSecret
-	(*ClusterSettings)(nil),       // 43: actorswarm.v1.ClusterSettings
-	(*PortConfig)(nil),            // 44: actorswarm.v1.PortConfig
-	(*Service)(nil),               // 45: actorswarm.v1.Service
-	(*ServiceSpec)(nil),           // 46: actorswarm.v1.ServiceSpec
-	(*UpdateStatus)(nil),          // 47: actorswarm.v1.UpdateStatus
-	(TaskState)(0),                // 48: actorswarm.v1.TaskState
-	(*TaskStatus)(nil),            // 49: actorswarm.v1.TaskStatus
-	(*Task)(nil),                  // 50: actorswarm.v1.Task
-	(*Attachment)(nil),            // 51: actorswarm.v1.Attachment
+	(*NewTasks)(nil),              // 22: actorswarm.v1.NewTasks
+	(*NewTask)(nil),               // 23: actorswarm.v1.NewTask
+	(*TaskAssignment)(nil),        // 24: actorswarm.v1.TaskAssignment
+	(*TaskDesire)(nil),            // 25: actorswarm.v1.TaskDesire
+	(*TaskStatusUpdate)(nil),      // 26: actorswarm.v1.TaskStatusUpdate
+	(*TaskBatch)(nil),             // 27: actorswarm.v1.TaskBatch
+	(*Result)(nil),                // 28: actorswarm.v1.Result
+	(*Query)(nil),                 // 29: actorswarm.v1.Query
+	(*GetCluster)(nil),            // 30: actorswarm.v1.GetCluster
+	(*ListNodes)(nil),             // 31: actorswarm.v1.ListNodes
+	(*QueryResult)(nil),           // 32: actorswarm.v1.QueryResult
+	(*Snapshot)(nil),              // 33: actorswarm.v1.Snapshot
+	(*ServiceReservation)(nil),    // 34: actorswarm.v1.ServiceReservation
+	(*RecentResult)(nil),          // 35: actorswarm.v1.RecentResult
+	nil,                           // 36: actorswarm.v1.UpdateNodeSpec.LabelAddEntry
+	nil,                           // 37: actorswarm.v1.SetNodePortErrors.PortErrorsEntry
+	(*Cluster)(nil),               // 38: actorswarm.v1.Cluster
+	(*Node)(nil),                  // 39: actorswarm.v1.Node
+	(NodeAvailability)(0),         // 40: actorswarm.v1.NodeAvailability
+	(NodeRole)(0),                 // 41: actorswarm.v1.NodeRole
+	(NodeState)(0),                // 42: actorswarm.v1.NodeState
+	(*Network)(nil),               // 43: actorswarm.v1.Network
+	(*JoinTokenSecret)(nil),       // 44: actorswarm.v1.JoinTokenSecret
+	(*ClusterSettings)(nil),       // 45: actorswarm.v1.ClusterSettings
+	(*PortConfig)(nil),            // 46: actorswarm.v1.PortConfig
+	(*Service)(nil),               // 47: actorswarm.v1.Service
+	(*ServiceSpec)(nil),           // 48: actorswarm.v1.ServiceSpec
+	(*UpdateStatus)(nil),          // 49: actorswarm.v1.UpdateStatus
+	(TaskState)(0),                // 50: actorswarm.v1.TaskState
+	(*TaskStatus)(nil),            // 51: actorswarm.v1.TaskStatus
+	(*Task)(nil),                  // 52: actorswarm.v1.Task
+	(*Attachment)(nil),            // 53: actorswarm.v1.Attachment
 }
 var file_actorswarm_v1_raft_proto_depIdxs = []int32{
 	1,  // 0: actorswarm.v1.Command.init_cluster:type_name -> actorswarm.v1.InitCluster
@@ -2640,62 +2789,64 @@ var file_actorswarm_v1_raft_proto_depIdxs = []int32{
 	19, // 11: actorswarm.v1.Command.create_service:type_name -> actorswarm.v1.CreateService
 	20, // 12: actorswarm.v1.Command.update_service:type_name -> actorswarm.v1.UpdateService
 	21, // 13: actorswarm.v1.Command.remove_service:type_name -> actorswarm.v1.RemoveService
-	25, // 14: actorswarm.v1.Command.task_batch:type_name -> actorswarm.v1.TaskBatch
+	27, // 14: actorswarm.v1.Command.task_batch:type_name -> actorswarm.v1.TaskBatch
 	12, // 15: actorswarm.v1.Command.set_node_port_errors:type_name -> actorswarm.v1.SetNodePortErrors
 	7,  // 16: actorswarm.v1.Command.create_network:type_name -> actorswarm.v1.CreateNetwork
 	11, // 17: actorswarm.v1.Command.remove_network:type_name -> actorswarm.v1.RemoveNetwork
 	8,  // 18: actorswarm.v1.Command.allocate_attachments:type_name -> actorswarm.v1.AllocateAttachments
 	10, // 19: actorswarm.v1.Command.release_attachments:type_name -> actorswarm.v1.ReleaseAttachments
-	36, // 20: actorswarm.v1.InitCluster.cluster:type_name -> actorswarm.v1.Cluster
-	37, // 21: actorswarm.v1.InitCluster.node:type_name -> actorswarm.v1.Node
-	37, // 22: actorswarm.v1.AddNode.node:type_name -> actorswarm.v1.Node
-	38, // 23: actorswarm.v1.UpdateNodeSpec.availability:type_name -> actorswarm.v1.NodeAvailability
-	34, // 24: actorswarm.v1.UpdateNodeSpec.label_add:type_name -> actorswarm.v1.UpdateNodeSpec.LabelAddEntry
-	39, // 25: actorswarm.v1.SetNodeRole.role:type_name -> actorswarm.v1.NodeRole
-	40, // 26: actorswarm.v1.NodeStateChange.state:type_name -> actorswarm.v1.NodeState
+	38, // 20: actorswarm.v1.InitCluster.cluster:type_name -> actorswarm.v1.Cluster
+	39, // 21: actorswarm.v1.InitCluster.node:type_name -> actorswarm.v1.Node
+	39, // 22: actorswarm.v1.AddNode.node:type_name -> actorswarm.v1.Node
+	40, // 23: actorswarm.v1.UpdateNodeSpec.availability:type_name -> actorswarm.v1.NodeAvailability
+	36, // 24: actorswarm.v1.UpdateNodeSpec.label_add:type_name -> actorswarm.v1.UpdateNodeSpec.LabelAddEntry
+	41, // 25: actorswarm.v1.SetNodeRole.role:type_name -> actorswarm.v1.NodeRole
+	42, // 26: actorswarm.v1.NodeStateChange.state:type_name -> actorswarm.v1.NodeState
 	5,  // 27: actorswarm.v1.SetNodeStates.changes:type_name -> actorswarm.v1.NodeStateChange
-	41, // 28: actorswarm.v1.CreateNetwork.network:type_name -> actorswarm.v1.Network
+	43, // 28: actorswarm.v1.CreateNetwork.network:type_name -> actorswarm.v1.Network
 	9,  // 29: actorswarm.v1.AllocateAttachments.requests:type_name -> actorswarm.v1.AttachmentRequest
-	35, // 30: actorswarm.v1.SetNodePortErrors.port_errors:type_name -> actorswarm.v1.SetNodePortErrors.PortErrorsEntry
-	39, // 31: actorswarm.v1.RotateToken.role:type_name -> actorswarm.v1.NodeRole
-	42, // 32: actorswarm.v1.RotateToken.secret:type_name -> actorswarm.v1.JoinTokenSecret
-	31, // 33: actorswarm.v1.RestoreState.snapshot:type_name -> actorswarm.v1.Snapshot
-	43, // 34: actorswarm.v1.UpdateClusterSettings.settings:type_name -> actorswarm.v1.ClusterSettings
-	44, // 35: actorswarm.v1.ReserveService.ports:type_name -> actorswarm.v1.PortConfig
-	45, // 36: actorswarm.v1.CreateService.service:type_name -> actorswarm.v1.Service
-	46, // 37: actorswarm.v1.UpdateService.spec:type_name -> actorswarm.v1.ServiceSpec
-	44, // 38: actorswarm.v1.UpdateService.ports:type_name -> actorswarm.v1.PortConfig
-	47, // 39: actorswarm.v1.UpdateService.update_status:type_name -> actorswarm.v1.UpdateStatus
-	48, // 40: actorswarm.v1.TaskDesire.desired_state:type_name -> actorswarm.v1.TaskState
-	49, // 41: actorswarm.v1.TaskStatusUpdate.status:type_name -> actorswarm.v1.TaskStatus
-	50, // 42: actorswarm.v1.TaskBatch.create:type_name -> actorswarm.v1.Task
-	22, // 43: actorswarm.v1.TaskBatch.assign:type_name -> actorswarm.v1.TaskAssignment
-	23, // 44: actorswarm.v1.TaskBatch.desire:type_name -> actorswarm.v1.TaskDesire
-	24, // 45: actorswarm.v1.TaskBatch.status:type_name -> actorswarm.v1.TaskStatusUpdate
-	37, // 46: actorswarm.v1.Result.node:type_name -> actorswarm.v1.Node
-	45, // 47: actorswarm.v1.Result.service:type_name -> actorswarm.v1.Service
-	44, // 48: actorswarm.v1.Result.ports:type_name -> actorswarm.v1.PortConfig
-	41, // 49: actorswarm.v1.Result.network:type_name -> actorswarm.v1.Network
-	51, // 50: actorswarm.v1.Result.attachments:type_name -> actorswarm.v1.Attachment
-	28, // 51: actorswarm.v1.Query.get_cluster:type_name -> actorswarm.v1.GetCluster
-	29, // 52: actorswarm.v1.Query.list_nodes:type_name -> actorswarm.v1.ListNodes
-	36, // 53: actorswarm.v1.QueryResult.cluster:type_name -> actorswarm.v1.Cluster
-	37, // 54: actorswarm.v1.QueryResult.nodes:type_name -> actorswarm.v1.Node
-	36, // 55: actorswarm.v1.Snapshot.cluster:type_name -> actorswarm.v1.Cluster
-	37, // 56: actorswarm.v1.Snapshot.nodes:type_name -> actorswarm.v1.Node
-	32, // 57: actorswarm.v1.Snapshot.reservations:type_name -> actorswarm.v1.ServiceReservation
-	45, // 58: actorswarm.v1.Snapshot.services:type_name -> actorswarm.v1.Service
-	50, // 59: actorswarm.v1.Snapshot.tasks:type_name -> actorswarm.v1.Task
-	41, // 60: actorswarm.v1.Snapshot.networks:type_name -> actorswarm.v1.Network
-	51, // 61: actorswarm.v1.Snapshot.attachments:type_name -> actorswarm.v1.Attachment
-	33, // 62: actorswarm.v1.Snapshot.recent:type_name -> actorswarm.v1.RecentResult
-	44, // 63: actorswarm.v1.ServiceReservation.ports:type_name -> actorswarm.v1.PortConfig
-	26, // 64: actorswarm.v1.RecentResult.result:type_name -> actorswarm.v1.Result
-	65, // [65:65] is the sub-list for method output_type
-	65, // [65:65] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	37, // 30: actorswarm.v1.SetNodePortErrors.port_errors:type_name -> actorswarm.v1.SetNodePortErrors.PortErrorsEntry
+	41, // 31: actorswarm.v1.RotateToken.role:type_name -> actorswarm.v1.NodeRole
+	44, // 32: actorswarm.v1.RotateToken.secret:type_name -> actorswarm.v1.JoinTokenSecret
+	33, // 33: actorswarm.v1.RestoreState.snapshot:type_name -> actorswarm.v1.Snapshot
+	45, // 34: actorswarm.v1.UpdateClusterSettings.settings:type_name -> actorswarm.v1.ClusterSettings
+	46, // 35: actorswarm.v1.ReserveService.ports:type_name -> actorswarm.v1.PortConfig
+	47, // 36: actorswarm.v1.CreateService.service:type_name -> actorswarm.v1.Service
+	48, // 37: actorswarm.v1.UpdateService.spec:type_name -> actorswarm.v1.ServiceSpec
+	46, // 38: actorswarm.v1.UpdateService.ports:type_name -> actorswarm.v1.PortConfig
+	49, // 39: actorswarm.v1.UpdateService.update_status:type_name -> actorswarm.v1.UpdateStatus
+	23, // 40: actorswarm.v1.NewTasks.tasks:type_name -> actorswarm.v1.NewTask
+	50, // 41: actorswarm.v1.TaskDesire.desired_state:type_name -> actorswarm.v1.TaskState
+	51, // 42: actorswarm.v1.TaskStatusUpdate.status:type_name -> actorswarm.v1.TaskStatus
+	52, // 43: actorswarm.v1.TaskBatch.create:type_name -> actorswarm.v1.Task
+	24, // 44: actorswarm.v1.TaskBatch.assign:type_name -> actorswarm.v1.TaskAssignment
+	25, // 45: actorswarm.v1.TaskBatch.desire:type_name -> actorswarm.v1.TaskDesire
+	26, // 46: actorswarm.v1.TaskBatch.status:type_name -> actorswarm.v1.TaskStatusUpdate
+	22, // 47: actorswarm.v1.TaskBatch.new_tasks:type_name -> actorswarm.v1.NewTasks
+	39, // 48: actorswarm.v1.Result.node:type_name -> actorswarm.v1.Node
+	47, // 49: actorswarm.v1.Result.service:type_name -> actorswarm.v1.Service
+	46, // 50: actorswarm.v1.Result.ports:type_name -> actorswarm.v1.PortConfig
+	43, // 51: actorswarm.v1.Result.network:type_name -> actorswarm.v1.Network
+	53, // 52: actorswarm.v1.Result.attachments:type_name -> actorswarm.v1.Attachment
+	30, // 53: actorswarm.v1.Query.get_cluster:type_name -> actorswarm.v1.GetCluster
+	31, // 54: actorswarm.v1.Query.list_nodes:type_name -> actorswarm.v1.ListNodes
+	38, // 55: actorswarm.v1.QueryResult.cluster:type_name -> actorswarm.v1.Cluster
+	39, // 56: actorswarm.v1.QueryResult.nodes:type_name -> actorswarm.v1.Node
+	38, // 57: actorswarm.v1.Snapshot.cluster:type_name -> actorswarm.v1.Cluster
+	39, // 58: actorswarm.v1.Snapshot.nodes:type_name -> actorswarm.v1.Node
+	34, // 59: actorswarm.v1.Snapshot.reservations:type_name -> actorswarm.v1.ServiceReservation
+	47, // 60: actorswarm.v1.Snapshot.services:type_name -> actorswarm.v1.Service
+	52, // 61: actorswarm.v1.Snapshot.tasks:type_name -> actorswarm.v1.Task
+	43, // 62: actorswarm.v1.Snapshot.networks:type_name -> actorswarm.v1.Network
+	53, // 63: actorswarm.v1.Snapshot.attachments:type_name -> actorswarm.v1.Attachment
+	35, // 64: actorswarm.v1.Snapshot.recent:type_name -> actorswarm.v1.RecentResult
+	46, // 65: actorswarm.v1.ServiceReservation.ports:type_name -> actorswarm.v1.PortConfig
+	28, // 66: actorswarm.v1.RecentResult.result:type_name -> actorswarm.v1.Result
+	67, // [67:67] is the sub-list for method output_type
+	67, // [67:67] is the sub-list for method input_type
+	67, // [67:67] is the sub-list for extension type_name
+	67, // [67:67] is the sub-list for extension extendee
+	0,  // [0:67] is the sub-list for field type_name
 }
 
 func init() { file_actorswarm_v1_raft_proto_init() }
@@ -2727,7 +2878,7 @@ func file_actorswarm_v1_raft_proto_init() {
 		(*Command_AllocateAttachments)(nil),
 		(*Command_ReleaseAttachments)(nil),
 	}
-	file_actorswarm_v1_raft_proto_msgTypes[27].OneofWrappers = []any{
+	file_actorswarm_v1_raft_proto_msgTypes[29].OneofWrappers = []any{
 		(*Query_GetCluster)(nil),
 		(*Query_ListNodes)(nil),
 	}
@@ -2737,7 +2888,7 @@ func file_actorswarm_v1_raft_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorswarm_v1_raft_proto_rawDesc), len(file_actorswarm_v1_raft_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
