@@ -266,8 +266,8 @@ func (s *Store) deleteTask(id string) {
 }
 
 // applyTaskBatch applies task changes in order: creations (create, then
-// new_tasks), assignments, desired states, reported states, deletions. The whole batch is checked
-// first, so a bad batch changes nothing; changes that became moot (a
+// new_tasks), assignments, desired states, reported states, deletions.
+// The whole batch is checked first, so a bad batch changes nothing; changes that became moot (a
 // report for a task deleted meanwhile, a state going backwards) are
 // skipped, not refused, since nodes and supervisors race by design.
 func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result, error) {
@@ -329,12 +329,14 @@ func (s *Store) applyTaskBatch(c *swarmv1.TaskBatch, now int64) (*swarmv1.Result
 	}
 	for _, g := range c.GetNewTasks() {
 		svc := s.services[g.ServiceId]
+		// One status for the group: a status is replaced, never changed
+		// in place.
+		st := &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED, TimestampUnixNano: now, Message: AssignedMessage}
 		for _, nt := range g.Tasks {
 			s.created++
 			s.putTask(&swarmv1.Task{
 				Id: nt.Id, ServiceId: svc.Id, ServiceName: svc.GetSpec().GetName(), Slot: nt.Slot, NodeId: s.nodeRef(nt.NodeId),
-				SpecVersion: svc.SpecVersion, Spec: svc.GetSpec().GetTask(), DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING,
-				Status:          &swarmv1.TaskStatus{State: swarmv1.TaskState_TASK_STATE_ASSIGNED, TimestampUnixNano: now, Message: AssignedMessage},
+				SpecVersion: svc.SpecVersion, Spec: svc.GetSpec().GetTask(), DesiredState: swarmv1.TaskState_TASK_STATE_RUNNING, Status: st,
 				CreatedUnixNano: now, UpdatedUnixNano: now, Version: 1, CreatedIndex: s.created, NodeVersion: CreatedNodeVersion,
 			})
 		}
