@@ -98,3 +98,32 @@ func TestServicesWakeOnSwarmChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyProgress: a batch whose only news is tasks getting further in
+// starting (reports from assigned up to running) wakes no supervisor
+// without an update waiting for it; anything else does: a task created
+// (whole or from its service), placed, told to stop, deleted, or a state
+// past running or before assigned.
+func TestOnlyProgress(t *testing.T) {
+	report := func(st swarmv1.TaskState) []*swarmv1.TaskStatusUpdate {
+		return []*swarmv1.TaskStatusUpdate{{TaskId: "t1", Status: &swarmv1.TaskStatus{State: st}}}
+	}
+	for _, tc := range []struct {
+		name string
+		b    *swarmv1.TaskBatch
+		want bool
+	}{
+		{"starting and running", &swarmv1.TaskBatch{Status: append(report(swarmv1.TaskState_TASK_STATE_STARTING), report(swarmv1.TaskState_TASK_STATE_RUNNING)...)}, true},
+		{"failed", &swarmv1.TaskBatch{Status: report(swarmv1.TaskState_TASK_STATE_FAILED)}, false},
+		{"pending", &swarmv1.TaskBatch{Status: report(swarmv1.TaskState_TASK_STATE_PENDING)}, false},
+		{"created whole", &swarmv1.TaskBatch{Create: []*swarmv1.Task{{Id: "t2"}}}, false},
+		{"created from the service", &swarmv1.TaskBatch{NewTasks: []*swarmv1.NewTasks{{Tasks: []*swarmv1.NewTask{{Id: "t2", NodeId: "n1"}}}}}, false},
+		{"placed", &swarmv1.TaskBatch{Assign: []*swarmv1.TaskAssignment{{TaskId: "t1", NodeId: "n1"}}}, false},
+		{"told to stop", &swarmv1.TaskBatch{Desire: []*swarmv1.TaskDesire{{TaskId: "t1", DesiredState: swarmv1.TaskState_TASK_STATE_SHUTDOWN}}}, false},
+		{"deleted", &swarmv1.TaskBatch{Delete: []string{"t1"}}, false},
+	} {
+		if got := onlyProgress(tc.b); got != tc.want {
+			t.Errorf("%s: only progress %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
