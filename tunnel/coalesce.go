@@ -36,10 +36,21 @@ type coalescer struct {
 	next     uint32 // sequence number the next segment must carry
 	closed   bool   // the last segment was short or had PSH: no more
 	psh      bool
+
+	one [][]byte // plain's single piece
 }
 
 func newCoalescer(write func(q *queue, iov [][]byte) error, t *tally) *coalescer {
-	return &coalescer{write: write, t: t, iov: make([][]byte, 0, maxCoalesceSegs)}
+	return &coalescer{write: write, t: t, iov: make([][]byte, 0, maxCoalesceSegs), one: make([][]byte, 1)}
+}
+
+// plain writes pkt to q, a queue without offloads, as it is, through the
+// receive loop's write; it leaves any run alone.
+func (c *coalescer) plain(q *queue, pkt []byte) error {
+	c.one[0] = pkt
+	err := c.write(q, c.one)
+	c.one[0] = nil
+	return err
 }
 
 // add takes the datagram dg, whose inner IPv4 packet (checked by Decap and

@@ -175,8 +175,7 @@ func transient(err error) bool {
 }
 
 // receive checks one datagram dg, received from a peer, and writes its
-// inner packet to its network's TUN (through co for a queue with
-// offloads). The checks run cheapest first: format (an inner packet larger
+// inner packet to its network's TUN through co. The checks run cheapest first: format (an inner packet larger
 // than the MTU is malformed: nodes agree on the MTU), then the tables.
 func (f *Forwarder) receive(nets map[uint32]*network, dg []byte, co *coalescer, t *tally) {
 	vni, inner, err := Decap(dg)
@@ -199,7 +198,7 @@ func (f *Forwarder) receive(nets map[uint32]*network, dg []byte, co *coalescer, 
 		co.add(q, dg[:HeaderLen+len(inner)])
 		return
 	}
-	if _, err := q.dev.Write(inner); err != nil {
+	if err := co.plain(q, inner); err != nil {
 		t.drop(dropDeviceError)
 		return
 	}
