@@ -59,6 +59,11 @@ const (
 	// forwarders from the cost of forwarding.
 	ovlPingGap = 50 * time.Millisecond
 	ovlWarmGap = 5 * time.Millisecond
+	// Then ovlFloodPings are sent each as soon as the last reply is in
+	// (ping -f): no thread on the path sleeps, so the RTT is the cost of
+	// forwarding alone.
+	ovlFloodPings      = 2000
+	ovlQuickFloodPings = 200
 	// ovlWait bounds each wait for a lab's piece: a first ping through a
 	// path, an iperf3 server to listen.
 	ovlWait = 10 * time.Second
@@ -104,9 +109,9 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 			return nil, fmt.Errorf("%s not found: apt-get install -y iproute2 iperf3 iputils-ping", tool)
 		}
 	}
-	dur, pings := ovlDuration, ovlPings
+	dur, pings, floods := ovlDuration, ovlPings, ovlFloodPings
 	if opts.Quick {
-		dur, pings = ovlQuickDuration, ovlQuickPings
+		dur, pings, floods = ovlQuickDuration, ovlQuickPings, ovlQuickFloodPings
 	}
 
 	l, err := newOverlayLab(ctx, opts)
@@ -158,12 +163,16 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 			{Scenario: name + "/" + p.name + "/gbits", Parameters: params("tool", iperfTool), Started: started, Unit: "Gbit/s"},
 			{Scenario: name + "/" + p.name + "/rtt", Parameters: params("tool", fmt.Sprintf("ping -c %d -i %s -q %s in %s; rtt avg", pings, pingInterval(ovlPingGap), p.dst, ovlNetnsA)), Started: started, Unit: "ms"},
 			{Scenario: name + "/" + p.name + "/rtt-warm", Parameters: params("tool", fmt.Sprintf("ping -c %d -i %s -q %s in %s; rtt avg", pings, pingInterval(ovlWarmGap), p.dst, ovlNetnsA)), Started: started, Unit: "ms"},
+			{Scenario: name + "/" + p.name + "/rtt-flood", Parameters: params("tool", fmt.Sprintf("ping -c %d -f -q %s in %s; rtt avg", floods, p.dst, ovlNetnsA)), Started: started, Unit: "ms"},
 		}
 		if p.name == "overlay" {
 			rs = append(rs, &Record{Scenario: name + "/" + p.name + "/packets-per-core", Parameters: params("tool", iperfTool,
 				"formula", fmt.Sprintf("packets/s ÷ cores; packets = received bytes ÷ (%d − 52 bytes of IPv4 and TCP headers with timestamps), the TCP segments on the underlay (the forwarder cuts the TUN's 64 KB super-segments to the underlay's MTU), data segments only, ACKs not counted; ", ovlSegment)+
 					"cores = (iperf3 end.cpu_utilization_percent host_total + remote_total) / 100 + the forwarders' CPU time (getrusage of swarmbench) ÷ test seconds"),
-				Started: started, Unit: "packets/s/core"})
+				Started: started, Unit: "packets/s/core"},
+				&Record{Scenario: name + "/" + p.name + "/cpu-per-ping", Parameters: params("tool", fmt.Sprintf("ping -c %d -f -q %s in %s", floods, p.dst, ovlNetnsA),
+					"formula", "the forwarders' CPU time (getrusage of swarmbench) during the flood ÷ the pings: both namespaces' forwarding of a request and its reply, system calls included"),
+					Started: started, Unit: "µs"})
 		}
 		byPath[p.name] = rs
 	}
@@ -179,6 +188,12 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p.name, err)
 			}
+			floodCPU := processCPU()
+			flood, err := pingRTT(ctx, p.dst, floods, 0)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.name, err)
+			}
+			floodCPU = processCPU() - floodCPU
 			cpu0 := processCPU()
 			res, err := runIperf3(ctx, p.dst, secs, dur+ovlWait)
 			if err != nil {
@@ -189,12 +204,16 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 			rs[0].Samples = append(rs[0].Samples, res.gbits())
 			rs[1].Samples = append(rs[1].Samples, rtt)
 			rs[2].Samples = append(rs[2].Samples, warm)
-			desc := fmt.Sprintf("%s %s Gbit/s (CPU sender %.0f%% receiver %.0f%%, %d retransmits) rtt %s ms (%s ms warm)",
-				p.name, FormatFigure(res.gbits()), res.senderCPU, res.receiverCPU, res.retransmits, FormatFigure(rtt), FormatFigure(warm))
+			rs[3].Samples = append(rs[3].Samples, flood)
+			desc := fmt.Sprintf("%s %s Gbit/s (CPU sender %.0f%% receiver %.0f%%, %d retransmits) rtt %s ms (%s ms warm, %s ms flooded)",
+				p.name, FormatFigure(res.gbits()), res.senderCPU, res.receiverCPU, res.retransmits, FormatFigure(rtt), FormatFigure(warm), FormatFigure(flood))
 			if p.name == "overlay" {
 				ppc := packetsPerCore(res, ovlSegment, fwdCPU)
-				rs[3].Samples = append(rs[3].Samples, ppc)
-				desc += fmt.Sprintf(" forwarders %.0f%% CPU, %s packets/s/core", 100*fwdCPU.Seconds()/res.seconds, FormatFigure(ppc))
+				perPing := float64(floodCPU.Microseconds()) / float64(floods)
+				rs[4].Samples = append(rs[4].Samples, ppc)
+				rs[5].Samples = append(rs[5].Samples, perPing)
+				desc += fmt.Sprintf(" forwarders %.0f%% CPU, %s packets/s/core, %s µs CPU per ping",
+					100*fwdCPU.Seconds()/res.seconds, FormatFigure(ppc), FormatFigure(perPing))
 			}
 			line = append(line, desc)
 		}
@@ -341,8 +360,9 @@ func pingPath(ctx context.Context, dst netip.Addr, count int, wait time.Duration
 	return err
 }
 
-// pingRTT returns the average RTT in ms of count pings to dst, gap apart,
-// from asb-ovl-a. A lost reply fails it.
+// pingRTT returns the average RTT in ms of count pings to dst, gap apart
+// (a zero gap floods: each ping as soon as the last reply is in), from
+// asb-ovl-a. A lost reply fails it.
 func pingRTT(ctx context.Context, dst netip.Addr, count int, gap time.Duration) (float64, error) {
 	out, err := pingOut(ctx, dst, count, gap, ovlWait+time.Duration(count)*gap)
 	if err != nil {
@@ -358,8 +378,12 @@ func pingInterval(gap time.Duration) string {
 
 func pingOut(ctx context.Context, dst netip.Addr, count int, gap, wait time.Duration) (string, error) {
 	deadline := strconv.Itoa(max(1, int(wait.Round(time.Second)/time.Second)))
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ovlNetnsA, "ping", "-c", strconv.Itoa(count), "-i", pingInterval(gap), "-q",
-		"-w", deadline, dst.String())
+	pace := []string{"-i", pingInterval(gap)}
+	if gap == 0 {
+		pace = []string{"-f"}
+	}
+	args := append([]string{"netns", "exec", ovlNetnsA, "ping", "-c", strconv.Itoa(count)}, pace...)
+	cmd := exec.CommandContext(ctx, "ip", append(args, "-q", "-w", deadline, dst.String())...)
 	cmd.SysProcAttr = childAttr()
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -172,13 +172,17 @@ func TestQuickOverlayThroughput(t *testing.T) {
 		{"overlay-throughput/overlay/gbits", "Gbit/s"},
 		{"overlay-throughput/overlay/rtt", "ms"},
 		{"overlay-throughput/overlay/rtt-warm", "ms"},
+		{"overlay-throughput/overlay/rtt-flood", "ms"},
 		{"overlay-throughput/overlay/packets-per-core", "packets/s/core"},
+		{"overlay-throughput/overlay/cpu-per-ping", "µs"},
 		{"overlay-throughput/kernel-vxlan/gbits", "Gbit/s"},
 		{"overlay-throughput/kernel-vxlan/rtt", "ms"},
 		{"overlay-throughput/kernel-vxlan/rtt-warm", "ms"},
+		{"overlay-throughput/kernel-vxlan/rtt-flood", "ms"},
 		{"overlay-throughput/veth/gbits", "Gbit/s"},
 		{"overlay-throughput/veth/rtt", "ms"},
 		{"overlay-throughput/veth/rtt-warm", "ms"},
+		{"overlay-throughput/veth/rtt-flood", "ms"},
 	}
 	if len(recs) != len(want) {
 		t.Fatalf("Run returned %d records, want %d", len(recs), len(want))
@@ -200,8 +204,10 @@ func TestQuickOverlayThroughput(t *testing.T) {
 			}
 		}
 	}
-	if recs[3].Parameters["formula"] == "" {
-		t.Errorf("%s does not give its formula", recs[3].Scenario)
+	for _, i := range []int{4, 5} {
+		if recs[i].Parameters["formula"] == "" {
+			t.Errorf("%s does not give its formula", recs[i].Scenario)
+		}
 	}
 
 	f, err := os.Open(filepath.Join(out, JSONFile))
