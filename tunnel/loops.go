@@ -175,8 +175,9 @@ func transient(err error) bool {
 }
 
 // receive checks one datagram dg, received from a peer, and writes its
-// inner packet to its network's TUN through co. The checks run cheapest first: format (an inner packet larger
-// than the MTU is malformed: nodes agree on the MTU), then the tables.
+// inner packet to its network's TUN through co. The checks run cheapest
+// first: format (an inner packet larger than the MTU is malformed: nodes
+// agree on the MTU), then the tables.
 func (f *Forwarder) receive(nets map[uint32]*network, dg []byte, co *coalescer, t *tally) {
 	vni, inner, err := Decap(dg)
 	if err != nil || len(inner) > f.cfg.MTU {
