@@ -2,6 +2,7 @@ package tunnel
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -85,6 +86,43 @@ func TestForwarderBothWays(t *testing.T) {
 	sa := p.a.Stats()
 	if sa.BytesOut != uint64(10*len(ping)) || sa.Drops != (Drops{}) {
 		t.Errorf("a stats: %+v", sa)
+	}
+}
+
+// TestForwarderBursts sends bursts larger than a batch each way, with one
+// reader of the socket (which handles its batches inside the poller's
+// wait and waits again after a short batch without another call) and
+// with several: every packet arrives.
+func TestForwarderBursts(t *testing.T) {
+	for _, readers := range []int{1, 3} {
+		t.Run(fmt.Sprintf("readers=%d", readers), func(t *testing.T) {
+			p := newPair(t, Config{BatchSize: 8, Readers: readers})
+			for round := range 3 {
+				for _, dir := range []struct {
+					from, to *tunneltest.TUN
+					src, dst netip.Addr
+				}{{p.tunA, p.tunB, ovlA, ovlB}, {p.tunB, p.tunA, ovlB, ovlA}} {
+					const burst = 100
+					want := map[string]bool{}
+					for seq := range uint16(burst) {
+						ping := tunneltest.Ping(dir.src, dir.dst, uint16(round)*burst+seq, []byte("burst"))
+						want[string(ping)] = true
+						mustOK(t, dir.from.Inject(ping))
+					}
+					for range burst {
+						got := recv(t, dir.to)
+						if !want[string(got)] {
+							t.Fatalf("round %d %s→%s: unexpected or repeated packet %x", round, dir.src, dir.dst, got)
+						}
+						delete(want, string(got))
+					}
+				}
+			}
+			eventually(t, "counters", func() bool {
+				sa, sb := p.a.Stats(), p.b.Stats()
+				return sa.PacketsOut == 300 && sa.PacketsIn == 300 && sb.PacketsOut == 300 && sb.PacketsIn == 300
+			})
+		})
 	}
 }
 

@@ -35,6 +35,9 @@ type queue struct {
 	// rc is the queue's descriptor when it has one: super-segments are
 	// written to it with one vectored write.
 	rc syscall.RawConn
+	// raw reads the descriptor, when the queue has one and no
+	// BatchReader of its own.
+	raw *rawReader
 }
 
 func newQueue(dev io.ReadWriteCloser) *queue {
@@ -45,10 +48,13 @@ func newQueue(dev io.ReadWriteCloser) *queue {
 	if br, ok := dev.(BatchReader); ok {
 		q.batch = br
 	} else if q.rc != nil {
-		q.batch = newRawReader(q.rc)
+		q.raw = newRawReader(q.rc)
 	}
 	return q
 }
+
+// errStopped ends a loop whose stop function reported true.
+var errStopped = errors.New("tunnel: loop stopped")
 
 // offset is where a packet read from the queue starts in a buffer, so that
 // its IPv4 header lands at HeaderLen, behind the virtio_net_hdr if any.
@@ -57,6 +63,25 @@ func (q *queue) offset() int {
 		return HeaderLen - vnetHdrLen
 	}
 	return HeaderLen
+}
+
+// each reads packets into b (b.data[i][q.offset():], their lengths in
+// b.sizes[i]) and hands every batch to handle, until stop reports true
+// after a batch (it returns errStopped) or a read fails.
+func (q *queue) each(b *batch, stop func() bool, handle func(cnt int)) error {
+	if q.raw != nil {
+		return q.raw.each(b.data, q.offset(), b.sizes, stop, handle)
+	}
+	for {
+		cnt, err := q.read(b)
+		if err != nil {
+			return err
+		}
+		handle(cnt)
+		if stop() {
+			return errStopped
+		}
+	}
 }
 
 // read fills b.data[i][q.offset():] with packets and b.sizes[i] with their
@@ -82,14 +107,8 @@ func (f *Forwarder) runTUN(n *network, q *queue) {
 	tx := newTxList()
 	s := f.newSender()
 	var t tally
-	for {
-		cnt, err := q.read(b)
-		if err != nil {
-			if !n.stopping.Load() && !f.closing.Load() {
-				f.log.Error("tunnel: TUN read failed, queue stopped", "vni", n.vni, "err", err)
-			}
-			return
-		}
+	stop := func() bool { return n.stopping.Load() || f.closing.Load() }
+	err := q.each(b, stop, func(cnt int) {
 		eps := f.table.Get(n.vni)
 		for i := range cnt {
 			for !f.encap(tx, b.data[i], b.sizes[i], q, n.vni, eps, &t) {
@@ -100,6 +119,9 @@ func (f *Forwarder) runTUN(n *network, q *queue) {
 		s.send(tx, &t)
 		tx.reset()
 		f.ctr.flushOut(&t)
+	})
+	if !stop() {
+		f.log.Error("tunnel: TUN read failed, queue stopped", "vni", n.vni, "err", err)
 	}
 }
 

@@ -62,58 +62,86 @@ func rawConnOf(dev io.ReadWriteCloser) syscall.RawConn {
 	return rc
 }
 
-// rawReader is the BatchReader of a non-blocking TUN descriptor: it reads
-// every packet that is ready in one wake-up of the runtime's poller (one
-// read system call per packet, as TUN allows). Its callback is built once,
-// so a read allocates nothing. It belongs to one goroutine.
+// rawReader reads a non-blocking TUN descriptor, one read system call per
+// packet (as TUN allows), and hands the packets to a function in batches,
+// all inside one wait of the runtime's poller: after a batch whose reads
+// emptied the queue it waits for the next packet straight away, without
+// another read to learn that the queue is empty (a new wait, in a new
+// RawConn.Read, forgets a readiness seen before it and must read first).
+// Its callback is built once, so a read allocates nothing. It belongs to
+// one goroutine.
 type rawReader struct {
 	rc     syscall.RawConn
 	fn     func(fd uintptr) bool
 	bufs   [][]byte
 	offset int
 	sizes  []int
-	n      int
+	stop   func() bool
+	handle func(int)
 	err    error
 }
 
 func newRawReader(rc syscall.RawConn) *rawReader {
 	r := &rawReader{rc: rc}
-	r.fn = r.drain
+	r.fn = r.loop
 	return r
 }
 
-func (r *rawReader) ReadBatch(bufs [][]byte, offset int, sizes []int) (int, error) {
-	r.bufs, r.offset, r.sizes, r.n, r.err = bufs, offset, sizes, 0, nil
+// each reads packets into bufs[i][offset:] (their lengths in sizes[i])
+// and hands every batch to handle, until stop reports true after a batch
+// (it returns errStopped) or a read fails.
+func (r *rawReader) each(bufs [][]byte, offset int, sizes []int, stop func() bool, handle func(int)) error {
+	r.bufs, r.offset, r.sizes, r.stop, r.handle, r.err = bufs, offset, sizes, stop, handle, nil
 	err := r.rc.Read(r.fn)
-	r.bufs, r.sizes = nil, nil
-	if r.n > 0 {
-		return r.n, nil
+	r.bufs, r.sizes, r.stop, r.handle = nil, nil, nil, nil
+	switch {
+	case err != nil:
+		return err
+	case r.err != nil:
+		return r.err
 	}
-	if err != nil {
-		return 0, err
-	}
-	return 0, r.err
+	return errStopped
 }
 
-// drain reads until the queue is empty or the batch full. Returning false
-// (nothing read, nothing failed) parks the goroutine until the descriptor
-// is readable.
-func (r *rawReader) drain(fd uintptr) bool {
-	for r.n < len(r.bufs) {
-		n, e := rawRead(fd, r.bufs[r.n][r.offset:])
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			if e != unix.EAGAIN {
-				r.err = e
+// loop reads and hands on batches until the queue is empty (false: the
+// poller waits for a packet, then calls it again), stop reports true or a
+// read fails (true: done).
+func (r *rawReader) loop(fd uintptr) bool {
+	for {
+		n, empty := r.fill(fd)
+		if n > 0 {
+			r.handle(n)
+			if r.stop() {
+				return true
 			}
-			break
 		}
-		r.sizes[r.n] = n
-		r.n++
+		if r.err != nil {
+			return true
+		}
+		if empty {
+			return false
+		}
 	}
-	return r.n > 0 || r.err != nil
+}
+
+// fill reads packets until the batch is full, the queue empty (empty
+// reports it) or a read fails (r.err), and returns how many it read.
+func (r *rawReader) fill(fd uintptr) (n int, empty bool) {
+	for n < len(r.bufs) {
+		got, e := rawRead(fd, r.bufs[n][r.offset:])
+		switch e {
+		case 0:
+			r.sizes[n] = got
+			n++
+		case unix.EINTR:
+		case unix.EAGAIN:
+			return n, true
+		default:
+			r.err = e
+			return n, false
+		}
+	}
+	return n, false
 }
 
 // UDP GSO: a control message of level SOL_UDP, type UDP_SEGMENT, carrying
@@ -325,8 +353,12 @@ type receiver struct {
 	names []unix.RawSockaddrInet4
 	oob   []byte
 	fn    func(fd uintptr) bool
-	n     int
-	err   error
+	// alone: this is the socket's only reader (see run).
+	alone  bool
+	stop   func() bool
+	handle func(int)
+	n      int
+	err    error
 
 	wiov    []unix.Iovec
 	wfn     func(fd uintptr) bool
@@ -357,32 +389,62 @@ func newReceiver(b *batch) *receiver {
 	return r
 }
 
-// recv reads a batch of messages and returns how many came.
-func (r *receiver) recv(rc syscall.RawConn) (int, error) {
-	for i := range r.hs {
-		h := &r.hs[i].hdr
-		h.Namelen = unix.SizeofSockaddrInet4
-		h.SetControllen(groCmsgSpace)
-		h.Flags = 0
+// run receives batches of messages from rc and hands each to handle
+// until stop reports true after a batch (it returns nil) or the socket
+// fails; it goes on after a transient error. The socket's only reader
+// (alone) handles its batches inside one wait of the runtime's poller,
+// and after a batch smaller than it asked for (the socket was empty)
+// waits for the next datagram straight away, without another call to
+// learn that the socket is empty (a new wait, in a new RawConn.Read,
+// forgets a readiness seen before it and must read first). One of
+// several readers handles each batch after its wait, as the wait holds
+// the socket's read lock.
+func (r *receiver) run(rc syscall.RawConn, stop func() bool, handle func(int)) error {
+	r.stop, r.handle = stop, handle
+	for !stop() {
+		r.n, r.err = 0, nil
+		if err := rc.Read(r.fn); err != nil {
+			return err
+		}
+		if r.err != nil && !transient(r.err) {
+			return r.err
+		}
+		if r.n > 0 {
+			handle(r.n)
+		}
 	}
-	r.n, r.err = 0, nil
-	if err := rc.Read(r.fn); err != nil {
-		return 0, err
-	}
-	return r.n, r.err
+	return nil
 }
 
 func (r *receiver) recvmmsg(fd uintptr) bool {
-	n, e := mmsg(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hs[0])), len(r.hs), unix.MSG_DONTWAIT)
-	switch e {
-	case 0:
-		r.n = n
-	case unix.EAGAIN:
-		return false
-	default:
-		r.err = e
+	for {
+		for i := range r.hs {
+			h := &r.hs[i].hdr
+			h.Namelen = unix.SizeofSockaddrInet4
+			h.SetControllen(groCmsgSpace)
+			h.Flags = 0
+		}
+		n, e := mmsg(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hs[0])), len(r.hs), unix.MSG_DONTWAIT)
+		switch e {
+		case 0:
+		case unix.EAGAIN:
+			return false
+		default:
+			r.err = e
+			return true
+		}
+		if !r.alone {
+			r.n = n
+			return true
+		}
+		r.handle(n)
+		if r.stop() {
+			return true
+		}
+		if n < len(r.hs) {
+			return false
+		}
 	}
-	return true
 }
 
 // message returns message i of the last batch: its sender, its data, the
@@ -451,27 +513,27 @@ func (f *Forwarder) runUDP() {
 	b := f.pool.batch(f.cfg.BatchSize)
 	defer b.release()
 	r := newReceiver(b)
+	r.alone = f.cfg.Readers == 1
 	var t tally
 	co := newCoalescer(r.writeTUN, &t)
 	for {
-		cnt, err := r.recv(f.rc)
-		if err != nil {
-			if f.closing.Load() {
-				return
+		err := r.run(f.rc, f.closing.Load, func(cnt int) {
+			nets := *f.nets.Load()
+			for i := range cnt {
+				src, data, seg, trunc := r.message(i)
+				f.receiveMessage(nets, src, data, seg, trunc, co, &t)
 			}
-			if transient(err) {
-				continue
-			}
-			f.log.Error("tunnel: UDP read failed, reader stopped", "addr", f.addr, "err", err)
+			co.flush()
+			f.ctr.flushIn(&t)
+		})
+		switch {
+		case f.closing.Load():
 			return
+		case transient(err):
+			continue
 		}
-		nets := *f.nets.Load()
-		for i := range cnt {
-			src, data, seg, trunc := r.message(i)
-			f.receiveMessage(nets, src, data, seg, trunc, co, &t)
-		}
-		co.flush()
-		f.ctr.flushIn(&t)
+		f.log.Error("tunnel: UDP read failed, reader stopped", "addr", f.addr, "err", err)
+		return
 	}
 }
 

@@ -18,7 +18,12 @@ func socketControl(int) func(network, address string, c syscall.RawConn) error {
 
 func rawConnOf(io.ReadWriteCloser) syscall.RawConn { return nil }
 
-func newRawReader(syscall.RawConn) BatchReader { return nil }
+func newRawReader(syscall.RawConn) *rawReader { return nil }
+
+// rawReader is Linux's.
+type rawReader struct{}
+
+func (*rawReader) each([][]byte, int, []int, func() bool, func(int)) error { return errUnsupported }
 
 const gsoSupported = false
 
