@@ -64,6 +64,13 @@ const (
 	// forwarding alone.
 	ovlFloodPings      = 2000
 	ovlQuickFloodPings = 200
+	// Last, ovlOneCPUPings are sent ovlWarmGap apart with ping and every
+	// thread of this process (the forwarders) pinned to one CPU: no wake-up
+	// crosses CPUs. On a VM a wake-up of another, idle, vCPU can cost more
+	// than forwarding a packet; the RTT then tells what the forwarding
+	// itself adds.
+	ovlOneCPUPings      = 200
+	ovlQuickOneCPUPings = 20
 	// ovlWait bounds each wait for a lab's piece: a first ping through a
 	// path, an iperf3 server to listen.
 	ovlWait = 10 * time.Second
@@ -109,9 +116,9 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 			return nil, fmt.Errorf("%s not found: apt-get install -y iproute2 iperf3 iputils-ping", tool)
 		}
 	}
-	dur, pings, floods := ovlDuration, ovlPings, ovlFloodPings
+	dur, pings, floods, oneCPU := ovlDuration, ovlPings, ovlFloodPings, ovlOneCPUPings
 	if opts.Quick {
-		dur, pings, floods = ovlQuickDuration, ovlQuickPings, ovlQuickFloodPings
+		dur, pings, floods, oneCPU = ovlQuickDuration, ovlQuickPings, ovlQuickFloodPings, ovlQuickOneCPUPings
 	}
 
 	l, err := newOverlayLab(ctx, opts)
@@ -164,6 +171,8 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 			{Scenario: name + "/" + p.name + "/rtt", Parameters: params("tool", fmt.Sprintf("ping -c %d -i %s -q %s in %s; rtt avg", pings, pingInterval(ovlPingGap), p.dst, ovlNetnsA)), Started: started, Unit: "ms"},
 			{Scenario: name + "/" + p.name + "/rtt-warm", Parameters: params("tool", fmt.Sprintf("ping -c %d -i %s -q %s in %s; rtt avg", pings, pingInterval(ovlWarmGap), p.dst, ovlNetnsA)), Started: started, Unit: "ms"},
 			{Scenario: name + "/" + p.name + "/rtt-flood", Parameters: params("tool", fmt.Sprintf("ping -c %d -f -q %s in %s; rtt avg", floods, p.dst, ovlNetnsA)), Started: started, Unit: "ms"},
+			{Scenario: name + "/" + p.name + "/rtt-one-cpu", Parameters: params("tool", fmt.Sprintf("ping -c %d -i %s -q %s in %s, it and every thread of swarmbench (the forwarders) pinned to one CPU; rtt avg",
+				oneCPU, pingInterval(ovlWarmGap), p.dst, ovlNetnsA)), Started: started, Unit: "ms"},
 		}
 		if p.name == "overlay" {
 			rs = append(rs, &Record{Scenario: name + "/" + p.name + "/packets-per-core", Parameters: params("tool", iperfTool,
@@ -194,6 +203,10 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 				return nil, fmt.Errorf("%s: %w", p.name, err)
 			}
 			floodCPU = processCPU() - floodCPU
+			pinned, err := pingRTTOneCPU(ctx, p.dst, oneCPU, ovlWarmGap)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.name, err)
+			}
 			cpu0 := processCPU()
 			res, err := runIperf3(ctx, p.dst, secs, dur+ovlWait)
 			if err != nil {
@@ -205,13 +218,14 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 			rs[1].Samples = append(rs[1].Samples, rtt)
 			rs[2].Samples = append(rs[2].Samples, warm)
 			rs[3].Samples = append(rs[3].Samples, flood)
-			desc := fmt.Sprintf("%s %s Gbit/s (CPU sender %.0f%% receiver %.0f%%, %d retransmits) rtt %s ms (%s ms warm, %s ms flooded)",
-				p.name, FormatFigure(res.gbits()), res.senderCPU, res.receiverCPU, res.retransmits, FormatFigure(rtt), FormatFigure(warm), FormatFigure(flood))
+			rs[4].Samples = append(rs[4].Samples, pinned)
+			desc := fmt.Sprintf("%s %s Gbit/s (CPU sender %.0f%% receiver %.0f%%, %d retransmits) rtt %s ms (%s ms warm, %s ms flooded, %s ms on one CPU)",
+				p.name, FormatFigure(res.gbits()), res.senderCPU, res.receiverCPU, res.retransmits, FormatFigure(rtt), FormatFigure(warm), FormatFigure(flood), FormatFigure(pinned))
 			if p.name == "overlay" {
 				ppc := packetsPerCore(res, ovlSegment, fwdCPU)
 				perPing := float64(floodCPU.Microseconds()) / float64(floods)
-				rs[4].Samples = append(rs[4].Samples, ppc)
-				rs[5].Samples = append(rs[5].Samples, perPing)
+				rs[5].Samples = append(rs[5].Samples, ppc)
+				rs[6].Samples = append(rs[6].Samples, perPing)
 				desc += fmt.Sprintf(" forwarders %.0f%% CPU, %s packets/s/core, %s µs CPU per ping",
 					100*fwdCPU.Seconds()/res.seconds, FormatFigure(ppc), FormatFigure(perPing))
 			}
@@ -369,6 +383,17 @@ func pingRTT(ctx context.Context, dst netip.Addr, count int, gap time.Duration) 
 		return 0, err
 	}
 	return parsePing(out)
+}
+
+// pingRTTOneCPU is pingRTT with ping and every thread of this process
+// pinned to one CPU.
+func pingRTTOneCPU(ctx context.Context, dst netip.Addr, count int, gap time.Duration) (rtt float64, err error) {
+	unpin, err := pinProcess()
+	if err != nil {
+		return 0, err
+	}
+	defer func() { err = errors.Join(err, unpin()) }()
+	return pingRTT(ctx, dst, count, gap)
 }
 
 // pingInterval is gap as ping's -i takes it, in seconds.

@@ -173,16 +173,19 @@ func TestQuickOverlayThroughput(t *testing.T) {
 		{"overlay-throughput/overlay/rtt", "ms"},
 		{"overlay-throughput/overlay/rtt-warm", "ms"},
 		{"overlay-throughput/overlay/rtt-flood", "ms"},
+		{"overlay-throughput/overlay/rtt-one-cpu", "ms"},
 		{"overlay-throughput/overlay/packets-per-core", "packets/s/core"},
 		{"overlay-throughput/overlay/cpu-per-ping", "µs"},
 		{"overlay-throughput/kernel-vxlan/gbits", "Gbit/s"},
 		{"overlay-throughput/kernel-vxlan/rtt", "ms"},
 		{"overlay-throughput/kernel-vxlan/rtt-warm", "ms"},
 		{"overlay-throughput/kernel-vxlan/rtt-flood", "ms"},
+		{"overlay-throughput/kernel-vxlan/rtt-one-cpu", "ms"},
 		{"overlay-throughput/veth/gbits", "Gbit/s"},
 		{"overlay-throughput/veth/rtt", "ms"},
 		{"overlay-throughput/veth/rtt-warm", "ms"},
 		{"overlay-throughput/veth/rtt-flood", "ms"},
+		{"overlay-throughput/veth/rtt-one-cpu", "ms"},
 	}
 	if len(recs) != len(want) {
 		t.Fatalf("Run returned %d records, want %d", len(recs), len(want))
@@ -204,7 +207,7 @@ func TestQuickOverlayThroughput(t *testing.T) {
 			}
 		}
 	}
-	for _, i := range []int{4, 5} {
+	for _, i := range []int{5, 6} {
 		if recs[i].Parameters["formula"] == "" {
 			t.Errorf("%s does not give its formula", recs[i].Scenario)
 		}

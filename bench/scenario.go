@@ -171,7 +171,7 @@ func Scenarios() []Scenario {
 		},
 		{
 			Name:        "overlay-throughput",
-			Description: "2 network namespaces joined by a veth pair: one TCP stream (iperf3) and ping RTT through ActorSwarm's overlay (a forwarder per namespace, TUN MTU 65000), through kernel VXLAN (MTU 1450) and over the bare veth, one after the other: Gbit/s, ms (pings 50 ms and 5 ms apart, and flooded), and the overlay's packets/s per core and CPU per ping; needs root, iperf3 and ping",
+			Description: "2 network namespaces joined by a veth pair: one TCP stream (iperf3) and ping RTT through ActorSwarm's overlay (a forwarder per namespace, TUN MTU 65000), through kernel VXLAN (MTU 1450) and over the bare veth, one after the other: Gbit/s, ms (pings 50 ms and 5 ms apart, flooded, and 5 ms apart with ping and the forwarders pinned to one CPU), and the overlay's packets/s per core and CPU per ping; needs root, iperf3 and ping",
 			Run:         runOverlayThroughput,
 			// Swarm's overlay data path is the kernel's VXLAN device.
 			DockerSwarmWhyNot: "Docker Swarm's overlay is kernel VXLAN, which this scenario measures as its baseline (kernel-vxlan)",
