@@ -37,7 +37,7 @@ bench: build
 	$(BIN)/swarmbench run --out bench-results/loopback raft-propose converge scale node-down node-crash node-freeze clock-jump leader-crash chaos mesh-throughput rolling-update-under-load
 	@if [ "$$(id -u)" = 0 ]; then \
 		$(BIN)/swarmbench run --out bench-results/dockerswarm --target actorswarm,dockerswarm node-crash leader-crash partition node-freeze lossy-node-crash latency-node-crash disk-full chaos converge-containers scale-containers && \
-		$(BIN)/swarmbench run --out bench-results/netns overlay-throughput; \
+		$(BIN)/swarmbench run --out bench-results/netns overlay-throughput overlay-rtt; \
 	else echo "not root: the Docker Swarm comparison and the network-namespace scenarios are skipped"; fi
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
 

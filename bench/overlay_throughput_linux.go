@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -129,7 +130,7 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 		return nil, err
 	}
 	for _, p := range ovlPaths {
-		if err := pingPath(ctx, p.dst, 1, ovlWait); err != nil {
+		if err := pingPath(ctx, netnsExec(ovlNetnsA), p.dst, 1, ovlWait); err != nil {
 			return nil, fmt.Errorf("%s: no way through: %w", p.name, err)
 		}
 	}
@@ -191,21 +192,21 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 	for run := 1; run <= opts.Repeat; run++ {
 		var line []string
 		for _, p := range ovlPaths {
-			rtt, err := pingRTT(ctx, p.dst, pings, ovlPingGap)
+			rtt, err := pingRTT(ctx, netnsExec(ovlNetnsA), p.dst, pings, ovlPingGap)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p.name, err)
 			}
-			warm, err := pingRTT(ctx, p.dst, pings, ovlWarmGap)
+			warm, err := pingRTT(ctx, netnsExec(ovlNetnsA), p.dst, pings, ovlWarmGap)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p.name, err)
 			}
 			floodCPU := processCPU()
-			flood, err := pingRTT(ctx, p.dst, floods, 0)
+			flood, err := pingRTT(ctx, netnsExec(ovlNetnsA), p.dst, floods, 0)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p.name, err)
 			}
 			floodCPU = processCPU() - floodCPU
-			pinned, err := pingRTTOneCPU(ctx, p.dst, oneCPU, ovlWarmGap)
+			pinned, err := pingRTTOneCPU(ctx, netnsExec(ovlNetnsA), p.dst, oneCPU, ovlWarmGap)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p.name, err)
 			}
@@ -369,33 +370,36 @@ func ipIn(ctx context.Context, ns string, args ...string) error {
 	return nil
 }
 
-// pingPath pings dst from asb-ovl-a until count replies came or wait
-// passed.
-func pingPath(ctx context.Context, dst netip.Addr, count int, wait time.Duration) error {
-	_, err := pingOut(ctx, dst, count, ovlPingGap, wait)
+// netnsExec is the command that runs a program in network namespace ns.
+func netnsExec(ns string) []string { return []string{"ip", "netns", "exec", ns} }
+
+// pingPath pings dst with ping run by the command in (netnsExec, say)
+// until count replies came or wait passed.
+func pingPath(ctx context.Context, in []string, dst netip.Addr, count int, wait time.Duration) error {
+	_, err := pingOut(ctx, in, dst, count, ovlPingGap, wait)
 	return err
 }
 
 // pingRTT returns the average RTT in ms of count pings to dst, gap apart
 // (a zero gap floods: each ping as soon as the last reply is in), from
-// asb-ovl-a. A lost reply fails it.
-func pingRTT(ctx context.Context, dst netip.Addr, count int, gap time.Duration) (float64, error) {
-	out, err := pingOut(ctx, dst, count, gap, ovlWait+time.Duration(count)*gap)
+// ping run by the command in. A lost reply fails it.
+func pingRTT(ctx context.Context, in []string, dst netip.Addr, count int, gap time.Duration) (float64, error) {
+	out, err := pingOut(ctx, in, dst, count, gap, ovlWait+time.Duration(count)*gap)
 	if err != nil {
 		return 0, err
 	}
 	return parsePing(out)
 }
 
-// pingRTTOneCPU is pingRTT with ping and every thread of this process
-// pinned to one CPU.
-func pingRTTOneCPU(ctx context.Context, dst netip.Addr, count int, gap time.Duration) (rtt float64, err error) {
-	unpin, err := pinProcess()
+// pingRTTOneCPU is pingRTT with ping and every thread of this process and
+// of the processes pids pinned to one CPU.
+func pingRTTOneCPU(ctx context.Context, in []string, dst netip.Addr, count int, gap time.Duration, pids ...int) (rtt float64, err error) {
+	unpin, err := pinProcess(pids...)
 	if err != nil {
 		return 0, err
 	}
 	defer func() { err = errors.Join(err, unpin()) }()
-	return pingRTT(ctx, dst, count, gap)
+	return pingRTT(ctx, in, dst, count, gap)
 }
 
 // pingInterval is gap as ping's -i takes it, in seconds.
@@ -403,14 +407,14 @@ func pingInterval(gap time.Duration) string {
 	return strconv.FormatFloat(gap.Seconds(), 'f', -1, 64)
 }
 
-func pingOut(ctx context.Context, dst netip.Addr, count int, gap, wait time.Duration) (string, error) {
+func pingOut(ctx context.Context, in []string, dst netip.Addr, count int, gap, wait time.Duration) (string, error) {
 	deadline := strconv.Itoa(max(1, int(wait.Round(time.Second)/time.Second)))
 	pace := []string{"-i", pingInterval(gap)}
 	if gap == 0 {
 		pace = []string{"-f"}
 	}
-	args := append([]string{"netns", "exec", ovlNetnsA, "ping", "-c", strconv.Itoa(count)}, pace...)
-	cmd := exec.CommandContext(ctx, "ip", append(args, "-q", "-w", deadline, dst.String())...)
+	args := append(append(slices.Clone(in[1:]), "ping", "-c", strconv.Itoa(count)), pace...)
+	cmd := exec.CommandContext(ctx, in[0], append(args, "-q", "-w", deadline, dst.String())...)
 	cmd.SysProcAttr = childAttr()
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -177,6 +177,13 @@ func Scenarios() []Scenario {
 			DockerSwarmWhyNot: "Docker Swarm's overlay is kernel VXLAN, which this scenario measures as its baseline (kernel-vxlan)",
 		},
 		{
+			Name:        "overlay-rtt",
+			Description: "5 swarmd in network namespaces on a bridge (3 managers), an overlay network and one task on each of two workers: ping RTT from one task to the other through the overlay (task veth, host TUN, swarmd's forwarder), against host to host over the bridge: ms (pings 50 ms and 5 ms apart, flooded, and 5 ms apart with ping and both workers' swarmd pinned to one CPU); needs root and ping",
+			Run:         runOverlayRTT,
+			// Swarm's overlay data path is the kernel's VXLAN device.
+			DockerSwarmWhyNot: "Docker Swarm's overlay is kernel VXLAN (see overlay-throughput's kernel-vxlan rows); its tasks are containers, not processes on the hosts' namespaces",
+		},
+		{
 			Name:              "rolling-update-under-load",
 			Description:       "5 loopback swarmd (3 managers), 4 swarm-http tasks published on a port: a rolling update (parallelism 1, stop-first) while 4 clients send requests round every node's port, a new connection each: failed requests, requests/s, update time",
 			Run:               runRollingUpdate,
