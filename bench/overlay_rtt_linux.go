@@ -31,8 +31,8 @@ type ortPath struct {
 // (task veth, the host's TUN, swarmd's forwarder, the bridge, and the same
 // on the other host), against ping from the first host to the second over
 // the bridge. Pings go 50 ms apart, 5 ms apart, flooded, and 5 ms apart
-// with ping and both workers' swarmd pinned to one CPU. It needs root, ip
-// and ping.
+// with ping and both workers' swarmd pinned to one CPU. It needs root, ip,
+// ping and nsenter.
 func runOverlayRTT(ctx context.Context, opts Options) (recs []Record, err error) {
 	const name = "overlay-rtt"
 	if os.Geteuid() != 0 {
@@ -49,6 +49,16 @@ func runOverlayRTT(ctx context.Context, opts Options) (recs []Record, err error)
 		pings, floods, oneCPU = ovlQuickPings, ovlQuickFloodPings, ovlQuickOneCPUPings
 	}
 
+	// Swarmd runs in a mount namespace of its own (ip netns exec makes
+	// one), where it binds its tasks' namespaces at /run/netns: they are
+	// reached from there, and a killed swarmd leaves their names behind
+	// here, deleted once the swarm is down.
+	var taskNames []string
+	defer func() {
+		for _, ns := range taskNames {
+			_ = exec.Command("ip", "netns", "del", ns).Run()
+		}
+	}()
 	s, err := startSwarmOn(ctx, opts, true)
 	if err != nil {
 		return nil, err
@@ -81,11 +91,7 @@ func runOverlayRTT(ctx context.Context, opts Options) (recs []Record, err error)
 		if err != nil {
 			return nil, err
 		}
-		// Swarmd runs in a mount namespace of its own (ip netns exec
-		// makes one), where it binds its tasks' namespaces at
-		// /run/netns: they are reached from there. Killed, it leaves the
-		// names behind.
-		defer func() { _ = exec.Command("ip", "netns", "del", ns).Run() }()
+		taskNames = append(taskNames, ns)
 		in := []string{"nsenter", "-t", strconv.Itoa(pids[i]), "-m", "ip", "netns", "exec", ns}
 		addr, err := overlayAddr(ctx, in)
 		if err != nil {
@@ -182,7 +188,7 @@ func overlayAddr(ctx context.Context, in []string) (netip.Addr, error) {
 	args := append(slices.Clone(in[1:]), "ip", "-4", "-o", "addr", "show")
 	out, err := exec.CommandContext(ctx, in[0], args...).CombinedOutput()
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("%s: %w: %s", strings.Join(append(in, "ip", "addr"), " "), err, strings.TrimSpace(string(out)))
+		return netip.Addr{}, fmt.Errorf("%s: %w: %s", strings.Join(slices.Concat(in, []string{"ip", "addr"}), " "), err, strings.TrimSpace(string(out)))
 	}
 	f := strings.Fields(string(out))
 	for i := 0; i+1 < len(f); i++ {
