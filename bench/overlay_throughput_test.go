@@ -126,19 +126,56 @@ func TestPacketsPerCore(t *testing.T) {
 	}
 }
 
+// wantRecord is a record a quick run must return: its name and unit.
+type wantRecord struct{ name, unit string }
+
+// checkOneRun checks the records of a quick run of one repetition: want's
+// names and units in order, on ActorSwarm, each valid with one positive
+// sample and the parameters params; never the figures.
+func checkOneRun(t *testing.T, recs []Record, want []wantRecord, params ...string) {
+	t.Helper()
+	if len(recs) != len(want) {
+		t.Fatalf("Run returned %d records, want %d", len(recs), len(want))
+	}
+	for i, w := range want {
+		r := recs[i]
+		if err := r.Check(); err != nil {
+			t.Error(err)
+		}
+		if r.Scenario != w.name || r.Unit != w.unit || r.Target != TargetActorSwarm {
+			t.Errorf("record %d = %s in %s on %s, want %s in %s on %s", i, r.Scenario, r.Unit, r.Target, w.name, w.unit, TargetActorSwarm)
+		}
+		if len(r.Samples) != 1 || r.Samples[0] <= 0 {
+			t.Errorf("%s: samples %v, want one positive figure", r.Scenario, r.Samples)
+		}
+		for _, k := range params {
+			if r.Parameters[k] == "" {
+				t.Errorf("%s: no parameter %q in %v", r.Scenario, k, r.Parameters)
+			}
+		}
+	}
+}
+
 // requireOverlayLab skips the test unless it may build the lab: SWARM_E2E=1,
-// root, and the tools the scenario runs.
+// root, and ip, iperf3 and ping installed.
 func requireOverlayLab(t *testing.T) {
 	t.Helper()
+	requireRootWith(t, "overlay-throughput", "builds network namespaces and sends traffic through them", "ip", "iperf3", "ping")
+}
+
+// requireRootWith skips the test of scenario unless SWARM_E2E=1, it runs
+// as root and tools are installed; what tells why it needs all that.
+func requireRootWith(t *testing.T, scenario, what string, tools ...string) {
+	t.Helper()
 	if os.Getenv("SWARM_E2E") != "1" {
-		t.Skip("builds network namespaces and sends traffic through them: set SWARM_E2E=1 (as root) to run it")
+		t.Skipf("%s: set SWARM_E2E=1 (as root) to run it", what)
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("overlay-throughput needs root (network namespaces, TUN devices)")
+		t.Skipf("%s needs root (network namespaces, TUN devices)", scenario)
 	}
-	for _, tool := range []string{"ip", "iperf3", "ping"} {
+	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("overlay-throughput needs %s: apt-get install -y iproute2 iperf3 iputils-ping", tool)
+			t.Skipf("%s needs %s: apt-get install -y iproute2 iperf3 iputils-ping util-linux", scenario, tool)
 		}
 	}
 }
@@ -168,7 +205,7 @@ func TestQuickOverlayThroughput(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	want := []struct{ name, unit string }{
+	want := []wantRecord{
 		{"overlay-throughput/overlay/gbits", "Gbit/s"},
 		{"overlay-throughput/overlay/rtt", "ms"},
 		{"overlay-throughput/overlay/rtt-warm", "ms"},
@@ -187,26 +224,7 @@ func TestQuickOverlayThroughput(t *testing.T) {
 		{"overlay-throughput/veth/rtt-flood", "ms"},
 		{"overlay-throughput/veth/rtt-one-cpu", "ms"},
 	}
-	if len(recs) != len(want) {
-		t.Fatalf("Run returned %d records, want %d", len(recs), len(want))
-	}
-	for i, w := range want {
-		r := recs[i]
-		if err := r.Check(); err != nil {
-			t.Error(err)
-		}
-		if r.Scenario != w.name || r.Unit != w.unit || r.Target != TargetActorSwarm {
-			t.Errorf("record %d = %s in %s on %s, want %s in %s on %s", i, r.Scenario, r.Unit, r.Target, w.name, w.unit, TargetActorSwarm)
-		}
-		if len(r.Samples) != 1 || r.Samples[0] <= 0 {
-			t.Errorf("%s: samples %v, want one positive figure", r.Scenario, r.Samples)
-		}
-		for _, k := range []string{"path", "mtu", "tool", "underlay", "note"} {
-			if r.Parameters[k] == "" {
-				t.Errorf("%s: no parameter %q in %v", r.Scenario, k, r.Parameters)
-			}
-		}
-	}
+	checkOneRun(t, recs, want, "path", "mtu", "tool", "underlay", "note")
 	for _, i := range []int{5, 6} {
 		if recs[i].Parameters["formula"] == "" {
 			t.Errorf("%s does not give its formula", recs[i].Scenario)
