@@ -56,7 +56,7 @@ func runOverlayRTT(ctx context.Context, opts Options) (recs []Record, err error)
 	var taskNames []string
 	defer func() {
 		for _, ns := range taskNames {
-			_ = exec.Command("ip", "netns", "del", ns).Run()
+			_ = run(context.Background(), "ip", "netns", "del", ns)
 		}
 	}()
 	s, err := startSwarmOn(ctx, opts, true)
