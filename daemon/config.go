@@ -43,8 +43,13 @@ type Config struct {
 	// read every 100 ms, so that a benchmark can make one daemon's clock
 	// jump (swarmd --clock-skew-file; see clockskew.go).
 	ClockSkewFile string
-	Version       string
-	Logger        *slog.Logger
+	// OverlayLowLatency keeps idle CPUs polling rather than halting while
+	// overlay packets flow through this host (swarmd
+	// --overlay-low-latency, see internal/cpulatency): shorter round trips
+	// through the forwarder for idle CPU time. Linux and root only.
+	OverlayLowLatency bool
+	Version           string
+	Logger            *slog.Logger
 }
 
 // Metrics defaults: the port of Docker's --metrics-addr convention, and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -117,8 +118,15 @@ func New(cfg Config) (*Daemon, error) {
 		lock.Close()
 		return nil, err
 	}
+	var latency io.WriteCloser
+	if cfg.OverlayLowLatency {
+		if latency, err = openLatencyDevice(); err != nil {
+			lock.Close()
+			return nil, fmt.Errorf("--overlay-low-latency: %w", err)
+		}
+	}
 	d := &Daemon{fatal: make(chan error, 1), lbs: actors.NewLBRegistry(), runtimes: rts, cfg: cfg, log: cfg.Logger, paths: p, lock: lock, creds: c, id: id, acks: make(map[string]time.Time), lost: make(map[string]time.Time)}
-	d.overlay = newOverlayHost(cfg.Addr, cfg.VXLANPort, cfg.DataDir, cfg.Logger, d.NodeID)
+	d.overlay = newOverlayHost(cfg.Addr, cfg.VXLANPort, cfg.DataDir, cfg.Logger, d.NodeID, latency)
 	return d, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/actorswarm/swarm/actors/task"
+	"github.com/actorswarm/swarm/internal/cpulatency"
 	swarmv1 "github.com/actorswarm/swarm/messages/actorswarm/v1"
 	"github.com/actorswarm/swarm/tunnel"
 	"github.com/actorswarm/swarm/tunnel/dns"
@@ -51,6 +52,10 @@ type overlayHost struct {
 	// tasks are the network namespaces of the tasks attached here, by
 	// task ID: those left at shutdown are removed then.
 	tasks map[string]string
+	// latency is the CPU latency QoS device (--overlay-low-latency), nil
+	// without it; keeper owns it once the forwarder runs.
+	latency io.WriteCloser
+	keeper  *cpulatency.Keeper
 }
 
 // overlayNet is one network set up on this host.
@@ -64,9 +69,9 @@ type overlayNet struct {
 	nodeAddr string
 }
 
-func newOverlayHost(addr string, port int, dataDir string, log *slog.Logger, selfID func() string) *overlayHost {
+func newOverlayHost(addr string, port int, dataDir string, log *slog.Logger, selfID func() string, latency io.WriteCloser) *overlayHost {
 	a, _ := netip.ParseAddr(addr)
-	h := &overlayHost{addr: a, port: uint16(port), dataDir: dataDir, log: log, nets: make(map[uint32]*overlayNet), selfID: selfID, tasks: make(map[string]string)}
+	h := &overlayHost{addr: a, port: uint16(port), dataDir: dataDir, log: log, nets: make(map[uint32]*overlayNet), selfID: selfID, tasks: make(map[string]string), latency: latency}
 	h.removeStale()
 	return h
 }
@@ -119,6 +124,16 @@ func (h *overlayHost) ensure(a *swarmv1.Attachment) error {
 			return fmt.Errorf("overlay forwarder on %s:%d: %w", h.addr, h.port, err)
 		}
 		h.fwd = fwd
+		if h.latency != nil {
+			h.keeper, err = cpulatency.NewKeeper(h.latency, cpulatency.Config{
+				Count:  func() uint64 { s := fwd.Stats(); return s.PacketsOut + s.PacketsIn },
+				Logger: h.log,
+			})
+			if err != nil {
+				return fmt.Errorf("overlay low latency: %w", err)
+			}
+			h.latency = nil
+		}
 	}
 	on := &overlayNet{name: a.NetworkName, subnet: subnet, gateway: gw}
 	on.names.Store(dns.NewTable(nil))
@@ -338,10 +353,27 @@ func (h *overlayHost) close() {
 		_ = isolate(on.subnet, false)
 		delete(h.nets, vni)
 	}
+	if h.keeper != nil {
+		_ = h.keeper.Close()
+		h.keeper = nil
+	}
+	if h.latency != nil {
+		_ = h.latency.Close()
+		h.latency = nil
+	}
 	if h.fwd != nil {
 		_ = h.fwd.Close()
 		h.fwd = nil
 	}
+}
+
+// openLatencyDevice opens the CPU latency QoS device for
+// --overlay-low-latency.
+func openLatencyDevice() (io.WriteCloser, error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("needs swarmd to run as root (" + cpulatency.DevicePath + ")")
+	}
+	return cpulatency.OpenDevice(cpulatency.DevicePath)
 }
 
 // Attach implements task.Networker: the task's networks set up here, then

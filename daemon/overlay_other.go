@@ -5,6 +5,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 
 	"github.com/actorswarm/swarm/actors/task"
@@ -15,8 +16,13 @@ import (
 // are refused with a clear error.
 type overlayHost struct{}
 
-func newOverlayHost(string, int, string, *slog.Logger, func() string) *overlayHost {
+func newOverlayHost(string, int, string, *slog.Logger, func() string, io.WriteCloser) *overlayHost {
 	return &overlayHost{}
+}
+
+// openLatencyDevice fails: the CPU latency QoS device is Linux's.
+func openLatencyDevice() (io.WriteCloser, error) {
+	return nil, errors.New("needs Linux (CPU latency QoS)")
 }
 
 func (h *overlayHost) update([]*swarmv1.MeshNetwork) {}

@@ -4,12 +4,15 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/actorswarm/swarm/internal/cpulatency"
 )
 
 // clientScript is the program of the client tasks: every round it
@@ -83,6 +86,12 @@ func lastRound(logs string) overlayView {
 // them; when a host dies, its task's replacement is found and answers.
 func TestNetnsOverlay(t *testing.T) {
 	c := NewNetnsCluster(t, 3)
+	// Node-1 runs with --overlay-low-latency: its forwarder's traffic
+	// (the client's) holds the CPU latency at 0 µs, and quiet lets it go.
+	latencyBefore, lowLatency := cpuLatencyBefore(t)
+	if lowLatency {
+		c.Node(1).args = append(c.Node(1).args, "--overlay-low-latency")
+	}
 	formSwarm(t, c, []int{1}, []int{2, 3})
 	c.MustCtl(1, "network", "create", "-d", "overlay", "skynet")
 	c.MustCtl(1, "network", "create", "-d", "overlay", "other")
@@ -101,6 +110,9 @@ func TestNetnsOverlay(t *testing.T) {
 		return nil
 	})
 	t.Logf("from node-1, the web tasks %v answer and ping", seen.tasks)
+	if lowLatency {
+		waitCPULatency(t, 0, "node-1's client sends overlay traffic")
+	}
 	inspectOut := c.MustCtl(2, "network", "inspect", "skynet")
 	for a := range seen.tasks {
 		if !strings.Contains(inspectOut, `"IPv4Address": "`+a+`/24"`) {
@@ -194,6 +206,48 @@ func TestNetnsOverlay(t *testing.T) {
 	})
 	t.Logf("node-3's task runs elsewhere %s after the kill; a client round (resolve, fetch and ping each task, up to 0.5 s per dead one) sees the replacement answer %s after it",
 		rescheduled.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
+
+	if lowLatency {
+		// Without the client (and the intruder, whose packets are
+		// dropped before the forwarder anyway) node-1's overlay is quiet.
+		c.MustCtl(1, "service", "rm", "client", "intruder")
+		waitCPULatency(t, latencyBefore, "node-1's overlay is quiet")
+	}
+}
+
+// cpuLatencyBefore reads the kernel's CPU latency target before the test,
+// and whether --overlay-low-latency can be seen at work: the device
+// exists and no other process holds the target at 0 µs.
+func cpuLatencyBefore(t *testing.T) (int32, bool) {
+	t.Helper()
+	if _, err := os.Stat(cpulatency.DevicePath); err != nil {
+		t.Logf("no CPU latency QoS device: --overlay-low-latency left out: %v", err)
+		return 0, false
+	}
+	v, err := cpulatency.Current(cpulatency.DevicePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v == 0 {
+		t.Logf("another process holds the CPU latency at 0 µs: --overlay-low-latency left out")
+		return 0, false
+	}
+	return v, true
+}
+
+// waitCPULatency waits until the kernel's CPU latency target is want µs.
+func waitCPULatency(t *testing.T, want int32, why string) {
+	t.Helper()
+	Eventually(t, 15*time.Second, func() error {
+		v, err := cpulatency.Current(cpulatency.DevicePath)
+		if err != nil {
+			return err
+		}
+		if v != want {
+			return fmt.Errorf("CPU latency target %d µs, want %d (%s)", v, want, why)
+		}
+		return nil
+	})
 }
 
 // intruderScript tries the addresses in $WEB_ADDRS from another network.

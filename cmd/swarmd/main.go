@@ -46,6 +46,7 @@ func run(args []string) error {
 	fs.DurationVar(&cfg.RaftTick, "raft-tick", 0, "Raft tick of a manager (default 20ms); a leader is replaced after 10 ticks of silence")
 	fs.IntVar(&cfg.SimNodes, "sim-nodes", 0, "host this many simulated nodes (sim runtime) once this node is a manager; for scale benchmarks")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", `where to serve Prometheus /metrics, IP:port, or "none" (default: --addr:9323)`)
+	fs.BoolVar(&cfg.OverlayLowLatency, "overlay-low-latency", false, "while overlay packets flow through this host, keep idle CPUs polling instead of halting (Linux CPU latency QoS, root): shorter round trips through the overlay for idle CPU time")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&showVer, "version", false, "print the version and exit")
 	// A benchmark's seam (swarmbench clock-jump), not for users: the file
