@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,6 +92,8 @@ type Loopback struct {
 
 	// clockFiles gives every swarmd a clock skew file (EnableClockSkew).
 	clockFiles bool
+	// flags are every swarmd's flags besides the usual ones (SetFlags).
+	flags []string
 
 	mu       sync.Mutex
 	nodes    []*LoopbackNode
@@ -312,6 +315,7 @@ func (c *Loopback) Launch(i int) (time.Time, error) {
 	if c.clockFiles {
 		args = append(args, "--clock-skew-file", c.clockFile(i))
 	}
+	args = append(args, c.flags...)
 	fmt.Fprintf(logf, "=== swarmbench %s: swarmd %s\n", time.Now().Format("15:04:05.000"), strings.Join(args, " "))
 	cmd := exec.Command(c.swarmd, args...)
 	if c.netns {
@@ -341,6 +345,14 @@ func (c *Loopback) EnableClockSkew() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.clockFiles = true
+}
+
+// SetFlags gives every swarmd started from now on these flags besides the
+// usual ones.
+func (c *Loopback) SetFlags(flags ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flags = slices.Clone(flags)
 }
 
 func (c *Loopback) clockFile(i int) string {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/actorswarm/swarm/internal/cpulatency"
 )
 
 // ortNetwork is overlay-rtt's overlay network.
@@ -31,9 +33,11 @@ type ortPath struct {
 // (task veth, the host's TUN, swarmd's forwarder, the bridge, and the same
 // on the other host), against ping from the first host to the second over
 // the bridge. Pings go 50 ms apart, 5 ms apart, flooded, and 5 ms apart
-// with ping and both workers' swarmd pinned to one CPU. It needs root, ip,
-// ping and nsenter.
-func runOverlayRTT(ctx context.Context, opts Options) (recs []Record, err error) {
+// with ping and both workers' swarmd pinned to one CPU. Then a second
+// swarm, its swarmd run with --overlay-low-latency, gives the overlay's
+// 50 ms and 5 ms rows again (left out where the kernel has no CPU latency
+// QoS device). It needs root, ip, ping and nsenter.
+func runOverlayRTT(ctx context.Context, opts Options) ([]Record, error) {
 	const name = "overlay-rtt"
 	if os.Geteuid() != 0 {
 		return nil, errors.New("needs root: it starts swarmd in network namespaces and tasks on an overlay")
@@ -43,12 +47,86 @@ func runOverlayRTT(ctx context.Context, opts Options) (recs []Record, err error)
 			return nil, fmt.Errorf("%s not found: apt-get install -y iproute2 iputils-ping coreutils util-linux", tool)
 		}
 	}
-	sleepBin, _ := exec.LookPath("sleep")
 	pings, floods, oneCPU := ovlPings, ovlFloodPings, ovlOneCPUPings
 	if opts.Quick {
 		pings, floods, oneCPU = ovlQuickPings, ovlQuickFloodPings, ovlQuickOneCPUPings
 	}
+	sparse := ortKind{"rtt", fmt.Sprintf("ping -c %d -i %s -q %%s, run by %%s; rtt avg", pings, pingInterval(ovlPingGap)),
+		func(ctx context.Context, p ortPath, _ []int) (float64, error) {
+			return pingRTT(ctx, p.in, p.dst, pings, ovlPingGap)
+		}}
+	warm := ortKind{"rtt-warm", fmt.Sprintf("ping -c %d -i %s -q %%s, run by %%s; rtt avg", pings, pingInterval(ovlWarmGap)),
+		func(ctx context.Context, p ortPath, _ []int) (float64, error) {
+			return pingRTT(ctx, p.in, p.dst, pings, ovlWarmGap)
+		}}
+	flood := ortKind{"rtt-flood", fmt.Sprintf("ping -c %d -f -q %%s, run by %%s; rtt avg", floods),
+		func(ctx context.Context, p ortPath, _ []int) (float64, error) {
+			return pingRTT(ctx, p.in, p.dst, floods, 0)
+		}}
+	pinned := ortKind{"rtt-one-cpu", fmt.Sprintf("ping -c %d -i %s -q %%s, run by %%s, it and every thread of both workers' swarmd pinned to one CPU; rtt avg", oneCPU, pingInterval(ovlWarmGap)),
+		func(ctx context.Context, p ortPath, pids []int) (float64, error) {
+			return pingRTTOneCPU(ctx, p.in, p.dst, oneCPU, ovlWarmGap, pids...)
+		}}
+	recs, err := measureOverlayRTT(ctx, opts, name, nil, []ortRun{
+		{path: "overlay", kinds: []ortKind{sparse, warm, flood, pinned}},
+		{path: "underlay", kinds: []ortKind{sparse, warm, flood, pinned}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(cpulatency.DevicePath); err != nil {
+		opts.logf("%s: no CPU latency QoS device (%v): the overlay-low-latency rows are left out\n", name, err)
+		return recs, nil
+	}
+	low, err := measureOverlayRTT(ctx, opts, name, []string{"--overlay-low-latency"}, []ortRun{
+		{path: "overlay-low-latency", via: "overlay", kinds: []ortKind{lowLatencyHeld(sparse), lowLatencyHeld(warm)}},
+	})
+	return append(recs, low...), err
+}
 
+// lowLatencyHeld is k checked to have run with the CPU latency held at
+// 0 µs: swarmd --overlay-low-latency holds it while packets flow and for a
+// while after, so it must still stand when the pings end.
+func lowLatencyHeld(k ortKind) ortKind {
+	measure := k.measure
+	k.measure = func(ctx context.Context, p ortPath, pids []int) (float64, error) {
+		v, err := measure(ctx, p, pids)
+		if err != nil {
+			return 0, err
+		}
+		cur, err := cpulatency.Current(cpulatency.DevicePath)
+		if err != nil {
+			return 0, err
+		}
+		if cur != 0 {
+			return 0, fmt.Errorf("CPU latency target %d µs after the pings: swarmd --overlay-low-latency did not hold it at 0", cur)
+		}
+		return v, nil
+	}
+	return k
+}
+
+// ortKind is one way overlay-rtt pings a path: its record's last name, the
+// tool parameter (a format of the destination and the command it runs
+// in) and the measurement (pids: both workers' swarmd).
+type ortKind struct {
+	name    string
+	tool    string
+	measure func(ctx context.Context, p ortPath, pids []int) (float64, error)
+}
+
+// ortRun is a path overlay-rtt measures in one swarm: path names the
+// records, via the route ("overlay" or "underlay"; path itself if empty).
+type ortRun struct {
+	path, via string
+	kinds     []ortKind
+}
+
+// measureOverlayRTT starts a swarm whose swarmd have flags, with the tasks
+// overlay-rtt pings between, measures runs opts.Repeat times, and tears
+// the swarm down.
+func measureOverlayRTT(ctx context.Context, opts Options, name string, flags []string, runs []ortRun) (recs []Record, err error) {
+	sleepBin, _ := exec.LookPath("sleep")
 	// Swarmd runs in a mount namespace of its own (ip netns exec makes
 	// one), where it binds its tasks' namespaces at /run/netns: they are
 	// reached from there, and a killed swarmd leaves their names behind
@@ -59,7 +137,10 @@ func runOverlayRTT(ctx context.Context, opts Options) (recs []Record, err error)
 			_ = run(context.Background(), "ip", "netns", "del", ns)
 		}
 	}()
-	s, err := startSwarmOn(ctx, opts, true)
+	s, err := startSwarmWith(ctx, opts, true, func(lb *Loopback) error {
+		lb.SetFlags(flags...)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -103,9 +184,24 @@ func runOverlayRTT(ctx context.Context, opts Options) (recs []Record, err error)
 	if err != nil {
 		return nil, err
 	}
-	paths := []ortPath{
-		{"overlay", taskIn[0], taskAddr[1]},
-		{"underlay", netnsExec(fmt.Sprintf("%s%d", netnsHost, hosts[0])), hostB},
+	routes := map[string]ortPath{
+		"overlay":  {"overlay", taskIn[0], taskAddr[1]},
+		"underlay": {"underlay", netnsExec(fmt.Sprintf("%s%d", netnsHost, hosts[0])), hostB},
+	}
+	describe := map[string]string{
+		"overlay":  fmt.Sprintf("from the task on %s to the task on %s: task veth, host TUN, swarmd's forwarder, the bridge, and back the same way", s.Node(hosts[0]).Hostname, s.Node(hosts[1]).Hostname),
+		"underlay": fmt.Sprintf("from host %s to host %s over the bridge", s.Node(hosts[0]).Hostname, s.Node(hosts[1]).Hostname),
+	}
+	paths := make([]ortPath, len(runs))
+	for i, r := range runs {
+		if r.via == "" {
+			r.via = r.path
+		}
+		p, ok := routes[r.via]
+		if !ok {
+			return nil, fmt.Errorf("overlay-rtt: no route %q", r.via)
+		}
+		paths[i] = p
 	}
 	// The overlay's endpoints reach the hosts as tasks start: wait for
 	// the first reply.
@@ -116,52 +212,39 @@ func runOverlayRTT(ctx context.Context, opts Options) (recs []Record, err error)
 	}
 	params := s.parameters()
 	params["tasks"] = fmt.Sprintf("%s infinity on %s and %s, overlay network %s", sleepBin, s.Node(hosts[0]).Hostname, s.Node(hosts[1]).Hostname, ortNetwork)
-	describe := map[string]string{
-		"overlay":  fmt.Sprintf("from the task on %s to the task on %s: task veth, host TUN, swarmd's forwarder, the bridge, and back the same way", s.Node(hosts[0]).Hostname, s.Node(hosts[1]).Hostname),
-		"underlay": fmt.Sprintf("from host %s to host %s over the bridge", s.Node(hosts[0]).Hostname, s.Node(hosts[1]).Hostname),
+	if len(flags) > 0 {
+		params["swarmd"] = strings.Join(flags, " ") + " on every node"
 	}
 	started := time.Now()
-	byPath := map[string][]*Record{}
-	for _, p := range paths {
-		rec := func(kind, tool string) *Record {
-			m := map[string]string{"path": p.name, "route": describe[p.name], "tool": tool}
-			for k, v := range params {
-				m[k] = v
+	byRun := make([][]*Record, len(runs))
+	for i, r := range runs {
+		p := paths[i]
+		for _, k := range r.kinds {
+			m := map[string]string{"path": r.path, "route": describe[p.name], "tool": fmt.Sprintf(k.tool, p.dst, strings.Join(p.in, " "))}
+			for key, v := range params {
+				m[key] = v
 			}
-			return &Record{Scenario: name + "/" + p.name + "/" + kind, Parameters: m, Started: started, Unit: "ms"}
-		}
-		byPath[p.name] = []*Record{
-			rec("rtt", fmt.Sprintf("ping -c %d -i %s -q %s, run by %s; rtt avg", pings, pingInterval(ovlPingGap), p.dst, strings.Join(p.in, " "))),
-			rec("rtt-warm", fmt.Sprintf("ping -c %d -i %s -q %s, run by %s; rtt avg", pings, pingInterval(ovlWarmGap), p.dst, strings.Join(p.in, " "))),
-			rec("rtt-flood", fmt.Sprintf("ping -c %d -f -q %s, run by %s; rtt avg", floods, p.dst, strings.Join(p.in, " "))),
-			rec("rtt-one-cpu", fmt.Sprintf("ping -c %d -i %s -q %s, run by %s, it and every thread of both workers' swarmd pinned to one CPU; rtt avg",
-				oneCPU, pingInterval(ovlWarmGap), p.dst, strings.Join(p.in, " "))),
+			byRun[i] = append(byRun[i], &Record{Scenario: name + "/" + r.path + "/" + k.name, Parameters: m, Started: started, Unit: "ms"})
 		}
 	}
-	for run := 1; run <= opts.Repeat; run++ {
+	for rep := 1; rep <= opts.Repeat; rep++ {
 		var line []string
-		for _, p := range paths {
-			var got [4]float64
-			for i, m := range []func() (float64, error){
-				func() (float64, error) { return pingRTT(ctx, p.in, p.dst, pings, ovlPingGap) },
-				func() (float64, error) { return pingRTT(ctx, p.in, p.dst, pings, ovlWarmGap) },
-				func() (float64, error) { return pingRTT(ctx, p.in, p.dst, floods, 0) },
-				func() (float64, error) { return pingRTTOneCPU(ctx, p.in, p.dst, oneCPU, ovlWarmGap, pids...) },
-			} {
-				v, err := m()
+		for i, r := range runs {
+			var got []string
+			for j, k := range r.kinds {
+				v, err := k.measure(ctx, paths[i], pids)
 				if err != nil {
-					return nil, fmt.Errorf("%s: %w", p.name, err)
+					return nil, fmt.Errorf("%s %s: %w", r.path, k.name, err)
 				}
-				got[i] = v
-				byPath[p.name][i].Samples = append(byPath[p.name][i].Samples, v)
+				byRun[i][j].Samples = append(byRun[i][j].Samples, v)
+				got = append(got, fmt.Sprintf("%s %s ms", k.name, FormatFigure(v)))
 			}
-			line = append(line, fmt.Sprintf("%s rtt %s ms (%s ms warm, %s ms flooded, %s ms on one CPU)",
-				p.name, FormatFigure(got[0]), FormatFigure(got[1]), FormatFigure(got[2]), FormatFigure(got[3])))
+			line = append(line, r.path+": "+strings.Join(got, ", "))
 		}
-		opts.progress(name, run, "%s", strings.Join(line, "; "))
+		opts.progress(name, rep, "%s", strings.Join(line, "; "))
 	}
-	for _, p := range paths {
-		for _, r := range byPath[p.name] {
+	for i := range runs {
+		for _, r := range byRun[i] {
 			recs = append(recs, *r)
 		}
 	}

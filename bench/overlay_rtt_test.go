@@ -2,7 +2,10 @@ package bench
 
 import (
 	"os"
+	"strings"
 	"testing"
+
+	"github.com/actorswarm/swarm/internal/cpulatency"
 )
 
 // TestQuickOverlayRTT runs overlay-rtt once through Run (five swarmd in
@@ -26,7 +29,18 @@ func TestQuickOverlayRTT(t *testing.T) {
 			want = append(want, wantRecord{"overlay-rtt/" + path + "/" + kind, "ms"})
 		}
 	}
+	if _, err := os.Stat(cpulatency.DevicePath); err == nil {
+		for _, kind := range []string{"rtt", "rtt-warm"} {
+			want = append(want, wantRecord{"overlay-rtt/overlay-low-latency/" + kind, "ms"})
+		}
+	}
 	checkOneRun(t, recs, want, "path", "route", "tool", "tasks")
+	for _, r := range recs {
+		low := strings.Contains(r.Scenario, "low-latency")
+		if got := r.Parameters["swarmd"]; low != (got == "--overlay-low-latency on every node") {
+			t.Errorf("%s: swarmd parameter %q", r.Scenario, got)
+		}
+	}
 	if after := taskNamespaces(t); len(after) > len(before) {
 		t.Errorf("task namespaces left behind: %v (before: %v)", after, before)
 	}
