@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/actorswarm/swarm/internal/cpulatency"
 	"github.com/actorswarm/swarm/tunnel"
 )
 
@@ -188,6 +190,29 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 		}
 		byPath[p.name] = rs
 	}
+	// The overlay again, with a cpulatency.Keeper on the forwarders'
+	// counters as swarmd --overlay-low-latency runs one.
+	var low []*Record
+	if _, err := os.Stat(cpulatency.DevicePath); err != nil {
+		opts.logf("%s: no CPU latency QoS device (%v): the overlay-low-latency rows are left out\n", name, err)
+	} else {
+		params := map[string]string{"path": "overlay-low-latency", "mtu": strconv.Itoa(ovlTUNMTU),
+			"low-latency": "a cpulatency.Keeper on both forwarders' packet counters, as swarmd --overlay-low-latency runs: CPU latency 0 µs while packets flow"}
+		for k, v := range common {
+			params[k] = v
+		}
+		for k, v := range describe["overlay"] {
+			params[k] = v
+		}
+		for _, kind := range []struct {
+			name string
+			gap  time.Duration
+		}{{"rtt", ovlPingGap}, {"rtt-warm", ovlWarmGap}} {
+			m := maps.Clone(params)
+			m["tool"] = fmt.Sprintf("ping -c %d -i %s -q %s in %s; rtt avg", pings, pingInterval(kind.gap), ovlB, ovlNetnsA)
+			low = append(low, &Record{Scenario: name + "/overlay-low-latency/" + kind.name, Parameters: m, Started: started, Unit: "ms"})
+		}
+	}
 
 	for run := 1; run <= opts.Repeat; run++ {
 		var line []string
@@ -234,6 +259,15 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 			}
 			line = append(line, desc)
 		}
+		if low != nil {
+			rtt, warm, err := l.pingLowLatency(ctx, pings)
+			if err != nil {
+				return nil, fmt.Errorf("overlay-low-latency: %w", err)
+			}
+			low[0].Samples = append(low[0].Samples, rtt)
+			low[1].Samples = append(low[1].Samples, warm)
+			line = append(line, fmt.Sprintf("overlay-low-latency rtt %s ms (%s ms warm)", FormatFigure(rtt), FormatFigure(warm)))
+		}
 		opts.progress(name, run, "%s", strings.Join(line, "; "))
 	}
 	for _, p := range ovlPaths {
@@ -241,7 +275,48 @@ func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err
 			recs = append(recs, *r)
 		}
 	}
+	for _, r := range low {
+		recs = append(recs, *r)
+	}
 	return recs, nil
+}
+
+// pingLowLatency pings through the overlay (50 ms apart, then 5 ms
+// apart) with a cpulatency.Keeper on the forwarders' packet counters, and
+// checks that it held the CPU latency at 0 µs: it still must when the
+// pings end.
+func (l *overlayLab) pingLowLatency(ctx context.Context, pings int) (rtt, warm float64, err error) {
+	dev, err := cpulatency.OpenDevice(cpulatency.DevicePath)
+	if err != nil {
+		return 0, 0, err
+	}
+	k, err := cpulatency.NewKeeper(dev, cpulatency.Config{Count: func() uint64 {
+		var n uint64
+		for _, f := range l.fwds {
+			s := f.Stats()
+			n += s.PacketsOut + s.PacketsIn
+		}
+		return n
+	}})
+	if err != nil {
+		dev.Close()
+		return 0, 0, err
+	}
+	defer func() { err = errors.Join(err, k.Close()) }()
+	if rtt, err = pingRTT(ctx, netnsExec(ovlNetnsA), ovlB, pings, ovlPingGap); err != nil {
+		return 0, 0, err
+	}
+	if warm, err = pingRTT(ctx, netnsExec(ovlNetnsA), ovlB, pings, ovlWarmGap); err != nil {
+		return 0, 0, err
+	}
+	cur, err := cpulatency.Current(cpulatency.DevicePath)
+	if err != nil {
+		return 0, 0, err
+	}
+	if cur != 0 {
+		return 0, 0, fmt.Errorf("CPU latency target %d µs after the pings: the keeper did not hold it at 0", cur)
+	}
+	return rtt, warm, nil
 }
 
 // overlayLab is what runOverlayThroughput sets up; close takes it down.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/actorswarm/swarm/internal/cpulatency"
 )
 
 const pingSample = `PING 10.78.0.2 (10.78.0.2) 56(84) bytes of data.
@@ -223,6 +225,10 @@ func TestQuickOverlayThroughput(t *testing.T) {
 		{"overlay-throughput/veth/rtt-warm", "ms"},
 		{"overlay-throughput/veth/rtt-flood", "ms"},
 		{"overlay-throughput/veth/rtt-one-cpu", "ms"},
+	}
+	if _, err := os.Stat(cpulatency.DevicePath); err == nil {
+		want = append(want, wantRecord{"overlay-throughput/overlay-low-latency/rtt", "ms"},
+			wantRecord{"overlay-throughput/overlay-low-latency/rtt-warm", "ms"})
 	}
 	checkOneRun(t, recs, want, "path", "mtu", "tool", "underlay", "note")
 	for _, i := range []int{5, 6} {

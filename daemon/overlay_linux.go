@@ -373,7 +373,11 @@ func openLatencyDevice() (io.WriteCloser, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("needs swarmd to run as root (" + cpulatency.DevicePath + ")")
 	}
-	return cpulatency.OpenDevice(cpulatency.DevicePath)
+	f, err := cpulatency.OpenDevice(cpulatency.DevicePath)
+	if err != nil {
+		return nil, err // not a nil *os.File in a non-nil interface
+	}
+	return f, nil
 }
 
 // Attach implements task.Networker: the task's networks set up here, then
