@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Targets: what a record measures. A scenario runs against ActorSwarm,
@@ -197,7 +198,7 @@ func WriteMarkdown(w io.Writer, recs []Record) error {
 	width := make([]int, len(markdownHeader))
 	for _, row := range rows {
 		for i, cell := range row {
-			width[i] = max(width[i], len(cell), 3)
+			width[i] = max(width[i], utf8.RuneCountInString(cell), 3)
 		}
 	}
 	// Text columns are left-aligned, numbers right-aligned.
@@ -205,7 +206,7 @@ func WriteMarkdown(w io.Writer, recs []Record) error {
 	var b strings.Builder
 	line := func(cells []string) {
 		for i, cell := range cells {
-			pad := strings.Repeat(" ", width[i]-len(cell))
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(cell))
 			if numeric(i) {
 				fmt.Fprintf(&b, "| %s%s ", pad, cell)
 			} else {

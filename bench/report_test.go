@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/ with the current output")
@@ -102,6 +104,32 @@ func TestWriteMarkdownGolden(t *testing.T) {
 		t.Fatalf("WriteMarkdown: %v", err)
 	}
 	golden(t, "results.md.golden", b.Bytes())
+}
+
+// TestWriteMarkdownAlignsRunes: a unit of two-byte runes (µs) is padded
+// like any other, so every line of the table is as wide.
+func TestWriteMarkdownAlignsRunes(t *testing.T) {
+	started := time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC)
+	recs := []Record{
+		{Scenario: "a", Started: started, Unit: "µs", Samples: []float64{12.5}},
+		{Scenario: "b", Started: started, Unit: "packets/s/core", Samples: []float64{650000}},
+	}
+	for i := range recs {
+		recs[i].Stamp(TargetActorSwarm, Machine{CPUs: 2}, "abc1234")
+	}
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, recs); err != nil {
+		t.Fatal(err)
+	}
+	var widths []int
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(l, "|") {
+			widths = append(widths, utf8.RuneCountInString(l))
+		}
+	}
+	if len(widths) != 4 || slices.Min(widths) != slices.Max(widths) {
+		t.Errorf("table lines of %v runes, want 4 of one width:\n%s", widths, b.String())
+	}
 }
 
 func TestWriteMarkdownNoRecords(t *testing.T) {
