@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -245,20 +246,13 @@ func TestKeeperDevice(t *testing.T) {
 	defer k.Close()
 	waitCurrent := func(want int32) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			got, err := Current(DevicePath)
+		waitFor(t, fmt.Sprintf("CPU latency target %d µs", want), func() bool {
+			v, err := Current(DevicePath)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("CPU latency target %d µs, want %d", got, want)
-			}
-			time.Sleep(time.Millisecond)
-		}
+			return v == want
+		})
 	}
 	if got, _ := Current(DevicePath); got != before {
 		t.Errorf("opening the device moved the target: %d µs, was %d", got, before)
