@@ -81,7 +81,10 @@ func runOverlayRTT(ctx context.Context, opts Options) ([]Record, error) {
 	low, err := measureOverlayRTT(ctx, opts, name, []string{"--overlay-low-latency"}, []ortRun{
 		{path: "overlay-low-latency", via: "overlay", kinds: []ortKind{lowLatencyHeld(sparse), lowLatencyHeld(warm)}},
 	})
-	return append(recs, low...), err
+	if err != nil {
+		return nil, err
+	}
+	return append(recs, low...), nil
 }
 
 // lowLatencyHeld is k checked to have run with the CPU latency held at
