@@ -14,6 +14,7 @@ import (
 
 	"github.com/actorswarm/swarm/actors"
 	"github.com/actorswarm/swarm/lb"
+	"github.com/actorswarm/swarm/tunnel"
 )
 
 // lbCollector exposes the counters of this node's load balancers, read
@@ -84,6 +85,78 @@ func (c *lbCollector) collectBackend(ch chan<- prometheus.Metric, port, proto st
 	ch <- prometheus.MustNewConstMetric(c.draining, prometheus.GaugeValue, flag(b.Draining), labels...)
 }
 
+// overlayStats is what /metrics shows of this host's overlay: the
+// forwarder's counters and, with --overlay-low-latency, its CPU latency
+// keeper.
+type overlayStats struct {
+	fwd        tunnel.Stats
+	lowLatency bool
+	held       bool
+	holds      uint64
+}
+
+// overlayCollector exposes overlayStats, read at each scrape; nothing
+// while no forwarder runs on this host.
+type overlayCollector struct {
+	stats func() (overlayStats, bool)
+
+	packets, bytes, dropped, held, holds *prometheus.Desc
+}
+
+func newOverlayCollector(stats func() (overlayStats, bool)) *overlayCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("actorswarm_overlay_"+name, help, labels, nil)
+	}
+	return &overlayCollector{
+		stats:   stats,
+		packets: d("packets_total", "Inner packets the forwarder handed to the underlay (out) or to a TUN device (in).", "direction"),
+		bytes:   d("bytes_total", "Bytes of those inner packets, without the encapsulation.", "direction"),
+		dropped: d("dropped_total", "Packets and datagrams the forwarder dropped, by reason.", "reason"),
+		held:    d("cpu_latency_held", "1 while --overlay-low-latency holds the CPU latency at 0 µs (idle CPUs poll)."),
+		holds:   d("cpu_latency_holds_total", "Times --overlay-low-latency started holding the CPU latency at 0 µs."),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *overlayCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.packets, c.bytes, c.dropped, c.held, c.holds} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *overlayCollector) Collect(ch chan<- prometheus.Metric) {
+	s, ok := c.stats()
+	if !ok {
+		return
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	counter(c.packets, s.fwd.PacketsOut, "out")
+	counter(c.packets, s.fwd.PacketsIn, "in")
+	counter(c.bytes, s.fwd.BytesOut, "out")
+	counter(c.bytes, s.fwd.BytesIn, "in")
+	d := s.fwd.Drops
+	for _, r := range []struct {
+		reason string
+		n      uint64
+	}{
+		{"unknown_vni", d.UnknownVNI}, {"not_peer", d.NotPeer}, {"malformed", d.Malformed}, {"no_route", d.NoRoute},
+		{"not_local", d.NotLocal}, {"loop", d.Loop}, {"send_error", d.SendError}, {"device_error", d.DeviceError},
+	} {
+		counter(c.dropped, r.n, r.reason)
+	}
+	if s.lowLatency {
+		held := 0.0
+		if s.held {
+			held = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.held, prometheus.GaugeValue, held)
+		counter(c.holds, s.holds)
+	}
+}
+
 // serveMetrics serves /metrics on the metrics address, unless it is off.
 // A port it cannot bind is logged; the node runs on without metrics.
 func (d *Daemon) serveMetrics() {
@@ -92,7 +165,8 @@ func (d *Daemon) serveMetrics() {
 		return
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newLBCollector(d.lbs), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(newLBCollector(d.lbs), newOverlayCollector(d.overlay.stats),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	ln, err := net.Listen("tcp", addr)

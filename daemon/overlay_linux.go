@@ -367,6 +367,21 @@ func (h *overlayHost) close() {
 	}
 }
 
+// stats returns the forwarder's counters and the low-latency keeper's
+// state for /metrics; ok is false while no forwarder runs here.
+func (h *overlayHost) stats() (s overlayStats, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.fwd == nil {
+		return s, false
+	}
+	s.fwd = h.fwd.Stats()
+	if h.keeper != nil {
+		s.lowLatency, s.held, s.holds = true, h.keeper.Held(), h.keeper.Holds()
+	}
+	return s, true
+}
+
 // openLatencyDevice opens the CPU latency QoS device for
 // --overlay-low-latency.
 func openLatencyDevice() (io.WriteCloser, error) {

@@ -37,6 +37,9 @@ func (h *overlayHost) Attach(context.Context, *swarmv1.Task) (task.NetNS, error)
 // Detach implements task.Networker.
 func (h *overlayHost) Detach(*swarmv1.Task) {}
 
+// stats is never ok: no forwarder runs off Linux.
+func (h *overlayHost) stats() (overlayStats, bool) { return overlayStats{}, false }
+
 // overlayCapable is false: overlays need Linux.
 func overlayCapable() bool { return false }
 

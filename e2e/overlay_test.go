@@ -113,6 +113,23 @@ func TestNetnsOverlay(t *testing.T) {
 	if lowLatency {
 		waitCPULatency(t, 0, "node-1's client sends overlay traffic")
 	}
+	// Node-1's /metrics count the client's packets (and the keeper).
+	metrics, err := exec.Command("ip", "netns", "exec", netnsPrefix+"h1", "curl", "-s", "--max-time", "2", "http://10.199.0.11:9323/metrics").Output()
+	if err != nil {
+		t.Fatalf("node-1 /metrics: %v", err)
+	}
+	for _, re := range []string{
+		`(?m)^actorswarm_overlay_packets_total\{direction="out"\} [1-9]`,
+		`(?m)^actorswarm_overlay_packets_total\{direction="in"\} [1-9]`,
+		`(?m)^actorswarm_overlay_dropped_total\{reason="malformed"\} [0-9]`,
+	} {
+		if !regexp.MustCompile(re).Match(metrics) {
+			t.Errorf("node-1 /metrics lacks %s", re)
+		}
+	}
+	if lowLatency && !regexp.MustCompile(`(?m)^actorswarm_overlay_cpu_latency_held 1$`).Match(metrics) {
+		t.Errorf("node-1 /metrics does not show the CPU latency held")
+	}
 	inspectOut := c.MustCtl(2, "network", "inspect", "skynet")
 	for a := range seen.tasks {
 		if !strings.Contains(inspectOut, `"IPv4Address": "`+a+`/24"`) {
