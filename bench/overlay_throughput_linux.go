@@ -109,7 +109,9 @@ var ovlPaths = []ovlPath{
 // tunnel.Forwarder per namespace, in this process, as swarmd sets it
 // up), through a kernel VXLAN and over the bare veth under both, one
 // after the other in each repetition. For the overlay it also gives the
-// data packets moved per second per core busy (see packetsPerCore). It
+// data packets moved per second per core busy (see packetsPerCore), and
+// pings it again with a cpulatency.Keeper on the forwarders, as swarmd
+// --overlay-low-latency runs one (left out without the kernel's device). It
 // needs root, ip, iperf3 and ping, and tears the lab down on every return.
 func runOverlayThroughput(ctx context.Context, opts Options) (recs []Record, err error) {
 	const name = "overlay-throughput"
