@@ -70,6 +70,9 @@ type Daemon struct {
 	servicesPID atomic.Pointer[actor.PID]
 	eventsPID   atomic.Pointer[actor.PID]
 	runtimes    map[string]task.Runtime
+	// toldWorker is when heartbeat acks began to say that this manager is
+	// a worker (zero while they do not); see OnHeartbeatAck.
+	toldWorker time.Time
 
 	// ackMu guards acks (when each manager last answered a heartbeat, by
 	// node ID) and lost (when the remote last saw the connection to a node

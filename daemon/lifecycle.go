@@ -614,6 +614,7 @@ func (d *Daemon) BecomeWorker(_ context.Context, msg *swarmv1.BecomeWorker) erro
 }
 
 func (d *Daemon) becomeWorkerLocked(certDER []byte) error {
+	d.toldWorker = time.Time{}
 	if d.id == nil || !d.id.Manager {
 		return nil
 	}
@@ -639,6 +640,12 @@ func (d *Daemon) becomeWorkerLocked(certDER []byte) error {
 	return nil
 }
 
+// demoteAckGrace is how long heartbeat acks must say that a manager is a
+// worker before it stops its replicas by itself: longer than the removal
+// of its replicas takes when it is reachable, after which the leader tells
+// it directly.
+const demoteAckGrace = 3 * time.Second
+
 // OnHeartbeatAck implements actors.NodeEngine. Acknowledgements from the
 // control shard's leader are authoritative: they update the manager list,
 // and they tell a node that was removed or demoted while it could not be
@@ -656,10 +663,31 @@ func (d *Daemon) OnHeartbeatAck(ack *swarmv1.HeartbeatAck, stale func() bool) {
 		d.wipeLocked()
 		return
 	case ack.Role == swarmv1.NodeRole_NODE_ROLE_WORKER && d.id.Manager:
+		// A demotion commits the role, then removes this node's replicas,
+		// then tells the node (BecomeWorker). An ack of this node's own
+		// deployment in between must not stop the replicas: with two
+		// voters left the removal needs this one's vote, and stopping
+		// would leave the other without a quorum and the demotion
+		// hanging. Such acks take over only for a node demoted while it
+		// could not be told, after demoteAckGrace. An ack of another
+		// deployment (the swarm was forced into a new cluster while this
+		// node was away) stops them at once, before they can form a
+		// quorum of the old one.
+		if ack.DeploymentId != 0 && ack.DeploymentId == d.id.DeploymentID {
+			now := time.Now()
+			if d.toldWorker.IsZero() {
+				d.toldWorker = now
+			}
+			if now.Sub(d.toldWorker) < demoteAckGrace {
+				break
+			}
+		}
 		d.log.Warn("the swarm says this node is a worker; stopping its Raft replicas")
 		if err := d.becomeWorkerLocked(nil); err != nil {
 			d.log.Error("demote", "err", err)
 		}
+	default:
+		d.toldWorker = time.Time{}
 	}
 	next := peersFrom(ack.Managers)
 	if len(next) > 0 && !samePeers(next, d.id.Managers) {
